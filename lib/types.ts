@@ -1,0 +1,198 @@
+/**
+ * The public types of winsock2: what users pass in and get back, whichever
+ * provider runs underneath.
+ */
+import type { BlockList } from 'node:net';
+
+/** Which implementation carries the sockets. */
+export type ProviderName = 'native' | 'emulated';
+
+/** `'auto'` picks `native` on win32 when the addon loads, else `emulated`. */
+export type ProviderChoice = 'auto' | ProviderName;
+
+/** Stream sockets (TCP semantics) or message sockets (boundaries kept). */
+export type SocketMode = 'stream' | 'message';
+
+/** An endpoint, as `lpCallerId` / `lpCalleeId` describe it. */
+export interface SocketAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+/** One direction of a Winsock FLOWSPEC (all values as the structure holds them). */
+export interface FlowSpec {
+  tokenRate: number;
+  tokenBucketSize: number;
+  peakBandwidth: number;
+  latency: number;
+  delayVariation: number;
+  serviceType: number;
+  maxSduSize: number;
+  minimumPolicedSize: number;
+}
+
+/** A Winsock QOS structure: sending and receiving flow specs and provider-specific bytes. */
+export interface Qos {
+  sending: FlowSpec | null;
+  receiving: FlowSpec | null;
+  providerSpecific: Buffer | null;
+}
+
+/** What the condition function can answer (CF_ACCEPT, CF_REJECT, CF_DEFER). */
+export type Verdict = 'accept' | 'reject' | 'defer';
+
+/** A decision with data: callee data (and QOS) go back to the caller on accept. */
+export interface DecisionObject {
+  action: Verdict;
+  calleeData?: Buffer | Uint8Array | string | null;
+  qos?: Qos | null;
+}
+
+/** Anything the condition function may return. */
+export type Decision = Verdict | DecisionObject;
+
+/**
+ * A connection request as the condition function sees it: the caller before
+ * the connection is accepted.
+ */
+export interface ConnectionRequest {
+  /** A number unique within this process, for logs and `server.decide`. */
+  readonly id: number;
+  /** The caller's address (lpCallerId). */
+  readonly callerId: SocketAddress;
+  /** The listening address the caller reached (lpCalleeId). */
+  readonly calleeId: SocketAddress;
+  /** Caller data sent with the connect (lpCallerData); null when none was sent. */
+  readonly callerData: Buffer | null;
+  /** The caller's socket QOS (lpSQOS); null when none. */
+  readonly sqos: Qos | null;
+  /** The caller's group QOS (lpGQOS, reserved); null when none. */
+  readonly gqos: Qos | null;
+  /** `performance.now()` when the request was first offered. */
+  readonly offeredAt: number;
+  /** Settles a request left pending by `'defer'` (the same as `server.decide(req, d)`). */
+  decide(decision: Decision): void;
+}
+
+/** The condition function of WSAAccept, in JavaScript. */
+export type ConditionFunction = (request: ConnectionRequest) => Decision | PromiseLike<Decision>;
+
+/** Why a request got its verdict. */
+export type DecisionReason =
+  | 'condition' // the condition function decided
+  | 'no-condition' // no condition function: every request is accepted
+  | 'blockList' // refused by the server's blockList
+  | 'maxConnections' // refused because maxConnections sockets are open
+  | 'backlog' // refused because the backlog of queued requests was full
+  | 'conditionError' // the condition threw or returned something invalid
+  | 'decisionTimeout' // no decision within decisionTimeout
+  | 'serverClose'; // the server closed while the request waited
+
+/** The payload of the server's `'decision'` event. */
+export interface DecisionEvent {
+  request: ConnectionRequest;
+  verdict: 'accept' | 'reject';
+  reason: DecisionReason;
+  /** Milliseconds from the first offer to the verdict. */
+  durationMs: number;
+  /** How often the request was deferred before its verdict. */
+  deferrals: number;
+}
+
+/** What a provider can carry, per socket or per server. */
+export interface Capabilities {
+  provider: ProviderName;
+  /** The provider's name, e.g. WSAPROTOCOL_INFO.szProtocol. */
+  protocol: string;
+  /** XP1_CONNECT_DATA: caller and callee data are carried. */
+  connectData: boolean;
+  /** XP1_DISCONNECT_DATA: disconnect data is carried. */
+  disconnectData: boolean;
+  /** XP1_QOS_SUPPORTED. */
+  qos: boolean;
+  /** XP1_GRACEFUL_CLOSE. */
+  gracefulClose: boolean;
+  messageOriented: boolean;
+  /** A caller's connect completes only after the condition decides. */
+  conditionalAccept: boolean;
+}
+
+/** One installed protocol, as WSAEnumProtocolsW describes it. */
+export interface ProtocolInfo {
+  /** szProtocol. */
+  name: string;
+  addressFamily: number;
+  socketType: number;
+  protocol: number;
+  /** dwServiceFlags1, raw. */
+  serviceFlags: number;
+  connectData: boolean;
+  disconnectData: boolean;
+  qos: boolean;
+  gracefulClose: boolean;
+  messageOriented: boolean;
+}
+
+/** The limits a server or socket enforces, in bytes. */
+export interface DataLimits {
+  /** Largest caller data accepted (default 65536); more is WSAEMSGSIZE. */
+  maxCallerData?: number;
+  /** Largest callee data accepted (default 65536); more is WSAEMSGSIZE. */
+  maxCalleeData?: number;
+  /** Largest disconnect data either way (default 65536); more is WSAEMSGSIZE. */
+  maxDisconnectData?: number;
+}
+
+export interface ServerOptions extends DataLimits {
+  provider?: ProviderChoice;
+  /** Requests queued before the condition decides; beyond it callers get WSAECONNREFUSED. Default 128. */
+  backlog?: number;
+  /** WSAAccept's condition function; without it every request is accepted. */
+  condition?: ConditionFunction;
+  /** Callers whose address this list blocks are refused before the condition runs. */
+  blockList?: BlockList;
+  /** Callers beyond this many open accepted sockets are refused before the condition runs. */
+  maxConnections?: number;
+  /** Milliseconds to receive a caller's request before dropping it (default 10000). */
+  handshakeTimeout?: number;
+  /** Milliseconds a deferred decision may take before it is rejected with WSAETIMEDOUT (default 30000). */
+  decisionTimeout?: number;
+  mode?: SocketMode;
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+}
+
+export interface ConnectOptions extends DataLimits {
+  host?: string;
+  port: number;
+  provider?: ProviderChoice;
+  /** Caller data (lpCallerData): needs a provider with connectData. */
+  callerData?: Buffer | Uint8Array | string | null;
+  /** Socket QOS (lpSQOS). */
+  sqos?: Qos | null;
+  /** Group QOS (lpGQOS). */
+  gqos?: Qos | null;
+  /** Aborting rejects with AbortError and withdraws a pending request. */
+  signal?: AbortSignal;
+  /** Milliseconds until the connect (including a deferred decision) fails with WSAETIMEDOUT. */
+  timeout?: number;
+  mode?: SocketMode;
+}
+
+export interface EnumerateProtocolsOptions {
+  provider?: ProviderChoice;
+}
+
+/** The defaults SPEC gives; exported so users and tests can read them. */
+export const DEFAULTS = {
+  backlog: 128,
+  handshakeTimeout: 10_000,
+  decisionTimeout: 30_000,
+  maxCallerData: 65_536,
+  maxCalleeData: 65_536,
+  maxDisconnectData: 65_536,
+} as const;
