@@ -1,0 +1,68 @@
+/**
+ * connect(): WSAConnect with caller data, callee data and QOS, on the chosen
+ * provider. Every check that can fail does so before anything is sent.
+ */
+import type { ConnectOptions, EnumerateProtocolsOptions, ProtocolInfo } from './types';
+import { DEFAULTS } from './types';
+import { WinsockError, createAbortError } from './errors';
+import { checkLimit, toBufferOrNull } from './buffers';
+import { describe } from './decision';
+import { resolveProvider } from './providers';
+import { WinsockSocket } from './socket';
+
+/** Connects to a winsock2 server; resolves once the acceptor's condition accepted the request. */
+export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
+  if (typeof options !== 'object' || options === null) {
+    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'connect options must be an object' });
+  }
+  const { port } = options;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: `port must be an integer 1-65535, not ${describe(port)}` });
+  }
+  const host = options.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host === '') throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'host must be a non-empty string' });
+  const mode = options.mode ?? 'stream';
+  if (mode !== 'stream' && mode !== 'message') {
+    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: `mode must be 'stream' or 'message', not ${describe(mode)}` });
+  }
+  const timeout = checkLimit(options.timeout, 'timeout', 0, 'WSAConnect');
+  const maxCallerData = checkLimit(options.maxCallerData, 'maxCallerData', DEFAULTS.maxCallerData, 'WSAConnect');
+  const maxCalleeData = checkLimit(options.maxCalleeData, 'maxCalleeData', DEFAULTS.maxCalleeData, 'WSAConnect');
+  const maxDisconnectData = checkLimit(options.maxDisconnectData, 'maxDisconnectData', DEFAULTS.maxDisconnectData, 'WSASendDisconnect');
+  const signal = options.signal ?? null;
+  if (signal !== null && !(signal instanceof AbortSignal)) {
+    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'signal must be an AbortSignal' });
+  }
+  const callerData = toBufferOrNull(options.callerData, 'callerData', 'WSAConnect');
+  const provider = resolveProvider(options.provider);
+  const capabilities = provider.capabilities(mode);
+  if (callerData !== null && callerData.length > maxCallerData) {
+    throw new WinsockError('WSAEMSGSIZE', 'WSAConnect', {
+      detail: `caller data is ${callerData.length} bytes; maxCallerData is ${maxCallerData}`,
+    });
+  }
+  if (callerData !== null && callerData.length > 0 && !capabilities.connectData) {
+    throw new WinsockError('WSAEOPNOTSUPP', 'WSAConnect', {
+      detail: `the ${capabilities.protocol} provider cannot carry caller data (no XP1_CONNECT_DATA); use provider 'emulated' to carry it`,
+    });
+  }
+  if (signal?.aborted) throw createAbortError(signal);
+  const handle = await provider.connect({
+    host,
+    port,
+    callerData: callerData !== null && callerData.length > 0 ? callerData : null,
+    sqos: options.sqos ?? null,
+    gqos: options.gqos ?? null,
+    timeout,
+    signal,
+    maxCalleeData,
+    maxDisconnectData,
+    mode,
+  });
+  return new WinsockSocket(handle, { mode, maxDisconnectData });
+}
+
+/** The installed protocols with their XP1_* service flags decoded (native: WSAEnumProtocolsW). */
+export function enumerateProtocols(options: EnumerateProtocolsOptions = {}): ProtocolInfo[] {
+  return resolveProvider(options.provider).enumerateProtocols();
+}

@@ -1,0 +1,80 @@
+/**
+ * Turns whatever a condition function returned into a verdict the provider
+ * can act on, or a WinsockError saying why it cannot (which rejects only that
+ * caller: WSAAccept's CF_REJECT plus a reported WSAEINVAL).
+ */
+import type { ConditionVerdict } from './provider';
+import type { Capabilities, Decision, Qos } from './types';
+import { WinsockError } from './errors';
+import { toBufferOrNull } from './buffers';
+
+export type NormalisedDecision = ConditionVerdict | { readonly action: 'invalid'; readonly error: WinsockError };
+
+function isQos(value: unknown): value is Qos {
+  return typeof value === 'object' && value !== null && 'sending' in value && 'receiving' in value;
+}
+
+function invalid(detail: string): NormalisedDecision {
+  return { action: 'invalid', error: new WinsockError('WSAEINVAL', 'WSAAccept', { detail }) };
+}
+
+/**
+ * Validates a decision. `capabilities` decides whether callee data can be
+ * carried at all: data the provider would drop is refused, never lost silently.
+ */
+export function normaliseDecision(value: unknown, capabilities: Capabilities, maxCalleeData: number): NormalisedDecision {
+  if (value === 'accept') return { action: 'accept', calleeData: null, qos: null };
+  if (value === 'reject') return { action: 'reject' };
+  if (value === 'defer') return { action: 'defer' };
+  if (typeof value !== 'object' || value === null || !('action' in value)) {
+    return invalid(`the condition function returned ${describe(value)}; expected 'accept', 'reject', 'defer' or { action, calleeData?, qos? }`);
+  }
+  const decision = value as { action: unknown; calleeData?: unknown; qos?: unknown };
+  if (decision.action === 'reject') return { action: 'reject' };
+  if (decision.action === 'defer') return { action: 'defer' };
+  if (decision.action !== 'accept') {
+    return invalid(`the decision's action is ${describe(decision.action)}; expected 'accept', 'reject' or 'defer'`);
+  }
+  let calleeData: Buffer | null;
+  try {
+    calleeData = toBufferOrNull(decision.calleeData, 'calleeData');
+  } catch (err) {
+    return invalid((err as Error).message);
+  }
+  if (decision.qos !== undefined && decision.qos !== null && !isQos(decision.qos)) {
+    return invalid('qos must be { sending, receiving, providerSpecific } or null');
+  }
+  const qos = (decision.qos ?? null) as Qos | null;
+  if (calleeData !== null && calleeData.length > maxCalleeData) {
+    return {
+      action: 'invalid',
+      error: new WinsockError('WSAEMSGSIZE', 'WSAAccept', {
+        detail: `callee data is ${calleeData.length} bytes; maxCalleeData is ${maxCalleeData}`,
+      }),
+    };
+  }
+  if (calleeData !== null && calleeData.length > 0 && !capabilities.connectData) {
+    return {
+      action: 'invalid',
+      error: new WinsockError('WSAEOPNOTSUPP', 'WSAAccept', {
+        detail: `the ${capabilities.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use provider 'emulated' to carry it`,
+      }),
+    };
+  }
+  return { action: 'accept', calleeData, qos };
+}
+
+/** A short description of an unexpected value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** True for anything with a callable `then` (a Promise or a thenable). */
+export function isThenable(value: unknown): value is PromiseLike<Decision> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
+    typeof (value as { then?: unknown }).then === 'function';
+}

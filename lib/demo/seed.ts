@@ -1,0 +1,130 @@
+/**
+ * The seed scenario (after Microsoft's "Graceful shutdown, linger options and
+ * socket closure" sequence): clients send transactions and hang up with their
+ * transaction count as disconnect data; the server answers each hang-up with
+ * the running grand total as its own disconnect data.
+ */
+import { once } from 'node:events';
+import { connect } from '../connect';
+import { createServer } from '../server';
+import { resolveProvider } from '../providers';
+import type { WinsockSocket } from '../socket';
+import type { Capabilities, ProviderChoice } from '../types';
+
+export interface SeedOptions {
+  clients?: number;
+  transactionsPerClient?: number;
+  provider?: ProviderChoice;
+  /** Seed for the transaction amounts, so runs are reproducible. */
+  seed?: number;
+}
+
+export interface SeedClientResult {
+  client: number;
+  callerData: string;
+  calleeData: string | null;
+  transactions: number;
+  amountSent: number;
+  /** What the client said when hanging up (its count). */
+  disconnectSent: string;
+  /** What the server answered (the grand total when this client hung up). */
+  disconnectReceived: string | null;
+}
+
+export interface SeedResult {
+  capabilities: Capabilities;
+  clients: SeedClientResult[];
+  grandTotal: number;
+  serverCountTotal: number;
+  durationMs: number;
+}
+
+/** A small deterministic generator (mulberry32) so the demo prints the same table each run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Picks a provider that carries disconnect data: the one asked for, else emulated. */
+export function seedProvider(choice: ProviderChoice | undefined): ProviderChoice {
+  if (choice && choice !== 'auto') return choice;
+  return resolveProvider('auto').capabilities('stream').disconnectData ? 'auto' : 'emulated';
+}
+
+export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedResult> {
+  const clients = options.clients ?? 5;
+  const perClient = options.transactionsPerClient ?? 10;
+  const provider = seedProvider(options.provider);
+  const rand = random(options.seed ?? 42);
+  const started = Date.now();
+
+  let grandTotal = 0;
+  let serverCountTotal = 0;
+  const server = createServer({
+    provider,
+    condition: (req) => ({ action: 'accept', calleeData: `welcome ${req.callerData?.toString() ?? 'stranger'}` }),
+  });
+  server.on('connection', (socket) => void serve(socket));
+
+  async function serve(socket: WinsockSocket): Promise<void> {
+    let pending = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => {
+      pending += text;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const amount = Number(line.replace(/^tx:/, ''));
+        if (Number.isFinite(amount)) grandTotal += amount;
+      }
+    });
+    await once(socket, 'end');
+    const count = await socket.recvDisconnect();
+    serverCountTotal += Number(count?.toString().replace(/^count=/, '') ?? 0);
+    await socket.sendDisconnect(`total=${grandTotal}`);
+    socket.destroy();
+  }
+
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const capabilities = server.capabilities;
+  const results: SeedClientResult[] = [];
+  try {
+    // Clients run one after another so the running total each one sees is readable.
+    for (let i = 1; i <= clients; i++) {
+      const name = `client-${i}`;
+      const socket = await connect({ provider, port, host: '127.0.0.1', callerData: name });
+      let amountSent = 0;
+      for (let t = 0; t < perClient; t++) {
+        const amount = 1 + Math.floor(rand() * 100);
+        amountSent += amount;
+        socket.write(`tx:${amount}\n`);
+      }
+      const disconnectSent = `count=${perClient}`;
+      socket.resume();
+      const ended = once(socket, 'end');
+      await socket.sendDisconnect(disconnectSent);
+      await ended;
+      const answer = await socket.recvDisconnect();
+      socket.destroy();
+      results.push({
+        client: i,
+        callerData: name,
+        calleeData: socket.calleeData?.toString() ?? null,
+        transactions: perClient,
+        amountSent,
+        disconnectSent,
+        disconnectReceived: answer?.toString() ?? null,
+      });
+    }
+  } finally {
+    await server.close();
+  }
+  return { capabilities, clients: results, grandTotal, serverCountTotal, durationMs: Date.now() - started };
+}

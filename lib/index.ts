@@ -1,0 +1,20 @@
+/**
+ * winsock2: Winsock 2 conditional accept, connect data and disconnect data
+ * for Node.js and Electron. See README.md and docs/ for the tour.
+ *
+ * @packageDocumentation
+ */
+export { createServer, WinsockServer } from './server';
+export type { WinsockServerEvents } from './server';
+export { WinsockSocket } from './socket';
+export { connect, enumerateProtocols } from './connect';
+export { WinsockError, WSA_ERRORS, describeWinsockError, winsockErrorName } from './errors';
+export type { WinsockErrorCode, WinsockErrorOptions } from './errors';
+export { XP1 } from './service-flags';
+export { DEFAULTS } from './types';
+export { nativeUnavailableReason } from './providers';
+export type {
+  Capabilities, ConditionFunction, ConnectOptions, ConnectionRequest, DataLimits, Decision, DecisionEvent, DecisionObject,
+  DecisionReason, EnumerateProtocolsOptions, FlowSpec, ListenOptions, ProtocolInfo, ProviderChoice, ProviderName, Qos,
+  ServerOptions, SocketAddress, SocketMode, Verdict,
+} from './types';

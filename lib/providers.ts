@@ -1,0 +1,70 @@
+/**
+ * Picks the provider for a server or a connect: `'auto'` is native on win32
+ * when the addon loads, else emulated; WINSOCK2_PROVIDER overrides the
+ * default; asking for `native` where it cannot load is an error that says
+ * why — never a silent fallback.
+ */
+import type { Provider } from './provider';
+import type { ProviderChoice, ProviderName } from './types';
+import { WinsockError } from './errors';
+import { emulatedProvider } from './emulated/index';
+import { debug } from './debug';
+
+interface NativeModule {
+  loadNativeProvider(): Provider;
+}
+
+let nativeCache: { provider: Provider } | { error: Error } | undefined;
+
+function loadNative(): { provider: Provider } | { error: Error } {
+  if (nativeCache) return nativeCache;
+  try {
+    // Required lazily: off Windows the native module is never even parsed.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require('./native/index') as NativeModule;
+    nativeCache = { provider: mod.loadNativeProvider() };
+  } catch (err) {
+    nativeCache = { error: err instanceof Error ? err : new Error(String(err)) };
+    debug('native provider unavailable: %s', nativeCache.error.message);
+  }
+  return nativeCache;
+}
+
+function fromEnvironment(): ProviderName | undefined {
+  const value = process.env['WINSOCK2_PROVIDER'];
+  if (value === undefined || value === '' || value === 'auto') return undefined;
+  if (value === 'native' || value === 'emulated') return value;
+  throw new WinsockError('WSAEINVAL', 'WSAStartup', {
+    detail: `WINSOCK2_PROVIDER must be "native", "emulated" or "auto", not ${JSON.stringify(value)}`,
+  });
+}
+
+/** Resolves a provider choice to a loaded provider, or throws a WinsockError saying why not. */
+export function resolveProvider(choice: ProviderChoice | undefined): Provider {
+  if (choice !== undefined && choice !== 'auto' && choice !== 'native' && choice !== 'emulated') {
+    throw new WinsockError('WSAEINVAL', 'WSAStartup', {
+      detail: `provider must be "auto", "native" or "emulated", not ${JSON.stringify(choice)}`,
+    });
+  }
+  const wanted: ProviderChoice = choice === undefined || choice === 'auto' ? (fromEnvironment() ?? 'auto') : choice;
+  if (wanted === 'emulated') return emulatedProvider;
+  if (wanted === 'native') {
+    const native = loadNative();
+    if ('provider' in native) return native.provider;
+    throw new WinsockError('WSASYSNOTREADY', 'WSAStartup', {
+      detail: `the native provider cannot load: ${native.error.message}`,
+      cause: native.error,
+    });
+  }
+  if (process.platform === 'win32') {
+    const native = loadNative();
+    if ('provider' in native) return native.provider;
+  }
+  return emulatedProvider;
+}
+
+/** Why `native` is unavailable here, or null when it loads (for the CLI and tests). */
+export function nativeUnavailableReason(): string | null {
+  const native = loadNative();
+  return 'error' in native ? native.error.message : null;
+}

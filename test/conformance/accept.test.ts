@@ -1,0 +1,219 @@
+/**
+ * Conformance: conditional accept (WSAAccept + condition function), the same
+ * assertions for every provider.
+ */
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { BlockList } from 'node:net';
+import { connect } from '../../lib/connect';
+import type { ConnectionRequest, Decision, DecisionEvent } from '../../lib/types';
+import type { WinsockError } from '../../lib/errors';
+import type { WinsockSocket } from '../../lib/socket';
+import { expectRefused, forEachProvider, listen, own, platform, waitFor } from '../helpers/harness';
+
+forEachProvider('conditional accept', (provider) => {
+  it('accepts every request without a condition and carries data both ways', async function () {
+    const { server, port } = await listen(provider);
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = own(await connect({ provider, port }));
+    const [peer] = await accepted;
+    own(peer);
+    client.write('ping');
+    const [got] = (await once(peer, 'data')) as [Buffer];
+    assert.equal(got.toString(), 'ping');
+    peer.write('pong');
+    const [back] = (await once(client, 'data')) as [Buffer];
+    assert.equal(back.toString(), 'pong');
+    assert.equal(peer.remotePort, client.localPort);
+  });
+
+  it('passes the caller and callee ids to the condition function', async function () {
+    let seen: ConnectionRequest | undefined;
+    const { port } = await listen(provider, { condition: (req) => { seen = req; return 'accept'; } });
+    const client = own(await connect({ provider, port }));
+    await waitFor(() => seen !== undefined);
+    assert.ok(seen);
+    assert.equal(seen.callerId.address, '127.0.0.1');
+    assert.equal(seen.callerId.family, 'IPv4');
+    assert.equal(seen.callerId.port, client.localPort);
+    assert.equal(seen.calleeId.port, port);
+    assert.equal(seen.callerData, null, 'no caller data was sent');
+    assert.equal(seen.sqos, null);
+    assert.equal(seen.gqos, null);
+  });
+
+  it('rejects with WSAECONNREFUSED at the caller and reports the decision', async function () {
+    const { server, port } = await listen(provider, { condition: () => 'reject' });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    let connections = 0;
+    server.on('connection', () => connections++);
+    const seen = await expectRefused(provider, connect({ provider, port }));
+    assert.equal(seen, provider === 'native' && platform === 'wine' ? 'connected-then-closed' : 'refused');
+    await waitFor(() => decisions.length === 1);
+    assert.equal(decisions[0]?.verdict, 'reject');
+    assert.equal(decisions[0]?.reason, 'condition');
+    assert.equal(connections, 0);
+  });
+
+  it('keeps serving after a rejection', async function () {
+    let n = 0;
+    const { port } = await listen(provider, { condition: () => (n++ === 0 ? 'reject' : 'accept') });
+    await expectRefused(provider, connect({ provider, port }));
+    own(await connect({ provider, port }));
+  });
+
+  it("defers with 'defer' until server.decide()", async function () {
+    let request: ConnectionRequest | undefined;
+    const { server, port } = await listen(provider, { condition: (req) => { request = req; return 'defer'; } });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    let settled = false;
+    const attempt = connect({ provider, port }).finally(() => { settled = true; });
+    await waitFor(() => request !== undefined);
+    assert.equal(server.pendingDecisions, 1);
+    if (provider === 'emulated' || platform === 'windows') assert.equal(settled, false, 'connect completes only after the decision');
+    assert.ok(request);
+    server.decide(request, 'accept');
+    own(await attempt);
+    await waitFor(() => decisions.length === 1);
+    assert.equal(decisions[0]?.verdict, 'accept');
+    assert.equal(decisions[0]?.deferrals, 1);
+    assert.throws(() => server.decide(request as ConnectionRequest, 'accept'), (e: WinsockError) => e.code === 'WSAEINVAL');
+  });
+
+  it('req.decide() settles a deferred request, and a deferred reject refuses', async function () {
+    const { port } = await listen(provider, { condition: (req) => { setImmediate(() => req.decide('reject')); return 'defer'; } });
+    await expectRefused(provider, connect({ provider, port }));
+  });
+
+  it('accepts after an async (Promise) decision', async function () {
+    const { server, port } = await listen(provider, {
+      condition: async (req) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return req.callerId.address === '127.0.0.1' ? 'accept' : 'reject';
+      },
+    });
+    const accepted = once(server, 'connection');
+    own(await connect({ provider, port }));
+    own(((await accepted) as [WinsockSocket])[0]);
+  });
+
+  it('holds the head of the backlog: no later request is offered until the deferred one is decided', async function () {
+    const offered: number[] = [];
+    let release: ((d: Decision) => void) | undefined;
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        offered.push(req.callerId.port);
+        if (offered.length === 1) return new Promise<Decision>((resolve) => { release = resolve; });
+        return 'accept';
+      },
+    });
+    const order: number[] = [];
+    server.on('connection', (s) => { own(s); order.push(s.remotePort); });
+    const first = connect({ provider, port });
+    await waitFor(() => release !== undefined);
+    const second = connect({ provider, port });
+    // Give the second request every chance to be (wrongly) offered.
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(offered.length, 1, 'the second request waited behind the deferred head');
+    assert.ok(release);
+    release('accept');
+    const [a, b] = await Promise.all([first, second]);
+    own(a); own(b);
+    await waitFor(() => order.length === 2);
+    assert.deepEqual(order, [a.localPort, b.localPort], 'accepted in arrival order');
+    assert.deepEqual(offered, [a.localPort, b.localPort]);
+  });
+
+  it('a condition that throws refuses only that caller and reports conditionError WSAEINVAL', async function () {
+    let n = 0;
+    const { server, port } = await listen(provider, {
+      condition: () => { if (n++ === 0) throw new Error('boom'); return 'accept'; },
+    });
+    const errors: WinsockError[] = [];
+    server.on('conditionError', (e) => errors.push(e));
+    await expectRefused(provider, connect({ provider, port }));
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.code, 'WSAEINVAL');
+    assert.equal(errors[0]?.errno, 10022);
+    assert.equal(errors[0]?.syscall, 'WSAAccept');
+    assert.match(errors[0]?.message ?? '', /boom/);
+    own(await connect({ provider, port }));
+  });
+
+  for (const bad of [7, 'maybe', { action: 'sideways' }, null, { action: 'accept', calleeData: 42 }]) {
+    it(`an invalid result (${JSON.stringify(bad)}) rejects with conditionError WSAEINVAL`, async function () {
+      const { server, port } = await listen(provider, { condition: () => bad as unknown as Decision });
+      const errors: WinsockError[] = [];
+      server.on('conditionError', (e) => errors.push(e));
+      await expectRefused(provider, connect({ provider, port }));
+      await waitFor(() => errors.length === 1);
+      assert.equal(errors[0]?.code, 'WSAEINVAL');
+    });
+  }
+
+  it('a rejected Promise rejects that caller with conditionError', async function () {
+    const { server, port } = await listen(provider, { condition: () => Promise.reject(new Error('lookup failed')) });
+    const errors: WinsockError[] = [];
+    server.on('conditionError', (e) => errors.push(e));
+    await expectRefused(provider, connect({ provider, port }));
+    assert.equal(errors[0]?.code, 'WSAEINVAL');
+    assert.match(errors[0]?.message ?? '', /lookup failed/);
+  });
+
+  it('rejects a decision still pending after decisionTimeout with WSAETIMEDOUT', async function () {
+    const { server, port } = await listen(provider, { decisionTimeout: 50, condition: () => new Promise<Decision>(() => undefined) });
+    const errors: WinsockError[] = [];
+    const decisions: DecisionEvent[] = [];
+    server.on('conditionError', (e) => errors.push(e));
+    server.on('decision', (d) => decisions.push(d));
+    await expectRefused(provider, connect({ provider, port }));
+    await waitFor(() => decisions.length === 1);
+    assert.equal(errors[0]?.code, 'WSAETIMEDOUT');
+    assert.equal(decisions[0]?.reason, 'decisionTimeout');
+  });
+
+  it('refuses callers on the blockList before the condition runs', async function () {
+    const blockList = new BlockList();
+    blockList.addAddress('127.0.0.1');
+    let called = 0;
+    const { server, port } = await listen(provider, { blockList, condition: () => { called++; return 'accept'; } });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    await expectRefused(provider, connect({ provider, port }));
+    await waitFor(() => decisions.length === 1);
+    assert.equal(called, 0);
+    assert.equal(decisions[0]?.reason, 'blockList');
+  });
+
+  it('refuses callers beyond maxConnections, and accepts again once one closes', async function () {
+    const { server, port } = await listen(provider, { maxConnections: 1 });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const first = own(await connect({ provider, port }));
+    const [peer] = await accepted;
+    await expectRefused(provider, connect({ provider, port }));
+    await waitFor(() => decisions.length === 2);
+    assert.equal(decisions[1]?.reason, 'maxConnections');
+    peer.destroy();
+    first.destroy();
+    await waitFor(() => server.connections === 0);
+    own(await connect({ provider, port }));
+  });
+
+  it('supports pull style: server.accept() and for await', async function () {
+    const { server, port } = await listen(provider);
+    const pulled = server.accept();
+    const c1 = own(await connect({ provider, port }));
+    const s1 = own(await pulled);
+    assert.equal(s1.remotePort, c1.localPort);
+    const c2 = own(await connect({ provider, port }));
+    for await (const s2 of server) {
+      own(s2);
+      assert.equal(s2.remotePort, c2.localPort);
+      break;
+    }
+  });
+});

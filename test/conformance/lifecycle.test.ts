@@ -1,0 +1,173 @@
+/**
+ * Conformance: lifecycles around the decision — timeouts and aborts while
+ * deferred (withdrawn, never leaked), server close with queued and deferred
+ * requests, message mode, malformed input, and bad arguments.
+ */
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import * as net from 'node:net';
+import { connect } from '../../lib/connect';
+import { createServer } from '../../lib/server';
+import type { WinsockError } from '../../lib/errors';
+import type { ConnectionRequest, DecisionEvent } from '../../lib/types';
+import type { WinsockSocket } from '../../lib/socket';
+import { forEachProvider, listen, own, pendingBecause, platform, rejectsWith, waitFor } from '../helpers/harness';
+
+forEachProvider('lifecycle', (provider) => {
+  it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal', async function () {
+    if (provider === 'native' && platform === 'wine') {
+      pendingBecause(this, 'Wine completes the handshake before the condition runs, so there is no deferred connect to time out (WINSOCK-BEHAVIOUR.md §1)');
+    }
+    const { server, port } = await listen(provider, { condition: () => 'defer' });
+    const withdrawn: [ConnectionRequest, WinsockError][] = [];
+    server.on('withdrawn', (r, e) => withdrawn.push([r, e]));
+    const err = await rejectsWith(connect({ provider, port, timeout: 100 }), 'WSAETIMEDOUT');
+    assert.equal(err.syscall, 'WSAConnect');
+    await waitFor(() => withdrawn.length === 1);
+    assert.ok(['WSAECONNRESET', 'WSAEACCES'].includes(withdrawn[0]?.[1].code ?? ''));
+    assert.equal(server.pendingDecisions, 0, 'the deferred request was not leaked');
+  });
+
+  it('an AbortSignal while deferred rejects with AbortError and withdraws the request', async function () {
+    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs");
+    let offered = false;
+    const { server, port } = await listen(provider, { condition: () => { offered = true; return 'defer'; } });
+    const withdrawn: WinsockError[] = [];
+    server.on('withdrawn', (_r, e) => withdrawn.push(e));
+    const controller = new AbortController();
+    const attempt = connect({ provider, port, signal: controller.signal });
+    await waitFor(() => offered);
+    controller.abort();
+    await assert.rejects(attempt, (e: Error) => e.name === 'AbortError');
+    await waitFor(() => withdrawn.length === 1);
+    assert.equal(server.pendingDecisions, 0);
+    // The head of the backlog is free again: the next caller is offered.
+    const next = connect({ provider, port, timeout: 2000 });
+    await waitFor(() => server.pendingDecisions === 1);
+    await server.close();
+    await rejectsWith(next, 'WSAECONNREFUSED');
+  });
+
+  it('an already aborted signal rejects before connecting', async function () {
+    await assert.rejects(connect({ provider, port: 9, signal: AbortSignal.abort() }), (e: Error) => e.name === 'AbortError');
+  });
+
+  it('server.close() refuses the deferred and every queued request, and resolves', async function () {
+    const { server, port } = await listen(provider, { condition: () => 'defer' });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    const first = connect({ provider, port }).then(own);
+    await waitFor(() => server.pendingDecisions === 1);
+    const queued = [connect({ provider, port }).then(own), connect({ provider, port }).then(own)];
+    await new Promise((r) => setTimeout(r, 50));
+    await server.close();
+    assert.ok(decisions.some((d) => d.reason === 'serverClose'));
+    for (const attempt of [first, ...queued]) {
+      if (provider === 'native' && platform === 'wine') {
+        // Wine already completed these connects; closing the listener resets or closes them.
+        const socket = await attempt.catch(() => null);
+        if (socket) await new Promise((r) => { socket.once('close', r); socket.on('error', () => undefined); socket.resume(); });
+      } else {
+        await rejectsWith(attempt, 'WSAECONNREFUSED');
+      }
+    }
+    assert.equal(server.address(), null);
+    await rejectsWith(server.accept(), 'WSAENOTSOCK');
+  });
+
+  it('server.close() leaves accepted sockets open', async function () {
+    const { server, port } = await listen(provider);
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = own(await connect({ provider, port }));
+    const [peer] = await accepted;
+    await server.close();
+    client.write('after close');
+    const [got] = (await once(peer, 'data')) as [Buffer];
+    assert.equal(got.toString(), 'after close');
+  });
+
+  it('connect to a port nobody listens on fails WSAECONNREFUSED', async function () {
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const { port } = probe.address() as net.AddressInfo;
+    await new Promise((r) => probe.close(r));
+    await rejectsWith(connect({ provider, port }), 'WSAECONNREFUSED');
+  });
+
+  it('bad arguments are WinsockErrors with WSAEINVAL', async function () {
+    await rejectsWith(connect({ provider, port: 70000 }), 'WSAEINVAL');
+    await rejectsWith(connect({ provider, port: 80, timeout: -1 }), 'WSAEINVAL');
+    assert.throws(() => createServer({ provider, backlog: 0 }), (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(() => createServer({ provider, condition: 'yes' as unknown as () => 'accept' }), (e: WinsockError) => e.code === 'WSAEINVAL');
+    const server = createServer({ provider });
+    await rejectsWith(server.listen({ port: -1 }), 'WSAEINVAL');
+    assert.throws(() => server.capabilities, (e: WinsockError) => e.code === 'WSAEINVAL');
+  });
+
+  it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON', async function () {
+    if (provider === 'native') {
+      pendingBecause(this, 'Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED)');
+    }
+    const { server, port } = await listen(provider, { mode: 'message' });
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = own(await connect({ provider, port, mode: 'message' }));
+    const [peer] = await accepted;
+    assert.equal(peer.capabilities.messageOriented, true);
+    const messages: string[] = [];
+    peer.on('data', (m: Buffer) => messages.push(m.toString()));
+    const failed = once(peer, 'error') as Promise<[WinsockError]>;
+    client.write('one');
+    client.write('two');
+    client.write('three');
+    await client.sendDisconnect('bye');
+    const [err] = await failed;
+    assert.deepEqual(messages, ['one', 'two', 'three']);
+    assert.equal(err.code, 'WSAEDISCON');
+    assert.equal(err.errno, 10101);
+    assert.equal((await peer.recvDisconnect())?.toString(), 'bye');
+  });
+
+  it('drops garbage instead of a hello with clientError and keeps serving', async function () {
+    if (provider === 'native') {
+      pendingBecause(this, 'the native provider speaks plain TCP: there is no hello to corrupt');
+    }
+    const { server, port } = await listen(provider);
+    const errors: WinsockError[] = [];
+    server.on('clientError', (e) => errors.push(e));
+    const raw = net.connect(port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    raw.write('GET / HTTP/1.1\r\n\r\n');
+    await once(raw, 'close');
+    await waitFor(() => errors.length === 1);
+    own(await connect({ provider, port }));
+  });
+
+  it('a silent socket is dropped after handshakeTimeout', async function () {
+    if (provider === 'native') pendingBecause(this, 'plain TCP has no hello to wait for');
+    const { server, port } = await listen(provider, { handshakeTimeout: 100 });
+    const errors: WinsockError[] = [];
+    server.on('clientError', (e) => errors.push(e));
+    const raw = net.connect(port, '127.0.0.1');
+    raw.on('error', () => undefined);
+    await once(raw, 'close');
+    await waitFor(() => errors.length === 1);
+    assert.equal(errors[0]?.code, 'WSAETIMEDOUT');
+  });
+
+  it('refuses callers beyond the backlog with WSAECONNREFUSED', async function () {
+    if (provider === 'native') {
+      pendingBecause(this, "natively the kernel's listen backlog applies; an overflow is dropped or reset by the OS");
+    }
+    const { server, port } = await listen(provider, { backlog: 2, condition: () => 'defer' });
+    const decisions: DecisionEvent[] = [];
+    server.on('decision', (d) => decisions.push(d));
+    const waiting = [connect({ provider, port }).then(own), connect({ provider, port }).then(own)];
+    for (const w of waiting) w.catch(() => undefined);
+    await waitFor(() => server.pendingDecisions === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    await rejectsWith(connect({ provider, port }), 'WSAECONNREFUSED');
+    assert.ok(decisions.some((d) => d.reason === 'backlog'));
+    await server.close();
+    await Promise.allSettled(waiting);
+  });
+});

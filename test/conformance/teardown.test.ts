@@ -1,0 +1,147 @@
+/**
+ * Conformance: teardown — WSASendDisconnect / WSARecvDisconnect in the seed
+ * order, half-open sockets, abortive close, and byte integrity up to the end.
+ */
+import { strict as assert } from 'node:assert';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from '../../lib/connect';
+import type { WinsockError } from '../../lib/errors';
+import type { WinsockSocket } from '../../lib/socket';
+import { carriesData, forEachProvider, listen, own, platform, readAll, rejectsWith } from '../helpers/harness';
+import type { ProviderName } from '../../lib/types';
+
+async function pair(provider: ProviderName): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
+  const { server, port } = await listen(provider);
+  const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+  const client = own(await connect({ provider, port }));
+  const [peer] = await accepted;
+  return { client, peer: own(peer) };
+}
+
+function sha(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+forEachProvider('teardown', (provider) => {
+  const carries = carriesData(provider);
+
+  it('runs the seed order: client sends and hangs up with its count, server answers with the total', async function () {
+    const { client, peer } = await pair(provider);
+    const received = readAll(peer);
+    client.write('tx:5\n');
+    client.write('tx:7\n');
+    await client.sendDisconnect(carries ? Buffer.from('count=2') : null);
+    assert.equal((await received).toString(), 'tx:5\ntx:7\n', 'all data arrived before the end');
+    const count = await peer.recvDisconnect();
+    assert.equal(count?.toString() ?? null, carries ? 'count=2' : null);
+    // Half-open: the peer's end did not close our sending side.
+    assert.equal(peer.writable, true);
+    peer.write('total=12\n');
+    const clientRead = readAll(client);
+    await peer.sendDisconnect(carries ? Buffer.from('grand=12') : null);
+    assert.equal((await clientRead).toString(), 'total=12\n');
+    assert.equal((await client.recvDisconnect())?.toString() ?? null, carries ? 'grand=12' : null);
+  });
+
+  it('recvDisconnect() waits for the teardown, resolves null when none carried data, and works after close', async function () {
+    const { client, peer } = await pair(provider);
+    const pending = peer.recvDisconnect();
+    peer.resume();
+    let settled = false;
+    void pending.then(() => { settled = true; });
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(settled, false, 'no teardown yet');
+    client.end();
+    assert.equal(await pending, null);
+    peer.destroy();
+    await once(peer, 'close');
+    assert.equal(await peer.recvDisconnect(), null);
+  });
+
+  it('flushes every byte written before sendDisconnect, in order, none duplicated', async function () {
+    const { client, peer } = await pair(provider);
+    const payload = randomBytes(3 * 1024 * 1024 + 17);
+    const received = readAll(peer);
+    for (let off = 0; off < payload.length; off += 65536) client.write(payload.subarray(off, off + 65536));
+    await client.sendDisconnect(carries ? 'done' : null);
+    const got = await received;
+    assert.equal(got.length, payload.length);
+    assert.equal(sha(got), sha(payload));
+    assert.equal((await peer.recvDisconnect())?.toString() ?? null, carries ? 'done' : null);
+  });
+
+  it('end() is sendDisconnect() without data', async function () {
+    const { client, peer } = await pair(provider);
+    const received = readAll(peer);
+    client.end('last');
+    assert.equal((await received).toString(), 'last');
+    assert.equal(await peer.recvDisconnect(), null);
+  });
+
+  it('a second sendDisconnect without data resolves; writes after it fail', async function () {
+    const { client, peer } = await pair(provider);
+    peer.resume();
+    client.on('error', () => undefined); // the late write also emits 'error' (ERR_STREAM_WRITE_AFTER_END)
+    await client.sendDisconnect();
+    await client.sendDisconnect();
+    const err = await new Promise<Error>((resolve) => client.write('late', (e) => resolve(e as Error)));
+    assert.ok(err);
+  });
+
+  if (carries) {
+    it('refuses disconnect data over maxDisconnectData with WSAEMSGSIZE before sending', async function () {
+      const { client, peer } = await pair(provider);
+      await rejectsWith(client.sendDisconnect(Buffer.alloc(65537)), 'WSAEMSGSIZE');
+      assert.equal(client.writable, true, 'nothing was shut down');
+      const received = readAll(peer);
+      await client.sendDisconnect(Buffer.alloc(65536, 1));
+      await received;
+      assert.equal((await peer.recvDisconnect())?.length, 65536);
+    });
+  } else {
+    it('refuses disconnect data with WSAEOPNOTSUPP and sends nothing', async function () {
+      const { client } = await pair(provider);
+      const err = await rejectsWith(client.sendDisconnect(Buffer.from('total')), 'WSAEOPNOTSUPP');
+      assert.equal(err.syscall, 'WSASendDisconnect');
+      assert.equal(client.writable, true);
+    });
+  }
+
+  it('resetAndDestroy() is abortive: the peer sees WSAECONNRESET', async function () {
+    const { client, peer } = await pair(provider);
+    peer.resume();
+    const failed = new Promise<string>((resolve) => {
+      peer.once('error', (e: WinsockError) => resolve(e.code));
+      peer.once('end', () => resolve('end'));
+    });
+    client.resetAndDestroy();
+    const seen = await failed;
+    if (provider === 'native' && platform === 'wine') {
+      // Wine's next recv after an RST returns 0 instead of 10054 (WINSOCK-BEHAVIOUR.md §1, abortive close row; T:test_tcp_reset todo_wine).
+      assert.ok(seen === 'WSAECONNRESET' || seen === 'end', seen);
+    } else {
+      assert.equal(seen, 'WSAECONNRESET');
+    }
+  });
+
+  it('destroy() is a graceful closesocket: the peer reads its end', async function () {
+    const { client, peer } = await pair(provider);
+    const received = readAll(peer);
+    client.write('bye');
+    await new Promise((r) => setTimeout(r, 20));
+    client.destroy();
+    assert.equal((await received).toString(), 'bye');
+    assert.equal(await peer.recvDisconnect(), null);
+  });
+
+  it('after the peer ends, the local side still sends (half-open)', async function () {
+    const { client, peer } = await pair(provider);
+    const clientGot = readAll(client);
+    peer.resume();
+    client.end();
+    await once(peer, 'end');
+    peer.end('still here');
+    assert.equal((await clientGot).toString(), 'still here');
+  });
+});

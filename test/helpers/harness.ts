@@ -1,0 +1,145 @@
+/**
+ * Shared test helpers: which providers to run the conformance suite against,
+ * which platform we are on (platform differences are asserted, not skipped),
+ * and small waits that never depend on timing.
+ */
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import type { ProviderName, ServerOptions } from '../../lib/types';
+import { createServer, WinsockServer } from '../../lib/server';
+import type { WinsockSocket } from '../../lib/socket';
+import { resolveProvider } from '../../lib/providers';
+import { WinsockError } from '../../lib/errors';
+
+/** Where the suite runs: Wine's ws2_32 behaves differently from real Windows in documented ways. */
+export type TestPlatform = 'posix' | 'windows' | 'wine';
+
+export const platform: TestPlatform = process.platform !== 'win32' ? 'posix'
+  : process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows';
+
+/** WINSOCK2_TEST_PROVIDERS=native,emulated; by default every provider this platform has. */
+export function providersUnderTest(): ProviderName[] {
+  const env = process.env['WINSOCK2_TEST_PROVIDERS'];
+  if (env) {
+    return env.split(',').map((s) => s.trim()).filter((s): s is ProviderName => s === 'native' || s === 'emulated');
+  }
+  return process.platform === 'win32' ? ['native', 'emulated'] : ['emulated'];
+}
+
+/**
+ * Runs `body` once per provider under test, inside a describe block named
+ * after it, with a leak check after every test: the provider's open-handle
+ * count must return to where it was before the test.
+ */
+export function forEachProvider(title: string, body: (provider: ProviderName) => void): void {
+  for (const provider of providersUnderTest()) {
+    describe(`${title} [${provider}]`, function () {
+      let baseline = 0;
+      const servers: WinsockServer[] = [];
+      const sockets: WinsockSocket[] = [];
+      beforeEach(function () {
+        baseline = resolveProvider(provider).handleCount();
+        track.servers = servers;
+        track.sockets = sockets;
+      });
+      afterEach(async function () {
+        for (const s of sockets.splice(0)) s.destroy();
+        await Promise.all(servers.splice(0).map((s) => s.close()));
+        await waitFor(() => resolveProvider(provider).handleCount() <= baseline, 5000).catch(() => undefined);
+        assert.equal(resolveProvider(provider).handleCount(), baseline, 'leaked handles after the test');
+      });
+      body(provider);
+    });
+  }
+}
+
+const track: { servers: WinsockServer[]; sockets: WinsockSocket[] } = { servers: [], sockets: [] };
+
+/** A listening server on 127.0.0.1 that the harness closes after the test. */
+export async function listen(provider: ProviderName, options: ServerOptions = {}): Promise<{ server: WinsockServer; port: number }> {
+  const server = createServer({ provider, ...options });
+  track.servers.push(server);
+  // Accepted sockets belong to the application: the harness destroys them after the test.
+  server.on('connection', (socket) => track.sockets.push(socket));
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { server, port };
+}
+
+/** Registers sockets for destruction after the test. */
+export function own<T extends WinsockSocket>(socket: T): T {
+  track.sockets.push(socket);
+  return socket;
+}
+
+/** Polls `predicate` every 5 ms until true; rejects after `ms` (a hang guard, not a timing assertion). */
+export async function waitFor(predicate: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('waitFor: condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Reads a socket to its end; resolves everything it received. */
+export async function readAll(socket: WinsockSocket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'end');
+  return Buffer.concat(chunks);
+}
+
+/** Resolves the next `n` items an async source yields. */
+export async function nextEvent<T extends unknown[]>(emitter: NodeJS.EventEmitter, event: string): Promise<T> {
+  return (await once(emitter, event)) as T;
+}
+
+/** Asserts a promise rejects with a WinsockError of `code`; returns it. */
+export async function rejectsWith(promise: Promise<unknown>, code: string): Promise<WinsockError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof WinsockError, `expected a WinsockError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return err;
+  }
+  assert.fail(`expected a rejection with ${code}`);
+}
+
+/** What a caller sees when the acceptor rejects it, per platform and provider. */
+export type RefusalSeen = 'refused' | 'connected-then-closed';
+
+/**
+ * Awaits a connect the acceptor rejects. Emulated, and native on real Windows
+ * with SO_CONDITIONAL_ACCEPT: connect() fails with WSAECONNREFUSED. Native
+ * under Wine: Wine completes the TCP handshake before the condition runs and
+ * ignores SO_CONDITIONAL_ACCEPT (WINSOCK-BEHAVIOUR.md §1, rows CF_REJECT), so
+ * connect() succeeds and the socket then reads its end or a reset.
+ */
+export async function expectRefused(provider: ProviderName, attempt: Promise<WinsockSocket>): Promise<RefusalSeen> {
+  if (provider === 'native' && platform === 'wine') {
+    const socket = own(await attempt);
+    const outcome = await new Promise<string>((resolve) => {
+      socket.on('data', () => undefined);
+      socket.once('end', () => resolve('end'));
+      socket.once('error', (e: WinsockError) => resolve(e.code));
+    });
+    assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED', `unexpected ${outcome}`);
+    return 'connected-then-closed';
+  }
+  await rejectsWith(attempt, 'WSAECONNREFUSED');
+  return 'refused';
+}
+
+/** True where caller/callee/disconnect data is carried (emulated everywhere; never Windows TCP/IP). */
+export function carriesData(provider: ProviderName): boolean {
+  return resolveProvider(provider).capabilities('stream').connectData;
+}
+
+/**
+ * Marks the running test pending and puts the reason into its title, so the
+ * report says why it did not run here (never a silent absence).
+ */
+export function pendingBecause(ctx: Mocha.Context, reason: string): never {
+  if (ctx.test) ctx.test.title += ` — pending: ${reason}`;
+  ctx.skip();
+}
