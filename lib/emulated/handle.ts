@@ -1,0 +1,377 @@
+/**
+ * A connected emulated socket: the SocketHandle both sides get once the
+ * verdict was an accept. It frames writes, decodes the peer's frames and
+ * carries the disconnect data; the facade's Duplex sits on top.
+ *
+ * Receive path: chunks from node:net go through `stash` (normally empty:
+ * a chunk is pushed and decoded at once) so that when the receiver says
+ * "full" the undecoded rest of a chunk waits there while the socket is
+ * paused. At most the chunk in hand is held beyond the receiver's own
+ * buffer; the kernel holds the rest (TCP flow control does the bounding).
+ */
+import type { Socket } from 'node:net';
+import { debug } from '../debug';
+import { WinsockError } from '../errors';
+import type { HandleReceiver, SocketHandle } from '../provider';
+import type { Capabilities, Qos, SocketAddress, SocketMode } from '../types';
+import { socketAddress } from './addresses';
+import {
+  encodeDisconnect,
+  FRAME_DATA,
+  FRAME_HEADER_SIZE,
+  FrameDecoder,
+  type FrameSink,
+  MAX_FRAME_PAYLOAD,
+  violationError,
+} from './frames';
+import { emulatedCapabilities } from './protocols';
+
+/**
+ * Writes up to this many payload bytes are copied behind their header into
+ * one buffer: one write beats a corked pair for small payloads (ping-pong
+ * latency); above it the copy costs more than the extra iovec.
+ */
+const SMALL_WRITE = 2048;
+
+export interface HandleInit {
+  readonly socket: Socket;
+  readonly mode: SocketMode;
+  /** Caller data of the request (server side; null on the client). */
+  readonly callerData: Buffer | null;
+  /** Callee data of the verdict (client side; null on the server). */
+  readonly calleeData: Buffer | null;
+  /** QOS the verdict carried (client side) or the caller asked for (server side). */
+  readonly qos: Qos | null;
+  readonly maxDisconnectData: number;
+  readonly maxFramePayload?: number;
+  /** Bytes that arrived in the same chunk as the verdict, already past it (client side). */
+  readonly leftover: Buffer | null;
+}
+
+type RecvState = 'open' | 'ended' | 'failed' | 'closed';
+
+function writeHeader(out: Buffer, type: number, length: number, at = 0): void {
+  out[at] = type;
+  out.writeUInt32BE(length, at + 1);
+}
+
+export class EmulatedHandle implements SocketHandle, FrameSink {
+  readonly capabilities: Capabilities;
+  readonly localAddress: SocketAddress;
+  readonly remoteAddress: SocketAddress;
+  readonly calleeData: Buffer | null;
+  readonly callerData: Buffer | null;
+  /** Not part of SocketHandle: the QOS the verdict carried (client) or the caller's SQOS (server). */
+  readonly qos: Qos | null;
+
+  private readonly socket: Socket;
+  private readonly message: boolean;
+  private readonly decoder: FrameDecoder;
+  private readonly maxFramePayload: number;
+  private readonly maxDisconnectData: number;
+
+  private receiver: HandleReceiver | null = null;
+  private reading = false;
+  private readonly stash: Buffer[] = [];
+  private busy = false;
+  private socketPaused = true;
+  private peerEnded = false;
+  private socketClosed = false;
+  private recvState: RecvState = 'open';
+  /** The receive-side failure, kept for an error before attach() and for writes after it. */
+  private failure: WinsockError | null = null;
+  private peerDisconnect: Buffer | null = null;
+  private recvWaiters: ((data: Buffer | null) => void)[] = [];
+  private sendShut = false;
+  private closedLocally = false;
+
+  constructor(init: HandleInit) {
+    const { socket } = init;
+    this.socket = socket;
+    this.message = init.mode === 'message';
+    this.capabilities = emulatedCapabilities(init.mode);
+    this.localAddress = socketAddress(socket.localAddress, socket.localPort);
+    this.remoteAddress = socketAddress(socket.remoteAddress, socket.remotePort);
+    this.callerData = init.callerData;
+    this.calleeData = init.calleeData;
+    this.qos = init.qos;
+    this.maxFramePayload = init.maxFramePayload ?? MAX_FRAME_PAYLOAD;
+    this.maxDisconnectData = init.maxDisconnectData;
+    this.decoder = new FrameDecoder({ mode: init.mode, maxDisconnectData: init.maxDisconnectData, maxFramePayload: this.maxFramePayload });
+    if (init.leftover && init.leftover.length > 0) this.stash.push(init.leftover);
+
+    // The handshake code paused the socket; it stays paused until readStart().
+    // Adding a 'data' listener to a paused (flowing === false) stream does not resume it.
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.recvState !== 'open') return;
+      this.stash.push(chunk);
+      this.process();
+    });
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.process();
+    });
+    // Always listened to: an unhandled 'error' would crash the process.
+    socket.on('error', (err: Error & { syscall?: string }) => {
+      if (this.closedLocally) return;
+      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), false);
+    });
+    socket.on('close', () => {
+      this.socketClosed = true;
+      if (this.closedLocally) return;
+      // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
+      if (this.recvState === 'open' && !this.peerEnded) {
+        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), false);
+      }
+    });
+  }
+
+  attach(receiver: HandleReceiver): void {
+    if (this.receiver) throw new Error('EmulatedHandle.attach called twice');
+    this.receiver = receiver;
+    const failure = this.failure;
+    // A failure that came before anyone listened is reported asynchronously:
+    // the facade is still wiring itself up inside attach().
+    if (failure && this.recvState === 'failed') process.nextTick(() => receiver.onError(failure));
+  }
+
+  readStart(): void {
+    this.reading = true;
+    this.process();
+  }
+
+  readStop(): void {
+    this.reading = false;
+    this.pauseSocket();
+  }
+
+  // ---- receive ----
+
+  /** Decodes what waits in the stash while the receiver wants data; then resumes or pauses the socket. */
+  private process(): void {
+    // Re-entered from inside a receiver callback (readStart in onData): the outer loop continues.
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.reading && this.receiver && this.recvState === 'open' && this.stash.length > 0) {
+        const chunk = this.stash[0] as Buffer;
+        const stop = this.decoder.decode(chunk, 0, this);
+        if (this.decoder.violation) {
+          this.fail(violationError(this.decoder.violation, 'WSARecv'), true);
+          return;
+        }
+        if (stop < chunk.length) this.stash[0] = chunk.subarray(stop);
+        else this.stash.shift();
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.recvState !== 'open') return;
+    if (this.reading && this.receiver && this.stash.length === 0) {
+      if (this.peerEnded) this.deliverEnd();
+      else if (this.socketPaused) {
+        this.socketPaused = false;
+        this.socket.resume();
+      }
+    } else {
+      this.pauseSocket();
+    }
+  }
+
+  private pauseSocket(): void {
+    if (this.socketPaused) return;
+    this.socketPaused = true;
+    this.socket.pause();
+  }
+
+  /** FrameSink: stream bytes or one message. */
+  onFrameData(payload: Buffer): boolean {
+    const more = (this.receiver as HandleReceiver).onData(payload);
+    if (!more) this.reading = false;
+    return this.reading && this.recvState === 'open';
+  }
+
+  /** FrameSink: the peer's disconnect frame; its FIN follows and delivers it. */
+  onFrameDisconnect(data: Buffer | null): void {
+    this.peerDisconnect = data;
+  }
+
+  private deliverEnd(): void {
+    const receiver = this.receiver;
+    if (!receiver) return;
+    if (!this.decoder.atBoundary) {
+      this.fail(new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'protocol violation: the connection ended inside a frame' }), true);
+      return;
+    }
+    this.recvState = 'ended';
+    this.settleWaiters();
+    debug('emulated: peer %s:%d shut down (disconnect data: %s)', this.remoteAddress.address, this.remoteAddress.port, this.peerDisconnect ? `${this.peerDisconnect.length} bytes` : 'none');
+    receiver.onEnd(this.peerDisconnect);
+  }
+
+  private fail(error: WinsockError, destroy: boolean): void {
+    if (this.closedLocally || this.recvState === 'failed' || this.recvState === 'closed') return;
+    this.recvState = 'failed';
+    this.failure = error;
+    this.stash.length = 0;
+    debug('emulated: connection with %s:%d failed: %s', this.remoteAddress.address, this.remoteAddress.port, error.message);
+    if (destroy) this.socket.destroy();
+    this.settleWaiters();
+    this.receiver?.onError(error);
+  }
+
+  private settleWaiters(): void {
+    const waiters = this.recvWaiters;
+    this.recvWaiters = [];
+    for (const resolve of waiters) resolve(this.peerDisconnect);
+  }
+
+  recvDisconnect(): Promise<Buffer | null> {
+    if (this.recvState !== 'open' || this.socketClosed) return Promise.resolve(this.peerDisconnect);
+    return new Promise((resolve) => this.recvWaiters.push(resolve));
+  }
+
+  // ---- send ----
+
+  private sendError(syscall: string): WinsockError | null {
+    if (this.closedLocally) return new WinsockError('WSAENOTSOCK', syscall, { detail: 'the socket was closed' });
+    if (this.sendShut) return new WinsockError('WSAESHUTDOWN', syscall, { detail: 'the sending side was shut down by sendDisconnect' });
+    if (this.failure) return new WinsockError(this.failure.code, syscall, { cause: this.failure });
+    if (this.socket.destroyed) return new WinsockError('WSAENOTCONN', syscall, { detail: 'the connection is closed' });
+    return null;
+  }
+
+  write(chunks: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
+    const refused = this.sendError('WSASend');
+    if (refused) {
+      process.nextTick(callback, refused);
+      return;
+    }
+    const parts = this.message ? this.messageParts(chunks) : this.streamParts(chunks);
+    if (parts instanceof WinsockError) {
+      process.nextTick(callback, parts);
+      return;
+    }
+    if (parts.length === 0) {
+      process.nextTick(callback, null);
+      return;
+    }
+    const done = (err?: Error | null): void => callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
+    const socket = this.socket;
+    if (parts.length === 1) {
+      socket.write(parts[0] as Buffer, done);
+      return;
+    }
+    // Corked: node:net hands all parts to one writev; no concatenation copy.
+    socket.cork();
+    const last = parts.length - 1;
+    for (let i = 0; i < last; i++) socket.write(parts[i] as Buffer);
+    socket.write(parts[last] as Buffer, done);
+    socket.uncork();
+  }
+
+  /** Stream mode: the bytes in as few frames as the payload bound allows (boundaries mean nothing). */
+  private streamParts(chunks: readonly Buffer[]): Buffer[] {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (total === 0) return [];
+    if (total <= SMALL_WRITE) {
+      const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + total);
+      writeHeader(out, FRAME_DATA, total);
+      let off = FRAME_HEADER_SIZE;
+      for (const c of chunks) off += c.copy(out, off);
+      return [out];
+    }
+    const parts: Buffer[] = [];
+    let budget = 0; // bytes the current frame header still announces
+    let left = total;
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.length) {
+        if (budget === 0) {
+          budget = Math.min(left, this.maxFramePayload);
+          const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+          writeHeader(header, FRAME_DATA, budget);
+          parts.push(header);
+        }
+        const n = Math.min(budget, c.length - off);
+        parts.push(off === 0 && n === c.length ? c : c.subarray(off, off + n));
+        off += n;
+        budget -= n;
+        left -= n;
+      }
+    }
+    return parts;
+  }
+
+  /** Message mode: one frame per chunk; a message over the payload bound is refused before anything is sent. */
+  private messageParts(chunks: readonly Buffer[]): Buffer[] | WinsockError {
+    for (const c of chunks) {
+      if (c.length > this.maxFramePayload) {
+        return new WinsockError('WSAEMSGSIZE', 'WSASend', { detail: `a message of ${c.length} bytes exceeds the protocol's limit of ${this.maxFramePayload}` });
+      }
+    }
+    const parts: Buffer[] = [];
+    for (const c of chunks) {
+      if (c.length <= SMALL_WRITE) {
+        const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + c.length);
+        writeHeader(out, FRAME_DATA, c.length);
+        c.copy(out, FRAME_HEADER_SIZE);
+        parts.push(out);
+      } else {
+        const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+        writeHeader(header, FRAME_DATA, c.length);
+        parts.push(header, c);
+      }
+    }
+    return parts;
+  }
+
+  sendDisconnect(data: Buffer | null): Promise<void> {
+    const refused = this.sendError('WSASendDisconnect');
+    if (refused) return Promise.reject(refused);
+    if (data && data.length > this.maxDisconnectData) {
+      return Promise.reject(
+        new WinsockError('WSAEMSGSIZE', 'WSASendDisconnect', { detail: `disconnect data of ${data.length} bytes exceeds the limit of ${this.maxDisconnectData}` }),
+      );
+    }
+    this.sendShut = true;
+    return new Promise((resolve, reject) => {
+      // The frame queues behind every earlier write; end() sends FIN after it.
+      // The callback runs on 'finish' (FIN handed to the kernel) or with the error that prevented it.
+      this.socket.end(encodeDisconnect(data), (err?: Error | null) => {
+        if (err) reject(WinsockError.fromNodeError(err, 'WSASendDisconnect', 'WSAENOTCONN'));
+        else resolve();
+      });
+    });
+  }
+
+  // ---- close ----
+
+  private closeLocally(): boolean {
+    if (this.closedLocally) return false;
+    this.closedLocally = true;
+    if (this.recvState === 'open') this.recvState = 'closed';
+    this.stash.length = 0;
+    this.settleWaiters();
+    return !this.socket.destroyed;
+  }
+
+  close(): void {
+    if (this.closeLocally()) this.socket.destroy();
+  }
+
+  reset(): void {
+    // resetAndDestroy: SO_LINGER {1, 0}, the peer gets RST (WSAECONNRESET).
+    if (this.closeLocally()) this.socket.resetAndDestroy();
+  }
+
+  ref(): void {
+    this.socket.ref();
+  }
+
+  unref(): void {
+    this.socket.unref();
+  }
+}
