@@ -1,0 +1,294 @@
+// Shared declarations of the winsock2 addon: the per-environment state, the
+// socket and listener cores, and the events the IOCP thread hands to JS.
+//
+// Threads (the contract every file follows):
+//   JS thread    – the thread of the Node-API environment. All napi calls,
+//                  all Napi::Reference handling, WSAAccept, WSAConnect,
+//                  close/reset/disconnect.
+//   IOCP thread  – one per environment (iocp.cc). Dequeues completions,
+//                  re-posts receives, queues events; never touches napi
+//                  except napi_call_threadsafe_function.
+//   wait threads – the Windows thread pool runs RegisterWaitForSingleObject
+//                  callbacks (FD_ACCEPT, FD_CONNECT). They only queue events.
+//                  Not libuv's thread pool.
+// Data shared between them is guarded by SocketCore::mu or EnvState::mu
+// (lock order: SocketCore::mu, then EnvState::mu; never the other way).
+#pragma once
+
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace ws2 {
+
+struct EnvState;
+struct SocketCore;
+struct ListenerCore;
+
+// ---- errors.cc -------------------------------------------------------------
+
+// Throws a JS Error carrying `errno` (the Winsock number) and `syscall`.
+// lib/native maps it with WinsockError.fromErrno, the one shared table.
+[[noreturn]] void ThrowWinsock(Napi::Env env, int error, const char* syscall);
+Napi::Error WinsockErrorValue(Napi::Env env, int error, const char* syscall);
+
+// ---- address.cc ------------------------------------------------------------
+
+// Parses a numeric IPv4/IPv6 address (the TS layer resolves names first).
+bool ParseAddress(const std::string& host, int port, sockaddr_storage* out, int* outLen);
+Napi::Value AddressToJs(Napi::Env env, const sockaddr* sa, int len);
+Napi::Value SockName(Napi::Env env, SOCKET s, bool peer);
+
+// ---- protocols.cc ----------------------------------------------------------
+
+struct ProtocolInfo {
+  std::u16string name;
+  int addressFamily = 0;
+  int socketType = 0;
+  int protocol = 0;
+  DWORD serviceFlags = 0;
+};
+// SO_PROTOCOL_INFOW of a socket: its provider's XP1_* flags.
+bool QueryProtocol(SOCKET s, ProtocolInfo* out, int* error);
+Napi::Object ProtocolToJs(Napi::Env env, const ProtocolInfo& info);
+void InitProtocols(Napi::Env env, Napi::Object exports);
+
+// ---- iocp.cc: events from native threads to JS -------------------------------
+
+enum class OpKind { Recv, Send };
+
+// One overlapped operation. `ov` is the first member, so an OVERLAPPED*
+// from the completion port converts back to the Op.
+struct Op {
+  OVERLAPPED ov{};
+  OpKind kind;
+  std::shared_ptr<SocketCore> core;
+  uint64_t seq = 0;  // receives: delivery order
+  std::unique_ptr<char[]> buf;
+  DWORD bytes = 0;
+  int error = 0;
+  // Sends: the WSABUFs point into Buffers that `keep` holds alive until the
+  // completion reaches the JS thread, where the references are released.
+  std::vector<WSABUF> wsabufs;
+  Napi::ObjectReference keep;
+  Napi::FunctionReference callback;
+  explicit Op(OpKind k) : kind(k) {}
+};
+
+enum class EventKind { Data, End, RecvError, WriteDone, Connect, Acceptable };
+
+struct Event {
+  EventKind kind;
+  std::shared_ptr<SocketCore> core;
+  std::shared_ptr<ListenerCore> listener;
+  std::unique_ptr<Op> op;
+  int error = 0;
+};
+
+// Per-environment state: WSAStartup, the completion port, its thread and the
+// thread-safe function that carries batches of events to JS.
+struct EnvState {
+  napi_env env = nullptr;
+  HANDLE iocp = nullptr;
+  std::thread thread;
+  napi_threadsafe_function tsfn = nullptr;
+  bool tornDown = false;  // JS thread: the cleanup hook ran
+
+  std::mutex mu;  // guards pending, scheduled
+  std::vector<Event> pending;
+  bool scheduled = false;
+
+  std::atomic<long> outstandingOps{0};  // overlapped ops not yet dequeued
+  std::atomic<long> handles{0};         // open SOCKETs (listeners, sockets)
+
+  int jsRefs = 0;  // JS thread: things that keep the event loop alive
+
+  std::mutex regMu;  // guards the registries below
+  std::unordered_map<SocketCore*, std::weak_ptr<SocketCore>> sockets;
+  std::unordered_map<ListenerCore*, std::weak_ptr<ListenerCore>> listeners;
+
+  // Any thread. Queues an event; Flush() wakes JS once per batch.
+  void Push(Event&& e);
+  void Flush();
+  // JS thread. Keeps the thread-safe function ref'd while > 0.
+  void AddRef();
+  void Release();
+  void Associate(SOCKET s);  // adds a socket to the completion port
+};
+
+// JS thread: the per-environment state of the calling environment.
+std::shared_ptr<EnvState> GetState(Napi::Env env);
+// The constructor functions of the wrapped classes (per environment).
+Napi::FunctionReference& SocketConstructor(Napi::Env env);
+Napi::FunctionReference& ListenerConstructor(Napi::Env env);
+
+void StartIocp(Napi::Env env, EnvState* st);
+void StopIocp(EnvState* st);
+
+// ---- socket.cc --------------------------------------------------------------
+
+// Receive sizing: ~256 KiB per receive, two outstanding, and no new receive
+// while JS has not taken this much.
+constexpr size_t kRecvSize = 256 * 1024;
+constexpr int kRecvsOutstanding = 2;
+constexpr size_t kUndeliveredCap = 1024 * 1024;
+
+class NativeSocket;
+
+struct SocketCore : std::enable_shared_from_this<SocketCore> {
+  std::shared_ptr<EnvState> env;
+  SOCKET s = INVALID_SOCKET;
+  ProtocolInfo protocol;
+
+  // Guarded by mu (IOCP thread and JS thread).
+  std::mutex mu;
+  bool closed = false;
+  bool reading = false;
+  bool eof = false;  // a receive returned 0 or failed: post no more
+  int recvsOutstanding = 0;
+  size_t undelivered = 0;
+  uint64_t nextPostSeq = 0;
+  uint64_t nextDeliverSeq = 0;
+  std::map<uint64_t, std::unique_ptr<Op>> reorder;
+  std::vector<std::unique_ptr<char[]>> freeBufs;
+
+  // JS thread only.
+  NativeSocket* wrap = nullptr;
+  int pendingWrites = 0;
+  bool connecting = false;
+  HANDLE connectEvent = nullptr;
+  HANDLE connectWait = nullptr;
+  std::vector<char> calleeBuf;  // WSAConnect's lpCalleeData (XP1_CONNECT_DATA only)
+  WSABUF calleeWsabuf{};
+  bool hasCalleeData = false;
+  bool recvDisconnectDone = false;
+  bool hasDisconnectData = false;
+  std::vector<char> disconnectData;
+
+  // IOCP or JS thread, with mu held: delivers completed receives in order
+  // and posts new ones while reading, under the cap.
+  void PumpLocked();
+  // Called by the IOCP thread for a dequeued receive.
+  void OnRecvComplete(std::unique_ptr<Op> op);
+  // JS thread: closesocket (optionally abortive) and unregister. Idempotent.
+  void Close(bool abortive);
+  void CancelConnectWait();
+};
+
+std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, SOCKET s);
+
+class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // JS thread: wraps an accepted or connecting core in a new JS object.
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<SocketCore> core);
+
+  explicit NativeSocket(const Napi::CallbackInfo& info);
+  ~NativeSocket() override;
+
+  // JS thread: event dispatch from iocp.cc.
+  void DeliverData(std::unique_ptr<Op> op);
+  void DeliverEnd();
+  void DeliverError(int error, const char* syscall);
+  void DeliverConnect();
+  void UpdateActive();
+  void SetOwner(Napi::Object owner);
+
+  std::shared_ptr<SocketCore> core;
+
+ private:
+  Napi::Value Attach(const Napi::CallbackInfo& info);
+  Napi::Value ReadStart(const Napi::CallbackInfo& info);
+  Napi::Value ReadStop(const Napi::CallbackInfo& info);
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Reset(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+  Napi::Value LocalAddress(const Napi::CallbackInfo& info);
+  Napi::Value RemoteAddress(const Napi::CallbackInfo& info);
+  Napi::Value Protocol(const Napi::CallbackInfo& info);
+  Napi::Value CalleeData(const Napi::CallbackInfo& info);
+  // disconnect.cc
+  Napi::Value SendDisconnect(const Napi::CallbackInfo& info);
+  Napi::Value RecvDisconnect(const Napi::CallbackInfo& info);
+
+  Napi::ObjectReference owner_;  // strong only while active (see UpdateActive)
+  bool hasOwner_ = false;
+  bool ownerStrong_ = false;
+  bool streaming_ = false;  // readStart() ran and no end/error yet
+  bool userRef_ = true;
+  bool keeping_ = false;
+};
+
+// ---- connect.cc -------------------------------------------------------------
+void InitConnect(Napi::Env env, Napi::Object exports);
+
+// ---- listener.cc ------------------------------------------------------------
+struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
+  std::shared_ptr<EnvState> env;
+  SOCKET s = INVALID_SOCKET;
+  ProtocolInfo protocol;
+  bool conditionalAccept = false;
+  HANDLE event = nullptr;
+  HANDLE wait = nullptr;
+  std::atomic<bool> wakePosted{false};
+  bool closed = false;  // JS thread
+  class NativeListener* wrap = nullptr;  // JS thread
+  void Close();  // JS thread, idempotent
+};
+
+class NativeListener : public Napi::ObjectWrap<NativeListener> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit NativeListener(const Napi::CallbackInfo& info);
+  ~NativeListener() override;
+  void DeliverAcceptable();
+  std::shared_ptr<ListenerCore> core;
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Accept(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value Ref(const Napi::CallbackInfo& info);
+  Napi::Value Unref(const Napi::CallbackInfo& info);
+  Napi::Value Address(const Napi::CallbackInfo& info);
+  Napi::Value Protocol(const Napi::CallbackInfo& info);
+  Napi::Value ConditionalAccept(const Napi::CallbackInfo& info);
+  void UpdateActive();
+
+  Napi::ObjectReference owner_;
+  bool started_ = false;
+  bool userRef_ = true;
+  bool keeping_ = false;
+};
+
+void InitListener(Napi::Env env, Napi::Object exports);
+
+}  // namespace ws2
+
+namespace ws2 {
+// ---- qos.cc -----------------------------------------------------------------
+Napi::Value QosToJs(Napi::Env env, const QOS* q);
+void JsToQos(Napi::Value v, QOS* out, std::vector<char>* storage);
+}  // namespace ws2

@@ -1,0 +1,124 @@
+// Connect: a non-blocking WSAConnect whose completion (FD_CONNECT) is waited
+// for by the Windows thread pool (RegisterWaitForSingleObject), which only
+// queues an event for JS. The JS thread never blocks and libuv's thread pool
+// is not used, so a thousand pending connects do not delay fs calls.
+// https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaconnect
+#include "common.h"
+
+namespace ws2 {
+
+namespace {
+
+// Wait thread (Windows thread pool). The core outlives the wait: it is
+// unregistered (blocking) before the core can go away.
+void CALLBACK OnConnectSignalled(PVOID context, BOOLEAN /*timedOut*/) {
+  auto* core = static_cast<SocketCore*>(context);
+  Event e{EventKind::Connect, core->shared_from_this(), nullptr, nullptr, 0};
+  core->env->Push(std::move(e));
+  core->env->Flush();
+}
+
+// JS thread.
+// connect(owner, host, port, callerData: Buffer|null, sqos: Qos|null,
+//         maxCalleeData): NativeSocket
+// owner.onConnect(errno) runs when the connect completed (0) or failed.
+// Throws a Winsock error when it fails at once, including the honest refusal:
+// caller data (or QOS) for a provider that cannot carry it is WSAEOPNOTSUPP
+// from 'WSAConnect' before anything is sent.
+Napi::Value Connect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject() || !info[1].IsString() || !info[2].IsNumber()) {
+    NAPI_THROW(Napi::TypeError::New(env, "connect(owner, host, port, callerData, sqos, maxCalleeData)"), Napi::Value());
+  }
+  std::shared_ptr<EnvState> st = GetState(env);
+  std::string host = info[1].As<Napi::String>().Utf8Value();
+  int port = info[2].As<Napi::Number>().Int32Value();
+  sockaddr_storage addr;
+  int addrLen = 0;
+  if (!ParseAddress(host, port, &addr, &addrLen)) ThrowWinsock(env, WSAEINVAL, "WSAConnect");
+  bool withCallerData = info[3].IsBuffer() && info[3].As<Napi::Buffer<char>>().Length() > 0;
+  bool withQos = info[4].IsObject();
+  size_t maxCallee = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 65536;
+
+  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
+  if (s == INVALID_SOCKET) ThrowWinsock(env, WSAGetLastError(), "WSASocketW");
+  std::shared_ptr<SocketCore> core = NewSocketCore(st, s);
+  Napi::Object obj = NativeSocket::Wrap(env, core);
+  NativeSocket* wrap = NativeSocket::Unwrap(obj);
+  auto fail = [&](int err, const char* fn) {
+    core->Close(false);
+    wrap->UpdateActive();
+    ThrowWinsock(env, err, fn);
+  };
+  int err = 0;
+  if (!QueryProtocol(s, &core->protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+  bool carriesConnectData = (core->protocol.serviceFlags & XP1_CONNECT_DATA) != 0;
+  if (withCallerData && !carriesConnectData) fail(WSAEOPNOTSUPP, "WSAConnect");
+  if (withQos && (core->protocol.serviceFlags & XP1_QOS_SUPPORTED) == 0) fail(WSAEOPNOTSUPP, "WSAConnect");
+
+  WSABUF callerBuf{0, nullptr};
+  if (withCallerData) {
+    Napi::Buffer<char> b = info[3].As<Napi::Buffer<char>>();
+    callerBuf.len = static_cast<ULONG>(b.Length());
+    callerBuf.buf = b.Data();  // WSAConnect copies it before returning
+  }
+  QOS sqos;
+  std::vector<char> qosStorage;
+  if (withQos) JsToQos(info[4], &sqos, &qosStorage);
+  if (carriesConnectData) {
+    core->calleeBuf.assign(maxCallee, 0);
+    core->calleeWsabuf.len = static_cast<ULONG>(maxCallee);
+    core->calleeWsabuf.buf = core->calleeBuf.data();
+  }
+
+  st->Associate(s);
+  core->connectEvent = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+  if (core->connectEvent == nullptr) fail(static_cast<int>(GetLastError()), "CreateEventW");
+  if (WSAEventSelect(s, core->connectEvent, FD_CONNECT) != 0) fail(WSAGetLastError(), "WSAEventSelect");
+  core->connecting = true;
+  wrap->SetOwner(info[0].As<Napi::Object>());
+  int r = WSAConnect(s, reinterpret_cast<sockaddr*>(&addr), addrLen, withCallerData ? &callerBuf : nullptr,
+                     carriesConnectData ? &core->calleeWsabuf : nullptr, withQos ? &sqos : nullptr, nullptr);
+  if (r != 0 && WSAGetLastError() != WSAEWOULDBLOCK) fail(WSAGetLastError(), "WSAConnect");
+  if (!RegisterWaitForSingleObject(&core->connectWait, core->connectEvent, OnConnectSignalled, core.get(), INFINITE,
+                                   WT_EXECUTEONLYONCE)) {
+    fail(static_cast<int>(GetLastError()), "RegisterWaitForSingleObject");
+  }
+  return obj;
+}
+
+}  // namespace
+
+// JS thread: the FD_CONNECT event reached JS.
+void NativeSocket::DeliverConnect() {
+  Napi::Env env = Env();
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    closed = core->closed;
+  }
+  if (closed || !core->connecting) return;  // aborted or timed out meanwhile
+  WSANETWORKEVENTS ne{};
+  int error = 0;
+  if (WSAEnumNetworkEvents(core->s, core->connectEvent, &ne) != 0) {
+    error = WSAGetLastError();
+  } else if ((ne.lNetworkEvents & FD_CONNECT) != 0) {
+    error = ne.iErrorCode[FD_CONNECT_BIT];
+  }
+  core->CancelConnectWait();  // also cancels WSAEventSelect
+  if (error == 0 && core->calleeWsabuf.buf != nullptr && core->calleeWsabuf.len > 0 &&
+      core->calleeWsabuf.len <= core->calleeBuf.size()) {
+    core->hasCalleeData = true;
+  }
+  Napi::Value owner = owner_.Value();
+  UpdateActive();
+  if (!owner.IsObject()) return;
+  Napi::Object o = owner.As<Napi::Object>();
+  o.Get("onConnect").As<Napi::Function>().Call(o, {Napi::Number::New(env, error)});
+}
+
+void InitConnect(Napi::Env env, Napi::Object exports) {
+  exports.Set("connect", Napi::Function::New(env, Connect, "connect"));
+}
+
+}  // namespace ws2

@@ -1,0 +1,189 @@
+// The data path's engine: one I/O completion port per environment, serviced
+// by one native thread, and one thread-safe function that carries batches of
+// events to JS. The IOCP thread re-posts receives itself (socket.cc,
+// SocketCore::PumpLocked) so JS is called once per batch, not per receive.
+#include "common.h"
+
+#include <chrono>
+
+namespace ws2 {
+
+namespace {
+
+// JS thread (called by Node for each napi_call_threadsafe_function).
+// `env` is null when the function is being torn down: then drop everything.
+void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/) {
+  auto* st = static_cast<EnvState*>(context);
+  std::vector<Event> batch;
+  {
+    // Take the batch and clear `scheduled` in one step: an event pushed after
+    // this schedules a new call.
+    std::lock_guard<std::mutex> lock(st->mu);
+    batch.swap(st->pending);
+    st->scheduled = false;
+  }
+  if (rawEnv == nullptr || st->tornDown) return;
+  Napi::Env env(rawEnv);
+  for (Event& e : batch) {
+    Napi::HandleScope scope(env);
+    try {
+      switch (e.kind) {
+        case EventKind::Data:
+          if (e.core->wrap) e.core->wrap->DeliverData(std::move(e.op));
+          break;
+        case EventKind::End:
+          if (e.core->wrap) e.core->wrap->DeliverEnd();
+          break;
+        case EventKind::RecvError:
+          if (e.core->wrap) e.core->wrap->DeliverError(e.error, "WSARecv");
+          break;
+        case EventKind::Connect:
+          if (e.core->wrap) e.core->wrap->DeliverConnect();
+          break;
+        case EventKind::WriteDone: {
+          std::unique_ptr<Op> op = std::move(e.op);
+          SocketCore* core = op->core.get();
+          core->pendingWrites--;
+          int error = op->error;
+          bool closed;
+          {
+            std::lock_guard<std::mutex> lock(core->mu);
+            closed = core->closed;
+          }
+          // After our own close every failure is "aborted" (Wine reports
+          // STATUS_HANDLES_CLOSED codes, Windows 995).
+          if (error != 0 && closed) error = WSA_OPERATION_ABORTED;
+          Napi::Function cb = op->callback.Value();
+          op->keep.Reset();
+          op->callback.Reset();
+          if (core->wrap) core->wrap->UpdateActive();
+          cb.Call({Napi::Number::New(env, error)});
+          break;
+        }
+        case EventKind::Acceptable:
+          if (e.listener->wrap) e.listener->wrap->DeliverAcceptable();
+          break;
+      }
+    } catch (const Napi::Error& err) {
+      // A JS callback threw: never lose it. It becomes an uncaught exception,
+      // as it would from any other Node callback.
+      napi_fatal_exception(env, err.Value());
+    }
+  }
+}
+
+// IOCP thread.
+void ThreadMain(EnvState* st) {
+  OVERLAPPED_ENTRY entries[64];
+  bool quitting = false;
+  auto deadline = std::chrono::steady_clock::now();
+  for (;;) {
+    ULONG n = 0;
+    DWORD timeout = quitting ? 50 : INFINITE;
+    BOOL ok = GetQueuedCompletionStatusEx(st->iocp, entries, 64, &n, timeout, FALSE);
+    if (!ok) n = 0;
+    for (ULONG i = 0; i < n; ++i) {
+      if (entries[i].lpOverlapped == nullptr) {  // the quit packet
+        quitting = true;
+        deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        continue;
+      }
+      std::unique_ptr<Op> op(reinterpret_cast<Op*>(entries[i].lpOverlapped));
+      st->outstandingOps--;
+      op->bytes = entries[i].dwNumberOfBytesTransferred;
+      op->error = 0;
+      bool closed;
+      {
+        std::lock_guard<std::mutex> lock(op->core->mu);
+        closed = op->core->closed;
+      }
+      // entries[i].Internal is the NTSTATUS; let Winsock map it.
+      if (static_cast<LONG>(entries[i].Internal) != 0) {
+        if (closed) {
+          op->error = WSA_OPERATION_ABORTED;
+        } else {
+          DWORD bytes = 0, flags = 0;
+          if (!WSAGetOverlappedResult(op->core->s, &op->ov, &bytes, FALSE, &flags)) op->error = WSAGetLastError();
+          if (op->error == 0) op->error = WSAECONNABORTED;
+        }
+      }
+      if (op->kind == OpKind::Recv) {
+        SocketCore* core = op->core.get();
+        std::shared_ptr<SocketCore> keep = op->core;
+        core->OnRecvComplete(std::move(op));
+      } else {
+        Event e{EventKind::WriteDone, nullptr, nullptr, nullptr, 0};
+        e.op = std::move(op);
+        st->Push(std::move(e));
+      }
+    }
+    st->Flush();
+    if (quitting && (st->outstandingOps.load() <= 0 || std::chrono::steady_clock::now() > deadline)) break;
+  }
+}
+
+}  // namespace
+
+// Any thread.
+void EnvState::Push(Event&& e) {
+  std::lock_guard<std::mutex> lock(mu);
+  pending.push_back(std::move(e));
+}
+
+// Any thread: one napi call per batch.
+void EnvState::Flush() {
+  bool call = false;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!pending.empty() && !scheduled && tsfn != nullptr) {
+      scheduled = true;
+      call = true;
+    }
+  }
+  if (call && napi_call_threadsafe_function(tsfn, nullptr, napi_tsfn_nonblocking) != napi_ok) {
+    std::lock_guard<std::mutex> lock(mu);
+    scheduled = false;  // closing: the cleanup hook drops what is left
+  }
+}
+
+// JS thread. The thread-safe function is unref'd while nothing is active, so
+// an idle process exits.
+void EnvState::AddRef() {
+  if (jsRefs++ == 0 && !tornDown) napi_ref_threadsafe_function(env, tsfn);
+}
+void EnvState::Release() {
+  if (--jsRefs == 0 && !tornDown) napi_unref_threadsafe_function(env, tsfn);
+}
+
+// Any thread.
+void EnvState::Associate(SOCKET s) {
+  CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), iocp, 0, 0);
+}
+
+// JS thread, at module init.
+void StartIocp(Napi::Env env, EnvState* st) {
+  st->iocp = CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+  if (st->iocp == nullptr) {
+    NAPI_THROW_VOID(Napi::Error::New(env, "CreateIoCompletionPort failed: " + std::to_string(GetLastError())));
+  }
+  napi_value name = Napi::String::New(env, "winsock2");
+  napi_status s = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, st, CallJs, &st->tsfn);
+  if (s != napi_ok) NAPI_THROW_VOID(Napi::Error::New(env, "napi_create_threadsafe_function failed"));
+  napi_unref_threadsafe_function(env, st->tsfn);
+  st->thread = std::thread(ThreadMain, st);
+}
+
+// JS thread, from the cleanup hook: after every socket was closed, wait for
+// their cancelled operations (at most ~2 s), then join.
+void StopIocp(EnvState* st) {
+  if (st->thread.joinable()) {
+    PostQueuedCompletionStatus(st->iocp, 0, 0, nullptr);
+    st->thread.join();
+  }
+  if (st->iocp != nullptr) {
+    CloseHandle(st->iocp);
+    st->iocp = nullptr;
+  }
+}
+
+}  // namespace ws2

@@ -1,0 +1,296 @@
+// Listener and WSAAccept with a JavaScript condition function.
+// https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaaccept
+// https://learn.microsoft.com/en-us/windows/win32/winsock/so-conditional-accept
+//
+// FD_ACCEPT (WSAEventSelect) is waited for by the Windows thread pool, which
+// wakes JS through the thread-safe function; JS then calls accept(), which
+// runs WSAAccept ON THE JS THREAD, so the condition function is an ordinary
+// synchronous call into JavaScript. The TS layer (lib/native/listener.ts)
+// loops accept() until WSAEWOULDBLOCK and owns the CF_DEFER bookkeeping.
+#include "common.h"
+
+namespace ws2 {
+
+namespace {
+
+// Wait thread (Windows thread pool). One wake-up is queued at a time.
+void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN /*timedOut*/) {
+  auto* core = static_cast<ListenerCore*>(context);
+  if (core->wakePosted.exchange(true)) return;
+  Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
+  core->env->Push(std::move(e));
+  core->env->Flush();
+}
+
+// State shared with the condition function during one WSAAccept call.
+struct ConditionContext {
+  Napi::Env env;
+  Napi::Function condition;
+  bool connectData;  // XP1_CONNECT_DATA: only then are lpCallerData/lpCalleeData meaningful
+  bool threw = false;
+  napi_value exception = nullptr;
+  bool called = false;
+};
+
+// JS thread (WSAAccept calls it synchronously). Must not throw through
+// ws2_32's frames: every exception is caught and re-thrown after WSAAccept.
+int CALLBACK ConditionProc(LPWSABUF lpCallerId, LPWSABUF lpCallerData, LPQOS lpSQOS, LPQOS /*lpGQOS*/,
+                           LPWSABUF lpCalleeId, LPWSABUF lpCalleeData, GROUP* g, DWORD_PTR dwCallbackData) {
+  auto* ctx = reinterpret_cast<ConditionContext*>(dwCallbackData);
+  ctx->called = true;
+  try {
+    Napi::Env env = ctx->env;
+    Napi::HandleScope scope(env);
+    Napi::Object req = Napi::Object::New(env);
+    req.Set("callerId", lpCallerId ? AddressToJs(env, reinterpret_cast<sockaddr*>(lpCallerId->buf),
+                                                 static_cast<int>(lpCallerId->len))
+                                   : env.Null());
+    req.Set("calleeId", lpCalleeId ? AddressToJs(env, reinterpret_cast<sockaddr*>(lpCalleeId->buf),
+                                                 static_cast<int>(lpCalleeId->len))
+                                   : env.Null());
+    // Wine passes {NULL, 0}; Windows "NULL if none". Only a provider with
+    // XP1_CONNECT_DATA can have any.
+    if (ctx->connectData && lpCallerData && lpCallerData->buf && lpCallerData->len > 0 &&
+        lpCallerData->len <= 65536) {
+      req.Set("callerData", Napi::Buffer<char>::Copy(env, lpCallerData->buf, lpCallerData->len));
+    } else {
+      req.Set("callerData", env.Null());
+    }
+    req.Set("sqos", QosToJs(env, lpSQOS));
+    req.Set("gqos", env.Null());  // reserved
+    Napi::Value r = ctx->condition.Call({req});
+    int verdict = CF_REJECT;
+    Napi::Value calleeData;
+    if (r.IsNumber()) {
+      verdict = r.As<Napi::Number>().Int32Value();
+    } else if (r.IsObject()) {
+      Napi::Object o = r.As<Napi::Object>();
+      Napi::Value v = o.Get("verdict");
+      if (v.IsNumber()) verdict = v.As<Napi::Number>().Int32Value();
+      calleeData = o.Get("calleeData");
+    }
+    // An invalid verdict leaks the connection under Wine: never return one.
+    if (verdict != CF_ACCEPT && verdict != CF_REJECT && verdict != CF_DEFER) verdict = CF_REJECT;
+    // Under Wine lpCalleeData is an uninitialised WSABUF: write callee data
+    // only where the provider advertises XP1_CONNECT_DATA.
+    if (verdict == CF_ACCEPT && ctx->connectData && lpCalleeData && lpCalleeData->buf && !calleeData.IsEmpty() &&
+        calleeData.IsBuffer()) {
+      Napi::Buffer<char> b = calleeData.As<Napi::Buffer<char>>();
+      ULONG n = static_cast<ULONG>(std::min<size_t>(b.Length(), lpCalleeData->len));
+      std::memcpy(lpCalleeData->buf, b.Data(), n);
+      lpCalleeData->len = n;
+    } else if (ctx->connectData && lpCalleeData) {
+      lpCalleeData->len = 0;
+    }
+    if (g) *g = 0;
+    return verdict;
+  } catch (const Napi::Error& e) {
+    ctx->threw = true;
+    ctx->exception = e.Value();
+  } catch (...) {
+    ctx->threw = true;
+  }
+  return CF_REJECT;
+}
+
+// JS thread.
+// listen(host, port, backlog, conditional): NativeListener. Throws.
+Napi::Value Listen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber()) {
+    NAPI_THROW(Napi::TypeError::New(env, "listen(host, port, backlog, conditional)"), Napi::Value());
+  }
+  std::shared_ptr<EnvState> st = GetState(env);
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int backlog = info[2].As<Napi::Number>().Int32Value();
+  bool conditional = info[3].ToBoolean();
+  sockaddr_storage addr;
+  int addrLen = 0;
+  if (!ParseAddress(host, port, &addr, &addrLen)) ThrowWinsock(env, WSAEINVAL, "bind");
+
+  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
+  if (s == INVALID_SOCKET) ThrowWinsock(env, WSAGetLastError(), "WSASocketW");
+  auto core = std::make_shared<ListenerCore>();
+  core->env = st;
+  core->s = s;
+  st->handles++;
+  {
+    std::lock_guard<std::mutex> lock(st->regMu);
+    st->listeners[core.get()] = core;
+  }
+  auto fail = [&](int err, const char* fn) {
+    core->Close();
+    ThrowWinsock(env, err, fn);
+  };
+  int err = 0;
+  if (!QueryProtocol(s, &core->protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+  // Like node's net on Windows: no other socket may bind the same port.
+  BOOL on = TRUE;
+  setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&on), sizeof(on));
+  if (bind(s, reinterpret_cast<sockaddr*>(&addr), addrLen) != 0) fail(WSAGetLastError(), "bind");
+  if (conditional) {
+    // Before listen (after it Windows answers WSAEINVAL). Wine answers
+    // WSAENOPROTOOPT and completes every handshake before the condition runs.
+    core->conditionalAccept =
+        setsockopt(s, SOL_SOCKET, SO_CONDITIONAL_ACCEPT, reinterpret_cast<const char*>(&on), sizeof(on)) == 0;
+  }
+  if (listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0) fail(WSAGetLastError(), "listen");
+  core->event = CreateEventW(nullptr, FALSE, FALSE, nullptr);
+  if (core->event == nullptr) fail(static_cast<int>(GetLastError()), "CreateEventW");
+  if (WSAEventSelect(s, core->event, FD_ACCEPT) != 0) fail(WSAGetLastError(), "WSAEventSelect");
+
+  Napi::Object obj = ListenerConstructor(env).New({});
+  NativeListener* wrap = NativeListener::Unwrap(obj);
+  wrap->core = core;
+  core->wrap = wrap;
+  return obj;
+}
+
+}  // namespace
+
+// JS thread. Idempotent.
+void ListenerCore::Close() {
+  if (closed) return;
+  closed = true;
+  if (wait != nullptr) {
+    UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);  // waits for a running callback
+    wait = nullptr;
+  }
+  WSAEventSelect(s, nullptr, 0);
+  closesocket(s);
+  if (event != nullptr) {
+    CloseHandle(event);
+    event = nullptr;
+  }
+  env->handles--;
+  std::lock_guard<std::mutex> lock(env->regMu);
+  env->listeners.erase(this);
+}
+
+Napi::Function NativeListener::Define(Napi::Env env) {
+  return DefineClass(env, "NativeListener",
+                     {
+                         InstanceMethod<&NativeListener::Start>("start"),
+                         InstanceMethod<&NativeListener::Accept>("accept"),
+                         InstanceMethod<&NativeListener::Close>("close"),
+                         InstanceMethod<&NativeListener::Ref>("ref"),
+                         InstanceMethod<&NativeListener::Unref>("unref"),
+                         InstanceMethod<&NativeListener::Address>("address"),
+                         InstanceMethod<&NativeListener::Protocol>("protocol"),
+                         InstanceMethod<&NativeListener::ConditionalAccept>("conditionalAccept"),
+                     });
+}
+
+NativeListener::NativeListener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeListener>(info) {}
+
+// JS thread. A listener is not collected while open (its owner is held
+// strongly until close), so this runs after close or at teardown.
+NativeListener::~NativeListener() {
+  if (!core) return;
+  core->wrap = nullptr;
+  if (keeping_ && !core->env->tornDown) core->env->Release();
+  core->Close();
+}
+
+// JS thread.
+void NativeListener::UpdateActive() {
+  bool keep = !core->closed && started_ && userRef_;
+  if (keep != keeping_) {
+    if (keep) core->env->AddRef(); else core->env->Release();
+    keeping_ = keep;
+  }
+  if (core->closed && !owner_.IsEmpty()) owner_.Reset();
+}
+
+// JS thread: FD_ACCEPT reached JS.
+void NativeListener::DeliverAcceptable() {
+  core->wakePosted = false;
+  if (core->closed || owner_.IsEmpty()) return;
+  Napi::Object o = owner_.Value();
+  o.Get("onAcceptable").As<Napi::Function>().Call(o, {});
+}
+
+// JS thread. start(owner): owner.onAcceptable() runs whenever a request may
+// be pending. One wake-up is queued at once, for requests that arrived
+// before start().
+Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(env, "start(owner)"), Napi::Value());
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAEventSelect");
+  if (started_) return env.Undefined();
+  owner_ = Napi::Persistent(info[0].As<Napi::Object>());
+  if (!RegisterWaitForSingleObject(&core->wait, core->event, OnAcceptSignalled, core.get(), INFINITE,
+                                   WT_EXECUTEDEFAULT)) {
+    ThrowWinsock(env, static_cast<int>(GetLastError()), "RegisterWaitForSingleObject");
+  }
+  started_ = true;
+  UpdateActive();
+  OnAcceptSignalled(core.get(), FALSE);
+  return env.Undefined();
+}
+
+// JS thread. accept(condition): NativeSocket | number. Runs WSAAccept once;
+// returns the accepted socket, or the Winsock error number (WSAEWOULDBLOCK:
+// nothing pending; WSATRY_AGAIN: deferred; WSAECONNREFUSED: rejected;
+// WSAECONNRESET / WSAEACCES: the caller withdrew). condition(request) returns
+// CF_ACCEPT/CF_REJECT/CF_DEFER (0/1/2) or { verdict, calleeData }. An
+// exception thrown by it rejects the request and is re-thrown here.
+Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition)"), Napi::Value());
+  if (core->closed) return Napi::Number::New(env, WSAENOTSOCK);
+  ConditionContext ctx{env, info[0].As<Napi::Function>(), (core->protocol.serviceFlags & XP1_CONNECT_DATA) != 0};
+  sockaddr_storage addr{};
+  int len = sizeof(addr);
+  SOCKET s = WSAAccept(core->s, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc,
+                       reinterpret_cast<DWORD_PTR>(&ctx));
+  int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
+  if (ctx.threw) {
+    if (s != INVALID_SOCKET) closesocket(s);
+    if (ctx.exception != nullptr) throw Napi::Error(env, ctx.exception);
+    NAPI_THROW(Napi::Error::New(env, "the condition function failed"), Napi::Value());
+  }
+  if (s == INVALID_SOCKET) return Napi::Number::New(env, err);
+
+  // The accepted socket inherits the listener's WSAEventSelect (and so its
+  // non-blocking mode): cancel it; the data path is overlapped I/O.
+  WSAEventSelect(s, nullptr, 0);
+  u_long blocking = 0;
+  ioctlsocket(s, FIONBIO, &blocking);
+  std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
+  int qerr = 0;
+  if (!QueryProtocol(s, &sc->protocol, &qerr)) sc->protocol = core->protocol;
+  core->env->Associate(s);
+  return NativeSocket::Wrap(env, sc);
+}
+
+Napi::Value NativeListener::Close(const Napi::CallbackInfo& info) {
+  core->Close();
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeListener::Ref(const Napi::CallbackInfo& info) {
+  userRef_ = true;
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeListener::Unref(const Napi::CallbackInfo& info) {
+  userRef_ = false;
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
+Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
+Napi::Value NativeListener::ConditionalAccept(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), core->conditionalAccept);
+}
+
+void InitListener(Napi::Env env, Napi::Object exports) {
+  exports.Set("listen", Napi::Function::New(env, Listen, "listen"));
+}
+
+}  // namespace ws2

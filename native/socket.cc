@@ -1,0 +1,391 @@
+// A connected socket: overlapped WSARecv/WSASend on the environment's
+// completion port, back-pressure, ordering, lifetime (close, reset, GC).
+#include "common.h"
+
+namespace ws2 {
+
+// JS thread. Registers the core so the cleanup hook can close it.
+std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, SOCKET s) {
+  auto core = std::make_shared<SocketCore>();
+  core->env = env;
+  core->s = s;
+  env->handles++;
+  std::lock_guard<std::mutex> lock(env->regMu);
+  env->sockets[core.get()] = core;
+  return core;
+}
+
+// IOCP thread, or JS thread; mu held.
+void SocketCore::PumpLocked() {
+  for (;;) {
+    // Deliver completed receives in the order they were posted.
+    for (auto it = reorder.find(nextDeliverSeq); it != reorder.end(); it = reorder.find(nextDeliverSeq)) {
+      std::unique_ptr<Op> op = std::move(it->second);
+      reorder.erase(it);
+      nextDeliverSeq++;
+      if (closed || eof) {
+        if (op->buf) freeBufs.push_back(std::move(op->buf));
+        continue;
+      }
+      Event e{EventKind::Data, shared_from_this(), nullptr, nullptr, op->error};
+      if (op->error != 0) {
+        eof = true;
+        e.kind = EventKind::RecvError;
+        freeBufs.push_back(std::move(op->buf));
+      } else if (op->bytes == 0) {
+        eof = true;
+        e.kind = EventKind::End;
+        freeBufs.push_back(std::move(op->buf));
+      } else {
+        undelivered += op->bytes;
+        e.op = std::move(op);
+      }
+      env->Push(std::move(e));
+    }
+    if (closed || !reading || eof || recvsOutstanding >= kRecvsOutstanding || undelivered >= kUndeliveredCap) return;
+    auto op = std::make_unique<Op>(OpKind::Recv);
+    op->core = shared_from_this();
+    if (!freeBufs.empty()) {
+      op->buf = std::move(freeBufs.back());
+      freeBufs.pop_back();
+    } else {
+      op->buf.reset(new char[kRecvSize]);
+    }
+    op->seq = nextPostSeq++;
+    WSABUF b{static_cast<ULONG>(kRecvSize), op->buf.get()};
+    DWORD flags = 0;
+    recvsOutstanding++;
+    env->outstandingOps++;
+    int r = WSARecv(s, &b, 1, nullptr, &flags, &op->ov, nullptr);
+    if (r == 0 || WSAGetLastError() == WSA_IO_PENDING) {
+      op.release();  // owned by the completion port until dequeued
+      continue;
+    }
+    // Failed at once: no completion packet will come.
+    op->error = WSAGetLastError();
+    recvsOutstanding--;
+    env->outstandingOps--;
+    reorder[op->seq] = std::move(op);
+  }
+}
+
+// IOCP thread.
+void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
+  std::lock_guard<std::mutex> lock(mu);
+  recvsOutstanding--;
+  uint64_t seq = op->seq;
+  reorder[seq] = std::move(op);
+  PumpLocked();
+}
+
+// JS thread.
+void SocketCore::CancelConnectWait() {
+  if (connectWait != nullptr) {
+    // Blocks until a running wait callback returned (it only queues an event).
+    UnregisterWaitEx(connectWait, INVALID_HANDLE_VALUE);
+    connectWait = nullptr;
+  }
+  if (connectEvent != nullptr) {
+    if (!closed) WSAEventSelect(s, nullptr, 0);
+    CloseHandle(connectEvent);
+    connectEvent = nullptr;
+  }
+  connecting = false;
+}
+
+// JS thread. Pending receives and sends complete as aborted on the IOCP
+// thread; their memory lives until then.
+void SocketCore::Close(bool abortive) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+  }
+  CancelConnectWait();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (abortive) {
+      linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+    }
+    closed = true;
+    closesocket(s);
+  }
+  env->handles--;
+  std::lock_guard<std::mutex> lock(env->regMu);
+  env->sockets.erase(this);
+}
+
+// ---- the JS object -----------------------------------------------------------
+
+Napi::Function NativeSocket::Define(Napi::Env env) {
+  return DefineClass(env, "NativeSocket",
+                     {
+                         InstanceMethod<&NativeSocket::Attach>("attach"),
+                         InstanceMethod<&NativeSocket::ReadStart>("readStart"),
+                         InstanceMethod<&NativeSocket::ReadStop>("readStop"),
+                         InstanceMethod<&NativeSocket::Write>("write"),
+                         InstanceMethod<&NativeSocket::SendDisconnect>("sendDisconnect"),
+                         InstanceMethod<&NativeSocket::RecvDisconnect>("recvDisconnect"),
+                         InstanceMethod<&NativeSocket::Close>("close"),
+                         InstanceMethod<&NativeSocket::Reset>("reset"),
+                         InstanceMethod<&NativeSocket::Ref>("ref"),
+                         InstanceMethod<&NativeSocket::Unref>("unref"),
+                         InstanceMethod<&NativeSocket::LocalAddress>("localAddress"),
+                         InstanceMethod<&NativeSocket::RemoteAddress>("remoteAddress"),
+                         InstanceMethod<&NativeSocket::Protocol>("protocol"),
+                         InstanceMethod<&NativeSocket::CalleeData>("calleeData"),
+                     });
+}
+
+// JS thread. The constructor is not exported: objects come from Wrap().
+NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {}
+
+// JS thread. Wraps a core in a new JS object.
+Napi::Object NativeSocket::Wrap(Napi::Env env, std::shared_ptr<SocketCore> core) {
+  Napi::Object obj = SocketConstructor(env).New({});
+  NativeSocket* self = NativeSocket::Unwrap(obj);
+  self->core = std::move(core);
+  self->core->wrap = self;
+  return obj;
+}
+
+// JS thread: garbage collection of a forgotten socket closes it (a socket
+// that is reading, writing or connecting is not collectable: see UpdateActive).
+NativeSocket::~NativeSocket() {
+  if (!core) return;
+  core->wrap = nullptr;
+  if (keeping_ && !core->env->tornDown) core->env->Release();
+  core->Close(false);
+}
+
+// JS thread. The owner (lib/native/socket.ts) receives onConnect/onData/
+// onEnd/onError. It is held strongly only while the socket is active
+// (open and reading, writing or connecting), like a libuv handle; otherwise
+// weakly, so an idle forgotten socket can be collected and closed.
+void NativeSocket::SetOwner(Napi::Object owner) {
+  owner_ = Napi::Weak(owner);
+  hasOwner_ = true;
+  ownerStrong_ = false;
+  UpdateActive();
+}
+
+// JS thread.
+void NativeSocket::UpdateActive() {
+  bool closed;
+  bool reading;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    closed = core->closed;
+    reading = core->reading;
+  }
+  // Strong while data may still come (read started, not ended) even when
+  // paused by back-pressure; keeps the loop alive only while really busy.
+  bool busy = core->pendingWrites > 0 || core->connecting;
+  bool strong = !closed && (streaming_ || busy);
+  if (hasOwner_ && strong != ownerStrong_) {
+    if (strong) owner_.Ref(); else owner_.Unref();
+    ownerStrong_ = strong;
+  }
+  bool keep = !closed && userRef_ && (reading || busy);
+  if (keep != keeping_) {
+    if (keep) core->env->AddRef(); else core->env->Release();
+    keeping_ = keep;
+  }
+}
+
+// JS thread: received bytes are copied into an ordinary Buffer (Electron
+// forbids external buffers) and the native buffer is reused.
+void NativeSocket::DeliverData(std::unique_ptr<Op> op) {
+  Napi::Env env = Env();
+  DWORD n = op->bytes;
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    closed = core->closed;
+  }
+  Napi::Buffer<char> chunk;
+  if (!closed) chunk = Napi::Buffer<char>::Copy(env, op->buf.get(), n);
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->undelivered -= n;
+    core->freeBufs.push_back(std::move(op->buf));
+  }
+  if (closed || !hasOwner_) return;
+  Napi::Value owner = owner_.Value();
+  if (!owner.IsObject()) return;
+  Napi::Object o = owner.As<Napi::Object>();
+  Napi::Value more = o.Get("onData").As<Napi::Function>().Call(o, {chunk});
+  bool stopped = false;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    if (!more.ToBoolean() && core->reading) {
+      core->reading = false;  // back-pressure: until readStart()
+      stopped = true;
+    }
+    core->PumpLocked();  // below the cap again: post the next receive
+  }
+  // PumpLocked may queue events (a receive that failed at once) from this
+  // thread: the IOCP thread would not flush them.
+  core->env->Flush();
+  if (stopped) UpdateActive();
+}
+
+// JS thread.
+void NativeSocket::DeliverEnd() {
+  Napi::Env env = Env();
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    closed = core->closed;
+  }
+  if (closed || !hasOwner_) return;
+  Napi::Value data = env.Null();
+  // Providers that carry disconnect data: fetch it now, when every byte has
+  // been read (WSARecvDisconnect resets the connection if data is queued).
+  if ((core->protocol.serviceFlags & XP1_DISCONNECT_DATA) != 0 && !core->recvDisconnectDone) {
+    std::vector<char> buf(65536);
+    WSABUF b{static_cast<ULONG>(buf.size()), buf.data()};
+    if (WSARecvDisconnect(core->s, &b) == 0) {
+      core->recvDisconnectDone = true;
+      core->hasDisconnectData = b.len > 0 && b.len <= buf.size();
+      if (core->hasDisconnectData) {
+        core->disconnectData.assign(buf.data(), buf.data() + b.len);
+        data = Napi::Buffer<char>::Copy(env, core->disconnectData.data(), core->disconnectData.size());
+      }
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->reading = false;
+  }
+  Napi::Value owner = owner_.Value();
+  streaming_ = false;
+  UpdateActive();
+  if (!owner.IsObject()) return;
+  Napi::Object o = owner.As<Napi::Object>();
+  o.Get("onEnd").As<Napi::Function>().Call(o, {data});
+}
+
+// JS thread.
+void NativeSocket::DeliverError(int error, const char* syscall) {
+  Napi::Env env = Env();
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    closed = core->closed;
+    core->reading = false;
+  }
+  Napi::Value owner = hasOwner_ ? owner_.Value() : env.Undefined();
+  streaming_ = false;
+  UpdateActive();
+  if (closed) return;  // after our own close: aborted, not reported
+  if (!owner.IsObject()) return;
+  Napi::Object o = owner.As<Napi::Object>();
+  o.Get("onError").As<Napi::Function>().Call(o, {Napi::Number::New(env, error), Napi::String::New(env, syscall)});
+}
+
+// JS thread. attach(owner): starts delivery for an accepted socket.
+Napi::Value NativeSocket::Attach(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(info.Env(), "attach(owner): owner must be an object"), Napi::Value());
+  SetOwner(info[0].As<Napi::Object>());
+  return info.Env().Undefined();
+}
+
+// JS thread.
+Napi::Value NativeSocket::ReadStart(const Napi::CallbackInfo& info) {
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->reading = !core->closed && !core->eof;
+    if (core->reading) streaming_ = true;
+    core->PumpLocked();
+  }
+  core->env->Flush();
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+// JS thread. Receives already posted still complete and are delivered.
+Napi::Value NativeSocket::ReadStop(const Napi::CallbackInfo& info) {
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->reading = false;
+  }
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+// JS thread. write(chunks: Buffer[], callback(errno)): one overlapped
+// WSASend. The array (and so its Buffers) is referenced until the completion
+// reaches JS; the caller must not mutate it. Throws when WSASend fails at once.
+Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsFunction()) {
+    NAPI_THROW(Napi::TypeError::New(env, "write(chunks: Buffer[], callback)"), Napi::Value());
+  }
+  Napi::Array chunks = info[0].As<Napi::Array>();
+  auto op = std::make_unique<Op>(OpKind::Send);
+  op->core = core;
+  uint32_t n = chunks.Length();
+  op->wsabufs.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = chunks.Get(i);
+    if (!v.IsBuffer()) NAPI_THROW(Napi::TypeError::New(env, "write: every chunk must be a Buffer"), Napi::Value());
+    Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+    op->wsabufs.push_back(WSABUF{static_cast<ULONG>(b.Length()), b.Data()});
+  }
+  op->keep = Napi::Persistent(chunks.As<Napi::Object>());
+  op->callback = Napi::Persistent(info[1].As<Napi::Function>());
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
+    core->env->outstandingOps++;
+    int r = WSASend(core->s, op->wsabufs.data(), static_cast<DWORD>(op->wsabufs.size()), nullptr, 0, &op->ov, nullptr);
+    if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {
+      int err = WSAGetLastError();
+      core->env->outstandingOps--;
+      ThrowWinsock(env, err, "WSASend");
+    }
+    op.release();  // the completion port owns it now; WriteDone gives it back
+  }
+  core->pendingWrites++;
+  UpdateActive();  // takes core->mu itself
+  return env.Undefined();
+}
+
+// JS thread. closesocket, graceful (unsent data dropped).
+Napi::Value NativeSocket::Close(const Napi::CallbackInfo& info) {
+  core->Close(false);
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+// JS thread. closesocket with SO_LINGER {1,0}: the peer sees a reset.
+Napi::Value NativeSocket::Reset(const Napi::CallbackInfo& info) {
+  core->Close(true);
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSocket::Ref(const Napi::CallbackInfo& info) {
+  userRef_ = true;
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSocket::Unref(const Napi::CallbackInfo& info) {
+  userRef_ = false;
+  UpdateActive();
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeSocket::LocalAddress(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
+Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, true); }
+Napi::Value NativeSocket::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
+
+// JS thread. Callee data WSAConnect returned (XP1_CONNECT_DATA providers only).
+Napi::Value NativeSocket::CalleeData(const Napi::CallbackInfo& info) {
+  if (!core->hasCalleeData) return info.Env().Null();
+  return Napi::Buffer<char>::Copy(info.Env(), core->calleeBuf.data(), core->calleeWsabuf.len);
+}
+
+}  // namespace ws2
