@@ -1,15 +1,30 @@
 /**
  * The `winsock2` command. Each subcommand lives in its own file; this one
- * dispatches and turns errors into a line with the Winsock name and an exit code.
+ * dispatches and turns errors into one line with the Winsock name, number and
+ * a sentence, and into an exit code scripts can use (see EXIT in ./common).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { WinsockError } from '../errors';
+import { EXIT, EXIT_CODES_HELP, UsageError, describeError, err, errorJson, exitCodeFor, oneLine, out } from './common';
+import { connectCommand } from './connect';
 import { demoCommand } from './demo';
+import { protocolsCommand } from './protocols';
+import { serveCommand } from './serve';
 
+/** A subcommand: gets its arguments, resolves its exit code. */
 export type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   demo: { run: demoCommand, summary: 'run the seed scenario and print who sent what and what came back' },
+  serve: { run: serveCommand, summary: 'listen with accept rules (allow/deny, defer, callee data) and print each decision' },
+  connect: { run: connectCommand, summary: 'connect with caller data, send stdin, hang up with disconnect data' },
+  protocols: { run: protocolsCommand, summary: 'list the providers\' protocols and what each can carry' },
 };
+
+/** Global options that may come before the command name; they are passed on to it. */
+const GLOBAL_WITH_VALUE = new Set(['--provider']);
+const GLOBAL_FLAGS = new Set(['--json']);
 
 function usage(): string {
   return [
@@ -18,29 +33,69 @@ function usage(): string {
     'commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
     '',
-    'Run `winsock2 <command> --help` for a command\'s options.',
+    'global options (accepted before or after the command):',
+    '  --provider auto|native|emulated   the provider (default auto, or WINSOCK2_PROVIDER)',
+    '  --json                            machine-readable output',
+    '  --help, -h                        help (also `winsock2 <command> --help`)',
+    '  --version                         the package version',
+    '',
+    EXIT_CODES_HELP,
   ].join('\n');
 }
 
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs the command line `argv` (without `node` and the script); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage()}\n`);
-    return name === undefined ? 2 : 0;
+  // Global options before the command name move behind it.
+  const globals: string[] = [];
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (GLOBAL_FLAGS.has(a)) globals.push(a);
+    else if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) globals.push(a, argv[++i] as string);
+    else if (a.startsWith('--provider=')) globals.push(a);
+    else break;
+  }
+  const name = argv[i];
+  const rest = [...argv.slice(i + 1), ...globals];
+  if (name === '--help' || name === '-h' || name === 'help') {
+    out(usage());
+    return EXIT.OK;
+  }
+  if (name === '--version' || name === '-v') {
+    out(version());
+    return EXIT.OK;
+  }
+  if (name === undefined) {
+    err(usage());
+    return EXIT.USAGE;
   }
   const command = COMMANDS[name];
   if (!command) {
-    process.stderr.write(`winsock2: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
-    return 2;
+    err(`winsock2: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}. Try \`winsock2 --help\`.`);
+    return EXIT.USAGE;
   }
+  const json = rest.includes('--json');
   try {
     return await command.run(rest);
-  } catch (err) {
-    if (err instanceof WinsockError) {
-      process.stderr.write(`winsock2 ${name}: ${err.code} (${err.errno}) in ${err.syscall}: ${err.message}\n`);
-      return 1;
+  } catch (e) {
+    const code = exitCodeFor(e);
+    if (e instanceof UsageError) {
+      err(`winsock2 ${name}: ${e.message}. Try \`winsock2 ${name} --help\`.`);
+    } else if (e instanceof WinsockError) {
+      err(`winsock2 ${name}: ${describeError(e)}`);
+    } else {
+      err(`winsock2 ${name}: ${oneLine(e instanceof Error ? e.message : String(e))}`);
     }
-    process.stderr.write(`winsock2 ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    if (json) out(JSON.stringify({ error: errorJson(e) }));
+    return code;
   }
 }

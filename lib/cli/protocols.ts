@@ -1,0 +1,62 @@
+/** `winsock2 protocols`: WSAEnumProtocols for a provider, as a table or JSON. */
+import { parseArgs } from 'node:util';
+import { enumerateProtocols } from '../connect';
+import { nativeUnavailableReason, resolveProvider } from '../providers';
+import type { ProtocolInfo } from '../types';
+import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseOptions, providerOption } from './common';
+import { formatTable } from './table';
+
+const HELP = `usage: winsock2 protocols [--provider auto|native|emulated] [--json]
+
+Lists the protocols the provider offers (WSAEnumProtocolsW for native, the
+emulated provider's own entries otherwise) with their XP1_* service flags and
+what each can carry: connect data (XP1_CONNECT_DATA), disconnect data
+(XP1_DISCONNECT_DATA), QOS, graceful close, message orientation.
+
+With --provider auto (the default) it lists the provider auto picks, and says
+why native is unavailable when it is.
+
+options:
+  --provider auto|native|emulated   default auto (or WINSOCK2_PROVIDER)
+  --json                            one JSON object: provider, nativeUnavailable, protocols
+  --help, -h                        this help
+
+${EXIT_CODES_HELP}`;
+
+const AF: Record<number, string> = { 2: 'AF_INET', 23: 'AF_INET6', 6: 'AF_IPX', 32: 'AF_BTH', 1: 'AF_UNIX', 26: 'AF_IRDA' };
+const TYPE: Record<number, string> = { 1: 'SOCK_STREAM', 2: 'SOCK_DGRAM', 3: 'SOCK_RAW', 4: 'SOCK_RDM', 5: 'SOCK_SEQPACKET' };
+const PROTO: Record<number, string> = { 0: '0', 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW', 132: 'IPPROTO_SCTP' };
+
+const named = (table: Record<number, string>, n: number): string => table[n] ?? String(n);
+const yes = (b: boolean): string => (b ? 'yes' : 'no');
+
+export async function protocolsCommand(args: string[]): Promise<number> {
+  const values = parseOptions(() => parseArgs({ args, options: { ...COMMON_OPTIONS } }).values);
+  if (values.help) {
+    out(HELP);
+    return EXIT.OK;
+  }
+  const choice = providerOption(values.provider) ?? 'auto';
+  const provider = resolveProvider(choice);
+  const protocols: ProtocolInfo[] = enumerateProtocols({ provider: choice });
+  const nativeReason = provider.name === 'native' ? null : nativeUnavailableReason();
+  if (values.json) {
+    out(JSON.stringify({ provider: provider.name, requested: choice, nativeUnavailable: nativeReason, protocols }, null, 2));
+    return EXIT.OK;
+  }
+  out(`provider: ${provider.name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
+  if (nativeReason !== null) {
+    const where = process.platform === 'win32' ? 'here' : `on ${process.platform} (the native provider is Windows only)`;
+    out(`native: unavailable ${where}: ${nativeReason.split('\n')[0] ?? nativeReason}`);
+  }
+  out('');
+  out(formatTable(
+    ['name', 'AF', 'type', 'protocol', 'flags', 'connectData', 'disconnectData', 'qos', 'graceful', 'message'],
+    protocols.map((p) => [
+      p.name, named(AF, p.addressFamily), named(TYPE, p.socketType), named(PROTO, p.protocol),
+      `0x${(p.serviceFlags >>> 0).toString(16).padStart(8, '0')}`,
+      yes(p.connectData), yes(p.disconnectData), yes(p.qos), yes(p.gracefulClose), yes(p.messageOriented),
+    ]),
+  ));
+  return EXIT.OK;
+}
