@@ -1,0 +1,451 @@
+/**
+ * The benchmark cases of issue 5. Each `run` measures one side (winsock or
+ * its net twin) once and returns its metrics; the harness pairs, orders and
+ * repeats runs. A case body is the same code for both sides: only the Impl
+ * underneath differs.
+ *
+ * Nothing here asserts a time. A run fails only when the work itself went
+ * wrong (bytes or totals that do not add up, a leaked socket).
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import * as path from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Impl, ImplName, ProviderName } from './impls';
+
+export type Better = 'higher' | 'lower';
+
+/** A target from issue 5: on the winsock/net ratio of medians, or on the winsock median itself. */
+export interface Target {
+  readonly on: 'ratio' | 'value';
+  readonly op: '>=' | '<=';
+  readonly value: number;
+}
+
+export interface Metric {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly better: Better;
+  readonly target?: Target;
+}
+
+export interface RunContext {
+  readonly provider: ProviderName;
+  readonly quick: boolean;
+}
+
+export interface Case {
+  readonly id: string;
+  readonly title: string;
+  readonly metrics: readonly Metric[];
+  /** The workload of one run, for the table and the JSON. */
+  params(quick: boolean): Record<string, number>;
+  run(impl: Impl, params: Record<string, number>, ctx: RunContext): Promise<Record<string, number>>;
+  /** Pairs this case runs when --pairs is not given (memory runs are slow and quiet). */
+  readonly pairs?: (quick: boolean) => number;
+  /** False when the case needs child processes (not under Wine). */
+  readonly portable: boolean;
+}
+
+const MiB = 1024 * 1024;
+const noop = (): void => undefined;
+
+function now(): number {
+  return performance.now();
+}
+
+/** Resolves when `predicate` holds; polls on the event loop (the hang guard is the caller's deadline). */
+async function until(predicate: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`benchmark stalled: ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** Every socket of the run closed: a run never leaves work behind for the next one. */
+async function drained(impl: Impl): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (impl.handleCount() > 0) {
+    if (Date.now() > deadline) throw new Error(`${impl.name}: ${impl.handleCount()} sockets still open after the run`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+// ---- 1. bulk throughput one way ----
+
+const bulk: Case = {
+  id: 'bulk',
+  title: 'bulk one way',
+  metrics: [{ id: 'bulk', title: 'bulk throughput, one way', unit: 'MiB/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.95 } }],
+  params: (quick) => ({ bytes: (quick ? 16 : 256) * MiB, writeSize: 64 * 1024 }),
+  portable: true,
+  async run(impl, { bytes, writeSize }) {
+    const total = bytes as number;
+    const size = writeSize as number;
+    let received = 0;
+    let serverSocket: Duplex | null = null;
+    let finish: () => void = noop;
+    const finished = new Promise<void>((resolve) => { finish = resolve; });
+    const server = await impl.listen({
+      condition: false,
+      onConnection(s) {
+        serverSocket = s;
+        s.on('error', noop);
+        s.on('data', (d: Buffer) => {
+          received += d.length;
+          if (received >= total) finish();
+        });
+      },
+    });
+    const client = await impl.connect(server.port);
+    client.on('error', noop);
+    await until(() => serverSocket !== null, 'bulk: accept');
+    const chunk = Buffer.alloc(size, 0x61);
+    const writes = Math.ceil(total / size);
+    const t0 = now();
+    for (let i = 0; i < writes; i++) {
+      if (!client.write(chunk)) await once(client, 'drain');
+    }
+    await finished;
+    const ms = now() - t0;
+    if (received !== writes * size) throw new Error(`bulk: received ${received} bytes, sent ${writes * size}`);
+    client.destroy();
+    (serverSocket as Duplex | null)?.destroy();
+    await server.close();
+    await drained(impl);
+    return { bulk: total / MiB / (ms / 1000) };
+  },
+};
+
+// ---- 2. 1-byte ping-pong latency ----
+
+const pingpong: Case = {
+  id: 'pingpong',
+  title: '1-byte ping-pong',
+  metrics: [{ id: 'pingpong', title: 'ping-pong round trip', unit: 'µs', better: 'lower', target: { on: 'ratio', op: '<=', value: 1.10 } }],
+  params: (quick) => ({ roundTrips: quick ? 1000 : 10_000 }),
+  portable: true,
+  async run(impl, { roundTrips }) {
+    const rounds = roundTrips as number;
+    let serverSocket: Duplex | null = null;
+    const server = await impl.listen({
+      condition: false,
+      onConnection(s) {
+        serverSocket = s;
+        s.on('error', noop);
+        s.on('data', (d: Buffer) => { s.write(d); });
+      },
+    });
+    const client = await impl.connect(server.port);
+    client.on('error', noop);
+    await until(() => serverSocket !== null, 'ping-pong: accept');
+    const one = Buffer.from([0x70]);
+    let n = 0;
+    const t0 = now();
+    await new Promise<void>((resolve) => {
+      client.on('data', (d: Buffer) => {
+        n += d.length;
+        if (n >= rounds) resolve();
+        else client.write(one);
+      });
+      client.write(one);
+    });
+    const ms = now() - t0;
+    if (n !== rounds) throw new Error(`ping-pong: ${n} bytes back for ${rounds} round trips`);
+    client.destroy();
+    (serverSocket as Duplex | null)?.destroy();
+    await server.close();
+    await drained(impl);
+    return { pingpong: (ms * 1000) / rounds };
+  },
+};
+
+// ---- 3. connection rate: connect → condition → accept → close ----
+
+/**
+ * A server that runs the condition, accepts, and closes its side when the
+ * client hangs up. `accepted` / `closed` count server-side sockets.
+ */
+async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Promise<void>; accepted(): number; closed(): number }> {
+  let accepted = 0;
+  let closed = 0;
+  const server = await impl.listen({
+    condition: true,
+    onConnection(s) {
+      accepted++;
+      s.on('error', noop);
+      s.once('close', () => { closed++; });
+      s.on('end', () => s.destroy());
+      s.resume();
+    },
+  });
+  return { port: server.port, close: () => server.close(), accepted: () => accepted, closed: () => closed };
+}
+
+const connSequential: Case = {
+  id: 'conn-seq',
+  title: 'connections, sequential',
+  metrics: [{ id: 'conn-seq', title: 'connection rate, sequential', unit: 'conn/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.85 } }],
+  params: (quick) => ({ connections: quick ? 200 : 2000 }),
+  portable: true,
+  async run(impl, { connections }) {
+    const n = connections as number;
+    const server = await acceptingServer(impl);
+    const t0 = now();
+    for (let i = 0; i < n; i++) {
+      const c = await impl.connect(server.port);
+      c.on('error', noop);
+      // A cycle is complete when the server side has accepted it too (net's
+      // client 'connect' comes from the kernel, before the server's accept).
+      if (server.accepted() <= i) await until(() => server.accepted() > i, 'sequential: accept');
+      c.destroy();
+    }
+    await until(() => server.closed() >= n, 'sequential: server-side close');
+    const ms = now() - t0;
+    await server.close();
+    await drained(impl);
+    return { 'conn-seq': n / (ms / 1000) };
+  },
+};
+
+const connConcurrent: Case = {
+  id: 'conn-conc',
+  title: 'connections, concurrent',
+  metrics: [{ id: 'conn-conc', title: 'connection rate, concurrent', unit: 'conn/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.85 } }],
+  params: (quick) => ({ concurrency: quick ? 50 : 200, waves: quick ? 1 : 5 }),
+  portable: true,
+  async run(impl, { concurrency, waves }) {
+    const width = concurrency as number;
+    const rounds = waves as number;
+    const server = await acceptingServer(impl);
+    const one = async (): Promise<void> => {
+      const c = await impl.connect(server.port);
+      c.on('error', noop);
+      c.destroy();
+    };
+    const t0 = now();
+    for (let w = 1; w <= rounds; w++) {
+      const wave: Promise<void>[] = [];
+      for (let i = 0; i < width; i++) wave.push(one());
+      await Promise.all(wave);
+      await until(() => server.closed() >= w * width, 'concurrent: server-side close');
+    }
+    const ms = now() - t0;
+    await server.close();
+    await drained(impl);
+    return { 'conn-conc': (width * rounds) / (ms / 1000) };
+  },
+};
+
+// ---- 4. memory of idle connections (child processes) ----
+
+export interface IdleReport {
+  type: 'memory';
+  baselineRss: number;
+  rss: number;
+  heapUsed: number;
+  external: number;
+  connections: number;
+}
+
+interface ChildMessage {
+  type: 'listening' | 'memory' | 'error';
+  port?: number;
+  message?: string;
+}
+
+/** One side of the idle-connections case: a child process that reports its memory over IPC. */
+function idleChild(role: 'server' | 'client', impl: ImplName, provider: ProviderName, n: number, port = 0) {
+  const script = path.join(__dirname, 'idle.js');
+  const child = fork(script, [role, impl, provider, String(n), String(port)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages: ChildMessage[] = [];
+  const waiters: (() => void)[] = [];
+  let exited: string | null = null;
+  child.on('message', (m: ChildMessage) => { messages.push(m); for (const w of waiters.splice(0)) w(); });
+  child.on('exit', (code, signal) => { exited = `exited (${code ?? signal})`; for (const w of waiters.splice(0)) w(); });
+  const next = async (type: ChildMessage['type'], ms: number): Promise<ChildMessage> => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const i = messages.findIndex((m) => m.type === type || m.type === 'error');
+      if (i >= 0) {
+        const m = messages.splice(i, 1)[0] as ChildMessage;
+        if (m.type === 'error') throw new Error(`idle ${role} (${impl}): ${m.message}`);
+        return m;
+      }
+      if (exited) throw new Error(`idle ${role} (${impl}) ${exited} before '${type}'`);
+      if (Date.now() > deadline) throw new Error(`idle ${role} (${impl}): no '${type}' within ${ms} ms`);
+      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+    }
+  };
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    const gone = once(child, 'exit');
+    child.kill('SIGTERM');
+    await gone;
+  };
+  return { next, stop };
+}
+
+const idle: Case = {
+  id: 'idle',
+  title: 'idle connections',
+  metrics: [
+    { id: 'idle-rss-server', title: 'idle connections: server RSS', unit: 'MiB', better: 'lower', target: { on: 'value', op: '<=', value: 200 } },
+    { id: 'idle-rss-client', title: 'idle connections: client RSS', unit: 'MiB', better: 'lower', target: { on: 'value', op: '<=', value: 200 } },
+    { id: 'idle-heap-server', title: 'idle connections: server heap', unit: 'MiB', better: 'lower' },
+    { id: 'idle-heap-client', title: 'idle connections: client heap', unit: 'MiB', better: 'lower' },
+    { id: 'idle-conn-bytes', title: 'idle connections: RSS per connection (server + client)', unit: 'KiB', better: 'lower' },
+  ],
+  params: (quick) => ({ connections: quick ? 200 : 10_000 }),
+  pairs: (quick) => (quick ? 1 : 3),
+  portable: false,
+  async run(impl, { connections }, ctx) {
+    const n = connections as number;
+    // Server and client in separate processes: 10k connections are 20k fds
+    // when both ends live in one process, and each RSS is clean of the other side.
+    const server = idleChild('server', impl.name, ctx.provider, n);
+    let client: ReturnType<typeof idleChild> | null = null;
+    try {
+      const { port } = await server.next('listening', 30_000);
+      client = idleChild('client', impl.name, ctx.provider, n, port);
+      const c = (await client.next('memory', 180_000)) as unknown as IdleReport;
+      const s = (await server.next('memory', 60_000)) as unknown as IdleReport;
+      return {
+        'idle-rss-server': s.rss / MiB,
+        'idle-rss-client': c.rss / MiB,
+        'idle-heap-server': s.heapUsed / MiB,
+        'idle-heap-client': c.heapUsed / MiB,
+        'idle-conn-bytes': (s.rss - s.baselineRss + c.rss - c.baselineRss) / n / 1024,
+      };
+    } finally {
+      await client?.stop();
+      await server.stop();
+    }
+  },
+};
+
+// ---- 5. the seed scenario ----
+
+/** mulberry32, as lib/demo/seed.ts: the same amounts on both sides of a pair. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Splits a text stream into lines. */
+function lines(s: Duplex, onLine: (line: string) => void): void {
+  let pending = '';
+  s.setEncoding('utf8');
+  s.on('data', (text: string) => {
+    pending += text;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
+
+/**
+ * Clients connect one after another (as `npm run demo` does) with their name
+ * as caller data, send their transactions, and hang up with their count as
+ * disconnect data; the server answers every hang-up with the running grand
+ * total. The net twin does the same over plain TCP: the name, the welcome,
+ * the count and the total travel in band as lines.
+ */
+const seed: Case = {
+  id: 'seed',
+  title: 'seed scenario',
+  metrics: [{ id: 'seed', title: 'seed scenario (clients, 100 tx + disconnect data each)', unit: 'clients/s', better: 'higher' }],
+  params: (quick) => ({ clients: quick ? 50 : 1000, transactions: 100 }),
+  portable: true,
+  async run(impl, { clients, transactions }) {
+    const nClients = clients as number;
+    const perClient = transactions as number;
+    const inBand = impl.name === 'net';
+    let grandTotal = 0;
+    let countTotal = 0;
+
+    const serve = (s: Duplex): void => {
+      s.on('error', noop);
+      lines(s, (line) => {
+        if (line.startsWith('tx:')) grandTotal += Number(line.slice(3));
+        else if (line.startsWith('hello ')) s.write(`welcome ${line.slice(6)}\n`);
+        else if (line.startsWith('count=')) countTotal += Number(line.slice(6));
+      });
+      s.once('end', () => {
+        void (async () => {
+          if (inBand) {
+            await new Promise<void>((resolve) => { s.end(`total=${grandTotal}\n`, () => resolve()); });
+          } else {
+            const count = await impl.recvDisconnect(s);
+            countTotal += Number(count?.replace(/^count=/, '') ?? 0);
+            await impl.sendDisconnect(s, `total=${grandTotal}`);
+          }
+          s.destroy();
+        })().catch((err: unknown) => { s.destroy(err instanceof Error ? err : new Error(String(err))); });
+      });
+    };
+    const server = await impl.listen({ condition: true, onConnection: serve });
+    const rand = random(42);
+    let amountSent = 0;
+    let lastTotal = '';
+    const t0 = now();
+    for (let i = 1; i <= nClients; i++) {
+      const name = `client-${i}`;
+      const s = await impl.connect(server.port, inBand ? undefined : name);
+      s.on('error', noop);
+      let welcome: string | null = impl.calleeData(s);
+      let total: string | null = null;
+      let onWelcome: () => void = noop;
+      const welcomed = new Promise<void>((resolve) => { onWelcome = resolve; });
+      lines(s, (line) => {
+        if (line.startsWith('welcome ')) { welcome = line; onWelcome(); } else if (line.startsWith('total=')) total = line;
+      });
+      const ended = once(s, 'end');
+      if (inBand) {
+        s.write(`hello ${name}\n`);
+        await welcomed; // the twin of connect() resolving with the callee data
+      }
+      for (let t = 0; t < perClient; t++) {
+        const amount = 1 + Math.floor(rand() * 100);
+        amountSent += amount;
+        s.write(`tx:${amount}\n`);
+      }
+      if (inBand) {
+        s.end(`count=${perClient}\n`);
+        await ended;
+      } else {
+        await impl.sendDisconnect(s, `count=${perClient}`);
+        await ended;
+        total = await impl.recvDisconnect(s);
+      }
+      s.destroy();
+      if (welcome !== `welcome ${name}`) throw new Error(`seed: ${name} got welcome ${JSON.stringify(welcome)}`);
+      if (total === null) throw new Error(`seed: ${name} got no total`);
+      lastTotal = total;
+    }
+    const ms = now() - t0;
+    await until(() => impl.handleCount() === 0, 'seed: server-side close');
+    await server.close();
+    await drained(impl);
+    if (grandTotal !== amountSent) throw new Error(`seed: server counted ${grandTotal}, clients sent ${amountSent}`);
+    if (countTotal !== nClients * perClient) throw new Error(`seed: counts add up to ${countTotal}, not ${nClients * perClient}`);
+    if (lastTotal !== `total=${amountSent}`) throw new Error(`seed: last client saw ${lastTotal}, expected total=${amountSent}`);
+    return { seed: nClients / (ms / 1000) };
+  },
+};
+
+export const CASES: readonly Case[] = [bulk, pingpong, connSequential, connConcurrent, idle, seed];

@@ -1,0 +1,249 @@
+/**
+ * `npm run bench`: every case against its node:net twin in this one process.
+ *
+ * For each case: a warm-up pair (not recorded), then pairs in alternating
+ * order — winsock net, net winsock, … — because whichever runs second in a
+ * pair is measurably faster here; the ratio is winsock's median over net's
+ * median in the same run. Prints a table and writes JSON
+ * (bench/results/<timestamp>.json unless --out says otherwise).
+ *
+ *   node --expose-gc out-bench/run.js [--quick] [--pairs N] [--cases bulk,pingpong,…]
+ *        [--skip idle] [--provider emulated|native] [--out file.json] [--label text]
+ *
+ * A benchmark, never a test: nothing here fails on a time. It exits non-zero
+ * only when a case could not run (its error is in the JSON).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CASES, type Case, type Metric, type Target } from './cases';
+import { makeImpl, type ImplName, type ProviderName } from './impls';
+
+interface Options {
+  quick: boolean;
+  pairs: number | null;
+  cases: string[] | null;
+  skip: string[];
+  provider: ProviderName;
+  out: string | null;
+  label: string | null;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--out file.json] [--label text]\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, pairs: null, cases: null, skip: [], provider: 'emulated', out: null, label: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${arg} needs a value`);
+      return v;
+    };
+    const ids = (v: string): string[] => {
+      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const id of list) if (!CASES.some((c) => c.id === id)) usage(`unknown case ${id}`);
+      return list;
+    };
+    switch (arg) {
+      case '--quick': o.quick = true; break;
+      case '--pairs': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) usage('--pairs must be a positive integer');
+        o.pairs = n;
+        break;
+      }
+      case '--cases': o.cases = ids(value()); break;
+      case '--skip': o.skip = ids(value()); break;
+      case '--provider': {
+        const p = value();
+        if (p !== 'emulated' && p !== 'native') usage('--provider must be emulated or native');
+        o.provider = p;
+        break;
+      }
+      case '--out': o.out = value(); break;
+      case '--label': o.label = value(); break;
+      case '--help': case '-h': usage('help');
+      // falls through (usage exits)
+      default: usage(`unknown argument ${arg}`);
+    }
+  }
+  return o;
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
+
+function summarise(samples: number[]): Summary {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, samples };
+}
+
+export interface MetricResult extends Metric {
+  winsock: Summary;
+  net: Summary;
+  /** winsock median / net median (in the metric's unit: for latency and memory, lower is better). */
+  ratio: number;
+  /** The same ratio within each pair: its spread says how much of the difference is noise. */
+  pairRatio: Summary;
+  /** Whether the target holds; null when the metric has none. */
+  met: boolean | null;
+}
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  params: Record<string, number>;
+  pairs: number;
+  /** Run order of each recorded pair. */
+  order: string[];
+  metrics: MetricResult[];
+  durationSec: number;
+  error?: string;
+}
+
+function holds(target: Target, ratio: number, value: number): boolean {
+  const x = target.on === 'ratio' ? ratio : value;
+  return target.op === '>=' ? x >= target.value : x <= target.value;
+}
+
+async function pause(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+async function runCase(c: Case, o: Options): Promise<CaseResult> {
+  const params = c.params(o.quick);
+  const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 9);
+  const ctx = { provider: o.provider, quick: o.quick };
+  const impls = { winsock: makeImpl('winsock', o.provider), net: makeImpl('net', o.provider) };
+  const samples: Record<ImplName, Record<string, number>[]> = { winsock: [], net: [] };
+  const order: string[] = [];
+  const started = Date.now();
+  for (let p = 0; p <= pairs; p++) {
+    // Pair 0 is the warm-up; then winsock first in odd pairs, net first in even ones.
+    const first: ImplName = p % 2 === 0 ? 'net' : 'winsock';
+    const sequence: ImplName[] = p === 0 ? ['winsock', 'net'] : [first, first === 'net' ? 'winsock' : 'net'];
+    const got: Partial<Record<ImplName, Record<string, number>>> = {};
+    for (const name of sequence) {
+      await pause();
+      got[name] = await c.run(impls[name], params, ctx);
+    }
+    if (p === 0) continue;
+    order.push(sequence.join(' '));
+    samples.winsock.push(got.winsock as Record<string, number>);
+    samples.net.push(got.net as Record<string, number>);
+    process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
+  }
+  const metrics = c.metrics.map((m): MetricResult => {
+    const ws = samples.winsock.map((s) => s[m.id] as number);
+    const nt = samples.net.map((s) => s[m.id] as number);
+    const winsock = summarise(ws);
+    const net = summarise(nt);
+    const ratio = winsock.median / net.median;
+    return {
+      ...m,
+      winsock,
+      net,
+      ratio,
+      pairRatio: summarise(ws.map((w, i) => w / (nt[i] as number))),
+      met: m.target ? holds(m.target, ratio, winsock.median) : null,
+    };
+  });
+  return { id: c.id, title: c.title, params, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
+}
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '-';
+  const a = Math.abs(x);
+  return a >= 1000 ? x.toFixed(0) : a >= 100 ? x.toFixed(1) : a >= 10 ? x.toFixed(2) : x.toFixed(3);
+}
+
+function targetText(t: Target | undefined): string {
+  if (!t) return '';
+  return t.on === 'ratio' ? `ratio ${t.op} ${t.value}` : `winsock ${t.op} ${t.value}`;
+}
+
+function table(results: CaseResult[]): string {
+  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios', 'target', '']];
+  for (const r of results) {
+    if (r.error) {
+      rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '']);
+      continue;
+    }
+    for (const m of r.metrics) {
+      rows.push([
+        m.id,
+        m.unit,
+        `${fmt(m.winsock.median)} [${fmt(m.winsock.min)}-${fmt(m.winsock.max)}]`,
+        `${fmt(m.net.median)} [${fmt(m.net.min)}-${fmt(m.net.max)}]`,
+        m.ratio.toFixed(3),
+        `${m.pairRatio.min.toFixed(2)}-${m.pairRatio.max.toFixed(2)}`,
+        targetText(m.target),
+        m.met === null ? '' : m.met ? 'met' : 'MISSED',
+      ]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: string[]): string => `| ${row.map((cell, i) => cell.padEnd(widths[i] as number)).join(' | ')} |`;
+  return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  if (!(globalThis as { gc?: unknown }).gc) process.stderr.write('bench: run with --expose-gc for steadier figures\n');
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : true) && !o.skip.includes(c.id));
+  const startedAt = new Date();
+  const results: CaseResult[] = [];
+  for (const c of selected) {
+    process.stderr.write(`bench: ${c.id} (${JSON.stringify(c.params(o.quick))})\n`);
+    const t0 = Date.now();
+    try {
+      results.push(await runCase(c, o));
+    } catch (err) {
+      const error = err instanceof Error ? err.stack ?? err.message : String(err);
+      process.stderr.write(`bench: ${c.id} failed: ${error}\n`);
+      results.push({ id: c.id, title: c.title, params: c.params(o.quick), pairs: 0, order: [], metrics: [], durationSec: (Date.now() - t0) / 1000, error });
+    }
+  }
+  const finishedAt = new Date();
+  const report = {
+    schema: 'winsock2-bench/1',
+    label: o.label,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationSec: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+    argv: process.argv.slice(2),
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    provider: o.provider,
+    quick: o.quick,
+    exposeGc: Boolean((globalThis as { gc?: unknown }).gc),
+    cases: results,
+  };
+  const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nwinsock2 bench — provider ${o.provider}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
+  process.stdout.write(`${table(results)}\n`);
+  process.stdout.write(`ratio = winsock median / net median, same process, pairs in alternating order\nJSON: ${out}\n`);
+  if (results.some((r) => r.error)) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,65 @@
+/**
+ * The benchmark harness (bench/, `npm run bench`) still runs: its quickest
+ * mode produces well-formed JSON for every case. No timing is asserted —
+ * benchmarks are never timed tests; only the shape of the report is.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.join(__dirname, '..', '..');
+const CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc', 'idle', 'seed'];
+
+interface Summary { median: number; min: number; max: number; samples: number[] }
+
+function isSummary(x: unknown): x is Summary {
+  if (typeof x !== 'object' || x === null) return false;
+  const s = x as Record<string, unknown>;
+  return ['median', 'min', 'max'].every((k) => typeof s[k] === 'number' && Number.isFinite(s[k]))
+    && Array.isArray(s['samples']) && (s['samples'] as unknown[]).length > 0
+    && (s['samples'] as unknown[]).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+}
+
+describe('benchmark harness (quick mode)', function () {
+  this.timeout(180_000);
+
+  it('writes a well-formed JSON report with every case against its net twin', function () {
+    // Under Wine node.exe's stdio must be files, not pipes; `npm run bench:wine` covers Wine.
+    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') this.skip();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-bench-'));
+    const out = path.join(dir, 'report.json');
+    try {
+      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
+      execFileSync(process.execPath, ['--expose-gc', path.join(root, 'out-bench', 'run.js'), '--quick', '--out', out], {
+        cwd: root,
+        stdio: 'pipe',
+      });
+      const report = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+      assert.equal(report['schema'], 'winsock2-bench/1');
+      assert.equal(report['quick'], true);
+      assert.equal(report['node'], process.version);
+      assert.equal(typeof report['cpus'], 'number');
+      const cases = report['cases'] as Record<string, unknown>[];
+      assert.deepEqual(cases.map((c) => c['id']), CASE_IDS);
+      for (const c of cases) {
+        assert.equal(c['error'], undefined, `case ${String(c['id'])} failed: ${String(c['error'])}`);
+        const metrics = c['metrics'] as Record<string, unknown>[];
+        assert.ok(metrics.length > 0, `case ${String(c['id'])} has no metrics`);
+        for (const m of metrics) {
+          const where = `${String(c['id'])}/${String(m['id'])}`;
+          assert.ok(isSummary(m['winsock']), `${where}: winsock summary`);
+          assert.ok(isSummary(m['net']), `${where}: net summary`);
+          assert.ok(isSummary(m['pairRatio']), `${where}: pair ratios`);
+          assert.equal(typeof m['ratio'], 'number', `${where}: ratio`);
+          assert.ok(Number.isFinite(m['ratio']), `${where}: ratio is finite`);
+          assert.ok(m['met'] === null || typeof m['met'] === 'boolean', `${where}: met`);
+          assert.equal(typeof m['unit'], 'string', `${where}: unit`);
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
