@@ -257,18 +257,30 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
       process.nextTick(callback, null);
       return;
     }
-    const done = (err?: Error | null): void => callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
     const socket = this.socket;
+    let early = false;
+    const done = (err?: Error | null): void => {
+      if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
+    };
     if (parts.length === 1) {
       socket.write(parts[0] as Buffer, done);
-      return;
+    } else {
+      // Corked: node:net hands all parts to one writev; no concatenation copy.
+      socket.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) socket.write(parts[i] as Buffer);
+      socket.write(parts[last] as Buffer, done);
+      socket.uncork();
     }
-    // Corked: node:net hands all parts to one writev; no concatenation copy.
-    socket.cork();
-    const last = parts.length - 1;
-    for (let i = 0; i < last; i++) socket.write(parts[i] as Buffer);
-    socket.write(parts[last] as Buffer, done);
-    socket.uncork();
+    // When node:net's own buffer is below its high-water mark (usually: the
+    // kernel took the bytes synchronously) the caller may go on at once, as a
+    // write to a net.Socket returning true allows; waiting for the completion
+    // would leave the pipe idle for a loop turn per write. A later failure
+    // still reaches the receiver through the socket's 'error'.
+    if (socket.writableLength < socket.writableHighWaterMark) {
+      early = true;
+      process.nextTick(callback, null);
+    }
   }
 
   /** Stream mode: the bytes in as few frames as the payload bound allows (boundaries mean nothing). */
