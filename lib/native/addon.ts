@@ -1,0 +1,124 @@
+/**
+ * The exact shape of what the native addon (native/*.cc) exports. Every
+ * function runs on the JavaScript thread; the native side calls back into the
+ * "owner" objects below from its thread-safe function, also on the JavaScript
+ * thread. Failing calls throw a NativeError: a Winsock error number and the
+ * function that failed, mapped by errors.ts with WinsockError.fromErrno.
+ */
+import type { RawProtocolEntry } from '../service-flags';
+import type { Qos, SocketAddress } from '../types';
+
+/** What a native call throws. */
+export interface NativeError extends Error {
+  errno: number;
+  syscall: string;
+}
+
+/** CF_ACCEPT, CF_REJECT, CF_DEFER (winsock2.h). */
+export const CF_ACCEPT = 0;
+export const CF_REJECT = 1;
+export const CF_DEFER = 2;
+export type NativeVerdictCode = typeof CF_ACCEPT | typeof CF_REJECT | typeof CF_DEFER;
+
+/** The condition function's answer with callee data (written only where XP1_CONNECT_DATA). */
+export interface NativeVerdictWithData {
+  verdict: NativeVerdictCode;
+  calleeData: Buffer | null;
+}
+
+/** The arguments of WSAAccept's condition function, decoded. */
+export interface NativeRequest {
+  /** lpCallerId; null for an address family other than IPv4/IPv6. */
+  callerId: SocketAddress | null;
+  /** lpCalleeId. */
+  calleeId: SocketAddress | null;
+  /** lpCallerData; always null unless the provider has XP1_CONNECT_DATA. */
+  callerData: Buffer | null;
+  sqos: Qos | null;
+  /** lpGQOS is reserved: always null. */
+  gqos: null;
+}
+
+/** Called synchronously from inside WSAAccept. */
+export type NativeCondition = (request: NativeRequest) => NativeVerdictCode | NativeVerdictWithData;
+
+/** Receives a socket's events (held weakly unless the socket is busy). */
+export interface NativeSocketOwner {
+  /** The connect completed (0) or failed (a Winsock error number). */
+  onConnect(errno: number): void;
+  /** Received bytes (an ordinary Buffer). false: stop reading until readStart(). */
+  onData(chunk: Buffer): boolean;
+  /** The peer shut down gracefully; disconnect data where the provider carries it. */
+  onEnd(disconnectData: Buffer | null): void;
+  /** A receive failed (not reported after our own close). */
+  onError(errno: number, syscall: string): void;
+}
+
+export interface NativeListenerOwner {
+  /** A connection request may be pending: call accept() until WSAEWOULDBLOCK. */
+  onAcceptable(): void;
+}
+
+/** A connected (or connecting) socket. */
+export interface NativeSocket {
+  attach(owner: NativeSocketOwner): void;
+  readStart(): void;
+  readStop(): void;
+  /** One overlapped WSASend; `chunks` must not be mutated until `callback` ran. */
+  write(chunks: Buffer[], callback: (errno: number) => void): void;
+  /** WSASendDisconnect; WSAEOPNOTSUPP for data without XP1_DISCONNECT_DATA. */
+  sendDisconnect(data: Buffer | null): void;
+  /** WSARecvDisconnect, cached: still answers after close. */
+  recvDisconnect(): Buffer | null;
+  /** closesocket (graceful). */
+  close(): void;
+  /** closesocket with SO_LINGER {1,0}. */
+  reset(): void;
+  ref(): void;
+  unref(): void;
+  localAddress(): SocketAddress | null;
+  remoteAddress(): SocketAddress | null;
+  /** SO_PROTOCOL_INFOW of the socket. */
+  protocol(): RawProtocolEntry;
+  /** Callee data returned by WSAConnect (XP1_CONNECT_DATA providers only). */
+  calleeData(): Buffer | null;
+}
+
+/** A listening socket (WSASocketW + bind + listen + WSAEventSelect(FD_ACCEPT)). */
+export interface NativeListener {
+  start(owner: NativeListenerOwner): void;
+  /**
+   * WSAAccept once, on this thread: the accepted socket, or a Winsock error
+   * number (WSAEWOULDBLOCK, WSATRY_AGAIN, WSAECONNREFUSED, WSAECONNRESET,
+   * WSAEACCES, ...). Re-throws what `condition` threw.
+   */
+  accept(condition: NativeCondition): NativeSocket | number;
+  close(): void;
+  ref(): void;
+  unref(): void;
+  address(): SocketAddress | null;
+  protocol(): RawProtocolEntry;
+  /** SO_CONDITIONAL_ACCEPT was asked for and took. */
+  conditionalAccept(): boolean;
+}
+
+export interface NativeAddon {
+  /** Open SOCKETs (listeners and sockets) of this environment. */
+  handleCount(): number;
+  enumerateProtocols(): RawProtocolEntry[];
+  /** ntdll's wine_get_version(); null on real Windows. */
+  wineVersion(): string | null;
+  /** Numeric host only. owner.onConnect reports the result. */
+  connect(owner: NativeSocketOwner, host: string, port: number, callerData: Buffer | null, sqos: Qos | null, maxCalleeData: number): NativeSocket;
+  /** Numeric host only. */
+  listen(host: string, port: number, backlog: number, conditional: boolean): NativeListener;
+}
+
+const EXPORTS: readonly (keyof NativeAddon)[] = ['handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen'];
+
+/** Checks that a loaded module has the exports this file declares. */
+export function isNativeAddon(value: unknown): value is NativeAddon {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return EXPORTS.every((name) => typeof record[name] === 'function');
+}
