@@ -1,0 +1,274 @@
+/**
+ * Packaging: what `npm pack` puts in the tarball, and what a user gets when
+ * they install that tarball into an empty project (issue 6).
+ *
+ * Runs with `npm test` after `npm run build` (dist/ must exist). Packing uses
+ * `--ignore-scripts` so `prepare` does not rebuild dist/ a second time.
+ * Under Wine (WINSOCK2_TEST_PLATFORM=wine) there is no npm: the packed tarball
+ * is checked there by `npm run test:pack-wine` instead.
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
+const underWine = process.env['WINSOCK2_TEST_PLATFORM'] === 'wine';
+
+interface Run { status: number | null; stdout: string; stderr: string }
+
+/**
+ * The environment for a child npm: without the npm_* variables of the `npm test`
+ * that runs us (npm_config_local_prefix and friends would point the child at
+ * this repository instead of the temporary project).
+ */
+function childEnv(): NodeJS.ProcessEnv {
+  const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry', 'npm_config_nodedir']);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^npm_/i.test(k) && !keep.has(k.toLowerCase())) continue;
+    env[k] = v;
+  }
+  env['NO_UPDATE_NOTIFIER'] = '1';
+  return env;
+}
+
+function run(file: string, args: string[], cwd: string, timeout: number, shell = false): Run {
+  const r = spawnSync(file, args, { cwd, env: childEnv(), encoding: 'utf8', timeout, shell, windowsHide: true });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs npm: through the npm-cli.js that runs this test when there is one (no .cmd shims on Windows). */
+function npm(args: string[], cwd: string, timeout = 120_000): Run {
+  const cli = process.env['npm_execpath'];
+  if (cli && /npm-cli\.c?js$/.test(cli)) return run(process.execPath, [cli, ...args], cwd, timeout);
+  if (process.platform === 'win32') return run('npm.cmd', args, cwd, timeout, true);
+  return run('npm', args, cwd, timeout);
+}
+
+function ok(r: Run, what: string): string {
+  assert.equal(r.status, 0, `${what} failed (exit ${r.status})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+}
+
+interface PackEntry { filename: string; files: { path: string }[] }
+
+function parsePack(stdout: string): PackEntry {
+  // npm prints notices on stderr; stdout is the JSON array (possibly after lifecycle noise).
+  const start = stdout.indexOf('[');
+  const entries = JSON.parse(stdout.slice(start)) as PackEntry[];
+  assert.equal(entries.length, 1);
+  return entries[0]!;
+}
+
+function prebuildFiles(): string[] {
+  const dir = path.join(root, 'prebuilds');
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const sub of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (!sub.isDirectory()) continue;
+    for (const f of fs.readdirSync(path.join(dir, sub.name))) {
+      if (f.endsWith('.node')) out.push(`prebuilds/${sub.name}/${f}`);
+    }
+  }
+  return out;
+}
+
+describe('package: npm pack contents', function () {
+  this.timeout(120_000);
+  let files: string[] = [];
+
+  before(function () {
+    if (underWine) this.skip(); // no npm under Wine; see npm run test:pack-wine
+    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    const out = ok(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], root), 'npm pack --dry-run');
+    files = parsePack(out).files.map((f) => f.path.replace(/\\/g, '/')).sort();
+  });
+
+  it('ships the built JavaScript and its type declarations', function () {
+    for (const f of ['dist/index.js', 'dist/index.mjs', 'dist/index.d.ts', 'package.json']) {
+      assert.ok(files.includes(f), `${f} is not in the tarball`);
+    }
+    // Every .js under dist/ that index.js can reach comes with its .d.ts.
+    for (const js of files.filter((f) => f.startsWith('dist/') && f.endsWith('.js'))) {
+      assert.ok(files.includes(js.replace(/\.js$/, '.d.ts')), `${js} has no .d.ts beside it`);
+    }
+  });
+
+  it('ships the CLI, the install script, README and LICENSE', function () {
+    for (const f of ['bin/winsock2.js', 'scripts/install.js', 'README.md', 'LICENSE']) {
+      assert.ok(files.includes(f), `${f} is not in the tarball`);
+    }
+    // bin/winsock2.js loads dist/cli/main.js.
+    assert.ok(files.includes('dist/cli/main.js'), 'dist/cli/main.js (the CLI) is not in the tarball');
+  });
+
+  it('ships what building from source on Windows needs: binding.gyp, CMakeLists.txt and native/', function () {
+    for (const f of ['binding.gyp', 'CMakeLists.txt']) {
+      if (fs.existsSync(path.join(root, f))) assert.ok(files.includes(f), `${f} is not in the tarball`);
+      else assert.fail(`${f} does not exist in the repository`);
+    }
+    const sources = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|cpp|h|hpp|def)$/.test(f));
+    assert.ok(sources.length > 0, 'native/ has no sources');
+    for (const f of sources) assert.ok(files.includes(`native/${f}`), `native/${f} is not in the tarball`);
+  });
+
+  it('ships every prebuild that exists (prebuilds/<platform>-<arch>/<name>.node, as prebuildify 6 names them)', function () {
+    const expected = prebuildFiles();
+    for (const f of expected) assert.ok(files.includes(f), `${f} is not in the tarball`);
+    for (const f of files.filter((p) => p.startsWith('prebuilds/'))) {
+      assert.match(f, /^prebuilds\/(README\.md|win32-(x64|ia32|arm64)\/[^/]+\.node)$/, `unexpected file in prebuilds/: ${f}`);
+      if (f.endsWith('.node')) assert.equal(path.posix.basename(f), `${pkg.name.replace(/\//g, '+')}.node`);
+    }
+  });
+
+  it('ships no tests, TypeScript sources, CI files, benchmarks, caches, build output or generated docs', function () {
+    const forbidden: [RegExp, string][] = [
+      [/^test\//, 'tests'],
+      [/^out\//, 'compiled tests'],
+      [/^lib\//, 'TypeScript sources'],
+      [/^\.github\//, 'workflows'],
+      [/^\.ci\//, 'CI script'],
+      [/^bench\//, 'benchmarks'],
+      [/^\.cache\//, 'caches'],
+      [/^build\//, 'local build output'],
+      [/^docs\/api\//, 'generated API docs'],
+      [/^node_modules\//, 'node_modules'],
+      [/^cmake\//, 'cross-build toolchains'],
+      [/\.tgz$/, 'tarballs'],
+      [/^tsconfig/, 'tsconfig'],
+      [/^\.mocharc/, 'mocha config'],
+    ];
+    for (const f of files) {
+      for (const [re, what] of forbidden) assert.ok(!re.test(f), `${f} (${what}) must not be in the tarball`);
+      assert.ok(!f.endsWith('.ts') || f.endsWith('.d.ts'), `${f} (a TypeScript source) must not be in the tarball`);
+    }
+    const scripts = files.filter((f) => f.startsWith('scripts/'));
+    assert.deepEqual(scripts, ['scripts/install.js'], 'only scripts/install.js is needed by users');
+  });
+});
+
+describe('package: installing the tarball into an empty project', function () {
+  this.timeout(180_000);
+  let tmp = '';
+  let app = '';
+  let installed = '';
+
+  before(function () {
+    if (underWine) this.skip(); // no npm under Wine; see npm run test:pack-wine
+    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-pack-'));
+    const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
+    const tarball = path.join(tmp, packed.filename);
+    assert.ok(fs.existsSync(tarball), `npm pack wrote no ${tarball}`);
+    app = path.join(tmp, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2));
+    // Its only dependencies (node-addon-api, node-gyp-build) are in the npm cache after `npm ci`.
+    // On Windows the install script would compile from source when no prebuild fits; that is
+    // covered by the prebuild workflow's install job, so here it is skipped to stay fast.
+    const args = ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+    if (process.platform === 'win32') args.push('--ignore-scripts');
+    ok(npm(args, app), 'npm install <tarball>');
+    installed = path.join(app, 'node_modules', pkg.name);
+  });
+
+  after(function () {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
+  });
+
+  it('installs without invoking a compiler off Windows', function () {
+    if (process.platform === 'win32') this.skip();
+    assert.ok(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'the installed package has no dist/index.js');
+    assert.ok(!fs.existsSync(path.join(installed, 'build')), 'a build/ directory appeared: something compiled the addon');
+    assert.ok(!fs.existsSync(path.join(installed, 'node_modules', '.bin', 'node-gyp')), 'node-gyp was installed as a dependency');
+    for (const dep of ['node-addon-api', 'node-gyp-build']) {
+      assert.ok(fs.existsSync(path.join(app, 'node_modules', dep)), `dependency ${dep} is missing`);
+    }
+  });
+
+  it('require() and import() give the same API, and the emulated provider works from the installed copy', function () {
+    const script = [
+      "import { createRequire } from 'node:module';",
+      "const esm = await import('winsock2');",
+      "const cjs = createRequire(import.meta.url)('winsock2');",
+      "const names = ['createServer', 'connect', 'WinsockError', 'enumerateProtocols'];",
+      'const out = { cjs: {}, esm: {}, same: {} };',
+      'for (const n of names) { out.cjs[n] = typeof cjs[n]; out.esm[n] = typeof esm[n]; out.same[n] = cjs[n] === esm[n]; }',
+      "const server = esm.createServer({ provider: 'emulated' });",
+      "const { port } = await server.listen({ port: 0, host: '127.0.0.1' });",
+      "const socket = await cjs.connect({ host: '127.0.0.1', port, provider: 'emulated' });",
+      'out.provider = socket.capabilities.provider;',
+      'socket.destroy();',
+      'await server.close();',
+      "out.error = new cjs.WinsockError('WSAECONNREFUSED', 'connect') instanceof esm.WinsockError;",
+      'console.log(JSON.stringify(out));',
+    ].join('\n');
+    const r = run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
+    const out = JSON.parse(ok(r, 'node -e (installed package)').trim().split('\n').pop()!) as {
+      cjs: Record<string, string>; esm: Record<string, string>; same: Record<string, boolean>; provider: string; error: boolean;
+    };
+    for (const n of ['createServer', 'connect', 'WinsockError', 'enumerateProtocols']) {
+      assert.equal(out.cjs[n], 'function', `require('winsock2').${n}`);
+      assert.equal(out.esm[n], 'function', `import('winsock2').${n}`);
+      assert.equal(out.same[n], true, `require and import give different ${n}`);
+    }
+    assert.equal(out.provider, 'emulated');
+    assert.equal(out.error, true, 'WinsockError from require is not instanceof the one from import');
+  });
+
+  it('type-checks a strict TypeScript user against the installed declarations (CommonJS and NodeNext resolution)', function () {
+    const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const source = [
+      "import { createServer, connect, enumerateProtocols, WinsockError } from 'winsock2';",
+      "import type { Capabilities, ProtocolInfo, ConnectionRequest, Decision } from 'winsock2';",
+      '',
+      'export async function main(): Promise<number> {',
+      '  const server = createServer({',
+      "    provider: 'emulated',",
+      '    backlog: 16,',
+      '    condition(req: ConnectionRequest): Decision {',
+      "      return req.callerData === null ? 'reject' : { action: 'accept', calleeData: Buffer.from('welcome') };",
+      '    },',
+      '  });',
+      '  const { port } = await server.listen({ port: 0, host: "127.0.0.1" });',
+      "  const socket = await connect({ host: '127.0.0.1', port, callerData: Buffer.from('hi'), timeout: 1000 });",
+      '  const callee: Buffer | null = socket.calleeData;',
+      '  const caps: Capabilities = socket.capabilities;',
+      '  const protocols: ProtocolInfo[] = enumerateProtocols({ provider: "emulated" });',
+      '  await socket.sendDisconnect(Buffer.from("total=42"));',
+      '  const last: Buffer | null = await socket.recvDisconnect();',
+      '  socket.destroy();',
+      '  await server.close();',
+      '  try { throw new WinsockError("WSAECONNREFUSED", "WSAConnect"); } catch (e) {',
+      '    if (e instanceof WinsockError) { const n: number = e.errno; const c: string = e.code; void c; return n; }',
+      '  }',
+      '  return (callee?.length ?? 0) + protocols.length + (caps.connectData ? 1 : 0) + (last?.length ?? 0);',
+      '}',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(app, 'check.ts'), source);
+    fs.writeFileSync(path.join(app, 'check.mts'), source);
+    const typeRoots = [path.join(root, 'node_modules', '@types')];
+    const configs: Record<string, object> = {
+      // Fast: the classic `types` field and CommonJS resolution.
+      'tsconfig.cjs.json': { module: 'commonjs', moduleResolution: 'node10', skipLibCheck: true, files: ['check.ts'] },
+      // Thorough (skipLibCheck off, ~15 s): the exports map's "types" condition, and the shipped
+      // .d.ts files themselves must compile (e.g. no import of a declaration file not in dist/).
+      'tsconfig.nodenext.json': { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false, files: ['check.mts'] },
+    };
+    for (const [name, { files, ...opts }] of Object.entries(configs) as [string, { files: string[] }][]) {
+      fs.writeFileSync(path.join(app, name), JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', strict: true, noEmit: true, types: ['node'], typeRoots,
+          ...opts,
+        },
+        files,
+      }, null, 2));
+      ok(run(process.execPath, [tsc, '-p', name], app, 90_000), `tsc -p ${name}`);
+    }
+  });
+});
