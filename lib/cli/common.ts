@@ -56,7 +56,7 @@ export function parseOptions<T>(parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    throw new UsageError(e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e));
+    throw new UsageError((e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e)).replace(/\.+$/, ''));
   }
 }
 
@@ -99,7 +99,10 @@ export function parseAddressRule(text: string, option: string): AddressRule {
   const slash = text.indexOf('/');
   const dash = text.indexOf('-');
   let addTo: (list: BlockList) => void;
-  if (slash >= 0) {
+  if (isIP(text) !== 0) {
+    const family = familyOf(text, what);
+    addTo = (list) => list.addAddress(text, family);
+  } else if (slash >= 0 && isIP(text.slice(0, slash)) !== 0) {
     const net = text.slice(0, slash);
     const family = familyOf(net, what);
     const prefix = Number(text.slice(slash + 1));
@@ -108,15 +111,14 @@ export function parseAddressRule(text: string, option: string): AddressRule {
       throw new UsageError(`${what}: the prefix length must be an integer from 0 to ${max}`);
     }
     addTo = (list) => list.addSubnet(net, prefix, family);
-  } else if (dash >= 0) {
+  } else if (dash >= 0 && isIP(text.slice(0, dash)) !== 0 && isIP(text.slice(dash + 1)) !== 0) {
     const start = text.slice(0, dash);
     const end = text.slice(dash + 1);
     const family = familyOf(start, what);
     if (familyOf(end, what) !== family) throw new UsageError(`${what}: both ends of a range must be the same family`);
     addTo = (list) => list.addRange(start, end, family);
   } else {
-    const family = familyOf(text, what);
-    addTo = (list) => list.addAddress(text, family);
+    throw new UsageError(`${what}: not an IPv4/IPv6 address, a CIDR subnet (10.0.0.0/8) or a range (10.0.0.1-10.0.0.9)`);
   }
   const list = new BlockList();
   try {
@@ -183,7 +185,10 @@ export function exitCodeFor(err: unknown): number {
 export function describeError(err: WinsockError): string {
   const description = describeWinsockError(err.code);
   const base = `${err.syscall} failed: ${err.code} (${err.errno}): ${description}`;
-  const detail = err.message.startsWith(base) ? err.message.slice(base.length).replace(/^:\s*/, '') : err.message;
+  // The detail's first line only: Node's own messages append stacks (e.g. "Require stack:").
+  let detail = (err.message.startsWith(base) ? err.message.slice(base.length).replace(/^:\s*/, '') : err.message).split('\n')[0] ?? '';
+  detail = detail.trim();
+  if (detail !== '') detail = `${detail.charAt(0).toUpperCase()}${detail.slice(1)}${/[.!?]$/.test(detail) ? '' : '.'}`;
   return oneLine(`${err.code} (${err.errno}) from ${err.syscall}: ${description}.${detail ? ` ${detail}` : ''}`);
 }
 

@@ -211,8 +211,29 @@ export async function serveCommand(args: string[]): Promise<number> {
     }
   }
 
-  await server.listen({ port, host });
+  // Installed before listening: a signal as soon as the "listening" line is out must find them.
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) process.exit(130); // a second signal: stop now
+    signalled = signal;
+    finish();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await server.listen({ port, host });
+  } catch (e) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw e;
+  }
   const caps = server.capabilities;
+  const unsupported = (calleeData !== undefined && calleeData !== '' && !caps.connectData) ||
+    (disconnectReply !== undefined && disconnectReply !== '' && !caps.disconnectData);
+  if (unsupported) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   if (calleeData !== undefined && calleeData !== '' && !caps.connectData) {
     await server.close();
     throw new WinsockError('WSAEOPNOTSUPP', 'WSAAccept', {
@@ -231,14 +252,6 @@ export async function serveCommand(args: string[]): Promise<number> {
     `conditional accept ${caps.conditionalAccept ? 'yes' : 'no'}, connect data ${caps.connectData ? 'yes' : 'no'}, ` +
     `disconnect data ${caps.disconnectData ? 'yes' : 'no'})`);
 
-  let signalled: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(130); // a second signal: stop now
-    signalled = signal;
-    finish();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   try {
     await finished;
     stopping = true;

@@ -1,0 +1,342 @@
+/**
+ * The `winsock2` command line, run as users run it: the real bin/winsock2.js
+ * in a child process (over dist/, which `npm test` builds first). Nothing here
+ * waits for time to pass: servers are awaited by their "listening" line and
+ * their exit after --count requests.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(__dirname, '..', '..', 'bin', 'winsock2.js');
+
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The environment without WINSOCK2_PROVIDER, so `auto` means auto. */
+function env(): NodeJS.ProcessEnv {
+  const e = { ...process.env };
+  delete e['WINSOCK2_PROVIDER'];
+  delete e['NODE_DEBUG'];
+  return e;
+}
+
+function collect(child: ChildProcess): Promise<Result> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs `winsock2 ...args` to completion, with `input` on stdin. */
+function run(args: string[], input = ''): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const done = collect(child);
+  child.stdin?.end(input);
+  return done;
+}
+
+interface Serving {
+  port: number;
+  child: ChildProcess;
+  /** The first stdout line (text) or JSON object (--json). */
+  listening: string;
+  done: Promise<Result>;
+}
+
+/** Starts `winsock2 serve --port 0 ...args` and resolves once it prints where it listens. */
+function serve(args: string[]): Promise<Serving> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const done = collect(child);
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString('utf8');
+      const nl = seen.indexOf('\n');
+      if (nl < 0) return;
+      child.stdout?.off('data', onData);
+      const line = seen.slice(0, nl);
+      const port = line.startsWith('{') ? (JSON.parse(line) as { port: number }).port : Number(/listening on \S+:(\d+) /.exec(line)?.[1]);
+      if (!Number.isInteger(port) || port <= 0) reject(new Error(`no port in the first line: ${line}`));
+      else resolve({ port, child, listening: line, done });
+    };
+    child.stdout?.on('data', onData);
+    void done.then((r) => reject(new Error(`serve exited (${r.code}) before listening: ${r.stderr}${r.stdout}`)));
+  });
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+function jsonLines(text: string): Record<string, unknown>[] {
+  return lines(text).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+const ERROR_LINE = /^winsock2 \w+: (WSA\w+|ERROR_\w+) \(\d+\) from \w+: [^\n]+\.\n$/;
+
+describe('CLI: winsock2 (the real binary)', function () {
+  describe('help and usage errors', function () {
+    it('prints the commands and exit codes for --help (exit 0)', async function () {
+      const r = await run(['--help']);
+      assert.equal(r.code, 0, r.stderr);
+      for (const name of ['demo', 'serve', 'connect', 'protocols']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+      assert.match(r.stdout, /^ {2}3 {2}connection refused/m);
+    });
+
+    for (const name of ['demo', 'serve', 'connect', 'protocols']) {
+      it(`prints ${name} --help (exit 0)`, async function () {
+        const r = await run([name, '--help']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(r.stdout.startsWith(`usage: winsock2 ${name}`), r.stdout);
+        assert.match(r.stdout, /--provider auto\|native\|emulated/);
+        assert.match(r.stdout, /--json/);
+        assert.match(r.stdout, /exit codes:/);
+        assert.equal(r.stderr, '');
+      });
+    }
+
+    const usageErrors: [string, string[], RegExp][] = [
+      ['no command', [], /usage: winsock2 <command>/],
+      ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
+      ['an unknown option', ['serve', '--frob'], /Unknown option '--frob'/],
+      ['a stray argument', ['protocols', 'extra'], /positional argument/],
+      ['a bad port', ['connect', '--port', 'http'], /--port must be an integer from 1 to 65535/],
+      ['a bad provider', ['protocols', '--provider', 'winsock1'], /--provider must be auto, native or emulated/],
+      ['a bad --allow rule', ['serve', '--allow', 'not-an-address'], /--allow not-an-address: not an IPv4\/IPv6 address, a CIDR subnet/],
+      ['a bad CIDR prefix', ['serve', '--deny', '10.0.0.0/33'], /prefix length must be an integer from 0 to 32/],
+      ['a missing option value', ['connect', '--caller-data'], /argument missing|requires a value|--caller-data/],
+      ['a bad count', ['serve', '--count', '0'], /--count must be an integer from 1/],
+      ['a bad --clients', ['demo', '--clients', '0'], /--clients must be an integer/],
+    ];
+    for (const [what, args, message] of usageErrors) {
+      it(`exits 2 for ${what}`, async function () {
+        const r = await run(args);
+        assert.equal(r.code, 2, `${r.stdout}${r.stderr}`);
+        assert.match(r.stderr, message);
+        assert.equal(r.stdout, '');
+      });
+    }
+  });
+
+  describe('demo', function () {
+    it('prints the seed scenario table whose last answer is the grand total', async function () {
+      const r = await run(['demo', '--clients', '3', '--transactions', '4', '--provider', 'emulated']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^provider: emulated \(.+\); connect data carried, disconnect data carried$/m);
+      const table = lines(r.stdout).filter((l) => /^\s+\d+\s+client-\d/.test(l));
+      assert.equal(table.length, 3, r.stdout);
+      const total = /^grand total: (\d+) \(clients sent (\d+)\); transactions counted by disconnect data: 12;/m.exec(r.stdout);
+      assert.ok(total, r.stdout);
+      assert.equal(total[1], total[2]);
+      for (const [i, row] of table.entries()) {
+        assert.match(row, new RegExp(`client-${i + 1}\\s+welcome client-${i + 1}\\s+4\\s+\\d+\\s+count=4\\s+total=\\d+$`));
+      }
+      assert.ok((table[2] as string).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
+    });
+
+    it('--json gives the totals', async function () {
+      const r = await run(['demo', '--clients', '2', '--transactions', '3', '--json', '--provider', 'emulated']);
+      assert.equal(r.code, 0, r.stderr);
+      const result = JSON.parse(r.stdout) as {
+        capabilities: { provider: string; disconnectData: boolean };
+        clients: { callerData: string; amountSent: number; disconnectSent: string; disconnectReceived: string }[];
+        grandTotal: number; serverCountTotal: number;
+      };
+      assert.equal(result.capabilities.provider, 'emulated');
+      assert.equal(result.clients.length, 2);
+      assert.equal(result.grandTotal, result.clients.reduce((s, c) => s + c.amountSent, 0));
+      assert.equal(result.serverCountTotal, 6);
+      assert.deepEqual(result.clients.map((c) => c.disconnectSent), ['count=3', 'count=3']);
+      assert.equal(result.clients[1]?.disconnectReceived, `total=${result.grandTotal}`);
+      assert.equal(result.clients[0]?.disconnectReceived, `total=${result.clients[0]?.amountSent}`);
+    });
+
+    it('accepts global options before the command name', async function () {
+      const r = await run(['--json', '--provider', 'emulated', 'demo', '--clients', '1', '--transactions', '1']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as { clients: unknown[] }).clients.length, 1);
+    });
+  });
+
+  describe('protocols', function () {
+    it('prints the emulated entries as a table', async function () {
+      const r = await run(['protocols', '--provider', 'emulated']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^provider: emulated$/m);
+      assert.match(r.stdout, /^name\s+AF\s+type\s+protocol\s+flags\s+connectData\s+disconnectData\s+qos\s+graceful\s+message$/m);
+      assert.match(r.stdout, /^winsock2-emulated\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m);
+      assert.match(r.stdout, /SOCK_SEQPACKET\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+yes$/m);
+    });
+
+    it('--json gives the protocols with decoded flags', async function () {
+      const r = await run(['protocols', '--provider', 'emulated', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { provider: string; protocols: { serviceFlags: number; connectData: boolean; disconnectData: boolean }[] };
+      assert.equal(out.provider, 'emulated');
+      assert.ok(out.protocols.length >= 1);
+      for (const p of out.protocols) {
+        assert.equal(p.connectData, (p.serviceFlags & 0x80) !== 0);
+        assert.equal(p.disconnectData, (p.serviceFlags & 0x100) !== 0);
+        assert.equal(p.connectData, true);
+      }
+    });
+
+    it('with provider auto says why native is unavailable (off Windows)', async function () {
+      const r = await run(['protocols', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { provider: string; nativeUnavailable: string | null };
+      const text = await run(['protocols']);
+      assert.equal(text.code, 0, text.stderr);
+      if (out.provider === 'native') {
+        assert.equal(out.nativeUnavailable, null);
+        assert.doesNotMatch(text.stdout, /native: unavailable/);
+      } else {
+        assert.equal(typeof out.nativeUnavailable, 'string');
+        assert.match(text.stdout, /^provider: emulated \(picked by auto\)$/m);
+        assert.match(text.stdout, /^native: unavailable .+: .+$/m);
+        assert.match(text.stdout, /winsock2-emulated/);
+      }
+    });
+
+    it('fails with the Winsock error line when native cannot load (exit 1)', async function () {
+      if (process.platform === 'win32') this.skip(); // there it may load; the line is the same either way
+      const r = await run(['protocols', '--provider', 'native']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, ERROR_LINE);
+      assert.match(r.stderr, /^winsock2 protocols: WSASYSNOTREADY \(10091\) from WSAStartup: /);
+    });
+  });
+
+  describe('serve and connect', function () {
+    it('accept with callee data, data both ways, disconnect data each way (text output)', async function () {
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '10.0.0.0/8',
+        '--callee-data', 'welcome alice', '--disconnect-reply', 'total=42', '--echo']);
+      assert.match(server.listening, new RegExp(`${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider emulated, .+; ` +
+        'conditional accept yes, connect data yes, disconnect data yes\\)$'));
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port),
+        '--caller-data', 'alice', '--disconnect-data', 'count=2'], 'tx:1\ntx:2\n');
+      assert.equal(client.code, 0, client.stderr);
+      assert.equal(client.stderr, '');
+      const c = lines(client.stdout);
+      assert.match(c[0] ?? '', new RegExp(`^connected to 127\\.0\\.0\\.1:${server.port} from 127\\.0\\.0\\.1:\\d+ \\(provider emulated, `));
+      assert.deepEqual(c.slice(1), [
+        'callee data: "welcome alice"',
+        'sent: 10 bytes, then hung up with disconnect data "count=2"',
+        'received (10 bytes): "tx:1\\ntx:2\\n"',
+        'peer disconnect data: "total=42"',
+      ]);
+
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      const out = lines(s.stdout);
+      assert.equal(out.length, 4, s.stdout);
+      for (const l of out) assert.match(l, ISO);
+      assert.match(out[1] ?? '', / accept 127\.0\.0\.1:\d+ caller-data="alice" reason=condition rule="default" duration=\d+\.\d{3}ms deferrals=0$/);
+      assert.match(out[2] ?? '', / closed 127\.0\.0\.1:\d+ received=10B disconnect-data="count=2" reply="total=42"$/);
+      assert.match(out[3] ?? '', / stopped after 1 request$/);
+    });
+
+    it('--json on both sides', async function () {
+      const server = await serve(['--provider', 'emulated', '--json', '--once', '--defer', '1', '--callee-data', 'hi',
+        '--disconnect-reply', 'bye', '--allow', '127.0.0.0/8', '--deny', '192.168.0.0/16']);
+      const listening = JSON.parse(server.listening) as { event: string; capabilities: { provider: string; connectData: boolean } };
+      assert.equal(listening.event, 'listening');
+      assert.equal(listening.capabilities.connectData, true);
+      const client = await run(['connect', '--json', '--provider', 'emulated', '--port', String(server.port), '--caller-data', 'bob',
+        '--disconnect-data', 'n=0', '--data', 'payload']);
+      assert.equal(client.code, 0, client.stderr);
+      const c = JSON.parse(client.stdout) as Record<string, unknown>;
+      assert.equal(c['calleeData'], 'hi');
+      assert.equal(c['callerData'], 'bob');
+      assert.equal(c['sentBytes'], 7);
+      assert.equal(c['received'], '', 'the server does not echo without --echo');
+      assert.equal(c['peerDisconnectData'], 'bye');
+
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      const events = jsonLines(s.stdout);
+      assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
+      const decision = events[1] as Record<string, unknown>;
+      assert.equal(decision['verdict'], 'accept');
+      assert.equal(decision['reason'], 'condition');
+      assert.equal(decision['rule'], 'allow 127.0.0.0/8');
+      assert.equal(decision['callerData'], 'bob');
+      assert.equal(decision['deferrals'], 1, '--defer decides through a Promise (CF_DEFER underneath)');
+      assert.equal(typeof decision['durationMs'], 'number');
+      assert.equal(typeof decision['time'], 'string');
+      const closed = events[2] as Record<string, unknown>;
+      assert.equal(closed['disconnectData'], 'n=0');
+      assert.equal(closed['receivedBytes'], 7);
+      assert.equal(closed['reply'], 'bye');
+    });
+
+    it('a caller the deny list refuses: connect exits 3 with the WSAECONNREFUSED line', async function () {
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '127.0.0.1']);
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--caller-data', 'eve', '--data', 'x']);
+      assert.equal(client.code, 3, client.stdout + client.stderr);
+      assert.equal(client.stdout, '');
+      assert.match(client.stderr, ERROR_LINE);
+      assert.match(client.stderr, /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: Connection refused\./);
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      const out = lines(s.stdout);
+      assert.match(out[1] ?? '', / reject 127\.0\.0\.1:\d+ caller-data="eve" reason=blockList rule="deny 127\.0\.0\.1" /);
+      assert.match(out[2] ?? '', / stopped after 1 request$/);
+    });
+
+    it('a caller outside the allow list is refused by the condition (JSON error with --json)', async function () {
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--allow', '10.0.0.0/8', '--json']);
+      const client = await run(['connect', '--json', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      assert.equal(client.code, 3);
+      const error = (JSON.parse(client.stdout) as { error: Record<string, unknown> }).error;
+      assert.equal(error['code'], 'WSAECONNREFUSED');
+      assert.equal(error['errno'], 10061);
+      assert.equal(error['exitCode'], 3);
+      const s = await server.done;
+      const decision = jsonLines(s.stdout)[1] as Record<string, unknown>;
+      assert.equal(decision['verdict'], 'reject');
+      assert.equal(decision['reason'], 'condition');
+      assert.equal(decision['rule'], 'not in --allow');
+    });
+
+    it('--max-connections 0 refuses through the same path', async function () {
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--max-connections', '0', '--json']);
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      assert.equal(client.code, 3);
+      const decision = jsonLines((await server.done).stdout)[1] as Record<string, unknown>;
+      assert.equal(decision['reason'], 'maxConnections');
+      assert.equal(decision['rule'], 'max-connections 0');
+    });
+
+    it('stops cleanly on SIGTERM (exit 0)', async function () {
+      if (process.platform === 'win32') this.skip(); // Windows has no catchable SIGTERM for child processes
+      const server = await serve(['--provider', 'emulated', '--json']);
+      server.child.kill('SIGTERM');
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      const last = jsonLines(s.stdout).at(-1) as Record<string, unknown>;
+      assert.equal(last['event'], 'stopped');
+      assert.equal(last['signal'], 'SIGTERM');
+    });
+
+    it('a connect to a port nobody listens on exits 3', async function () {
+      // Find a free port by listening and stopping a server first.
+      const server = await serve(['--provider', 'emulated', '--json']);
+      server.child.kill('SIGTERM');
+      await server.done;
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      assert.equal(client.code, 3, client.stderr);
+      assert.match(client.stderr, ERROR_LINE);
+    });
+  });
+});
