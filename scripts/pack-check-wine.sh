@@ -30,7 +30,8 @@ mkdir -p "$work/app"
 # --ignore-scripts: dist/ was just built; `prepare` would build it again.
 tgz="$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n 1)"
 echo "pack-check-wine: packed $tgz"
-if ! tar tzf "$work/$tgz" | grep -qx 'package/prebuilds/win32-x64/winsock2.node'; then
+tar tzf "$work/$tgz" > "$work/contents.txt"
+if ! grep -qx 'package/prebuilds/win32-x64/winsock2.node' "$work/contents.txt"; then
   echo "pack-check-wine: the tarball has no prebuilds/win32-x64/winsock2.node" >&2
   exit 1
 fi
