@@ -1,0 +1,70 @@
+/**
+ * Conditional accept with an address allow-list: callers whose address is not
+ * on the list are refused by the condition function *before* the connection
+ * is accepted (WSAAccept + CF_REJECT; on Windows with the native provider the
+ * caller never completes the TCP handshake). Refused callers see
+ * WSAECONNREFUSED.
+ *
+ * The list is a net.BlockList used the other way round: "on the list" means
+ * allowed. Swapping the list at run time takes effect at the next request.
+ */
+import { BlockList } from 'node:net';
+import { connect, createServer, WinsockError, type DecisionEvent, type ProviderChoice } from 'winsock2';
+
+function allowList(...subnets: [string, number][]): BlockList {
+  const list = new BlockList();
+  for (const [network, prefix] of subnets) list.addSubnet(network, prefix, 'ipv4');
+  return list;
+}
+
+export interface AllowListResult {
+  first: { accepted: boolean; calleeData: string | null };
+  second: { accepted: boolean; error: string | null };
+  decisions: { caller: string; verdict: string; reason: string }[];
+}
+
+/** `provider` defaults to 'auto' (native on Windows, emulated elsewhere). */
+export async function main(provider: ProviderChoice = 'auto'): Promise<AllowListResult> {
+  let allowed = allowList(['127.0.0.0', 8], ['10.0.0.0', 8]);   // loopback and the office network
+
+  const server = createServer({
+    provider,
+    condition(req) {
+      const family = req.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
+      if (!allowed.check(req.callerId.address, family)) return 'reject';                 // CF_REJECT
+      return { action: 'accept', calleeData: server.capabilities.connectData ? 'you are on the list' : null }; // CF_ACCEPT
+    },
+  });
+  const decisions: AllowListResult['decisions'] = [];
+  server.on('decision', (e: DecisionEvent) => {
+    decisions.push({ caller: e.request.callerId.address, verdict: e.verdict, reason: e.reason });
+  });
+  server.on('connection', (socket) => socket.destroy());
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+
+  // 1. 127.0.0.1 is on the list: accepted, with callee data where the provider carries it.
+  const socket = await connect({ provider, host: '127.0.0.1', port });
+  const first = { accepted: true, calleeData: socket.calleeData?.toString() ?? null };
+  socket.destroy();
+
+  // 2. The list is reloaded without loopback: the same caller is now refused.
+  allowed = allowList(['10.0.0.0', 8]);
+  let second: AllowListResult['second'];
+  try {
+    (await connect({ provider, host: '127.0.0.1', port })).destroy();
+    second = { accepted: true, error: null };
+  } catch (err) {
+    if (!(err instanceof WinsockError)) throw err;
+    second = { accepted: false, error: err.code };       // 'WSAECONNREFUSED' (10061)
+  }
+
+  await server.close();
+  return { first, second, decisions };
+}
+
+if (require.main === module) {
+  main().then((result) => console.log(JSON.stringify(result, null, 2)), (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

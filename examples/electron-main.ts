@@ -1,0 +1,110 @@
+/**
+ * An Electron main-process snippet: a winsock2 server created once the app is
+ * ready and closed when the app quits. In an Electron app it reads:
+ *
+ * ```ts
+ * import { app } from 'electron';
+ * import { startWinsockServer } from './winsock-server';
+ * startWinsockServer(app);
+ * ```
+ *
+ * winsock2 is Node-API only, so the same prebuilt addon loads in Electron's
+ * main process without a rebuild. This file type-checks without electron
+ * installed: it describes the few pieces of `app` it uses (ElectronAppLike),
+ * and `main()` runs the same code in plain Node with a stand-in app.
+ */
+import { EventEmitter } from 'node:events';
+import { connect, createServer, type WinsockServer } from 'winsock2';
+
+/** The parts of Electron's `app` this snippet uses (electron's own App type fits it). */
+export interface ElectronAppLike {
+  whenReady(): Promise<unknown>;
+  on(event: 'will-quit', listener: (event: { preventDefault(): void }) => void): unknown;
+  quit(): void;
+}
+
+/**
+ * Starts the server in `app.whenReady()` and closes it on `'will-quit'`:
+ * the quit is held (preventDefault) until `server.close()` has refused every
+ * pending request, then resumed.
+ */
+export function startWinsockServer(app: ElectronAppLike, port = 0): Promise<WinsockServer> {
+  let server: WinsockServer | null = null;
+  let closed = false;
+  app.on('will-quit', (event) => {
+    if (!server || closed) return;       // nothing to close (any more): let the app quit
+    event.preventDefault();
+    void server.close().then(() => {
+      closed = true;
+      app.quit();                        // 'will-quit' again, now let through
+    });
+  });
+  return app.whenReady().then(async () => {
+    server = createServer({
+      condition: (req) => (req.callerId.address === '127.0.0.1' || req.callerId.address === '::1' ? 'accept' : 'reject'),
+    });
+    server.on('connection', (socket) => {
+      socket.end('hello from the main process\n');
+      socket.resume();
+      socket.on('end', () => socket.destroy());
+    });
+    await server.listen({ port, host: '127.0.0.1' });
+    return server;
+  });
+}
+
+/** A stand-in for Electron's `app`, enough to run the snippet in plain Node. */
+export class FakeElectronApp extends EventEmitter implements ElectronAppLike {
+  quitted = false;
+  whenReady(): Promise<void> {
+    return Promise.resolve();
+  }
+  quit(): void {
+    let prevented = false;
+    this.emit('will-quit', { preventDefault: () => { prevented = true; } });
+    if (!prevented) {
+      this.quitted = true;
+      this.emit('quit');
+    }
+  }
+}
+
+export interface ElectronExampleResult {
+  listeningPort: number;
+  greeting: string;
+  closedOnQuit: boolean;
+  quitted: boolean;
+}
+
+/** Runs the snippet in plain Node: start, one client, quit. */
+export async function main(): Promise<ElectronExampleResult> {
+  const app = new FakeElectronApp();
+  const server = await startWinsockServer(app);
+  const { port } = server.address() ?? { port: 0 };
+  const socket = await connect({ host: '127.0.0.1', port });
+  let greeting = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (text: string) => { greeting += text; });
+  await new Promise<void>((resolve) => socket.once('end', resolve));
+  socket.destroy();
+  const closed = new Promise<void>((resolve) => server.once('close', resolve));
+  const quit = new Promise<void>((resolve) => app.once('quit', resolve));
+  app.quit();
+  await closed;
+  await quit;
+  return { listeningPort: port, greeting, closedOnQuit: server.address() === null, quitted: app.quitted };
+}
+
+if (require.main === module) {
+  // In Electron's main process use the real app; in Node, the stand-in.
+  if (process.versions['electron']) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { app } = require('electron') as { app: ElectronAppLike };
+    void startWinsockServer(app).then((server) => console.log('winsock2 listening on', server.address()));
+  } else {
+    main().then((r) => console.log(r), (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+  }
+}

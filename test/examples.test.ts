@@ -1,0 +1,103 @@
+/**
+ * Every example in examples/ runs here and its result is checked. The
+ * examples import from 'winsock2' (tsconfig.test.json maps it to lib/ for the
+ * types; at run time Node resolves the package's own name to dist/, which
+ * `npm test` builds first), exactly as an application would.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { main as seedScenario } from '../examples/seed-scenario';
+import { main as allowList } from '../examples/allow-list';
+import { main as asyncDecision } from '../examples/async-decision';
+import { FakeElectronApp, main as electronMain, startWinsockServer } from '../examples/electron-main';
+
+const EXAMPLES = join(__dirname, '..', 'examples');
+
+function runScript(file: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('examples', function () {
+  it('seed-scenario: each hang-up is answered with the running grand total', async function () {
+    const r = await seedScenario(3, 4);
+    assert.equal(r.provider, 'emulated');
+    assert.equal(r.clients.length, 3);
+    let running = 0;
+    for (const c of r.clients) {
+      assert.equal(c.hungUpWith, '4');
+      running += c.amountSent;
+      assert.equal(c.serverAnswered, String(running));
+    }
+    assert.equal(r.grandTotal, running);
+    assert.equal(r.transactionsCounted, 12);
+  });
+
+  it('allow-list: a listed caller is accepted, the same caller is refused once the list drops it', async function () {
+    const r = await allowList('emulated');
+    assert.deepEqual(r.first, { accepted: true, calleeData: 'you are on the list' });
+    assert.deepEqual(r.second, { accepted: false, error: 'WSAECONNREFUSED' });
+    assert.deepEqual(r.decisions, [
+      { caller: '127.0.0.1', verdict: 'accept', reason: 'condition' },
+      { caller: '127.0.0.1', verdict: 'reject', reason: 'condition' },
+    ]);
+  });
+
+  for (const style of ['promise', 'defer'] as const) {
+    it(`async-decision (${style}): lookups decide one at a time, known callers get their plan`, async function () {
+      const r = await asyncDecision(style);
+      assert.deepEqual(r.outcomes, { alice: 'hello alice, plan gold', mallory: 'WSAECONNREFUSED', bob: 'hello bob, plan silver' });
+      // Head of the backlog: each lookup ends before the next one starts (whatever the arrival order).
+      assert.equal(r.log.length, 6);
+      for (let i = 0; i < r.log.length; i += 2) {
+        const name = (r.log[i] as string).replace(/^start /, '');
+        assert.equal(r.log[i], `start ${name}`);
+        assert.equal(r.log[i + 1], `end ${name}`);
+      }
+      assert.deepEqual(r.deferrals, [1, 1, 1], 'every decision went through CF_DEFER once');
+    });
+  }
+
+  it('electron-main: the server starts in whenReady and closes on will-quit (plain Node, stand-in app)', async function () {
+    const r = await electronMain();
+    assert.ok(r.listeningPort > 0);
+    assert.equal(r.greeting, 'hello from the main process\n');
+    assert.equal(r.closedOnQuit, true);
+    assert.equal(r.quitted, true);
+  });
+
+  it('electron-main: the quit waits for server.close()', async function () {
+    const app = new FakeElectronApp();
+    const server = await startWinsockServer(app);
+    assert.notEqual(server.address(), null);
+    let closedBeforeQuit = false;
+    server.once('close', () => { closedBeforeQuit = !app.quitted; });
+    const quit = new Promise<void>((resolve) => app.once('quit', resolve));
+    app.quit();
+    assert.equal(app.quitted, false, 'the first will-quit is held');
+    await quit;
+    assert.equal(closedBeforeQuit, true);
+    assert.equal(server.address(), null);
+  });
+
+  for (const [file, args, expected] of [
+    ['seed-scenario.js', [], /client-3/],
+    ['allow-list.js', [], /WSAECONNREFUSED/],
+    ['async-decision.js', ['defer'], /"style": "defer"/],
+    ['electron-main.js', [], /closedOnQuit: true/],
+  ] as const) {
+    it(`${file} runs as a script`, async function () {
+      const r = await runScript(file, [...args]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, expected);
+    });
+  }
+});
