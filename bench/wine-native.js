@@ -1,0 +1,138 @@
+'use strict';
+// Native provider vs node's own net, in one process (meant for Windows
+// node.exe under Wine: scripts/bench-wine-native.sh pins it with taskset).
+// Self-contained: needs only the compiled library (out/lib or dist).
+//   bulk:   256 MiB one way in 64 KiB writes (MiB/s)
+//   accept: sequential connect -> condition -> accept -> close (conn/s)
+// A warm-up pair, then pairs in alternating order; medians are reported.
+const net = require('node:net');
+const path = require('node:path');
+const fs = require('node:fs');
+
+const root = path.resolve(__dirname, '..');
+const libDir = ['out/lib', 'dist'].map((d) => path.join(root, d)).find((d) => fs.existsSync(path.join(d, 'index.js')));
+if (!libDir) throw new Error('build first: npm run build:test (out/lib) or npm run build (dist)');
+const ws = require(path.join(libDir, 'index.js'));
+
+const BULK = Number(process.env.BENCH_BULK_MIB || 256) * 1024 * 1024;
+const CHUNK = 64 * 1024;
+const ACCEPTS = Number(process.env.BENCH_ACCEPTS || 1000);
+const PAIRS = Number(process.env.BENCH_PAIRS || 5);
+const chunk = Buffer.alloc(CHUNK, 0x61);
+
+function once(emitter, event) {
+  return new Promise((resolve, reject) => {
+    const onErr = (e) => { emitter.off(event, onOk); reject(e); };
+    const onOk = (...args) => { emitter.off('error', onErr); resolve(args); };
+    emitter.once(event, onOk);
+    emitter.once('error', onErr);
+  });
+}
+
+async function pump(sock) {
+  for (let sent = 0; sent < BULK; sent += CHUNK) {
+    if (!sock.write(chunk)) await new Promise((r) => sock.once('drain', r));
+  }
+}
+
+// ---- bulk ----
+
+async function bulkNet() {
+  const server = net.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const got = new Promise((resolve) => server.once('connection', (s) => {
+    let n = 0;
+    s.on('data', (d) => { n += d.length; });
+    s.on('end', () => { resolve(n); s.destroy(); });
+  }));
+  const client = net.connect(server.address().port, '127.0.0.1');
+  await once(client, 'connect');
+  const t0 = process.hrtime.bigint();
+  await pump(client);
+  client.end();
+  const n = await got;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  client.destroy();
+  await new Promise((r) => server.close(r));
+  if (n !== BULK) throw new Error(`net bulk got ${n}`);
+  return BULK / 1048576 / s;
+}
+
+async function bulkWinsock(provider) {
+  const server = ws.createServer({ provider });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const got = new Promise((resolve) => server.once('connection', (s) => {
+    let n = 0;
+    s.on('data', (d) => { n += d.length; });
+    s.on('end', () => { resolve(n); s.destroy(); });
+  }));
+  const client = await ws.connect({ provider, port, host: '127.0.0.1' });
+  const t0 = process.hrtime.bigint();
+  await pump(client);
+  await new Promise((r) => client.end(r));
+  const n = await got;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  client.destroy();
+  await server.close();
+  if (n !== BULK) throw new Error(`${provider} bulk got ${n}`);
+  return BULK / 1048576 / s;
+}
+
+// ---- accept rate (a JS decision per connection) ----
+
+async function acceptNet() {
+  let decided = 0;
+  const server = net.createServer((s) => { decided += s.remoteAddress ? 1 : 0; s.destroy(); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ACCEPTS; i++) {
+    const c = net.connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.destroy();
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  await new Promise((r) => server.close(r));
+  return ACCEPTS / s;
+}
+
+async function acceptWinsock(provider) {
+  let decided = 0;
+  const server = ws.createServer({ provider, condition: (req) => { decided++; return req.callerId.address ? 'accept' : 'reject'; } });
+  server.on('connection', (s) => s.destroy());
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ACCEPTS; i++) {
+    const c = await ws.connect({ provider, port, host: '127.0.0.1' });
+    c.destroy();
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  await server.close();
+  if (decided < ACCEPTS * 0.9) throw new Error(`condition ran ${decided} times`);
+  return ACCEPTS / s;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function compare(name, a, b, unit) {
+  await a(); await b();  // warm-up pair
+  const ra = []; const rb = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (i % 2 === 0) { ra.push(await a()); rb.push(await b()); } else { rb.push(await b()); ra.push(await a()); }
+  }
+  const row = { case: name, unit, native: median(ra), net: median(rb), ratio: median(ra) / median(rb), nativeRuns: ra, netRuns: rb };
+  console.log(`${name.padEnd(28)} native ${row.native.toFixed(1).padStart(8)} ${unit}   net ${row.net.toFixed(1).padStart(8)} ${unit}   ratio ${row.ratio.toFixed(2)}`);
+  return row;
+}
+
+(async () => {
+  const cases = (process.env.BENCH_CASES || 'bulk,accept').split(',');
+  const rows = [];
+  console.log(`node ${process.version} ${process.platform}-${process.arch}; pairs ${PAIRS}; bulk ${BULK / 1048576} MiB; accepts ${ACCEPTS}`);
+  if (cases.includes('bulk')) rows.push(await compare('bulk 256 MiB one way', () => bulkWinsock('native'), bulkNet, 'MiB/s'));
+  if (cases.includes('accept')) rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
+  console.log(JSON.stringify({ node: process.version, pairs: PAIRS, rows }));
+})().catch((e) => { console.error(e); process.exitCode = 1; });
