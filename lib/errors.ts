@@ -9,54 +9,103 @@
 
 /** Winsock error names and their numbers. */
 export const WSA_ERRORS = {
+  /** The specified network name is no longer available. */
   ERROR_NETNAME_DELETED: 64,
+  /** The overlapped operation was aborted. */
   WSA_OPERATION_ABORTED: 995,
+  /** Overlapped I/O is in progress. */
   WSA_IO_PENDING: 997,
+  /** Interrupted function call. */
   WSAEINTR: 10004,
+  /** File handle is not valid. */
   WSAEBADF: 10009,
+  /** Permission denied. */
   WSAEACCES: 10013,
+  /** Bad address. */
   WSAEFAULT: 10014,
+  /** Invalid argument. */
   WSAEINVAL: 10022,
+  /** Too many open sockets. */
   WSAEMFILE: 10024,
+  /** Resource temporarily unavailable. */
   WSAEWOULDBLOCK: 10035,
+  /** Operation now in progress. */
   WSAEINPROGRESS: 10036,
+  /** Operation already in progress. */
   WSAEALREADY: 10037,
+  /** Socket operation on nonsocket. */
   WSAENOTSOCK: 10038,
+  /** Destination address required. */
   WSAEDESTADDRREQ: 10039,
+  /** Message too long. */
   WSAEMSGSIZE: 10040,
+  /** Protocol wrong type for socket. */
   WSAEPROTOTYPE: 10041,
+  /** Bad protocol option. */
   WSAENOPROTOOPT: 10042,
+  /** Protocol not supported. */
   WSAEPROTONOSUPPORT: 10043,
+  /** Socket type not supported. */
   WSAESOCKTNOSUPPORT: 10044,
+  /** Operation not supported. */
   WSAEOPNOTSUPP: 10045,
+  /** Protocol family not supported. */
   WSAEPFNOSUPPORT: 10046,
+  /** Address family not supported by protocol family. */
   WSAEAFNOSUPPORT: 10047,
+  /** Address already in use. */
   WSAEADDRINUSE: 10048,
+  /** Cannot assign requested address. */
   WSAEADDRNOTAVAIL: 10049,
+  /** Network is down. */
   WSAENETDOWN: 10050,
+  /** Network is unreachable. */
   WSAENETUNREACH: 10051,
+  /** Network dropped connection on reset. */
   WSAENETRESET: 10052,
+  /** Software caused connection abort. */
   WSAECONNABORTED: 10053,
+  /** Connection reset by peer. */
   WSAECONNRESET: 10054,
+  /** No buffer space available. */
   WSAENOBUFS: 10055,
+  /** Socket is already connected. */
   WSAEISCONN: 10056,
+  /** Socket is not connected. */
   WSAENOTCONN: 10057,
+  /** Cannot send after socket shutdown. */
   WSAESHUTDOWN: 10058,
+  /** Too many references. */
   WSAETOOMANYREFS: 10059,
+  /** Connection timed out. */
   WSAETIMEDOUT: 10060,
+  /** Connection refused. */
   WSAECONNREFUSED: 10061,
+  /** Cannot translate name. */
   WSAELOOP: 10062,
+  /** Name too long. */
   WSAENAMETOOLONG: 10063,
+  /** Host is down. */
   WSAEHOSTDOWN: 10064,
+  /** No route to host. */
   WSAEHOSTUNREACH: 10065,
+  /** Too many processes. */
   WSAEPROCLIM: 10067,
+  /** Network subsystem is unavailable. */
   WSASYSNOTREADY: 10091,
+  /** Winsock.dll version out of range. */
   WSAVERNOTSUPPORTED: 10092,
+  /** Successful WSAStartup not yet performed. */
   WSANOTINITIALISED: 10093,
+  /** Graceful shutdown in progress. */
   WSAEDISCON: 10101,
+  /** Host not found. */
   WSAHOST_NOT_FOUND: 11001,
+  /** Nonauthoritative host not found. */
   WSATRY_AGAIN: 11002,
+  /** This is a nonrecoverable error. */
   WSANO_RECOVERY: 11003,
+  /** Valid name, no data record of requested type. */
   WSANO_DATA: 11004,
 } as const;
 
@@ -155,6 +204,7 @@ const FROM_NODE_ERRNO: { readonly [errno: string]: WinsockErrorCode } = {
   ERR_STREAM_WRITE_AFTER_END: 'WSAESHUTDOWN',
 };
 
+/** Options of the {@link WinsockError} constructor. */
 export interface WinsockErrorOptions {
   /** The underlying error, kept for debugging (`error.cause`). */
   cause?: unknown;
@@ -168,8 +218,11 @@ export interface WinsockErrorOptions {
  * function that failed or would have failed (`'WSAConnect'`).
  */
 export class WinsockError extends Error {
+  /** The Winsock error name, e.g. `'WSAECONNREFUSED'` (what WSAGetLastError() names). */
   readonly code: WinsockErrorCode;
+  /** The Winsock error number, e.g. 10061 (what WSAGetLastError() returns). */
   readonly errno: number;
+  /** The Winsock function that failed or would have failed, e.g. `'WSAConnect'`. */
   readonly syscall: string;
 
   constructor(code: WinsockErrorCode, syscall: string, options: WinsockErrorOptions = {}) {

@@ -36,17 +36,31 @@ interface Deferral {
   timer: NodeJS.Timeout | null;
 }
 
+/** The events a {@link WinsockServer} emits, with their arguments. */
 export interface WinsockServerEvents {
+  /** `listen()` bound the socket and the server is accepting requests. */
   listening: [];
+  /** A request was accepted: the connected socket now belongs to the application. */
   connection: [socket: WinsockSocket];
+  /** A request got its verdict (every verdict, whatever decided it). */
   decision: [event: DecisionEvent];
+  /** The condition function threw, returned something invalid, or its Promise rejected: that caller was refused. */
   conditionError: [error: WinsockError, request: PendingRequest];
+  /** A caller left before its request was accepted (WSAECONNRESET or WSAEACCES, as WSAAccept reports it). */
   withdrawn: [request: PendingRequest, error: WinsockError];
+  /** A malformed or hostile handshake; only that connection was dropped. */
   clientError: [error: WinsockError, remote: SocketAddress | null];
+  /** The listening socket itself failed; emitted only when someone listens for it. */
   error: [error: WinsockError];
+  /** `close()` finished: not listening any more, every pending request refused. */
   close: [];
 }
 
+/**
+ * A listening socket whose connection requests pass through WSAAccept's
+ * condition function, in JavaScript, before they are accepted. Made by
+ * {@link createServer}.
+ */
 export class WinsockServer extends EventEmitter<WinsockServerEvents> implements AsyncIterable<WinsockSocket> {
   private readonly provider: Provider;
   private readonly condition: ConditionFunction | undefined;
@@ -223,12 +237,14 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     this.emit('close');
   }
 
+  /** Keeps the process alive while the server listens (the default). */
   ref(): this {
     this.refed = true;
     this.listener?.ref();
     return this;
   }
 
+  /** Lets the process exit while the server listens. */
   unref(): this {
     this.refed = false;
     this.listener?.unref();

@@ -18,6 +18,13 @@ export interface WinsockSocketOptions {
 
 type WriteCallback = (error?: Error | null) => void;
 
+/**
+ * A connected socket of either provider: a `stream.Duplex` with Winsock's
+ * teardown on top ({@link WinsockSocket.sendDisconnect | sendDisconnect},
+ * {@link WinsockSocket.recvDisconnect | recvDisconnect},
+ * {@link WinsockSocket.resetAndDestroy | resetAndDestroy}) and Winsock's
+ * half-open rule: the peer's `'end'` never closes the local sending side.
+ */
 export class WinsockSocket extends Duplex {
   /** What this socket's provider can carry. */
   readonly capabilities: Capabilities;
@@ -25,6 +32,7 @@ export class WinsockSocket extends Duplex {
   readonly calleeData: Buffer | null;
   /** Caller data the client sent with its connect (server side); null when none. */
   readonly callerData: Buffer | null;
+  /** `'stream'` or `'message'` (message boundaries kept). */
   readonly mode: SocketMode;
 
   private readonly handle: SocketHandle;
@@ -64,22 +72,29 @@ export class WinsockSocket extends Duplex {
     handle.attach(receiver);
   }
 
+  /** The peer's address. */
   get remoteAddress(): string { return this.remote.address; }
+  /** The peer's port. */
   get remotePort(): number { return this.remote.port; }
+  /** The peer's address family. */
   get remoteFamily(): 'IPv4' | 'IPv6' { return this.remote.family; }
+  /** The local address. */
   get localAddress(): string { return this.local.address; }
+  /** The local port. */
   get localPort(): number { return this.local.port; }
   /** The local endpoint, as `net.Socket.address()` gives it. */
   address(): SocketAddress { return { ...this.local }; }
   /** The peer's endpoint. */
   remoteEndpoint(): SocketAddress { return { ...this.remote }; }
 
+  /** @internal stream.Duplex implementation. */
   override _read(): void {
     if (this.handleClosed) return;
     this.reading = true;
     this.handle.readStart();
   }
 
+  /** @internal stream.Duplex implementation. */
   override _write(chunk: unknown, _encoding: BufferEncoding, callback: WriteCallback): void {
     this.writeChunks([toChunk(chunk)], callback);
   }
@@ -92,6 +107,7 @@ export class WinsockSocket extends Duplex {
     this.handle.write(chunks, (error) => callback(error));
   }
 
+  /** @internal stream.Duplex implementation: WSASendDisconnect with the pending data. */
   override _final(callback: WriteCallback): void {
     const data = this.pendingDisconnectData;
     this.pendingDisconnectData = null;
@@ -100,6 +116,7 @@ export class WinsockSocket extends Duplex {
 
   private pendingDisconnectData: Buffer | null = null;
 
+  /** @internal stream.Duplex implementation: closesocket, or the abortive close. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     if (!this.handleClosed) {
       this.handleClosed = true;

@@ -15,27 +15,41 @@ export type SocketMode = 'stream' | 'message';
 
 /** An endpoint, as `lpCallerId` / `lpCalleeId` describe it. */
 export interface SocketAddress {
+  /** The IP address, e.g. `'127.0.0.1'` or `'::1'`. */
   address: string;
+  /** The port number. */
   port: number;
+  /** The address family. */
   family: 'IPv4' | 'IPv6';
 }
 
 /** One direction of a Winsock FLOWSPEC (all values as the structure holds them). */
 export interface FlowSpec {
+  /** TokenRate: bytes per second. */
   tokenRate: number;
+  /** TokenBucketSize: bytes. */
   tokenBucketSize: number;
+  /** PeakBandwidth: bytes per second. */
   peakBandwidth: number;
+  /** Latency: microseconds. */
   latency: number;
+  /** DelayVariation: microseconds. */
   delayVariation: number;
+  /** ServiceType: SERVICETYPE_* value. */
   serviceType: number;
+  /** MaxSduSize: bytes. */
   maxSduSize: number;
+  /** MinimumPolicedSize: bytes. */
   minimumPolicedSize: number;
 }
 
 /** A Winsock QOS structure: sending and receiving flow specs and provider-specific bytes. */
 export interface Qos {
+  /** SendingFlowspec; null when absent. */
   sending: FlowSpec | null;
+  /** ReceivingFlowspec; null when absent. */
   receiving: FlowSpec | null;
+  /** ProviderSpecific bytes; null when none. */
   providerSpecific: Buffer | null;
 }
 
@@ -44,8 +58,11 @@ export type Verdict = 'accept' | 'reject' | 'defer';
 
 /** A decision with data: callee data (and QOS) go back to the caller on accept. */
 export interface DecisionObject {
+  /** CF_ACCEPT, CF_REJECT or CF_DEFER. */
   action: Verdict;
+  /** Callee data (lpCalleeData) sent back on accept; needs a provider with connectData. */
   calleeData?: Buffer | Uint8Array | string | null;
+  /** QOS granted on accept (lpSQOS as the condition function fills it). */
   qos?: Qos | null;
 }
 
@@ -91,8 +108,11 @@ export type DecisionReason =
 
 /** The payload of the server's `'decision'` event. */
 export interface DecisionEvent {
+  /** The request that was decided. */
   request: ConnectionRequest;
+  /** The final verdict. */
   verdict: 'accept' | 'reject';
+  /** What decided it. */
   reason: DecisionReason;
   /** Milliseconds from the first offer to the verdict. */
   durationMs: number;
@@ -102,6 +122,7 @@ export interface DecisionEvent {
 
 /** What a provider can carry, per socket or per server. */
 export interface Capabilities {
+  /** The provider that carries the socket. */
   provider: ProviderName;
   /** The provider's name, e.g. WSAPROTOCOL_INFO.szProtocol. */
   protocol: string;
@@ -113,6 +134,7 @@ export interface Capabilities {
   qos: boolean;
   /** XP1_GRACEFUL_CLOSE. */
   gracefulClose: boolean;
+  /** XP1_MESSAGE_ORIENTED: message boundaries are kept. */
   messageOriented: boolean;
   /** A caller's connect completes only after the condition decides. */
   conditionalAccept: boolean;
@@ -122,15 +144,23 @@ export interface Capabilities {
 export interface ProtocolInfo {
   /** szProtocol. */
   name: string;
+  /** iAddressFamily: AF_INET (2), AF_INET6 (23), ... */
   addressFamily: number;
+  /** iSocketType: SOCK_STREAM (1), SOCK_SEQPACKET (5), ... */
   socketType: number;
+  /** iProtocol: IPPROTO_TCP (6), ... */
   protocol: number;
   /** dwServiceFlags1, raw. */
   serviceFlags: number;
+  /** XP1_CONNECT_DATA is set. */
   connectData: boolean;
+  /** XP1_DISCONNECT_DATA is set. */
   disconnectData: boolean;
+  /** XP1_QOS_SUPPORTED is set. */
   qos: boolean;
+  /** XP1_GRACEFUL_CLOSE is set. */
   gracefulClose: boolean;
+  /** XP1_MESSAGE_ORIENTED is set. */
   messageOriented: boolean;
 }
 
@@ -144,7 +174,9 @@ export interface DataLimits {
   maxDisconnectData?: number;
 }
 
+/** Options of {@link createServer}. */
 export interface ServerOptions extends DataLimits {
+  /** The provider (default `'auto'`, or WINSOCK2_PROVIDER). */
   provider?: ProviderChoice;
   /** Requests queued before the condition decides; beyond it callers get WSAECONNREFUSED. Default 128. */
   backlog?: number;
@@ -158,17 +190,25 @@ export interface ServerOptions extends DataLimits {
   handshakeTimeout?: number;
   /** Milliseconds a deferred decision may take before it is rejected with WSAETIMEDOUT (default 30000). */
   decisionTimeout?: number;
+  /** Stream (default) or message sockets. */
   mode?: SocketMode;
 }
 
+/** Where {@link WinsockServer.listen} binds. */
 export interface ListenOptions {
+  /** The port; 0 (the default) picks a free one. */
   port?: number;
+  /** The address to bind (default `'0.0.0.0'`). */
   host?: string;
 }
 
+/** Options of {@link connect}. */
 export interface ConnectOptions extends DataLimits {
+  /** The server's address (default `'127.0.0.1'`). */
   host?: string;
+  /** The server's port. */
   port: number;
+  /** The provider (default `'auto'`, or WINSOCK2_PROVIDER); both ends must use the same kind. */
   provider?: ProviderChoice;
   /** Caller data (lpCallerData): needs a provider with connectData. */
   callerData?: Buffer | Uint8Array | string | null;
@@ -180,19 +220,28 @@ export interface ConnectOptions extends DataLimits {
   signal?: AbortSignal;
   /** Milliseconds until the connect (including a deferred decision) fails with WSAETIMEDOUT. */
   timeout?: number;
+  /** Stream (default) or message socket; must match the server's. */
   mode?: SocketMode;
 }
 
+/** Options of {@link enumerateProtocols}. */
 export interface EnumerateProtocolsOptions {
+  /** Whose protocols (default `'auto'`). */
   provider?: ProviderChoice;
 }
 
 /** The defaults SPEC gives; exported so users and tests can read them. */
 export const DEFAULTS = {
+  /** Queued requests before callers are refused. */
   backlog: 128,
+  /** Milliseconds to receive a caller's request. */
   handshakeTimeout: 10_000,
+  /** Milliseconds a deferred decision may take. */
   decisionTimeout: 30_000,
+  /** Bytes of caller data. */
   maxCallerData: 65_536,
+  /** Bytes of callee data. */
   maxCalleeData: 65_536,
+  /** Bytes of disconnect data, each way. */
   maxDisconnectData: 65_536,
 } as const;
