@@ -44,6 +44,8 @@ export interface Case {
   run(impl: Impl, params: Record<string, number>, ctx: RunContext): Promise<Record<string, number>>;
   /** Pairs this case runs when --pairs is not given (memory runs are slow and quiet). */
   readonly pairs?: (quick: boolean) => number;
+  /** Warm-up pairs when --warmup is not given (default 2, quick 1). */
+  readonly warmup?: (quick: boolean) => number;
   /** False when the case needs child processes (not under Wine). */
   readonly portable: boolean;
 }
@@ -303,6 +305,8 @@ const idle: Case = {
   ],
   params: (quick) => ({ connections: quick ? 200 : 10_000 }),
   pairs: (quick) => (quick ? 1 : 3),
+  // Fresh processes every run: there is no JIT state to warm, one pair warms the OS side.
+  warmup: () => 1,
   portable: false,
   async run(impl, { connections }, ctx) {
     const n = connections as number;

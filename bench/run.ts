@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: every case against its node:net twin in this one process.
  *
- * For each case: a warm-up pair (not recorded), then pairs in alternating
+ * For each case: warm-up pairs (not recorded), then pairs in alternating
  * order — winsock net, net winsock, … — because whichever runs second in a
  * pair is measurably faster here; the ratio is winsock's median over net's
  * median in the same run. Prints a table and writes JSON
  * (bench/results/<timestamp>.json unless --out says otherwise).
  *
- *   node --expose-gc out-bench/run.js [--quick] [--pairs N] [--cases bulk,pingpong,…]
+ *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
  *        [--skip idle] [--provider emulated|native] [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -22,6 +22,7 @@ import { makeImpl, type ImplName, type ProviderName } from './impls';
 interface Options {
   quick: boolean;
   pairs: number | null;
+  warmup: number | null;
   cases: string[] | null;
   skip: string[];
   provider: ProviderName;
@@ -30,12 +31,12 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, cases: null, skip: [], provider: 'emulated', out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', out: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -54,6 +55,12 @@ function parseArgs(argv: string[]): Options {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) usage('--pairs must be a positive integer');
         o.pairs = n;
+        break;
+      }
+      case '--warmup': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 0) usage('--warmup must be an integer >= 0');
+        o.warmup = n;
         break;
       }
       case '--cases': o.cases = ids(value()); break;
@@ -103,6 +110,7 @@ export interface CaseResult {
   id: string;
   title: string;
   params: Record<string, number>;
+  warmupPairs: number;
   pairs: number;
   /** Run order of each recorded pair. */
   order: string[];
@@ -116,30 +124,38 @@ function holds(target: Target, ratio: number, value: number): boolean {
   return target.op === '>=' ? x >= target.value : x <= target.value;
 }
 
+/**
+ * Between runs: let closing sockets finish. No forced GC here: a full
+ * collection between runs shrinks the young generation and throws away
+ * feedback, and the next run (of either side) then measured warm-up, not
+ * steady state (conn-seq: 2-4x slower after gc(), on both sides).
+ */
 async function pause(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
   await new Promise((r) => setTimeout(r, 20));
 }
 
 async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const params = c.params(o.quick);
   const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 9);
+  const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 2);
   const ctx = { provider: o.provider, quick: o.quick };
   const impls = { winsock: makeImpl('winsock', o.provider), net: makeImpl('net', o.provider) };
   const samples: Record<ImplName, Record<string, number>[]> = { winsock: [], net: [] };
   const order: string[] = [];
   const started = Date.now();
-  for (let p = 0; p <= pairs; p++) {
-    // Pair 0 is the warm-up; then winsock first in odd pairs, net first in even ones.
+  for (let p = 1 - warmup; p <= pairs; p++) {
+    // Pairs up to 0 are the warm-up (JIT, pools, caches); then winsock first in odd pairs, net first in even ones.
     const first: ImplName = p % 2 === 0 ? 'net' : 'winsock';
-    const sequence: ImplName[] = p === 0 ? ['winsock', 'net'] : [first, first === 'net' ? 'winsock' : 'net'];
+    const sequence: ImplName[] = [first, first === 'net' ? 'winsock' : 'net'];
     const got: Partial<Record<ImplName, Record<string, number>>> = {};
     for (const name of sequence) {
       await pause();
       got[name] = await c.run(impls[name], params, ctx);
     }
-    if (p === 0) continue;
+    if (p <= 0) {
+      process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
+      continue;
+    }
     order.push(sequence.join(' '));
     samples.winsock.push(got.winsock as Record<string, number>);
     samples.net.push(got.net as Record<string, number>);
@@ -160,7 +176,7 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       met: m.target ? holds(m.target, ratio, winsock.median) : null,
     };
   });
-  return { id: c.id, title: c.title, params, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
+  return { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
 }
 
 function fmt(x: number | undefined): string {
@@ -201,7 +217,6 @@ function table(results: CaseResult[]): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  if (!(globalThis as { gc?: unknown }).gc) process.stderr.write('bench: run with --expose-gc for steadier figures\n');
   const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : true) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
@@ -213,7 +228,7 @@ async function main(): Promise<void> {
     } catch (err) {
       const error = err instanceof Error ? err.stack ?? err.message : String(err);
       process.stderr.write(`bench: ${c.id} failed: ${error}\n`);
-      results.push({ id: c.id, title: c.title, params: c.params(o.quick), pairs: 0, order: [], metrics: [], durationSec: (Date.now() - t0) / 1000, error });
+      results.push({ id: c.id, title: c.title, params: c.params(o.quick), warmupPairs: 0, pairs: 0, order: [], metrics: [], durationSec: (Date.now() - t0) / 1000, error });
     }
   }
   const finishedAt = new Date();
@@ -231,7 +246,6 @@ async function main(): Promise<void> {
     cpuModel: os.cpus()[0]?.model ?? null,
     provider: o.provider,
     quick: o.quick,
-    exposeGc: Boolean((globalThis as { gc?: unknown }).gc),
     cases: results,
   };
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);

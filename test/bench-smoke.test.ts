@@ -32,7 +32,7 @@ describe('benchmark harness (quick mode)', function () {
     const out = path.join(dir, 'report.json');
     try {
       execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
-      execFileSync(process.execPath, ['--expose-gc', path.join(root, 'out-bench', 'run.js'), '--quick', '--out', out], {
+      execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', '--out', out], {
         cwd: root,
         stdio: 'pipe',
       });
