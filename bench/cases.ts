@@ -27,7 +27,10 @@ export interface Metric {
   readonly title: string;
   readonly unit: string;
   readonly better: Better;
+  /** Issue 5's target for the emulated provider. */
   readonly target?: Target;
+  /** Issue 5's target for the native provider (under Wine, against node.exe's net). */
+  readonly nativeTarget?: Target;
 }
 
 export interface RunContext {
@@ -80,7 +83,7 @@ async function drained(impl: Impl): Promise<void> {
 const bulk: Case = {
   id: 'bulk',
   title: 'bulk one way',
-  metrics: [{ id: 'bulk', title: 'bulk throughput, one way', unit: 'MiB/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.95 } }],
+  metrics: [{ id: 'bulk', title: 'bulk throughput, one way', unit: 'MiB/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.95 }, nativeTarget: { on: 'ratio', op: '>=', value: 1.0 } }],
   params: (quick) => ({ bytes: (quick ? 16 : 256) * MiB, writeSize: 64 * 1024 }),
   portable: true,
   async run(impl, { bytes, writeSize }) {
@@ -189,7 +192,12 @@ async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Pro
 const connSequential: Case = {
   id: 'conn-seq',
   title: 'connections, sequential',
-  metrics: [{ id: 'conn-seq', title: 'connection rate, sequential', unit: 'conn/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.85 } }],
+  metrics: [{
+    id: 'conn-seq', title: 'connection rate, sequential', unit: 'conn/s', better: 'higher',
+    target: { on: 'ratio', op: '>=', value: 0.85 },
+    // Accept rate with a JS condition, native under Wine.
+    nativeTarget: { on: 'ratio', op: '>=', value: 0.90 },
+  }],
   params: (quick) => ({ connections: quick ? 200 : 2000 }),
   portable: true,
   async run(impl, { connections }) {

@@ -161,7 +161,10 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     samples.net.push(got.net as Record<string, number>);
     process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
   }
-  const metrics = c.metrics.map((m): MetricResult => {
+  const metrics = c.metrics.map((metric): MetricResult => {
+    const { nativeTarget, target: emulatedTarget, ...rest } = metric;
+    const target = o.provider === 'native' ? nativeTarget : emulatedTarget;
+    const m: Metric = target ? { ...rest, target } : rest;
     const ws = samples.winsock.map((s) => s[m.id] as number);
     const nt = samples.net.map((s) => s[m.id] as number);
     const winsock = summarise(ws);
@@ -173,7 +176,7 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       net,
       ratio,
       pairRatio: summarise(ws.map((w, i) => w / (nt[i] as number))),
-      met: m.target ? holds(m.target, ratio, winsock.median) : null,
+      met: target ? holds(target, ratio, winsock.median) : null,
     };
   });
   return { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# npm run bench:wine: the providers under Wine against node.exe's own net,
+# in one process each, pinned to one CPU (node.exe and wineserver; Wine on
+# 2 vCPUs swings 3-7x with scheduling: compare only within one setting).
+#
+#   native:   bench/wine-native.js via scripts/bench-wine-native.sh
+#             (bulk 256 MiB one way; accept rate with a JS condition)
+#   emulated: the bench harness (out-bench/run.js) under Wine, same cases
+#             (bulk; conn-seq = connect -> JS condition -> accept -> close)
+#
+# Reuses scripts/wine-env.sh (Debian packages, the node.exe cache in .cache/,
+# the Windows 10 prefix) but in its own prefix, .cache/wineprefix-bench: the
+# wineserver restart below must not kill another Wine run in progress.
+# node.exe's stdout/stderr go to files (pipes give EBADF under Wine); the
+# files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
+#
+# Env: BENCH_WINE_PROVIDERS (native,emulated), BENCH_PAIRS (5),
+#      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export WINEPREFIX="${WINEPREFIX:-$root/.cache/wineprefix-bench}"
+# shellcheck source=scripts/wine-env.sh
+. scripts/wine-env.sh
+wine_setup
+
+npm run build --silent
+npm run build:bench --silent
+
+providers="${BENCH_WINE_PROVIDERS:-native,emulated}"
+pairs="${BENCH_PAIRS:-5}"
+export BENCH_PAIRS="$pairs"
+cpus="${BENCH_CPUS-0}"
+export BENCH_CPUS="$cpus"
+pin=()
+if [ -n "$cpus" ] && command -v taskset >/dev/null; then pin=(taskset -c "$cpus"); fi
+
+stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
+work="$root/.cache/bench-wine-harness"
+mkdir -p "$work" bench/results
+native_json=""
+emulated_json=""
+status=0
+
+if [[ ",$providers," == *",native,"* ]]; then
+  echo "== bench:wine native (bench/wine-native.js, pinned to CPU ${cpus:-none})" >&2
+  if { [ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh; } \
+     && bash scripts/bench-wine-native.sh; then
+    native_json="$root/.cache/bench-wine/stdout.txt"
+  else
+    echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
+    status=1
+  fi
+fi
+
+if [[ ",$providers," == *",emulated,"* ]]; then
+  echo "== bench:wine emulated (out-bench/run.js under Wine, pinned to CPU ${cpus:-none})" >&2
+  # Restart wineserver (this prefix only) so it starts under the same pinning as node.exe.
+  wineserver -k 2>/dev/null || true
+  emulated_json="$work/emulated-$stamp.json"
+  set +e
+  # shellcheck disable=SC2086
+  PREBUILDS_ONLY=1 "${pin[@]}" wine "$NODE_EXE" out-bench/run.js --provider emulated --cases bulk,conn-seq \
+    --pairs "$pairs" --label "wine, pinned to CPU ${cpus:-none}" --out "$emulated_json" ${BENCH_ARGS:-} \
+    </dev/null >"$work/stdout.txt" 2>"$work/stderr.txt"
+  rc=$?
+  set -e
+  cat "$work/stdout.txt"
+  if [ "$rc" -ne 0 ]; then
+    cat "$work/stderr.txt" >&2
+    echo "bench:wine: the emulated run exited with $rc" >&2
+    status=1
+    emulated_json=""
+  fi
+fi
+
+node out-bench/wine-summary.js --out "bench/results/wine-$stamp.json" --cpus "${cpus:-none}" \
+  ${native_json:+--native "$native_json"} ${emulated_json:+--emulated "$emulated_json"}
+exit "$status"
