@@ -1,4 +1,12 @@
 /** Debug output: `NODE_DEBUG=winsock2`. */
 import { debuglog } from 'node:util';
 
-export const debug = debuglog('winsock2');
+const logger = debuglog('winsock2');
+
+/**
+ * Node reads NODE_DEBUG once, at startup, so whether `winsock2` is enabled
+ * cannot change later. When it is not, `debug` is a plain no-op: node's own
+ * disabled logger still costs a rest-array and a call per message, which
+ * showed up in the connection-rate profile (several messages per connection).
+ */
+export const debug: (format: string, ...args: unknown[]) => void = logger.enabled ? logger : () => undefined;

@@ -104,7 +104,7 @@ export class WinsockSocket extends Duplex {
       callback(new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' }));
       return;
     }
-    this.handle.write(chunks, (error) => callback(error));
+    this.handle.write(chunks, callback);
   }
 
   /** @internal stream.Duplex implementation: WSASendDisconnect with the pending data. */
