@@ -47,7 +47,7 @@ export interface Case {
   run(impl: Impl, params: Record<string, number>, ctx: RunContext): Promise<Record<string, number>>;
   /** Pairs this case runs when --pairs is not given (memory runs are slow and quiet). */
   readonly pairs?: (quick: boolean) => number;
-  /** Warm-up pairs when --warmup is not given (default 2, quick 1). */
+  /** Warm-up pairs when --warmup is not given (default 3, quick 1). */
   readonly warmup?: (quick: boolean) => number;
   /** False when the case needs child processes (not under Wine). */
   readonly portable: boolean;

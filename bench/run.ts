@@ -115,6 +115,12 @@ export interface CaseResult {
   /** Run order of each recorded pair. */
   order: string[];
   metrics: MetricResult[];
+  /**
+   * Process CPU time (user + system) per run, in-process cases only: both ends
+   * run in this one thread, so it is the work each side costs, and it swings
+   * less than wall time when other processes compete for the CPUs.
+   */
+  cpu?: { unit: 'ms/run'; winsock: Summary; net: Summary; ratio: number; pairRatio: Summary };
   durationSec: number;
   error?: string;
 }
@@ -136,11 +142,12 @@ async function pause(): Promise<void> {
 
 async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const params = c.params(o.quick);
-  const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 9);
-  const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 2);
+  const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 15);
+  const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 3);
   const ctx = { provider: o.provider, quick: o.quick };
   const impls = { winsock: makeImpl('winsock', o.provider), net: makeImpl('net', o.provider) };
   const samples: Record<ImplName, Record<string, number>[]> = { winsock: [], net: [] };
+  const cpu: Record<ImplName, number[]> = { winsock: [], net: [] };
   const order: string[] = [];
   const started = Date.now();
   for (let p = 1 - warmup; p <= pairs; p++) {
@@ -148,9 +155,13 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     const first: ImplName = p % 2 === 0 ? 'net' : 'winsock';
     const sequence: ImplName[] = [first, first === 'net' ? 'winsock' : 'net'];
     const got: Partial<Record<ImplName, Record<string, number>>> = {};
+    const cpuMs: Partial<Record<ImplName, number>> = {};
     for (const name of sequence) {
       await pause();
+      const before = process.cpuUsage();
       got[name] = await c.run(impls[name], params, ctx);
+      const used = process.cpuUsage(before);
+      cpuMs[name] = (used.user + used.system) / 1000;
     }
     if (p <= 0) {
       process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
@@ -159,6 +170,8 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     order.push(sequence.join(' '));
     samples.winsock.push(got.winsock as Record<string, number>);
     samples.net.push(got.net as Record<string, number>);
+    cpu.winsock.push(cpuMs.winsock as number);
+    cpu.net.push(cpuMs.net as number);
     process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
   }
   const metrics = c.metrics.map((metric): MetricResult => {
@@ -179,7 +192,13 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       met: target ? holds(target, ratio, winsock.median) : null,
     };
   });
-  return { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
+  const result: CaseResult = { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
+  if (c.portable) {
+    const winsock = summarise(cpu.winsock);
+    const net = summarise(cpu.net);
+    result.cpu = { unit: 'ms/run', winsock, net, ratio: winsock.median / net.median, pairRatio: summarise(cpu.winsock.map((w, i) => w / (cpu.net[i] as number))) };
+  }
+  return result;
 }
 
 function fmt(x: number | undefined): string {
@@ -194,10 +213,10 @@ function targetText(t: Target | undefined): string {
 }
 
 function table(results: CaseResult[]): string {
-  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios', 'target', '']];
+  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
-      rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '']);
+      rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '', '']);
       continue;
     }
     for (const m of r.metrics) {
@@ -208,6 +227,7 @@ function table(results: CaseResult[]): string {
         `${fmt(m.net.median)} [${fmt(m.net.min)}-${fmt(m.net.max)}]`,
         m.ratio.toFixed(3),
         `${m.pairRatio.min.toFixed(2)}-${m.pairRatio.max.toFixed(2)}`,
+        r.cpu && m === r.metrics[0] ? r.cpu.ratio.toFixed(3) : '',
         targetText(m.target),
         m.met === null ? '' : m.met ? 'met' : 'MISSED',
       ]);
@@ -256,7 +276,8 @@ async function main(): Promise<void> {
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nwinsock2 bench — provider ${o.provider}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
   process.stdout.write(`${table(results)}\n`);
-  process.stdout.write(`ratio = winsock median / net median, same process, pairs in alternating order\nJSON: ${out}\n`);
+  process.stdout.write('ratio = winsock median / net median, same process, pairs in alternating order; CPU ratio = the same for process CPU time per run\n');
+  process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
