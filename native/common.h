@@ -90,12 +90,14 @@ struct Op {
   // Sends: the WSABUFs point into Buffers that `keep` holds alive until the
   // completion reaches the JS thread, where the references are released.
   std::vector<WSABUF> wsabufs;
+  bool copied = false;  // the bytes are in `buf`; JS was told at once
   Napi::ObjectReference keep;
   Napi::FunctionReference callback;
   explicit Op(OpKind k) : kind(k) {}
 };
 
-enum class EventKind { Data, End, RecvError, WriteDone, Connect, Acceptable };
+// SendError / SendsDrained: copied sends (below) failed / all completed.
+enum class EventKind { Data, End, RecvError, WriteDone, SendError, SendsDrained, Connect, Acceptable };
 
 struct Event {
   EventKind kind;
@@ -152,6 +154,12 @@ void StopIocp(EnvState* st);
 constexpr size_t kRecvSize = 256 * 1024;
 constexpr int kRecvsOutstanding = 2;
 constexpr size_t kUndeliveredCap = 1024 * 1024;
+// Sends: a write up to kCopyMax bytes is copied into native memory and its
+// callback runs at once (like libuv's uv_try_write handing bytes to the
+// kernel), while at most kCopyCap copied bytes are in flight. This keeps
+// enough WSASends outstanding without a JS round trip per send.
+constexpr size_t kCopyMax = 256 * 1024;
+constexpr size_t kCopyCap = 2 * 1024 * 1024;
 
 class NativeSocket;
 
@@ -171,8 +179,16 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   uint64_t nextDeliverSeq = 0;
   std::map<uint64_t, std::unique_ptr<Op>> reorder;
   std::vector<std::unique_ptr<char[]>> freeBufs;
+  size_t copiedInFlight = 0;  // bytes of copied sends not yet completed
+  bool sendErrorReported = false;
+  bool drainWanted = false;  // JS waits for copied sends (SendsDrained)
 
   // JS thread only.
+  bool copiedActive = false;  // copied sends may be in flight (keeps the loop alive)
+  bool disconnectPending = false;
+  std::vector<char> disconnectPendingData;
+  bool disconnectPendingHasData = false;
+  Napi::FunctionReference disconnectCallback;
   NativeSocket* wrap = nullptr;
   int pendingWrites = 0;
   bool connecting = false;
@@ -190,6 +206,8 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   void PumpLocked();
   // Called by the IOCP thread for a dequeued receive.
   void OnRecvComplete(std::unique_ptr<Op> op);
+  // Called by the IOCP thread for a dequeued copied send.
+  void OnCopiedSendComplete(std::unique_ptr<Op> op);
   // JS thread: closesocket (optionally abortive) and unregister. Idempotent.
   void Close(bool abortive);
   void CancelConnectWait();
@@ -211,6 +229,9 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   void DeliverEnd();
   void DeliverError(int error, const char* syscall);
   void DeliverConnect();
+  void DeliverSendsDrained();
+  // JS thread: WSASendDisconnect now; returns the Winsock error (0: done).
+  int DoSendDisconnect(const char* data, size_t len, bool withData);
   void UpdateActive();
   void SetOwner(Napi::Object owner);
 

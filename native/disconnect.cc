@@ -8,29 +8,54 @@
 
 namespace ws2 {
 
-// JS thread. sendDisconnect(data: Buffer | null): void. The facade calls it
-// only after every write completed (WSASendDisconnect does not wait for
-// overlapped sends). Throws a Winsock error.
+// JS thread. WSASendDisconnect now. Returns the Winsock error (0: done).
+int NativeSocket::DoSendDisconnect(const char* data, size_t len, bool withData) {
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed) return WSAENOTSOCK;
+  WSABUF b{static_cast<ULONG>(len), const_cast<char*>(data)};
+  if (WSASendDisconnect(core->s, withData ? &b : nullptr) != 0) return WSAGetLastError();
+  return 0;
+}
+
+// JS thread. sendDisconnect(data: Buffer | null, callback(errno)): void.
+// The facade calls it only after every write callback ran; copied writes
+// (socket.cc) may still be in flight, and WSASendDisconnect does not wait
+// for overlapped sends (under Wine the FIN could overtake them), so it runs
+// when they have completed. `callback` may run before this returns.
+// Throws the honest refusal (WSAEOPNOTSUPP) before anything is sent.
 Napi::Value NativeSocket::SendDisconnect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  WSABUF b{0, nullptr};
-  bool withData = false;
+  if (!info[1].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "sendDisconnect(data, callback)"), Napi::Value());
+  Napi::Function cb = info[1].As<Napi::Function>();
+  const char* data = nullptr;
+  size_t len = 0;
   if (info[0].IsBuffer()) {
-    Napi::Buffer<char> data = info[0].As<Napi::Buffer<char>>();
-    if (data.Length() > 0) {
-      b.len = static_cast<ULONG>(data.Length());
-      b.buf = data.Data();
-      withData = true;
-    }
+    Napi::Buffer<char> b = info[0].As<Napi::Buffer<char>>();
+    data = b.Data();
+    len = b.Length();
   }
+  bool withData = len > 0;
   if (withData && (core->protocol.serviceFlags & XP1_DISCONNECT_DATA) == 0) {
     ThrowWinsock(env, WSAEOPNOTSUPP, "WSASendDisconnect");
   }
-  std::lock_guard<std::mutex> lock(core->mu);
-  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASendDisconnect");
-  if (WSASendDisconnect(core->s, withData ? &b : nullptr) != 0) {
-    ThrowWinsock(env, WSAGetLastError(), "WSASendDisconnect");
+  if (core->disconnectPending) ThrowWinsock(env, WSAEINPROGRESS, "WSASendDisconnect");
+  bool wait;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    wait = !core->closed && core->copiedInFlight > 0;
+    if (wait) core->drainWanted = true;
   }
+  if (wait) {
+    core->disconnectPending = true;
+    core->disconnectPendingData.assign(data, data + len);
+    core->disconnectPendingHasData = withData;
+    core->disconnectCallback = Napi::Persistent(cb);
+    core->copiedActive = true;
+    UpdateActive();
+    return env.Undefined();
+  }
+  int err = DoSendDisconnect(data, len, withData);
+  cb.Call({Napi::Number::New(env, err)});
   return env.Undefined();
 }
 

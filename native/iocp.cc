@@ -37,6 +37,12 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
         case EventKind::RecvError:
           if (e.core->wrap) e.core->wrap->DeliverError(e.error, "WSARecv");
           break;
+        case EventKind::SendError:
+          if (e.core->wrap) e.core->wrap->DeliverError(e.error, "WSASend");
+          break;
+        case EventKind::SendsDrained:
+          if (e.core->wrap) e.core->wrap->DeliverSendsDrained();
+          break;
         case EventKind::Connect:
           if (e.core->wrap) e.core->wrap->DeliverConnect();
           break;
@@ -111,6 +117,10 @@ void ThreadMain(EnvState* st) {
         SocketCore* core = op->core.get();
         std::shared_ptr<SocketCore> keep = op->core;
         core->OnRecvComplete(std::move(op));
+      } else if (op->copied) {
+        SocketCore* core = op->core.get();
+        std::shared_ptr<SocketCore> keep = op->core;
+        core->OnCopiedSendComplete(std::move(op));
       } else {
         Event e{EventKind::WriteDone, nullptr, nullptr, nullptr, 0};
         e.op = std::move(op);

@@ -78,6 +78,22 @@ void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
   PumpLocked();
 }
 
+// IOCP thread. A copied send completed: nobody waits for it in JS, except a
+// failure (reported once as the socket's error) and the last one when JS
+// waits for the sends to drain (sendDisconnect, keep-alive).
+void SocketCore::OnCopiedSendComplete(std::unique_ptr<Op> op) {
+  std::lock_guard<std::mutex> lock(mu);
+  copiedInFlight -= op->wsabufs.empty() ? 0 : op->wsabufs[0].len;
+  if (op->error != 0 && !closed && !sendErrorReported) {
+    sendErrorReported = true;
+    env->Push(Event{EventKind::SendError, shared_from_this(), nullptr, nullptr, op->error});
+  }
+  if (copiedInFlight == 0 && drainWanted) {
+    drainWanted = false;
+    env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
+  }
+}
+
 // JS thread.
 void SocketCore::CancelConnectWait() {
   if (connectWait != nullptr) {
@@ -180,11 +196,18 @@ void NativeSocket::UpdateActive() {
   }
   // Strong while data may still come (read started, not ended) even when
   // paused by back-pressure; keeps the loop alive only while really busy.
-  bool busy = core->pendingWrites > 0 || core->connecting;
+  bool busy = core->pendingWrites > 0 || core->connecting || core->copiedActive;
   bool strong = !closed && (streaming_ || busy);
   if (hasOwner_ && strong != ownerStrong_) {
-    if (strong) owner_.Ref(); else owner_.Unref();
-    ownerStrong_ = strong;
+    if (!strong) {
+      owner_.Unref();
+      ownerStrong_ = false;
+    } else if (owner_.Value().IsEmpty()) {
+      hasOwner_ = false;  // the weakly held owner was collected: nobody listens
+    } else {
+      owner_.Ref();
+      ownerStrong_ = true;
+    }
   }
   bool keep = !closed && userRef_ && (reading || busy);
   if (keep != keeping_) {
@@ -228,6 +251,29 @@ void NativeSocket::DeliverData(std::unique_ptr<Op> op) {
   // thread: the IOCP thread would not flush them.
   core->env->Flush();
   if (stopped) UpdateActive();
+}
+
+// JS thread: every copied send completed (or the socket closed).
+void NativeSocket::DeliverSendsDrained() {
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    if (core->copiedInFlight != 0 && !core->closed) {
+      core->drainWanted = true;  // more were sent meanwhile: wait for those too
+      return;
+    }
+  }
+  core->copiedActive = false;
+  if (core->disconnectPending) {
+    core->disconnectPending = false;
+    int err = DoSendDisconnect(core->disconnectPendingData.data(), core->disconnectPendingData.size(),
+                               core->disconnectPendingHasData);
+    Napi::Function cb = core->disconnectCallback.Value();
+    core->disconnectCallback.Reset();
+    UpdateActive();
+    cb.Call({Napi::Number::New(Env(), err)});
+    return;
+  }
+  UpdateActive();
 }
 
 // JS thread.
@@ -314,11 +360,15 @@ Napi::Value NativeSocket::ReadStop(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// JS thread. write(chunks: Buffer[], callback(errno)): one overlapped
-// WSASend. The array (and so its Buffers) is referenced until the completion
-// reaches JS; the caller must not mutate it. Throws when WSASend fails at once.
+// JS thread. write(chunks: Buffer[], callback(errno)): boolean. One
+// overlapped WSASend. Small writes are copied (returns true: the write is
+// complete for JS and `callback` will not run; a later failure is reported
+// through onError). Otherwise (returns false) the array, and so its Buffers,
+// is referenced until the completion reaches JS, which runs `callback`; the
+// caller must not mutate it. Throws when WSASend fails at once.
 Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  bool needUpdate = false;
   if (!info[0].IsArray() || !info[1].IsFunction()) {
     NAPI_THROW(Napi::TypeError::New(env, "write(chunks: Buffer[], callback)"), Napi::Value());
   }
@@ -326,6 +376,46 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
   auto op = std::make_unique<Op>(OpKind::Send);
   op->core = core;
   uint32_t n = chunks.Length();
+  size_t total = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    Napi::Value v = chunks.Get(i);
+    if (!v.IsBuffer()) NAPI_THROW(Napi::TypeError::New(env, "write: every chunk must be a Buffer"), Napi::Value());
+    total += v.As<Napi::Buffer<char>>().Length();
+  }
+  if (total <= kCopyMax) {
+    std::lock_guard<std::mutex> lock(core->mu);
+    if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
+    if (core->copiedInFlight + total <= kCopyCap) {
+      // Copy, send, and let JS complete the write at once.
+      op->copied = true;
+      op->buf.reset(new char[total > 0 ? total : 1]);
+      size_t off = 0;
+      for (uint32_t i = 0; i < n; ++i) {
+        Napi::Buffer<char> b = chunks.Get(i).As<Napi::Buffer<char>>();
+        if (b.Length() > 0) std::memcpy(op->buf.get() + off, b.Data(), b.Length());
+        off += b.Length();
+      }
+      op->wsabufs.push_back(WSABUF{static_cast<ULONG>(total), op->buf.get()});
+      core->env->outstandingOps++;
+      int r = WSASend(core->s, op->wsabufs.data(), 1, nullptr, 0, &op->ov, nullptr);
+      if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {
+        int err = WSAGetLastError();
+        core->env->outstandingOps--;
+        ThrowWinsock(env, err, "WSASend");
+      }
+      op.release();
+      core->copiedInFlight += total;
+      core->drainWanted = true;
+      if (!core->copiedActive) {
+        core->copiedActive = true;
+        needUpdate = true;
+      }
+    }
+  }
+  if (needUpdate || (op == nullptr)) {
+    if (needUpdate) UpdateActive();
+    return Napi::Boolean::New(env, true);
+  }
   op->wsabufs.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
     Napi::Value v = chunks.Get(i);
@@ -349,7 +439,7 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
   }
   core->pendingWrites++;
   UpdateActive();  // takes core->mu itself
-  return env.Undefined();
+  return Napi::Boolean::New(env, false);
 }
 
 // JS thread. closesocket, graceful (unsent data dropped).

@@ -64,10 +64,18 @@ export interface NativeSocket {
   attach(owner: NativeSocketOwner): void;
   readStart(): void;
   readStop(): void;
-  /** One overlapped WSASend; `chunks` must not be mutated until `callback` ran. */
-  write(chunks: Buffer[], callback: (errno: number) => void): void;
-  /** WSASendDisconnect; WSAEOPNOTSUPP for data without XP1_DISCONNECT_DATA. */
-  sendDisconnect(data: Buffer | null): void;
+  /**
+   * One overlapped WSASend. true: the bytes were copied, the write is done
+   * for JS and `callback` never runs (a later failure comes as onError).
+   * false: `callback` runs at completion; `chunks` must not be mutated before.
+   */
+  write(chunks: Buffer[], callback: (errno: number) => void): boolean;
+  /**
+   * WSASendDisconnect once the copied sends completed; `callback(errno)` may
+   * run before this returns. Throws WSAEOPNOTSUPP for data without
+   * XP1_DISCONNECT_DATA, before anything is sent.
+   */
+  sendDisconnect(data: Buffer | null, callback: (errno: number) => void): void;
   /** WSARecvDisconnect, cached: still answers after close. */
   recvDisconnect(): Buffer | null;
   /** closesocket (graceful). */

@@ -133,7 +133,8 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         const request = offered.request;
         if (typeof result !== 'number') {
           this.deferred = null;
-          const handle = new NativeSocketHandle(result, request?.callerData ?? null, this.capabilities.conditionalAccept);
+          const accepted = result;
+          const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept);
           handle.captureAddresses();
           this.callbacks.connection(handle, request ?? {
             callerId: handle.remoteAddress, calleeId: handle.localAddress, callerData: null, sqos: null, gqos: null,

@@ -81,19 +81,15 @@ export class NativeProvider implements Provider {
         }
       };
       const onAbort = (): void => finish(createAbortError(signal ?? undefined));
-      const owner = {
-        onConnect: (errno: number) => finish(errno === 0 ? null : WinsockError.fromErrno(errno, 'WSAConnect')),
-        onData: (chunk: Buffer) => handle?.onData(chunk) ?? false,
-        onEnd: (data: Buffer | null) => handle?.onEnd(data),
-        onError: (errno: number, syscall: string) => handle?.onError(errno, syscall),
-      };
       try {
-        const native = this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData);
-        handle = new NativeSocketHandle(native, null, false);
+        handle = new NativeSocketHandle(
+          (owner) => this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData),
+          null, false);
       } catch (err) {
         finish(toWinsockError(err, 'WSAConnect'));
         return;
       }
+      handle.onConnected((errno) => finish(errno === 0 ? null : WinsockError.fromErrno(errno, 'WSAConnect')));
       if (options.timeout > 0) timer = setTimeout(() => finish(new WinsockError('WSAETIMEDOUT', 'WSAConnect')), options.timeout);
       signal?.addEventListener('abort', onAbort, { once: true });
     });

@@ -25,9 +25,16 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
   private endWaiters: (() => void)[] = [];
   private connectSettle: ((errno: number) => void) | null = null;
 
-  constructor(readonly native: NativeSocket, callerData: Buffer | null, conditionalAccept: boolean) {
+  readonly native: NativeSocket;
+
+  /**
+   * `open` makes (or hands over) the native socket; it gets this object as
+   * the owner, so the addon's callbacks reach whatever holds this handle.
+   */
+  constructor(open: (owner: NativeSocketOwner) => NativeSocket, callerData: Buffer | null, conditionalAccept: boolean) {
+    this.native = open(this);
     this.callerData = callerData;
-    this.capabilities = capabilitiesOf('native', decodeProtocol(native.protocol()), conditionalAccept);
+    this.capabilities = capabilitiesOf('native', decodeProtocol(this.native.protocol()), conditionalAccept);
   }
 
   /** Reads the addresses once connected (they must stay readable after close). */
@@ -88,7 +95,10 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
   write(chunks: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
     try {
       // A fresh array: the addon keeps it (and so the Buffers) until completion.
-      this.native.write(chunks.slice(), (errno) => callback(errno === 0 ? null : WinsockError.fromErrno(errno, 'WSASend')));
+      const copied = this.native.write(chunks.slice(), (errno) => callback(errno === 0 ? null : WinsockError.fromErrno(errno, 'WSASend')));
+      // Copied into native memory: done for the caller now (a later send
+      // failure arrives through onError, as with a kernel-buffered write).
+      if (copied) process.nextTick(callback, null);
     } catch (err) {
       const error = toWinsockError(err, 'WSASend');
       process.nextTick(callback, error);
@@ -96,12 +106,13 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
   }
 
   sendDisconnect(data: Buffer | null): Promise<void> {
-    try {
-      this.native.sendDisconnect(data);
-      return Promise.resolve();
-    } catch (err) {
-      return Promise.reject(toWinsockError(err, 'WSASendDisconnect'));
-    }
+    return new Promise((resolve, reject) => {
+      try {
+        this.native.sendDisconnect(data, (errno) => (errno === 0 ? resolve() : reject(WinsockError.fromErrno(errno, 'WSASendDisconnect'))));
+      } catch (err) {
+        reject(toWinsockError(err, 'WSASendDisconnect'));
+      }
+    });
   }
 
   recvDisconnect(): Promise<Buffer | null> {
