@@ -428,13 +428,15 @@ function decodeFrames(mode: SocketMode, chunks: readonly Buffer[], pressure: rea
       disconnects.push(data === null ? null : Buffer.from(data));
     },
   };
-  const internals = decoder as unknown as { body: Buffer | null };
+  // What the decoder holds for a body in assembly (a preallocated buffer or the pieces received so far).
+  const internals = decoder as unknown as { body?: Buffer | null; pieces?: Buffer[] };
+  const held = (): number => (internals.body?.length ?? 0) + (internals.pieces ?? []).reduce((n, b) => n + b.length, 0);
   for (const chunk of chunks) {
     let pos = 0;
     do {
       const next = decoder.decode(chunk, pos, sink);
       assert.ok(next >= pos && next <= chunk.length, 'decode returned an index outside the chunk');
-      largestBody = Math.max(largestBody, internals.body?.length ?? 0);
+      largestBody = Math.max(largestBody, held());
       if (decoder.violation) break;
       // Every call makes progress: a stop without progress would spin the handle's receive loop.
       assert.ok(next > pos || chunk.length === 0, 'the decoder made no progress');
