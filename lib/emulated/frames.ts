@@ -5,8 +5,10 @@
  * delivers them (any split, one byte at a time included).
  *
  * The decoders never buffer more than a length field they have already
- * checked against a limit allows, and they reject garbage at its first wrong
- * byte: the magic and version are compared as each byte arrives.
+ * checked against a limit allows, only ever what the peer really sent (never
+ * an allocation sized by a length it merely announced), and they reject
+ * garbage at its first wrong byte: the magic and version are compared as
+ * each byte arrives.
  */
 import { WinsockError, type WinsockErrorCode } from '../errors';
 import type { Qos, SocketMode } from '../types';
@@ -151,7 +153,9 @@ abstract class PreambleDecoder<T> {
   private readonly header = Buffer.alloc(PREAMBLE_SIZE);
   private headerFill = 0;
   private lengths: number[] = [];
-  private bodies: Buffer[] = [];
+  private readonly bodies: Buffer[] = [];
+  /** Copies of the received pieces of the body being read: memory follows the bytes sent, not the lengths announced. */
+  private pieces: Buffer[] = [];
   private bodyIndex = 0;
   private bodyFill = 0;
   private finished: PreambleStep<T> | null = null;
@@ -192,21 +196,22 @@ abstract class PreambleDecoder<T> {
         const lengths = this.checkHeader(this.header);
         if (!Array.isArray(lengths)) return this.fail(lengths);
         this.lengths = lengths;
-        // Only now, with every length bounded, is memory committed.
-        this.bodies = lengths.map((n) => Buffer.allocUnsafe(n));
       }
     }
     while (this.bodyIndex < this.lengths.length) {
-      const body = this.bodies[this.bodyIndex] as Buffer;
-      const need = body.length - this.bodyFill;
+      const length = this.lengths[this.bodyIndex] as number;
+      const need = length - this.bodyFill;
       if (need > 0) {
         if (pos >= chunk.length) return MORE;
         const n = Math.min(need, chunk.length - pos);
-        chunk.copy(body, this.bodyFill, pos, pos + n);
+        // Copied, not viewed: a view would pin the peer's whole chunk for as long as the hello waits.
+        this.pieces.push(Buffer.from(chunk.subarray(pos, pos + n)));
         pos += n;
         this.bodyFill += n;
         if (n < need) return MORE;
       }
+      this.bodies.push(this.pieces.length === 1 ? (this.pieces[0] as Buffer) : Buffer.concat(this.pieces, length));
+      this.pieces = [];
       this.bodyIndex++;
       this.bodyFill = 0;
     }
@@ -354,8 +359,8 @@ const enum FrameState {
  * Decodes data and disconnect frames after the handshake. Zero copy where it
  * can be: stream payloads are delivered as views of the incoming chunks as
  * they arrive, a message that lies inside one chunk is a view too; only a
- * header or a message or disconnect body split across chunks is copied, into
- * a buffer of the length the (already bounded) header announced.
+ * header, or a message or disconnect body split across chunks, is copied
+ * (the body once, when its last byte arrived).
  */
 export class FrameDecoder {
   private state = FrameState.Header;
@@ -363,9 +368,13 @@ export class FrameDecoder {
   private headerFill = 0;
   private type = 0;
   private remaining = 0;
-  /** Message or disconnect body being assembled across chunks. */
-  private body: Buffer | null = null;
-  private bodyFill = 0;
+  /**
+   * Views of the pieces of a message or disconnect body that spans chunks.
+   * Memory follows the bytes the peer really sent, never the length it
+   * announced (a peer announcing 16 MiB and sending 10 bytes costs 10 bytes).
+   */
+  private pieces: Buffer[] = [];
+  private piecesLength = 0;
   private readonly message: boolean;
   private readonly maxDisconnectData: number;
   private readonly maxFramePayload: number;
@@ -426,7 +435,7 @@ export class FrameDecoder {
             if (!more) return pos;
             break;
           }
-          if (this.body === null && n === this.remaining) {
+          if (this.piecesLength === 0 && n === this.remaining) {
             // The whole body is in this chunk: a view, no copy.
             const whole = chunk.subarray(pos, pos + n);
             pos += n;
@@ -434,17 +443,15 @@ export class FrameDecoder {
             if (!this.complete(whole, false, sink)) return pos;
             break;
           }
-          if (this.body === null) {
-            this.body = Buffer.allocUnsafe(this.remaining);
-            this.bodyFill = 0;
-          }
-          chunk.copy(this.body, this.bodyFill, pos, pos + n);
-          this.bodyFill += n;
+          this.pieces.push(chunk.subarray(pos, pos + n));
+          this.piecesLength += n;
           this.remaining -= n;
           pos += n;
           if (this.remaining === 0) {
-            const whole = this.body;
-            this.body = null;
+            // One copy, of exactly the bytes received.
+            const whole = Buffer.concat(this.pieces, this.piecesLength);
+            this.pieces = [];
+            this.piecesLength = 0;
             if (!this.complete(whole, true, sink)) return pos;
           }
           break;
@@ -498,7 +505,8 @@ export class FrameDecoder {
   private fail(v: Violation, pos: number): number {
     this.state = FrameState.Failed;
     this.violation = v;
-    this.body = null;
+    this.pieces = [];
+    this.piecesLength = 0;
     return pos;
   }
 }

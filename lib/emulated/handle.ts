@@ -14,7 +14,7 @@ import { debug } from '../debug';
 import { WinsockError } from '../errors';
 import type { HandleReceiver, SocketHandle } from '../provider';
 import type { Capabilities, Qos, SocketAddress, SocketMode } from '../types';
-import { socketAddress } from './addresses';
+import { abortSocket, socketAddress } from './sockets';
 import {
   encodeDisconnect,
   FRAME_DATA,
@@ -115,14 +115,14 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
     // Always listened to: an unhandled 'error' would crash the process.
     socket.on('error', (err: Error & { syscall?: string }) => {
       if (this.closedLocally) return;
-      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), false);
+      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), 'none');
     });
     socket.on('close', () => {
       this.socketClosed = true;
       if (this.closedLocally) return;
       // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
       if (this.recvState === 'open' && !this.peerEnded) {
-        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), false);
+        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
       }
     });
   }
@@ -158,7 +158,7 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
         const chunk = this.stash[0] as Buffer;
         const stop = this.decoder.decode(chunk, 0, this);
         if (this.decoder.violation) {
-          this.fail(violationError(this.decoder.violation, 'WSARecv'), true);
+          this.fail(violationError(this.decoder.violation, 'WSARecv'), 'reset');
           return;
         }
         if (stop < chunk.length) this.stash[0] = chunk.subarray(stop);
@@ -201,7 +201,7 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
     const receiver = this.receiver;
     if (!receiver) return;
     if (!this.decoder.atBoundary) {
-      this.fail(new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'protocol violation: the connection ended inside a frame' }), true);
+      this.fail(new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'protocol violation: the connection ended inside a frame' }), 'reset');
       return;
     }
     this.recvState = 'ended';
@@ -210,13 +210,18 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
     receiver.onEnd(this.peerDisconnect);
   }
 
-  private fail(error: WinsockError, destroy: boolean): void {
+  /**
+   * Fails the receive side once. A protocol violation resets the connection
+   * (`'reset'`): the peer broke the protocol, so it sees an abort at once
+   * rather than a FIN it might read as a clean shutdown.
+   */
+  private fail(error: WinsockError, close: 'reset' | 'none'): void {
     if (this.closedLocally || this.recvState === 'failed' || this.recvState === 'closed') return;
     this.recvState = 'failed';
     this.failure = error;
     this.stash.length = 0;
     debug('emulated: connection with %s:%d failed: %s', this.remoteAddress.address, this.remoteAddress.port, error.message);
-    if (destroy) this.socket.destroy();
+    if (close === 'reset') abortSocket(this.socket);
     this.settleWaiters();
     this.receiver?.onError(error);
   }
@@ -375,8 +380,10 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
   }
 
   reset(): void {
-    // resetAndDestroy: SO_LINGER {1, 0}, the peer gets RST (WSAECONNRESET).
-    if (this.closeLocally()) this.socket.resetAndDestroy();
+    // SO_LINGER {1, 0}: the peer gets RST (WSAECONNRESET). After sendDisconnect
+    // libuv can no longer reset (see abortSocket): the peer has had our
+    // disconnect and FIN, and sees a plain close.
+    if (this.closeLocally()) abortSocket(this.socket);
   }
 
   ref(): void {

@@ -12,7 +12,7 @@ import { debug } from '../debug';
 import { WinsockError, WSA_ERRORS } from '../errors';
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
-import { remoteOf, socketAddress } from './addresses';
+import { abortSocket, remoteOf, socketAddress } from './sockets';
 import { encodeVerdict, HelloDecoder, violationError } from './frames';
 import { EmulatedHandle } from './handle';
 import { emulatedCapabilities } from './protocols';
@@ -50,6 +50,13 @@ interface Pending {
 }
 
 const REFUSED = WSA_ERRORS.WSAECONNREFUSED;
+
+/**
+ * Drops a connection that broke the protocol (or came in a flood) with a
+ * reset: the peer learns at once (a FIN would leave a half-open peer waiting)
+ * and the server keeps no TIME_WAIT state for it.
+ */
+const abort = abortSocket;
 
 export class EmulatedListener implements ProviderListener {
   readonly address: SocketAddress;
@@ -117,7 +124,7 @@ export class EmulatedListener implements ProviderListener {
     if (this.handshakes.size >= this.deps.maxHandshakes) {
       // A flood of silent connections must not grow memory: drop at once.
       socket.on('error', () => {});
-      socket.destroy();
+      abort(socket);
       this.callbacks.clientError(
         new WinsockError('WSAECONNREFUSED', 'WSAAccept', { detail: `${this.deps.maxHandshakes} connections are already in their handshake` }),
         remote,
@@ -246,7 +253,7 @@ export class EmulatedListener implements ProviderListener {
     this.leaveHandshake(entry);
     this.detach(entry);
     entry.socket.on('error', () => {});
-    entry.socket.destroy();
+    abort(entry.socket);
     debug('emulated: dropped handshake from %s: %s', entry.remote?.address ?? '?', err.message);
     this.callbacks.clientError(err, entry.remote);
   }
@@ -256,7 +263,7 @@ export class EmulatedListener implements ProviderListener {
     const request = entry.request as RawRequest;
     this.removeQueued(entry);
     entry.socket.on('error', () => {});
-    entry.socket.destroy();
+    abort(entry.socket);
     this.callbacks.clientError(err, entry.remote);
     this.callbacks.withdrawn(request, new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the request was dropped for a protocol violation' }));
     this.pump();
@@ -374,25 +381,27 @@ export class EmulatedListener implements ProviderListener {
   }
 
   /**
-   * Sends a rejecting verdict and half-closes. The socket keeps reading (and
-   * discarding) so the caller's FIN closes it cleanly and unread bytes do not
-   * turn our close into a RST that could destroy the verdict in flight; a
-   * caller that never hangs up is cut off after lingerMs.
+   * Sends a rejecting verdict and waits for the caller to hang up, reading
+   * and discarding meanwhile: closing first could turn unread bytes into a
+   * RST that destroys the verdict in flight. No FIN of ours: libuv cannot
+   * reset a socket after its shutdown, and a caller that never hangs up
+   * must be reset after lingerMs (a FIN would leave a half-open peer
+   * waiting for good).
    */
   private refuse(socket: Socket, errno: number): void {
     if (socket.destroyed) return;
     this.lingering.add(socket);
-    const timer = setTimeout(() => socket.destroy(), this.deps.lingerMs);
+    const timer = setTimeout(() => abort(socket), this.deps.lingerMs);
     timer.unref();
     socket.on('error', () => {});
     socket.on('data', () => {});
+    socket.on('end', () => socket.destroy());
     socket.once('close', () => {
       clearTimeout(timer);
       this.lingering.delete(socket);
     });
-    // Both directions done (caller's FIN read, our FIN flushed): autoDestroy closes it.
     socket.resume();
-    socket.end(encodeVerdict({ accept: false, errno, calleeData: null, qos: null }));
+    socket.write(encodeVerdict({ accept: false, errno, calleeData: null, qos: null }));
   }
 
   // ---- lifetime ----

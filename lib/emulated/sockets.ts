@@ -1,5 +1,5 @@
-/** SocketAddress values from what node:net reports. */
-import { isIPv6 } from 'node:net';
+/** Small helpers over node:net sockets: addresses, abortive close. */
+import { isIPv6, type Socket } from 'node:net';
 import type { SocketAddress } from '../types';
 
 export function socketAddress(address: string | undefined, port: number | undefined): SocketAddress {
@@ -10,4 +10,16 @@ export function socketAddress(address: string | undefined, port: number | undefi
 /** The remote end of a socket, or null once node:net no longer knows it (already closed). */
 export function remoteOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): SocketAddress | null {
   return socket.remoteAddress === undefined ? null : socketAddress(socket.remoteAddress, socket.remotePort);
+}
+
+/**
+ * Closes with a reset (SO_LINGER {1, 0}) so the peer learns at once. libuv
+ * refuses a reset once our FIN was sent (uv_tcp_close_reset returns EINVAL
+ * while a shutdown is pending or done, and the handle would stay open), so a
+ * socket whose sending side already ended is closed plainly instead.
+ */
+export function abortSocket(socket: Socket): void {
+  if (socket.destroyed) return;
+  if (socket.writableEnded) socket.destroy();
+  else socket.resetAndDestroy();
 }
