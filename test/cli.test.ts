@@ -318,6 +318,20 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(decision['rule'], 'max-connections 0');
     });
 
+    it('a connect that outlives --timeout exits 4; the server reports the request withdrawn', async function () {
+      // The decision is deferred far beyond the client's timeout: no race between the two.
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--defer', '600000']);
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--timeout', '100', '--data', 'x']);
+      assert.equal(client.code, 4, client.stderr);
+      assert.match(client.stderr, ERROR_LINE);
+      assert.match(client.stderr, /^winsock2 connect: WSAETIMEDOUT \(10060\) from WSAConnect: /);
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      const out = lines(s.stdout);
+      assert.match(out[1] ?? '', / withdrawn 127\.0\.0\.1:\d+ (WSAECONNRESET|WSAEACCES)$/);
+      assert.match(out[2] ?? '', / stopped after 1 request$/);
+    });
+
     it('stops cleanly on SIGTERM (exit 0)', async function () {
       if (process.platform === 'win32') this.skip(); // Windows has no catchable SIGTERM for child processes
       const server = await serve(['--provider', 'emulated', '--json']);

@@ -113,6 +113,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   for (const rule of rules.deny) rule.addTo(blockList);
 
   const ruleNotes = new Map<number, string>();
+  /** Pending --defer timers, cleared at stop (the server refuses those requests when it closes). */
+  const deferTimers = new Set<NodeJS.Timeout>();
   const emit = (event: string, fields: Record<string, unknown>, text: string, toStderr = false): void => {
     if (json) out(JSON.stringify({ event, time: new Date().toISOString(), ...fields }));
     else if (toStderr) err(`${new Date().toISOString()} ${text}`);
@@ -129,7 +131,13 @@ export async function serveCommand(args: string[]): Promise<number> {
       ruleNotes.set(req.id, rule);
       const decision: Decision = accept ? { action: 'accept', calleeData: calleeData ?? null } : 'reject';
       if (deferMs === undefined) return decision;
-      return new Promise<Decision>((resolve) => setTimeout(() => resolve(decision), deferMs));
+      return new Promise<Decision>((resolve) => {
+        const timer = setTimeout(() => {
+          deferTimers.delete(timer);
+          resolve(decision);
+        }, deferMs);
+        deferTimers.add(timer);
+      });
     },
   });
 
@@ -255,6 +263,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   try {
     await finished;
     stopping = true;
+    for (const timer of deferTimers) clearTimeout(timer);
+    deferTimers.clear();
     await server.close();
     // Accepted connections still open: hang up gracefully, then close.
     await Promise.all([...open].map(async (socket) => {
