@@ -103,11 +103,7 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
     // The handshake code paused the socket; it stays paused until readStart().
     // Adding a 'data' listener to a paused (flowing === false) stream does not resume it.
     socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      if (this.recvState !== 'open') return;
-      this.stash.push(chunk);
-      this.process();
-    });
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
     socket.on('end', () => {
       this.peerEnded = true;
       this.process();
@@ -147,6 +143,30 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
   }
 
   // ---- receive ----
+
+  private onSocketData(chunk: Buffer): void {
+    if (this.recvState !== 'open') return;
+    if (this.busy || !this.reading || this.receiver === null || this.stash.length > 0) {
+      this.stash.push(chunk);
+      this.process();
+      return;
+    }
+    // The hot path (every chunk while the receiver keeps up): decode in place, no stash round trip.
+    this.busy = true;
+    let stop: number;
+    try {
+      stop = this.decoder.decode(chunk, 0, this);
+    } finally {
+      this.busy = false;
+    }
+    if (this.decoder.violation) {
+      this.fail(violationError(this.decoder.violation, 'WSARecv'), 'reset');
+      return;
+    }
+    if (stop < chunk.length) this.stash.push(chunk.subarray(stop));
+    // The receiver may have said "full", closed, or ended meanwhile: settle pause/resume and the end.
+    if (this.stash.length > 0 || !this.reading || this.peerEnded) this.process();
+  }
 
   /** Decodes what waits in the stash while the receiver wants data; then resumes or pauses the socket. */
   private process(): void {
@@ -263,6 +283,12 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
       return;
     }
     const socket = this.socket;
+    if (parts.length === 1 && socket.writableLength + (parts[0] as Buffer).length < socket.writableHighWaterMark) {
+      // Small write with room in node:net's buffer (the ping-pong case): no completion callback to track.
+      socket.write(parts[0] as Buffer);
+      process.nextTick(callback, null);
+      return;
+    }
     let early = false;
     const done = (err?: Error | null): void => {
       if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
