@@ -23,6 +23,7 @@
 #endif
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <mswsock.h>
 #include <windows.h>
 
 #include <napi.h>
@@ -70,12 +71,14 @@ struct ProtocolInfo {
 };
 // SO_PROTOCOL_INFOW of a socket: its provider's XP1_* flags.
 bool QueryProtocol(SOCKET s, ProtocolInfo* out, int* error);
+// The same, cached per address family in `st` (any thread).
+bool QueryProtocolCached(EnvState* st, SOCKET s, int family, ProtocolInfo* out, int* error);
 Napi::Object ProtocolToJs(Napi::Env env, const ProtocolInfo& info);
 void InitProtocols(Napi::Env env, Napi::Object exports);
 
 // ---- iocp.cc: events from native threads to JS -------------------------------
 
-enum class OpKind { Recv, Send };
+enum class OpKind { Recv, Send, Connect };
 
 // One overlapped operation. `ov` is the first member, so an OVERLAPPED*
 // from the completion port converts back to the Op.
@@ -124,6 +127,12 @@ struct EnvState {
   std::atomic<long> handles{0};         // open SOCKETs (listeners, sockets)
 
   int jsRefs = 0;  // JS thread: things that keep the event loop alive
+
+  // SO_PROTOCOL_INFOW per address family: WSASocketW(af, SOCK_STREAM,
+  // IPPROTO_TCP, NULL) always picks the same provider, so one query each.
+  std::mutex protoMu;
+  std::map<int, ProtocolInfo> protoCache;
+  LPFN_CONNECTEX connectEx = nullptr;  // guarded by protoMu
 
   std::mutex regMu;  // guards the registries below
   std::unordered_map<SocketCore*, std::weak_ptr<SocketCore>> sockets;
@@ -194,6 +203,8 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   bool connecting = false;
   HANDLE connectEvent = nullptr;
   HANDLE connectWait = nullptr;
+  sockaddr_storage peer{};  // the peer, known from WSAAccept / the connect target
+  int peerLen = 0;
   std::vector<char> calleeBuf;  // WSAConnect's lpCalleeData (XP1_CONNECT_DATA only)
   WSABUF calleeWsabuf{};
   bool hasCalleeData = false;
@@ -228,7 +239,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   void DeliverData(std::unique_ptr<Op> op);
   void DeliverEnd();
   void DeliverError(int error, const char* syscall);
-  void DeliverConnect();
+  void DeliverConnect(int error);
   void DeliverSendsDrained();
   // JS thread: WSASendDisconnect now; returns the Winsock error (0: done).
   int DoSendDisconnect(const char* data, size_t len, bool withData);

@@ -44,7 +44,7 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
           if (e.core->wrap) e.core->wrap->DeliverSendsDrained();
           break;
         case EventKind::Connect:
-          if (e.core->wrap) e.core->wrap->DeliverConnect();
+          if (e.core->wrap) e.core->wrap->DeliverConnect(e.error);
           break;
         case EventKind::WriteDone: {
           std::unique_ptr<Op> op = std::move(e.op);
@@ -117,6 +117,8 @@ void ThreadMain(EnvState* st) {
         SocketCore* core = op->core.get();
         std::shared_ptr<SocketCore> keep = op->core;
         core->OnRecvComplete(std::move(op));
+      } else if (op->kind == OpKind::Connect) {
+        st->Push(Event{EventKind::Connect, op->core, nullptr, nullptr, op->error});
       } else if (op->copied) {
         SocketCore* core = op->core.get();
         std::shared_ptr<SocketCore> keep = op->core;

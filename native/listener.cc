@@ -255,12 +255,16 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
 
   // The accepted socket inherits the listener's WSAEventSelect (and so its
   // non-blocking mode): cancel it; the data path is overlapped I/O.
+  // (Non-blocking mode is harmless for overlapped I/O: left as it is.)
   WSAEventSelect(s, nullptr, 0);
-  u_long blocking = 0;
-  ioctlsocket(s, FIONBIO, &blocking);
   std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
-  int qerr = 0;
-  if (!QueryProtocol(s, &sc->protocol, &qerr)) sc->protocol = core->protocol;
+  // An accepted socket has the listening socket's properties (WSAAccept docs):
+  // the same provider, so the same flags.
+  sc->protocol = core->protocol;
+  if (len > 0 && len <= static_cast<int>(sizeof(addr))) {
+    std::memcpy(&sc->peer, &addr, sizeof(addr));
+    sc->peerLen = len;
+  }
   core->env->Associate(s);
   return NativeSocket::Wrap(env, sc);
 }

@@ -21,6 +21,22 @@ bool QueryProtocol(SOCKET s, ProtocolInfo* out, int* error) {
   return true;
 }
 
+// Any thread.
+bool QueryProtocolCached(EnvState* st, SOCKET s, int family, ProtocolInfo* out, int* error) {
+  {
+    std::lock_guard<std::mutex> lock(st->protoMu);
+    auto it = st->protoCache.find(family);
+    if (it != st->protoCache.end()) {
+      *out = it->second;
+      return true;
+    }
+  }
+  if (!QueryProtocol(s, out, error)) return false;
+  std::lock_guard<std::mutex> lock(st->protoMu);
+  st->protoCache[family] = *out;
+  return true;
+}
+
 // JS thread. The shape of RawProtocolEntry in lib/service-flags.ts.
 Napi::Object ProtocolToJs(Napi::Env env, const ProtocolInfo& info) {
   Napi::Object o = Napi::Object::New(env);

@@ -469,7 +469,10 @@ Napi::Value NativeSocket::Unref(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeSocket::LocalAddress(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
-Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, true); }
+Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) {
+  if (core->peerLen > 0) return AddressToJs(info.Env(), reinterpret_cast<const sockaddr*>(&core->peer), core->peerLen);
+  return SockName(info.Env(), core->s, true);
+}
 Napi::Value NativeSocket::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
 
 // JS thread. Callee data WSAConnect returned (XP1_CONNECT_DATA providers only).

@@ -8,6 +8,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+# A prefix of its own: its wineserver starts with this run, under the same
+# CPU pinning as node.exe (and other Wine users of .cache/ are not disturbed).
+export WINEPREFIX="${WINEPREFIX:-$root/.cache/wineprefix-bench}"
 # shellcheck source=scripts/wine-env.sh
 . scripts/wine-env.sh
 wine_setup
@@ -17,8 +20,9 @@ wine_setup
 cpus="${BENCH_CPUS-0}"
 pin=()
 if [ -n "$cpus" ] && command -v taskset >/dev/null; then pin=(taskset -c "$cpus"); fi
-# Restart wineserver so it starts under the same pinning as node.exe.
-wineserver -k 2>/dev/null || true
+if pgrep -f "wineserver.*" -a 2>/dev/null | grep -q .; then
+  echo "bench-wine-native: note: a wineserver is running; if it serves $WINEPREFIX it is not pinned" >&2
+fi
 results="$root/.cache/bench-wine"
 mkdir -p "$results"
 set +e
