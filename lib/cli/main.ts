@@ -54,6 +54,13 @@ function version(): string {
 
 /** Runs the command line `argv` (without `node` and the script); resolves the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `winsock2 protocols | head`: a reader that went away is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.OK);
+      throw e;
+    });
+  }
   // Global options before the command name move behind it.
   const globals: string[] = [];
   let i = 0;

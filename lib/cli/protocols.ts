@@ -46,8 +46,7 @@ export async function protocolsCommand(args: string[]): Promise<number> {
   }
   out(`provider: ${provider.name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
   if (nativeReason !== null) {
-    const where = process.platform === 'win32' ? 'here' : `on ${process.platform} (the native provider is Windows only)`;
-    out(`native: unavailable ${where}: ${nativeReason.split('\n')[0] ?? nativeReason}`);
+    out(`native: unavailable: ${nativeReason.split('\n')[0] ?? nativeReason}`);
   }
   out('');
   out(formatTable(
