@@ -280,15 +280,34 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
       result = this.condition(request);
     } catch (err) {
       return this.conditionFailed(request, new WinsockError('WSAEINVAL', 'WSAAccept', {
-        detail: `the condition function threw: ${err instanceof Error ? err.message : describe(err)}`, cause: err,
+        detail: `the condition function threw: ${reasonOf(err)}`, cause: err,
       }), 0);
     }
+    if (this.closing) {
+      // The condition closed the server: the provider refuses this caller, so
+      // report that, and start no deferral (nor its timer) on a closed server.
+      try {
+        if (isThenable(result)) Promise.resolve(result).then(undefined, () => undefined);
+      } catch { /* an unreadable result: nothing to wait for */ }
+      return this.final(request, REJECT, 'serverClose');
+    }
+    try {
+      return this.applyResult(request, result);
+    } catch (err) {
+      // A result whose reading throws (a getter, a Proxy): WSAEINVAL like any invalid result, never an exception into the provider.
+      return this.conditionFailed(request, new WinsockError('WSAEINVAL', 'WSAAccept', {
+        detail: `the condition function's result could not be read: ${reasonOf(err)}`, cause: err,
+      }), 0);
+    }
+  }
+
+  private applyResult(request: PendingRequest, result: unknown): ConditionVerdict {
     if (isThenable(result)) {
       const deferralForPromise = this.startDeferral(request);
       Promise.resolve(result).then(
         (value) => this.settle(deferralForPromise, value),
         (err: unknown) => this.settleFailed(deferralForPromise, new WinsockError('WSAEINVAL', 'WSAAccept', {
-          detail: `the condition function's promise rejected: ${err instanceof Error ? err.message : describe(err)}`, cause: err,
+          detail: `the condition function's promise rejected: ${reasonOf(err)}`, cause: err,
         })),
       );
       return DEFER;
@@ -333,7 +352,16 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   /** A deferred decision arrived: store it and have the provider offer the request again. */
   private settle(deferral: Deferral, value: unknown): void {
     if (deferral.verdict || this.deferred.get(deferral.request.raw) !== deferral) return; // decided, withdrawn or closed
-    const decision = normaliseDecision(value, this.listenerCapabilities(), this.maxCalleeData);
+    let decision: ReturnType<typeof normaliseDecision>;
+    try {
+      decision = normaliseDecision(value, this.listenerCapabilities(), this.maxCalleeData);
+    } catch (err) {
+      // Inside a promise callback a throw here would be an unhandled rejection (a crash): reject the request instead.
+      this.settleFailed(deferral, new WinsockError('WSAEINVAL', 'WSAAccept', {
+        detail: `the decision could not be read: ${reasonOf(err)}`, cause: err,
+      }));
+      return;
+    }
     if (decision.action === 'defer') return; // still undecided: wait for decide() or the timeout
     if (decision.action === 'invalid') {
       this.settleFailed(deferral, decision.error);
@@ -389,6 +417,15 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     debug('listener error %s', error.message);
     // SPEC: no event is emitted in a way that throws because nobody listens.
     if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/** What went wrong, in words, from anything user code threw or returned (which may itself throw when read). */
+function reasonOf(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : describe(err);
+  } catch {
+    return 'a value that throws when read';
   }
 }
 
