@@ -326,7 +326,16 @@ export class EmulatedListener implements ProviderListener {
     try {
       while (!this.closing && !this.headDeferred && this.queue.length > 0) {
         const head = this.queue[0] as Pending;
-        const verdict = this.callbacks.condition(head.request as RawRequest);
+        let verdict: ConditionVerdict;
+        try {
+          verdict = this.callbacks.condition(head.request as RawRequest);
+        } catch (err) {
+          // The contract says condition() never throws. If it does, throwing on
+          // inside a socket event would take the process down: refuse only
+          // this caller and make the bug visible as a warning instead.
+          process.emitWarning(`winsock2: the listener's condition callback threw; the caller was refused: ${String(err)}`, 'WinsockWarning');
+          verdict = { action: 'reject' };
+        }
         // The callbacks may have closed the listener or dropped the head meanwhile.
         if (this.closing || this.queue[0] !== head) continue;
         this.decide(head, verdict);
