@@ -9,8 +9,9 @@
 #             (bulk; conn-seq = connect -> JS condition -> accept -> close)
 #
 # Reuses scripts/wine-env.sh (Debian packages, the node.exe cache in .cache/,
-# the Windows 10 prefix) but in its own prefix, .cache/wineprefix-bench: the
-# wineserver restart below must not kill another Wine run in progress.
+# the Windows 10 prefix) in the benchmarks' own prefix, .cache/wineprefix-bench
+# (as bench-wine-native.sh), so its wineserver starts pinned with node.exe and
+# other Wine runs are not disturbed.
 # node.exe's stdout/stderr go to files (pipes give EBADF under Wine); the
 # files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
 #
@@ -55,8 +56,8 @@ fi
 
 if [[ ",$providers," == *",emulated,"* ]]; then
   echo "== bench:wine emulated (out-bench/run.js under Wine, pinned to CPU ${cpus:-none})" >&2
-  # Restart wineserver (this prefix only) so it starts under the same pinning as node.exe.
-  wineserver -k 2>/dev/null || true
+  # The prefix's wineserver is started by a pinned node.exe (it inherits the
+  # affinity), here or in the native run just before.
   emulated_json="$work/emulated-$stamp.json"
   set +e
   # shellcheck disable=SC2086
