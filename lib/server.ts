@@ -13,7 +13,7 @@ import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ConditionVerdict, ListenerCallbacks, Provider, ProviderListener, RawRequest, SocketHandle } from './provider';
 import type {
-  Capabilities, ConditionFunction, Decision, DecisionEvent, DecisionReason, ListenOptions, ServerOptions, SocketAddress, SocketMode,
+  Capabilities, ConditionFunction, ConnectionRequest, Decision, DecisionEvent, DecisionReason, ListenOptions, ServerOptions, SocketAddress, SocketMode,
 } from './types';
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
@@ -45,9 +45,9 @@ export interface WinsockServerEvents {
   /** A request got its verdict (every verdict, whatever decided it). */
   decision: [event: DecisionEvent];
   /** The condition function threw, returned something invalid, or its Promise rejected: that caller was refused. */
-  conditionError: [error: WinsockError, request: PendingRequest];
+  conditionError: [error: WinsockError, request: ConnectionRequest];
   /** A caller left before its request was accepted (WSAECONNRESET or WSAEACCES, as WSAAccept reports it). */
-  withdrawn: [request: PendingRequest, error: WinsockError];
+  withdrawn: [request: ConnectionRequest, error: WinsockError];
   /** A malformed or hostile handshake; only that connection was dropped. */
   clientError: [error: WinsockError, remote: SocketAddress | null];
   /** The listening socket itself failed; emitted only when someone listens for it. */
@@ -176,7 +176,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
    * the request is not waiting for a decision (already decided, withdrawn, or
    * refused because the server closed).
    */
-  decide(request: PendingRequest | { id: number }, decision: Decision): void {
+  decide(request: ConnectionRequest | { id: number }, decision: Decision): void {
     for (const deferral of this.deferred.values()) {
       if (deferral.request.id === request.id) {
         this.settle(deferral, decision);
