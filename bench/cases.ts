@@ -60,12 +60,37 @@ function now(): number {
   return performance.now();
 }
 
-/** Resolves when `predicate` holds; polls on the event loop (the hang guard is the caller's deadline). */
-async function until(predicate: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`benchmark stalled: ${what}`);
-    await new Promise((r) => setImmediate(r));
+/**
+ * Waits for conditions that socket events make true: `until` re-checks only
+ * when `notify()` is called (from those events), never by polling — a
+ * setImmediate spin costs a loop turn per check, and under Wine pinned to one
+ * CPU it starves wineserver (conn-seq ran 10x slower that way).
+ */
+class Signal {
+  private waiters: { check(): boolean }[] = [];
+
+  notify(): void {
+    if (this.waiters.length > 0) this.waiters = this.waiters.filter((w) => !w.check());
+  }
+
+  /** Resolves when `predicate` holds; rejects after `ms` (a hang guard, not a timing). */
+  until(predicate: () => boolean, what: string, ms = 60_000): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`benchmark stalled: ${what}`));
+      }, ms);
+      const waiter = {
+        check: (): boolean => {
+          if (!predicate()) return false;
+          clearTimeout(timer);
+          resolve();
+          return true;
+        },
+      };
+      this.waiters.push(waiter);
+    });
   }
 }
 
@@ -91,12 +116,14 @@ const bulk: Case = {
     const size = writeSize as number;
     let received = 0;
     let serverSocket: Duplex | null = null;
+    const accepted = new Signal();
     let finish: () => void = noop;
     const finished = new Promise<void>((resolve) => { finish = resolve; });
     const server = await impl.listen({
       condition: false,
       onConnection(s) {
         serverSocket = s;
+        accepted.notify();
         s.on('error', noop);
         s.on('data', (d: Buffer) => {
           received += d.length;
@@ -106,7 +133,7 @@ const bulk: Case = {
     });
     const client = await impl.connect(server.port);
     client.on('error', noop);
-    await until(() => serverSocket !== null, 'bulk: accept');
+    await accepted.until(() => serverSocket !== null, 'bulk: accept');
     const chunk = Buffer.alloc(size, 0x61);
     const writes = Math.ceil(total / size);
     const t0 = now();
@@ -135,17 +162,19 @@ const pingpong: Case = {
   async run(impl, { roundTrips }) {
     const rounds = roundTrips as number;
     let serverSocket: Duplex | null = null;
+    const accepted = new Signal();
     const server = await impl.listen({
       condition: false,
       onConnection(s) {
         serverSocket = s;
+        accepted.notify();
         s.on('error', noop);
         s.on('data', (d: Buffer) => { s.write(d); });
       },
     });
     const client = await impl.connect(server.port);
     client.on('error', noop);
-    await until(() => serverSocket !== null, 'ping-pong: accept');
+    await accepted.until(() => serverSocket !== null, 'ping-pong: accept');
     const one = Buffer.from([0x70]);
     let n = 0;
     const t0 = now();
@@ -173,20 +202,22 @@ const pingpong: Case = {
  * A server that runs the condition, accepts, and closes its side when the
  * client hangs up. `accepted` / `closed` count server-side sockets.
  */
-async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Promise<void>; accepted(): number; closed(): number }> {
+async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Promise<void>; accepted(): number; closed(): number; signal: Signal }> {
   let accepted = 0;
   let closed = 0;
+  const signal = new Signal();
   const server = await impl.listen({
     condition: true,
     onConnection(s) {
       accepted++;
+      signal.notify();
       s.on('error', noop);
-      s.once('close', () => { closed++; });
+      s.once('close', () => { closed++; signal.notify(); });
       s.on('end', () => s.destroy());
       s.resume();
     },
   });
-  return { port: server.port, close: () => server.close(), accepted: () => accepted, closed: () => closed };
+  return { port: server.port, close: () => server.close(), accepted: () => accepted, closed: () => closed, signal };
 }
 
 const connSequential: Case = {
@@ -209,10 +240,10 @@ const connSequential: Case = {
       c.on('error', noop);
       // A cycle is complete when the server side has accepted it too (net's
       // client 'connect' comes from the kernel, before the server's accept).
-      if (server.accepted() <= i) await until(() => server.accepted() > i, 'sequential: accept');
+      if (server.accepted() <= i) await server.signal.until(() => server.accepted() > i, 'sequential: accept');
       c.destroy();
     }
-    await until(() => server.closed() >= n, 'sequential: server-side close');
+    await server.signal.until(() => server.closed() >= n, 'sequential: server-side close');
     const ms = now() - t0;
     await server.close();
     await drained(impl);
@@ -240,7 +271,7 @@ const connConcurrent: Case = {
       const wave: Promise<void>[] = [];
       for (let i = 0; i < width; i++) wave.push(one());
       await Promise.all(wave);
-      await until(() => server.closed() >= w * width, 'concurrent: server-side close');
+      await server.signal.until(() => server.closed() >= w * width, 'concurrent: server-side close');
     }
     const ms = now() - t0;
     await server.close();
@@ -389,9 +420,12 @@ const seed: Case = {
     const inBand = impl.name === 'net';
     let grandTotal = 0;
     let countTotal = 0;
+    let served = 0;
+    const signal = new Signal();
 
     const serve = (s: Duplex): void => {
       s.on('error', noop);
+      s.once('close', () => { served++; signal.notify(); });
       lines(s, (line) => {
         if (line.startsWith('tx:')) grandTotal += Number(line.slice(3));
         else if (line.startsWith('hello ')) s.write(`welcome ${line.slice(6)}\n`);
@@ -450,7 +484,7 @@ const seed: Case = {
       lastTotal = total;
     }
     const ms = now() - t0;
-    await until(() => impl.handleCount() === 0, 'seed: server-side close');
+    await signal.until(() => served >= nClients, 'seed: server-side close');
     await server.close();
     await drained(impl);
     if (grandTotal !== amountSent) throw new Error(`seed: server counted ${grandTotal}, clients sent ${amountSent}`);
