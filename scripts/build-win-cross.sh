@@ -60,7 +60,7 @@ for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
 # Only system DLLs may be imported; NODE.EXE only through the delay-load table.
 imports="$("$OBJDUMP" -p "$out/winsock2.node" | awk '/DLL Name:/ {print toupper($3)}' | sort -u)"
-echo "build-win-cross: imports:" $imports
+echo "build-win-cross: imports:" "$imports"
 for dll in $imports; do
   case "$dll" in
     KERNEL32.DLL|WS2_32.DLL|MSVCRT.DLL|NTDLL.DLL|ADVAPI32.DLL|USER32.DLL|API-MS-WIN-*|NODE.EXE) ;;
