@@ -519,7 +519,11 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const p = await RawPeer.connect(o.port);
     if (provider === 'emulated') await p.handshake();
     const s = await nextSocket(o);
-    s.pause(); // the application does not read
+    // The application reads one chunk, then stops reading (pause()): the provider must stop too.
+    let got = 0;
+    let ok = true;
+    s.on('data', (c: Buffer) => { if (c.some((b) => b !== 9)) ok = false; got += c.length; });
+    s.once('data', () => s.pause());
     const payload = Buffer.alloc(1 << 20, 9);
     const framed = provider === 'emulated' ? Buffer.concat([encodeFrameHeader(FRAME_DATA, payload.length), payload]) : payload;
     const total = 256 * framed.length;
@@ -527,10 +531,8 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     assert.ok(sent < total / 2, `a peer pushed ${sent} bytes into a server that reads nothing`);
     assert.ok(s.readableLength <= 4 * (1 << 20), `the server socket buffered ${s.readableLength} bytes`);
     mem.check('flooding writer');
+    assert.ok(got > 0, 'the application read before it paused');
     // Reading again gets every byte the peer wrote (nothing was dropped to make room).
-    let got = 0;
-    let ok = true;
-    s.on('data', (c: Buffer) => { if (c.some((b) => b !== 9)) ok = false; got += c.length; });
     s.resume();
     const expected = (sent / framed.length) * payload.length;
     await waitFor(() => got >= expected, 20_000);

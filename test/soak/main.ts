@@ -193,7 +193,8 @@ function serve(socket: WinsockSocket): void {
       const mine = rx.digest();
       if (!claim) {
         // A client reset can read as an end (Linux reports an RST behind unread data as EOF); then only the prefix check applies.
-        if (info.abort !== 'client-reset') problem(`upload ${info.id}: no summary in the disconnect data`);
+        // A caller whose withdrawal came too late closes the socket it got (destroy(): a FIN without disconnect data).
+        if (info.abort !== 'client-reset' && info.abort !== 'withdraw') problem(`upload ${info.id} (${info.abort}): no summary in the disconnect data`);
         // The caller is gone; a half-open socket nobody writes to would never learn it: closesocket, as an application must.
         socket.destroy();
         return;
