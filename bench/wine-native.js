@@ -78,6 +78,42 @@ async function bulkWinsock(provider) {
   return BULK / 1048576 / s;
 }
 
+// The provider's SocketHandle directly (no stream.Duplex): what the native
+// layer itself costs, to tell it from the facade's share.
+async function bulkHandle() {
+  const provider = require(path.join(libDir, 'native', 'index.js')).loadNativeProvider();
+  let resolveConn;
+  const conn = new Promise((r) => { resolveConn = r; });
+  const listener = await provider.listen({ host: '127.0.0.1', port: 0, backlog: 16, conditional: false, handshakeTimeout: 0,
+    maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' }, {
+    condition: () => ({ action: 'accept', calleeData: null, qos: null }),
+    connection: (h) => resolveConn(h), refused() {}, withdrawn() {}, clientError() {}, error() {},
+  });
+  const client = await provider.connect({ host: '127.0.0.1', port: listener.address.port, callerData: null, sqos: null, gqos: null,
+    timeout: 0, signal: null, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' });
+  const server = await conn;
+  let n = 0;
+  const done = new Promise((resolve) => server.attach({ onData: (c) => { n += c.length; return true; }, onEnd: resolve, onError: resolve }));
+  server.readStart();
+  const t0 = process.hrtime.bigint();
+  let inFlight = 0;
+  let wake = null;
+  for (let sent = 0; sent < BULK; sent += CHUNK) {
+    inFlight++;
+    client.write([chunk], () => { inFlight--; if (wake && inFlight < 16) { const w = wake; wake = null; w(); } });
+    if (inFlight >= 32) await new Promise((r) => { wake = r; });
+  }
+  while (inFlight > 0) await new Promise((r) => { wake = r; });
+  await client.sendDisconnect(null);
+  await done;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  client.close(); server.close();
+  await listener.close();
+  if (process.env.BENCH_STATS) console.log(JSON.stringify(provider.addon.stats()));
+  if (n !== BULK) throw new Error(`handle bulk got ${n}`);
+  return BULK / 1048576 / s;
+}
+
 // ---- accept rate (a JS decision per connection) ----
 
 async function acceptNet() {
@@ -133,6 +169,7 @@ async function compare(name, a, b, unit) {
   const rows = [];
   console.log(`node ${process.version} ${process.platform}-${process.arch}; pairs ${PAIRS}; bulk ${BULK / 1048576} MiB; accepts ${ACCEPTS}`);
   if (cases.includes('bulk')) rows.push(await compare('bulk 256 MiB one way', () => bulkWinsock('native'), bulkNet, 'MiB/s'));
+  if (cases.includes('bulk-handle')) rows.push(await compare('bulk, SocketHandle (no Duplex)', bulkHandle, bulkNet, 'MiB/s'));
   if (cases.includes('accept')) rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
   console.log(JSON.stringify({ node: process.version, pairs: PAIRS, rows }));
 })().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -45,6 +45,21 @@ void Cleanup(void* arg) {
   WSACleanup();
 }
 
+// stats(): diagnostic counters of this environment's data path (benchmarks).
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<EnvState> st = GetState(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("recvCompletions", Napi::Number::New(env, static_cast<double>(st->statRecvCompletions.load())));
+  o.Set("drainReads", Napi::Number::New(env, static_cast<double>(st->statDrainReads.load())));
+  o.Set("recvBytes", Napi::Number::New(env, static_cast<double>(st->statRecvBytes.load())));
+  o.Set("copiedSends", Napi::Number::New(env, static_cast<double>(st->statSends.load())));
+  o.Set("copiedSendBytes", Napi::Number::New(env, static_cast<double>(st->statSendBytes.load())));
+  o.Set("batches", Napi::Number::New(env, static_cast<double>(st->statBatches.load())));
+  o.Set("events", Napi::Number::New(env, static_cast<double>(st->statEvents.load())));
+  return o;
+}
+
 Napi::Value HandleCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(GetState(info.Env())->handles.load()));
 }
@@ -69,6 +84,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->listenerCtor = Napi::Persistent(NativeListener::Define(env));
 
   exports.Set("handleCount", Napi::Function::New(env, HandleCount, "handleCount"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   InitProtocols(env, exports);
   InitConnect(env, exports);
   InitListener(env, exports);

@@ -93,7 +93,8 @@ struct Op {
   // Sends: the WSABUFs point into Buffers that `keep` holds alive until the
   // completion reaches the JS thread, where the references are released.
   std::vector<WSABUF> wsabufs;
-  bool copied = false;  // the bytes are in `buf`; JS was told at once
+  bool copied = false;  // the bytes are in `data`; JS was told at once
+  std::vector<char> data;
   Napi::ObjectReference keep;
   Napi::FunctionReference callback;
   explicit Op(OpKind k) : kind(k) {}
@@ -128,6 +129,10 @@ struct EnvState {
 
   int jsRefs = 0;  // JS thread: things that keep the event loop alive
 
+  // Diagnostics for benchmarks (stats()): relaxed counters, any thread.
+  std::atomic<uint64_t> statRecvCompletions{0}, statRecvBytes{0}, statDrainReads{0}, statSends{0},
+      statSendBytes{0}, statBatches{0}, statEvents{0};
+
   // SO_PROTOCOL_INFOW per address family: WSASocketW(af, SOCK_STREAM,
   // IPPROTO_TCP, NULL) always picks the same provider, so one query each.
   std::mutex protoMu;
@@ -161,7 +166,7 @@ void StopIocp(EnvState* st);
 // Receive sizing: ~256 KiB per receive, two outstanding, and no new receive
 // while JS has not taken this much.
 constexpr size_t kRecvSize = 256 * 1024;
-constexpr int kRecvsOutstanding = 2;
+constexpr int kRecvsOutstanding = 1;
 constexpr size_t kUndeliveredCap = 1024 * 1024;
 // Sends: a write up to kCopyMax bytes is copied into native memory and its
 // callback runs at once (like libuv's uv_try_write handing bytes to the
@@ -169,6 +174,10 @@ constexpr size_t kUndeliveredCap = 1024 * 1024;
 // enough WSASends outstanding without a JS round trip per send.
 constexpr size_t kCopyMax = 256 * 1024;
 constexpr size_t kCopyCap = 2 * 1024 * 1024;
+// Copied bytes are coalesced: at most this many copied WSASends are in
+// flight; writes arriving meanwhile are appended to one buffer that the next
+// completion sends (fewer, larger sends: each is a wineserver round trip).
+constexpr int kCopiedSendsInFlight = 2;
 
 class NativeSocket;
 
@@ -188,7 +197,9 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   uint64_t nextDeliverSeq = 0;
   std::map<uint64_t, std::unique_ptr<Op>> reorder;
   std::vector<std::unique_ptr<char[]>> freeBufs;
-  size_t copiedInFlight = 0;  // bytes of copied sends not yet completed
+  size_t copiedInFlight = 0;  // copied bytes not yet sent (queued + in flight)
+  int copiedSends = 0;        // copied WSASends in flight
+  std::vector<char> queued;   // copied bytes waiting for a send slot
   bool sendErrorReported = false;
   bool drainWanted = false;  // JS waits for copied sends (SendsDrained)
 
@@ -214,11 +225,14 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
 
   // IOCP or JS thread, with mu held: delivers completed receives in order
   // and posts new ones while reading, under the cap.
-  void PumpLocked();
+  void PumpLocked(bool post = true);
   // Called by the IOCP thread for a dequeued receive.
   void OnRecvComplete(std::unique_ptr<Op> op);
+  void DrainLocked();
   // Called by the IOCP thread for a dequeued copied send.
   void OnCopiedSendComplete(std::unique_ptr<Op> op);
+  // mu held: posts the queued copied bytes (when a slot is free, or `force`).
+  void FlushQueuedLocked(bool force);
   // JS thread: closesocket (optionally abortive) and unregister. Idempotent.
   void Close(bool abortive);
   void CancelConnectWait();

@@ -98,6 +98,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     any.ss_family = addr.ss_family;
     int anyLen = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     if (bind(s, reinterpret_cast<sockaddr*>(&any), anyLen) != 0) fail(WSAGetLastError(), "bind");
+    // Non-blocking, as accepted sockets already are: the IOCP thread reads
+    // waiting bytes with recv() (socket.cc, DrainLocked).
+    u_long nonBlocking = 1;
+    ioctlsocket(s, FIONBIO, &nonBlocking);
     core->connecting = true;
     wrap->SetOwner(info[0].As<Napi::Object>());
     auto op = std::make_unique<Op>(OpKind::Connect);

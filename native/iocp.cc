@@ -23,6 +23,8 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
     st->scheduled = false;
   }
   if (rawEnv == nullptr || st->tornDown) return;
+  st->statBatches++;
+  st->statEvents += batch.size();
   Napi::Env env(rawEnv);
   for (Event& e : batch) {
     Napi::HandleScope scope(env);

@@ -255,8 +255,11 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
 
   // The accepted socket inherits the listener's WSAEventSelect (and so its
   // non-blocking mode): cancel it; the data path is overlapped I/O.
-  // (Non-blocking mode is harmless for overlapped I/O: left as it is.)
+  // It stays non-blocking, which the IOCP thread's recv() drain relies on
+  // (socket.cc, DrainLocked): set explicitly rather than trusted.
   WSAEventSelect(s, nullptr, 0);
+  u_long nonBlocking = 1;
+  ioctlsocket(s, FIONBIO, &nonBlocking);
   std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
   // An accepted socket has the listening socket's properties (WSAAccept docs):
   // the same provider, so the same flags.

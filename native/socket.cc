@@ -16,7 +16,7 @@ std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, 
 }
 
 // IOCP thread, or JS thread; mu held.
-void SocketCore::PumpLocked() {
+void SocketCore::PumpLocked(bool post) {
   for (;;) {
     // Deliver completed receives in the order they were posted.
     for (auto it = reorder.find(nextDeliverSeq); it != reorder.end(); it = reorder.find(nextDeliverSeq)) {
@@ -42,7 +42,7 @@ void SocketCore::PumpLocked() {
       }
       env->Push(std::move(e));
     }
-    if (closed || !reading || eof || recvsOutstanding >= kRecvsOutstanding || undelivered >= kUndeliveredCap) return;
+    if (!post || closed || !reading || eof || recvsOutstanding >= kRecvsOutstanding || undelivered >= kUndeliveredCap) return;
     auto op = std::make_unique<Op>(OpKind::Recv);
     op->core = shared_from_this();
     if (!freeBufs.empty()) {
@@ -69,25 +69,102 @@ void SocketCore::PumpLocked() {
   }
 }
 
-// IOCP thread.
+// IOCP thread. After a receive with data, read what else is already there
+// with non-blocking recv() before posting the next overlapped receive, as
+// libuv does: under Wine every overlapped completion costs several
+// wineserver round trips, a synchronous read of waiting bytes only one.
 void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
   std::lock_guard<std::mutex> lock(mu);
   recvsOutstanding--;
+  env->statRecvCompletions++;
+  env->statRecvBytes += op->bytes;
   uint64_t seq = op->seq;
+  bool gotData = op->error == 0 && op->bytes > 0;
   reorder[seq] = std::move(op);
-  PumpLocked();
+  PumpLocked(false);  // delivers in order, posts nothing yet
+  if (gotData) DrainLocked();
+  PumpLocked(true);
+}
+
+// IOCP thread, mu held: non-blocking reads while nothing is outstanding.
+void SocketCore::DrainLocked() {
+  while (!closed && reading && !eof && recvsOutstanding == 0 && reorder.empty() && undelivered < kUndeliveredCap) {
+    std::unique_ptr<char[]> buf;
+    if (!freeBufs.empty()) {
+      buf = std::move(freeBufs.back());
+      freeBufs.pop_back();
+    } else {
+      buf.reset(new char[kRecvSize]);
+    }
+    int r = recv(s, buf.get(), static_cast<int>(kRecvSize), 0);
+    if (r < 0 && WSAGetLastError() == WSAEWOULDBLOCK) {
+      freeBufs.push_back(std::move(buf));
+      return;
+    }
+    // Keep the sequence numbers in step: this read is posted and delivered now.
+    auto op = std::make_unique<Op>(OpKind::Recv);
+    op->core = shared_from_this();
+    op->seq = nextPostSeq++;
+    op->buf = std::move(buf);
+    op->bytes = r > 0 ? static_cast<DWORD>(r) : 0;
+    env->statDrainReads++;
+    env->statRecvBytes += op->bytes;
+    op->error = r < 0 ? WSAGetLastError() : 0;
+    reorder[op->seq] = std::move(op);
+    PumpLocked(false);  // delivery only: posting waits until the drain stops
+    if (r <= 0) return;
+  }
+}
+
+// IOCP or JS thread, mu held.
+void SocketCore::FlushQueuedLocked(bool force) {
+  if (closed || queued.empty() || (!force && copiedSends >= kCopiedSendsInFlight)) return;
+  auto op = std::make_unique<Op>(OpKind::Send);
+  op->core = shared_from_this();
+  op->copied = true;
+  op->data.swap(queued);
+  queued.reserve(kCopyMax);
+  op->wsabufs.push_back(WSABUF{static_cast<ULONG>(op->data.size()), op->data.data()});
+  env->outstandingOps++;
+  size_t op_size = op->data.size();
+  int r = WSASend(s, op->wsabufs.data(), 1, nullptr, 0, &op->ov, nullptr);
+  if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {
+    int err = WSAGetLastError();
+    env->outstandingOps--;
+    copiedInFlight -= op->data.size();
+    if (!sendErrorReported) {
+      sendErrorReported = true;
+      env->Push(Event{EventKind::SendError, shared_from_this(), nullptr, nullptr, err});
+    }
+    if (copiedInFlight == 0 && drainWanted) {
+      drainWanted = false;
+      env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
+    }
+    return;
+  }
+  op.release();  // the completion port owns it now
+  copiedSends++;
+  env->statSends++;
+  env->statSendBytes += op_size;
 }
 
 // IOCP thread. A copied send completed: nobody waits for it in JS, except a
 // failure (reported once as the socket's error) and the last one when JS
-// waits for the sends to drain (sendDisconnect, keep-alive).
+// waits for the sends to drain (sendDisconnect, keep-alive). The freed slot
+// sends what was queued meanwhile.
 void SocketCore::OnCopiedSendComplete(std::unique_ptr<Op> op) {
   std::lock_guard<std::mutex> lock(mu);
-  copiedInFlight -= op->wsabufs.empty() ? 0 : op->wsabufs[0].len;
+  copiedSends--;
+  copiedInFlight -= op->data.size();
   if (op->error != 0 && !closed && !sendErrorReported) {
     sendErrorReported = true;
     env->Push(Event{EventKind::SendError, shared_from_this(), nullptr, nullptr, op->error});
   }
+  if (closed) {
+    copiedInFlight -= std::min(copiedInFlight, queued.size());
+    queued.clear();
+  }
+  FlushQueuedLocked(false);
   if (copiedInFlight == 0 && drainWanted) {
     drainWanted = false;
     env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
@@ -125,7 +202,15 @@ void SocketCore::Close(bool abortive) {
     }
     closed = true;
     closesocket(s);
+    // Queued copied bytes are dropped (closesocket drops unsent data).
+    copiedInFlight -= std::min(copiedInFlight, queued.size());
+    queued.clear();
+    if (copiedInFlight == 0 && drainWanted) {
+      drainWanted = false;
+      env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
+    }
   }
+  env->Flush();
   env->handles--;
   std::lock_guard<std::mutex> lock(env->regMu);
   env->sockets.erase(this);
@@ -386,30 +471,20 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lock(core->mu);
     if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
     if (core->copiedInFlight + total <= kCopyCap) {
-      // Copy, send, and let JS complete the write at once.
-      op->copied = true;
-      op->buf.reset(new char[total > 0 ? total : 1]);
-      size_t off = 0;
+      // Copy into the queue, send when a slot is free; JS completes the
+      // write at once.
       for (uint32_t i = 0; i < n; ++i) {
         Napi::Buffer<char> b = chunks.Get(i).As<Napi::Buffer<char>>();
-        if (b.Length() > 0) std::memcpy(op->buf.get() + off, b.Data(), b.Length());
-        off += b.Length();
+        core->queued.insert(core->queued.end(), b.Data(), b.Data() + b.Length());
       }
-      op->wsabufs.push_back(WSABUF{static_cast<ULONG>(total), op->buf.get()});
-      core->env->outstandingOps++;
-      int r = WSASend(core->s, op->wsabufs.data(), 1, nullptr, 0, &op->ov, nullptr);
-      if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {
-        int err = WSAGetLastError();
-        core->env->outstandingOps--;
-        ThrowWinsock(env, err, "WSASend");
-      }
-      op.release();
       core->copiedInFlight += total;
       core->drainWanted = true;
+      core->FlushQueuedLocked(false);
       if (!core->copiedActive) {
         core->copiedActive = true;
         needUpdate = true;
       }
+      op.reset();
     }
   }
   if (needUpdate || (op == nullptr)) {
@@ -428,6 +503,8 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
   {
     std::lock_guard<std::mutex> lock(core->mu);
     if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
+    // Bytes queued earlier go first: Winsock keeps the order of WSASend calls.
+    core->FlushQueuedLocked(true);
     core->env->outstandingOps++;
     int r = WSASend(core->s, op->wsabufs.data(), static_cast<DWORD>(op->wsabufs.size()), nullptr, 0, &op->ov, nullptr);
     if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {

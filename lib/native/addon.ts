@@ -110,7 +110,20 @@ export interface NativeListener {
   conditionalAccept(): boolean;
 }
 
+/** Diagnostic counters of the data path (for benchmarks), since load. */
+export interface NativeStats {
+  recvCompletions: number;
+  drainReads: number;
+  recvBytes: number;
+  copiedSends: number;
+  copiedSendBytes: number;
+  /** Thread-safe function calls into JS, and the events they carried. */
+  batches: number;
+  events: number;
+}
+
 export interface NativeAddon {
+  stats(): NativeStats;
   /** Open SOCKETs (listeners and sockets) of this environment. */
   handleCount(): number;
   enumerateProtocols(): RawProtocolEntry[];
@@ -122,7 +135,7 @@ export interface NativeAddon {
   listen(host: string, port: number, backlog: number, conditional: boolean): NativeListener;
 }
 
-const EXPORTS: readonly (keyof NativeAddon)[] = ['handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen'];
+const EXPORTS: readonly (keyof NativeAddon)[] = ['stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen'];
 
 /** Checks that a loaded module has the exports this file declares. */
 export function isNativeAddon(value: unknown): value is NativeAddon {
