@@ -493,6 +493,65 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     await assertServes(provider, o.server, o.port, 'message');
   });
 
+  // ---- a hostile server, against the client ----
+
+  it('a hostile server: garbage, oversized lengths, resets and bad frames fail only that connect or socket', async function () {
+    emulatedOnly(this, provider);
+    const mem = memoryProbe();
+    const { createServer: netServer } = await import('node:net');
+    let behaviour: (s: import('node:net').Socket) => void = () => undefined;
+    const rawSockets = new Set<import('node:net').Socket>();
+    const raw = netServer({ allowHalfOpen: true }, (s) => {
+      rawSockets.add(s);
+      s.on('error', () => undefined);
+      s.once('data', () => behaviour(s));
+    });
+    await new Promise<void>((res) => raw.listen(0, '127.0.0.1', res));
+    const port = (raw.address() as { port: number }).port;
+    const verdictHeader = (flags: number, calleeLen: number, qosLen: number): Buffer => {
+      const h = Buffer.alloc(20);
+      Buffer.from([...MAGIC, PROTOCOL_VERSION, 0x56, 0, flags]).copy(h);
+      h.writeUInt32BE(calleeLen, 12);
+      h.writeUInt32BE(qosLen, 16);
+      return h;
+    };
+    const accept = verdictHeader(0, 0, 0);
+    try {
+      // Garbage instead of a verdict: dropped at its first wrong byte.
+      behaviour = (s) => s.write(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n'));
+      await rejectsWith(connect({ provider, port, timeout: 5000 }), 'WSAECONNABORTED');
+      // A verdict announcing 4 GiB of callee data (or QOS): refused on the header, nothing buffered.
+      behaviour = (s) => s.write(verdictHeader(0x01, 0xffff_ffff, 0));
+      await rejectsWith(connect({ provider, port, timeout: 5000 }), 'WSAEMSGSIZE');
+      behaviour = (s) => s.write(verdictHeader(0x02, 0, 0xffff_ffff));
+      await rejectsWith(connect({ provider, port, timeout: 5000 }), 'WSAEMSGSIZE');
+      // Callee data over the client's own maxCalleeData.
+      behaviour = (s) => s.write(Buffer.concat([verdictHeader(0x01, 17, 0), Buffer.alloc(17)]));
+      await rejectsWith(connect({ provider, port, timeout: 5000, maxCalleeData: 16 }), 'WSAEMSGSIZE');
+      // A reset or a close before the verdict is a refusal.
+      behaviour = (s) => s.resetAndDestroy();
+      await rejectsWith(connect({ provider, port, timeout: 5000 }), 'WSAECONNREFUSED');
+      behaviour = (s) => s.end();
+      await rejectsWith(connect({ provider, port, timeout: 5000 }), 'WSAECONNREFUSED');
+      // Accepted, then frames the client must refuse: a 4 GiB data frame, oversized disconnect data, garbage.
+      for (const [after, code] of [
+        [encodeFrameHeader(FRAME_DATA, 0xffff_ffff), 'WSAEMSGSIZE'],
+        [encodeFrameHeader(FRAME_DISCONNECT, 65_537), 'WSAEMSGSIZE'],
+        [Buffer.from('garbage!'), 'WSAECONNABORTED'],
+      ] as const) {
+        behaviour = (s) => s.write(Buffer.concat([accept, after]));
+        const client = own(await connect({ provider, port, timeout: 5000 }));
+        client.resume();
+        assert.equal(await outcome(client), code);
+        assert.equal(await client.recvDisconnect(), null);
+      }
+    } finally {
+      for (const s of rawSockets) s.destroy();
+      raw.close();
+    }
+    mem.check('hostile server');
+  });
+
   it('a slow reader: the server socket applies back-pressure instead of buffering (write() returns false, no drain)', async function () {
     const mem = memoryProbe();
     const o = await observed(provider);
