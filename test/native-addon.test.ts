@@ -10,6 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { Worker } from 'node:worker_threads';
 import type { ConditionVerdict, HandleReceiver, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, ProviderListener, RawRequest, SocketHandle } from '../lib/provider';
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
@@ -408,5 +411,53 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     assert.ok(Date.now() - t0 < 2000, 'fs.stat was not delayed');
     await Promise.all(conns);
     assert.ok(events.offered.length >= 1);
+  });
+
+  it('closes a forgotten (never attached) socket when it is garbage-collected', async function () {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const { events, port } = await listen();
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === 1);
+    const before = provider.handleCount();
+    events.connections.length = 0;  // forget the accepted socket: nothing holds it now
+    for (let i = 0; i < 20 && provider.handleCount() >= before; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(provider.handleCount(), before - 1, 'the collected socket was closed');
+    const c = new Collector();
+    client.attach(c);
+    client.readStart();
+    await waitFor(() => c.ended || c.error !== null);
+  });
+
+  it('closes every socket and stops its thread when a worker exits, terminates or throws', async function () {
+    this.timeout(120_000);
+    const index = require.resolve('../lib/native/index');
+    const body = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const p = require(${JSON.stringify(index)}).loadNativeProvider();
+      const cb = { condition: () => ({ action: 'accept', calleeData: null, qos: null }), connection() {}, refused() {}, withdrawn() {}, clientError() {}, error() {} };
+      const base = { host: '127.0.0.1', port: 0, backlog: 8, conditional: true, handshakeTimeout: 0, maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' };
+      p.listen(base, cb).then(async (l) => {
+        const h = await p.connect({ host: '127.0.0.1', port: l.address.port, callerData: null, sqos: null, gqos: null, timeout: 0, signal: null, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' });
+        h.attach({ onData: () => true, onEnd() {}, onError() {} });
+        h.readStart();
+        h.write([Buffer.alloc(1 << 20)], () => {});
+        parentPort.postMessage(p.handleCount());
+        if (workerData === 'exit') process.exit(0);
+        if (workerData === 'throw') throw new Error('boom');
+      });`;
+    for (const mode of ['exit', 'terminate', 'throw', 'exit', 'terminate', 'throw']) {
+      const w = new Worker(body, { eval: true, workerData: mode });
+      w.on('error', () => undefined);
+      const exited = new Promise((resolve) => w.once('exit', resolve));
+      const count = await new Promise<number>((resolve) => w.once('message', resolve));
+      assert.ok(count >= 2, `worker (${mode}) had ${count} sockets open`);
+      if (mode === 'terminate') await w.terminate();
+      await exited;
+    }
+    assert.equal(provider.handleCount(), baseline, 'the main thread is unaffected');
   });
 });
