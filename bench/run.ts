@@ -213,7 +213,7 @@ function targetText(t: Target | undefined): string {
 }
 
 function table(results: CaseResult[]): string {
-  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios', 'CPU ratio', 'target', '']];
+  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
       rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '', '']);
@@ -226,7 +226,7 @@ function table(results: CaseResult[]): string {
         `${fmt(m.winsock.median)} [${fmt(m.winsock.min)}-${fmt(m.winsock.max)}]`,
         `${fmt(m.net.median)} [${fmt(m.net.min)}-${fmt(m.net.max)}]`,
         m.ratio.toFixed(3),
-        `${m.pairRatio.min.toFixed(2)}-${m.pairRatio.max.toFixed(2)}`,
+        `${m.pairRatio.median.toFixed(3)} [${m.pairRatio.min.toFixed(2)}-${m.pairRatio.max.toFixed(2)}]`,
         r.cpu && m === r.metrics[0] ? r.cpu.ratio.toFixed(3) : '',
         targetText(m.target),
         m.met === null ? '' : m.met ? 'met' : 'MISSED',
@@ -276,7 +276,8 @@ async function main(): Promise<void> {
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`\nwinsock2 bench — provider ${o.provider}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
   process.stdout.write(`${table(results)}\n`);
-  process.stdout.write('ratio = winsock median / net median, same process, pairs in alternating order; CPU ratio = the same for process CPU time per run\n');
+  process.stdout.write('ratio = winsock median / net median (targets are judged on it); pair ratios = winsock / net within each pair, which\n');
+  process.stdout.write('shared the load of the moment; CPU ratio = winsock / net median process CPU time per run (steadier under load)\n');
   process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
