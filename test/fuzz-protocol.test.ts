@@ -8,6 +8,7 @@ import {
   everyBoundary, frameMaxLengths, framesGarbage, framesRoundTrip, handleGarbage, handleRoundTrip, handleWrites,
   helloRoundTrip, newStats, preambleGarbage, preambleMaxLengths, verdictRoundTrip,
 } from './fuzz/protocol-properties';
+import { listenerStateMachine } from './fuzz/listener-properties';
 
 describe('wire protocol fuzz (emulated, deterministic seed)', function () {
   const stats = newStats();
@@ -45,5 +46,8 @@ describe('wire protocol fuzz (emulated, deterministic seed)', function () {
   });
   it('handle: writes and sendDisconnect frame what was written', async function () {
     await handleWrites({ numRuns: 40, seed }, stats);
+  });
+  it('listener: any interleaving of hellos, garbage, FIN, resets, retries and close keeps the head-of-backlog rule, the bounds, one verdict per caller, and leaks nothing', async function () {
+    await listenerStateMachine({ numRuns: 300, seed }, stats);
   });
 });

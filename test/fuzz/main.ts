@@ -14,6 +14,7 @@ import {
   everyBoundary, frameMaxLengths, framesGarbage, framesRoundTrip, handleGarbage, handleRoundTrip, handleWrites,
   helloRoundTrip, newStats, preambleGarbage, preambleMaxLengths, verdictRoundTrip, type FuzzStats, type RunParams,
 } from './protocol-properties';
+import { listenerStateMachine } from './listener-properties';
 
 interface Entry {
   name: string;
@@ -36,6 +37,7 @@ const entries: Entry[] = [
   { name: 'handle round trip', runs: 200, run: handleRoundTrip },
   { name: 'handle garbage', runs: 200, run: handleGarbage },
   { name: 'handle writes', runs: 100, run: handleWrites },
+  { name: 'listener state machine', runs: 100, run: listenerStateMachine },
 ].map((e) => ({ ...e, stats: newStats(), ms: 0 }));
 
 function fmt(n: number): string {
