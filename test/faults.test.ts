@@ -9,6 +9,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { connect } from '../lib/connect';
 import { WinsockError } from '../lib/errors';
 import type { WinsockServer } from '../lib/server';
@@ -257,6 +259,75 @@ forEachProvider('faults: destroy() in every phase', (provider) => describe('', f
     assert.ok(err, 'a write after destroy fails');
     await rejectsWith(client.sendDisconnect(), 'WSAENOTSOCK');
     assert.equal(await client.recvDisconnect(), null);
+  });
+}));
+
+forEachProvider('faults: I/O in flight and worker teardown', (provider) => describe('', function () {
+  afterEach(function () { destroyPeers(); });
+
+  it('destroy() with a read pending and megabytes of writes in flight (overlapped I/O on native) completes every write callback', async function () {
+    const { server, port } = await listen(provider);
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = own(await connect({ provider, port }));
+    const [peer] = await accepted;
+    own(peer);
+    client.on('error', () => undefined);
+    peer.on('error', () => undefined);
+    peer.resume(); // a receive posted, nothing arriving
+    const results: (Error | null | undefined)[] = [];
+    const big = Buffer.alloc(1 << 20, 1);
+    for (let i = 0; i < 32; i++) peer.write(big, (e) => results.push(e)); // the client never reads: they stay in flight
+    await new Promise((res) => setTimeout(res, 50));
+    peer.destroy();
+    await once(peer, 'close');
+    // Every write was completed or failed; none is left hanging with its buffer.
+    await waitFor(() => results.length === 32).catch(() => undefined);
+    assert.equal(results.length, 32, `${results.length} of 32 write callbacks ran (${results.filter((e) => !e).length} without error) after destroy()`);
+    client.destroy();
+  });
+
+  it('terminating a worker thread that owns a server and sockets with I/O in flight closes them all', async function () {
+    this.timeout(30_000);
+    const lib = path.join(__dirname, '..', 'lib', 'index.js');
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const w = require(workerData.lib);
+      (async () => {
+        const server = w.createServer({ provider: workerData.provider });
+        server.on('connection', (s) => {
+          s.on('error', () => {});
+          s.resume();
+          const big = Buffer.alloc(1 << 20, 2);
+          for (let i = 0; i < 8; i++) s.write(big);
+        });
+        const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+        const mine = await w.connect({ provider: workerData.provider, port });
+        mine.on('error', () => {});
+        mine.write(Buffer.alloc(1 << 20, 3));
+        parentPort.postMessage({ port });
+      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+    `;
+    const worker = new Worker(code, { eval: true, workerData: { lib, provider } });
+    const workerErrors: Error[] = [];
+    worker.on('error', (e) => workerErrors.push(e));
+    const [msg] = (await once(worker, 'message')) as [{ port?: number; error?: string }];
+    assert.equal(msg.error, undefined, msg.error);
+    const port = msg.port as number;
+    // A socket of ours, accepted by the worker, with the worker's 8 MiB in flight towards it (we do not read yet).
+    const client = own(await connect({ provider, port, timeout: 10_000 }));
+    const how = new Promise<string>((resolve) => {
+      client.once('end', () => resolve('end'));
+      client.once('error', (e: WinsockError) => resolve(e.code));
+    });
+    await new Promise((res) => setTimeout(res, 50));
+    await worker.terminate();
+    client.resume();
+    const seen = await how;
+    assert.ok(['end', 'WSAECONNRESET', 'WSAECONNABORTED'].includes(seen), seen);
+    assert.deepEqual(workerErrors, []);
+    // The worker's listening socket is gone too.
+    const again = await connect({ provider, port, timeout: 5000 }).then((s) => { s.destroy(); return 'connected'; }, (e: WinsockError) => e.code);
+    assert.ok(again === 'WSAECONNREFUSED' || again === 'WSAETIMEDOUT', again);
   });
 }));
 
