@@ -35,6 +35,20 @@ async function pump(sock) {
   }
 }
 
+// ---- data-path counters of the addon (BENCH_STATS=1) ----
+
+function statsNow() {
+  if (!process.env.BENCH_STATS) return null;
+  return require(path.join(libDir, 'native', 'index.js')).loadNativeProvider().addon.stats();
+}
+function printStats(name, before) {
+  if (!before) return;
+  const after = statsNow();
+  const d = {};
+  for (const k of Object.keys(after)) d[k] = after[k] - before[k];
+  console.log(name, JSON.stringify(d));
+}
+
 // ---- bulk ----
 
 async function bulkNet() {
@@ -67,6 +81,7 @@ async function bulkWinsock(provider) {
     s.on('end', () => { resolve(n); s.destroy(); });
   }));
   const client = await ws.connect({ provider, port, host: '127.0.0.1' });
+  const s0 = statsNow();
   const t0 = process.hrtime.bigint();
   await pump(client);
   await new Promise((r) => client.end(r));
@@ -75,6 +90,7 @@ async function bulkWinsock(provider) {
   client.destroy();
   await server.close();
   if (n !== BULK) throw new Error(`${provider} bulk got ${n}`);
+  printStats('bulk', s0);
   return BULK / 1048576 / s;
 }
 
