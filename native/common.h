@@ -200,6 +200,9 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   size_t copiedInFlight = 0;  // copied bytes not yet sent (queued + in flight)
   int copiedSends = 0;        // copied WSASends in flight
   std::vector<char> queued;   // copied bytes waiting for a send slot
+  // Spent send buffers, reused with their capacity: no large allocation per
+  // send (under Wine a large free/alloc is an munmap/mmap pair).
+  std::vector<std::vector<char>> sendPool;
   bool sendErrorReported = false;
   bool drainWanted = false;  // JS waits for copied sends (SendsDrained)
 

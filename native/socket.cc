@@ -123,7 +123,12 @@ void SocketCore::FlushQueuedLocked(bool force) {
   op->core = shared_from_this();
   op->copied = true;
   op->data.swap(queued);
-  queued.reserve(kCopyMax);
+  if (!sendPool.empty()) {
+    queued.swap(sendPool.back());
+    sendPool.pop_back();
+  } else {
+    queued.reserve(kCopyMax);
+  }
   op->wsabufs.push_back(WSABUF{static_cast<ULONG>(op->data.size()), op->data.data()});
   env->outstandingOps++;
   size_t op_size = op->data.size();
@@ -156,6 +161,10 @@ void SocketCore::OnCopiedSendComplete(std::unique_ptr<Op> op) {
   std::lock_guard<std::mutex> lock(mu);
   copiedSends--;
   copiedInFlight -= op->data.size();
+  if (sendPool.size() < static_cast<size_t>(kCopiedSendsInFlight) + 1) {
+    op->data.clear();  // keeps the capacity
+    sendPool.push_back(std::move(op->data));
+  }
   if (op->error != 0 && !closed && !sendErrorReported) {
     sendErrorReported = true;
     env->Push(Event{EventKind::SendError, shared_from_this(), nullptr, nullptr, op->error});
