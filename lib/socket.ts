@@ -182,7 +182,8 @@ export class WinsockSocket extends Duplex {
    */
   recvDisconnect(): Promise<Buffer | null> {
     if (this.recvDisconnectResult) return this.recvDisconnectResult;
-    if (this.remoteEnded || this.destroyed) {
+    // readableEnded: inside an 'end' listener (message mode marks remoteEnded only after them).
+    if (this.remoteEnded || this.destroyed || this.readableEnded) {
       this.recvDisconnectResult = this.handle.recvDisconnect().then((data) => data ?? this.disconnectData);
       return this.recvDisconnectResult;
     }
@@ -214,10 +215,17 @@ export class WinsockSocket extends Duplex {
     if (this.mode === 'message') {
       // Message-oriented providers report a graceful remote shutdown as
       // WSAEDISCON from the next receive (learn.microsoft.com … connection-shutdown-2),
-      // after every message already queued has been read.
+      // after every message already queued has been read. Only the receive
+      // fails: WSASend still works, so the socket is not destroyed (that would
+      // close the sending side too and break the half-open rule: the seed
+      // scenario answers the peer's hang-up with a last message and its own
+      // disconnect data). The application still ends or destroys it.
       this.once('end', () => {
         this.remoteEnded = true;
-        this.destroy(new WinsockError('WSAEDISCON', 'WSARecv', { detail: 'the peer shut down the connection gracefully' }));
+        const error = new WinsockError('WSAEDISCON', 'WSARecv', { detail: 'the peer shut down the connection gracefully' });
+        // Nothing left to send (our side already shut down): closesocket with the error.
+        if (this.writableFinished || this.destroyed) this.destroy(error);
+        else this.emit('error', error);
       });
       this.push(null);
       return;

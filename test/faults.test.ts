@@ -394,3 +394,37 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
 function emulatedOnlyHere(ctx: Mocha.Context, provider: ProviderName): void {
   if (provider !== 'emulated') pendingBecause(ctx, 'the stuck verdict needs a peer that accepts TCP and never answers the emulated hello');
 }
+
+forEachProvider('faults: message mode stays half-open after WSAEDISCON', (provider) => describe('', function () {
+  it('the seed scenario in message mode: after the peer hangs up (WSAEDISCON) the socket still answers and sends its disconnect data', async function () {
+    if (provider === 'native') pendingBecause(this, 'Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED)');
+    const { server, port } = await listen(provider, { mode: 'message' });
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = own(await connect({ provider, port, mode: 'message' }));
+    const [peer] = await accepted;
+    own(peer);
+    const got: string[] = [];
+    peer.on('data', (m: Buffer) => got.push(m.toString()));
+    const peerDiscon = once(peer, 'error') as Promise<[WinsockError]>;
+    // recvDisconnect() from inside an 'end' listener resolves (it must not wait for a close that only the application can cause).
+    const inEnd = new Promise<Buffer | null>((resolve) => peer.once('end', () => { void peer.recvDisconnect().then(resolve); }));
+    client.write('tx:5');
+    client.write('tx:7');
+    await client.sendDisconnect('count=2');
+    const [err] = await peerDiscon;
+    assert.equal(err.code, 'WSAEDISCON');
+    assert.deepEqual(got, ['tx:5', 'tx:7']);
+    assert.equal((await peer.recvDisconnect())?.toString(), 'count=2');
+    assert.equal((await inEnd)?.toString(), 'count=2');
+    // Winsock: WSARecv failed with WSAEDISCON, WSASend still works (sockets are half-open).
+    assert.equal(peer.writable, true, 'the receive side ended; the sending side is still the application\'s');
+    const back: string[] = [];
+    client.on('data', (m: Buffer) => back.push(m.toString()));
+    const clientDiscon = once(client, 'error') as Promise<[WinsockError]>;
+    peer.write('total=12');
+    await peer.sendDisconnect('grand=12');
+    assert.equal((await clientDiscon)[0].code, 'WSAEDISCON');
+    assert.deepEqual(back, ['total=12']);
+    assert.equal((await client.recvDisconnect())?.toString(), 'grand=12');
+  });
+}));
