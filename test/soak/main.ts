@@ -311,8 +311,17 @@ async function main(): Promise<void> {
   let rssWarm = 0;
   let rssMax = 0;
   const samples: number[] = [];
+  let lastProgress = -1;
+  let stalledSince = performance.now();
   const ticker = setInterval(() => {
     const s = (performance.now() - t0) / 1000;
+    const progress = stats.attempted + stats.bytesUp + stats.bytesDown;
+    if (progress !== lastProgress) { lastProgress = progress; stalledSince = performance.now(); }
+    if (performance.now() - stalledSince > 60_000) {
+      console.log(`\nsoak: FAILED — no progress for 60 s (${stats.attempted} connections attempted, ${server.connections} open on the server, handles ${provider.handleCount()})`);
+      for (const p of problems) console.log(`  ! ${p}`);
+      process.exit(1);
+    }
     const rss = process.memoryUsage().rss;
     rssMax = Math.max(rssMax, rss);
     process.stdout.write(`\r${stats.attempted}/${CONNECTIONS} connections, ${mib(stats.bytesUp + stats.bytesDown)} moved, ${s.toFixed(0)} s, rss ${mib(rss)}, handles ${provider.handleCount()}   `);
