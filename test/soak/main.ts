@@ -35,7 +35,7 @@ const env = (name: string, fallback: number): number => {
   const v = process.env[name];
   return v === undefined || v === '' ? fallback : Number(v);
 };
-const CONNECTIONS = env('SOAK_CONNECTIONS', 50_000);
+const CONNECTIONS = env('SOAK_CONNECTIONS', 150_000);
 const CONCURRENCY = env('SOAK_CONCURRENCY', 64);
 const MAX_PAYLOAD = env('SOAK_MAX_PAYLOAD', 1 << 20);
 const ABORT_RATE = env('SOAK_ABORT_RATE', 0.08);
