@@ -4,10 +4,11 @@
  * decided (conditional accept), so a deferred request keeps the caller
  * waiting, bounded by `timeout` and `signal`.
  */
-import type { NetConnectOpts, Socket } from 'node:net';
+import { isIPv4, type NetConnectOpts, type Socket } from 'node:net';
 import { debug } from '../debug';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
 import type { ProviderConnectOptions, SocketHandle } from '../provider';
+import { socketAddress } from './sockets';
 import { encodeHello, VerdictDecoder, violationError, type Verdict } from './frames';
 import { EmulatedHandle } from './handle';
 import type { HandleTracker } from './tracker';
@@ -98,6 +99,9 @@ export function connectEmulated(options: ProviderConnectOptions, deps: ConnectDe
         maxDisconnectData: options.maxDisconnectData,
         maxFramePayload: deps.maxFramePayload,
         leftover: step.end < chunk.length ? chunk.subarray(step.end) : null,
+        // Connected to an IPv4 literal: that is the peer, as getpeername would give it, without the
+        // syscall. (Not 0.x.x.x: Linux connects "this host" to a local address and getpeername says which.)
+        ...(isIPv4(options.host) && !options.host.startsWith('0.') ? { remoteAddress: socketAddress(options.host, options.port) } : {}),
       });
       debug('emulated: connected to %s:%d', options.host, options.port);
       resolve(handle);

@@ -150,7 +150,8 @@ const MORE = { state: 'more' } as const;
  * lengths the header gives and a subclass bounds before any is buffered.
  */
 abstract class PreambleDecoder<T> {
-  private readonly header = Buffer.alloc(PREAMBLE_SIZE);
+  // Written before it is read: no zero fill, and small allocations come from the pool.
+  private readonly header = Buffer.allocUnsafe(PREAMBLE_SIZE);
   private headerFill = 0;
   private lengths: number[] = [];
   private readonly bodies: Buffer[] = [];
@@ -364,7 +365,8 @@ const enum FrameState {
  */
 export class FrameDecoder {
   private state = FrameState.Header;
-  private readonly header = Buffer.alloc(FRAME_HEADER_SIZE);
+  // Written before it is read: no zero fill, and small allocations come from the pool.
+  private readonly header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
   private headerFill = 0;
   private type = 0;
   private remaining = 0;

@@ -46,6 +46,9 @@ export interface HandleInit {
   readonly maxFramePayload?: number;
   /** Bytes that arrived in the same chunk as the verdict, already past it (client side). */
   readonly leftover: Buffer | null;
+  /** The endpoints, when the creator already knows them: each saves a getsockname/getpeername. */
+  readonly localAddress?: SocketAddress;
+  readonly remoteAddress?: SocketAddress;
 }
 
 type RecvState = 'open' | 'ended' | 'failed' | 'closed';
@@ -90,8 +93,8 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
     this.socket = socket;
     this.message = init.mode === 'message';
     this.capabilities = emulatedCapabilities(init.mode);
-    this.localAddress = socketAddress(socket.localAddress, socket.localPort);
-    this.remoteAddress = socketAddress(socket.remoteAddress, socket.remotePort);
+    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
+    this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
     this.callerData = init.callerData;
     this.calleeData = init.calleeData;
     this.qos = init.qos;

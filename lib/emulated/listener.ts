@@ -70,6 +70,11 @@ export class EmulatedListener implements ProviderListener {
   private pumping = false;
   private closing: Promise<void> | null = null;
   private releaseServer: (() => void) | null;
+  /**
+   * The local endpoint of every accepted socket when the listener is bound to
+   * one address (not a wildcard): calleeId without a getsockname per connection.
+   */
+  private readonly boundLocal: SocketAddress | null;
 
   private constructor(
     private readonly server: Server,
@@ -83,6 +88,8 @@ export class EmulatedListener implements ProviderListener {
     const addr = server.address();
     this.address =
       addr !== null && typeof addr === 'object' ? socketAddress(addr.address, addr.port) : socketAddress(options.host, options.port);
+    const bound = this.address.address;
+    this.boundLocal = addr !== null && typeof addr === 'object' && bound !== '' && bound !== '0.0.0.0' && bound !== '::' ? this.address : null;
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
       if (this.closing) return;
@@ -212,7 +219,7 @@ export class EmulatedListener implements ProviderListener {
     const socket = entry.socket;
     const request: RawRequest = {
       callerId: entry.remote ?? socketAddress(undefined, undefined),
-      calleeId: socketAddress(socket.localAddress, socket.localPort),
+      calleeId: this.boundLocal ? { ...this.boundLocal } : socketAddress(socket.localAddress, socket.localPort),
       callerData: hello.callerData,
       sqos: hello.sqos,
       gqos: hello.gqos,
@@ -384,6 +391,9 @@ export class EmulatedListener implements ProviderListener {
       maxDisconnectData: this.options.maxDisconnectData,
       maxFramePayload: this.deps.maxFramePayload,
       leftover: null,
+      // Copies: the request's objects are the application's to keep (and change).
+      localAddress: { ...request.calleeId },
+      ...(entry.remote ? { remoteAddress: { ...entry.remote } } : {}),
     });
     debug('emulated: accepted %s:%d', request.callerId.address, request.callerId.port);
     this.callbacks.connection(handle, request);
