@@ -54,8 +54,20 @@ export interface HandleInit {
 type RecvState = 'open' | 'ended' | 'failed' | 'closed';
 
 function writeHeader(out: Buffer, type: number, length: number, at = 0): void {
+  // Byte stores: writeUInt32BE's argument checks showed in the ping-pong profile.
   out[at] = type;
-  out.writeUInt32BE(length, at + 1);
+  out[at + 1] = length >>> 24;
+  out[at + 2] = (length >>> 16) & 0xff;
+  out[at + 3] = (length >>> 8) & 0xff;
+  out[at + 4] = length & 0xff;
+}
+
+/** Copies `src` into `out` at `at`; a byte loop beats Buffer#copy's call overhead for tiny chunks. */
+function put(out: Buffer, src: Buffer, at: number): number {
+  const n = src.length;
+  if (n > 32) src.copy(out, at);
+  else for (let i = 0; i < n; i++) out[at + i] = src[i] as number;
+  return n;
 }
 
 export class EmulatedHandle implements SocketHandle, FrameSink {
@@ -306,14 +318,18 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
       socket.write(parts[last] as Buffer, done);
       socket.uncork();
     }
-    // When node:net's own buffer is below its high-water mark (usually: the
-    // kernel took the bytes synchronously) the caller may go on at once, as a
-    // write to a net.Socket returning true allows; waiting for the completion
-    // would leave the pipe idle for a loop turn per write. A later failure
-    // still reaches the receiver through the socket's 'error'.
-    if (socket.writableLength < socket.writableHighWaterMark) {
+    // When the kernel took every byte synchronously (node:net holds none of
+    // the caller's buffers any more), complete at once and synchronously, as
+    // net.Socket completes such a write: the facade's Writable then sees the
+    // write done before write() returns, so write() returns true and a writer
+    // loop goes on without a 'drain' round trip per chunk. With bytes still
+    // queued in node:net the callback waits for their completion: they may be
+    // the caller's own buffers (large writes are not copied), which it must not
+    // reuse before then. A later failure still reaches the receiver through
+    // the socket's 'error'.
+    if (socket.writableLength === 0) {
       early = true;
-      process.nextTick(callback, null);
+      callback(null);
     }
   }
 
@@ -326,7 +342,7 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
       const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + total);
       writeHeader(out, FRAME_DATA, total);
       let off = FRAME_HEADER_SIZE;
-      for (const c of chunks) off += c.copy(out, off);
+      for (const c of chunks) off += put(out, c, off);
       return [out];
     }
     const parts: Buffer[] = [];
@@ -363,7 +379,7 @@ export class EmulatedHandle implements SocketHandle, FrameSink {
       if (c.length <= SMALL_WRITE) {
         const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + c.length);
         writeHeader(out, FRAME_DATA, c.length);
-        c.copy(out, FRAME_HEADER_SIZE);
+        put(out, c, FRAME_HEADER_SIZE);
         parts.push(out);
       } else {
         const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
