@@ -11,7 +11,7 @@ bool ParseAddress(const std::string& host, int port, sockaddr_storage* out, int*
   if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(static_cast<u_short>(port));
-    *outLen = sizeof(sockaddr_in);
+    *outLen = static_cast<int>(sizeof(sockaddr_in));
     return true;
   }
   auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
@@ -20,7 +20,7 @@ bool ParseAddress(const std::string& host, int port, sockaddr_storage* out, int*
   if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(static_cast<u_short>(port));
-    *outLen = sizeof(sockaddr_in6);
+    *outLen = static_cast<int>(sizeof(sockaddr_in6));
     return true;
   }
   return false;

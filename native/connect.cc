@@ -96,7 +96,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     }
     sockaddr_storage any{};
     any.ss_family = addr.ss_family;
-    int anyLen = addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    int anyLen = static_cast<int>(addr.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
     if (bind(s, reinterpret_cast<sockaddr*>(&any), anyLen) != 0) fail(WSAGetLastError(), "bind");
     // Non-blocking, as accepted sockets already are: the IOCP thread reads
     // waiting bytes with recv() (socket.cc, DrainLocked).
