@@ -57,6 +57,10 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("copiedSendBytes", Napi::Number::New(env, static_cast<double>(st->statSendBytes.load())));
   o.Set("batches", Napi::Number::New(env, static_cast<double>(st->statBatches.load())));
   o.Set("events", Napi::Number::New(env, static_cast<double>(st->statEvents.load())));
+  o.Set("acceptWakes", Napi::Number::New(env, static_cast<double>(st->statAcceptWakes.load())));
+  o.Set("acceptPosted", Napi::Number::New(env, static_cast<double>(st->statAcceptPosted.load())));
+  o.Set("acceptWakesDone", Napi::Number::New(env, static_cast<double>(st->statAcceptWakesDone.load())));
+  o.Set("acceptDelivered", Napi::Number::New(env, static_cast<double>(st->statAcceptDelivered.load())));
   return o;
 }
 

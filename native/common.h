@@ -131,7 +131,8 @@ struct EnvState {
 
   // Diagnostics for benchmarks (stats()): relaxed counters, any thread.
   std::atomic<uint64_t> statRecvCompletions{0}, statRecvBytes{0}, statDrainReads{0}, statSends{0},
-      statSendBytes{0}, statBatches{0}, statEvents{0};
+      statSendBytes{0}, statBatches{0}, statEvents{0},
+      statAcceptWakes{0}, statAcceptPosted{0}, statAcceptDelivered{0}, statAcceptWakesDone{0};
 
   // SO_PROTOCOL_INFOW per address family: WSASocketW(af, SOCK_STREAM,
   // IPPROTO_TCP, NULL) always picks the same provider, so one query each.
@@ -299,9 +300,11 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   SOCKET s = INVALID_SOCKET;
   ProtocolInfo protocol;
   bool conditionalAccept = false;
-  HANDLE event = nullptr;
-  HANDLE wait = nullptr;
+  HANDLE event = nullptr;      // FD_ACCEPT (WSAEventSelect)
+  HANDLE stopEvent = nullptr;  // ends the waiter thread
+  std::thread waiter;          // waits for FD_ACCEPT and wakes JS (listener.cc)
   std::atomic<bool> wakePosted{false};
+  std::atomic<uint64_t> watchdogWakes{0};  // diagnostics
   bool closed = false;  // JS thread
   class NativeListener* wrap = nullptr;  // JS thread
   void Close();  // JS thread, idempotent

@@ -2,8 +2,8 @@
 // https://learn.microsoft.com/en-us/windows/win32/api/winsock2/nf-winsock2-wsaaccept
 // https://learn.microsoft.com/en-us/windows/win32/winsock/so-conditional-accept
 //
-// FD_ACCEPT (WSAEventSelect) is waited for by the Windows thread pool, which
-// wakes JS through the thread-safe function; JS then calls accept(), which
+// FD_ACCEPT (WSAEventSelect) is waited for by one waiter thread per
+// listener, which wakes JS through the thread-safe function; JS then calls accept(), which
 // runs WSAAccept ON THE JS THREAD, so the condition function is an ordinary
 // synchronous call into JavaScript. The TS layer (lib/native/listener.ts)
 // loops accept() until WSAEWOULDBLOCK and owns the CF_DEFER bookkeeping.
@@ -13,13 +13,23 @@ namespace ws2 {
 
 namespace {
 
-// Wait thread (Windows thread pool). One wake-up is queued at a time.
-void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN /*timedOut*/) {
+// A wake-up at least this often while listening: a watchdog that bounds any
+// missed FD_ACCEPT signal to this delay (it costs one WSAAccept answering
+// WSAEWOULDBLOCK when idle).
+constexpr DWORD kAcceptWatchdogMs = 250;
+
+// Waiter thread. One wake-up is queued at a time.
+
+void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN timedOut) {
   auto* core = static_cast<ListenerCore*>(context);
+  if (timedOut) core->watchdogWakes++;
+  core->env->statAcceptWakes++;
   if (core->wakePosted.exchange(true)) return;
+  core->env->statAcceptPosted++;
   Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
   core->env->Push(std::move(e));
   core->env->Flush();
+  core->env->statAcceptWakesDone++;
 }
 
 // State shared with the condition function during one WSAAccept call.
@@ -153,9 +163,13 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 void ListenerCore::Close() {
   if (closed) return;
   closed = true;
-  if (wait != nullptr) {
-    UnregisterWaitEx(wait, INVALID_HANDLE_VALUE);  // waits for a running callback
-    wait = nullptr;
+  if (waiter.joinable()) {
+    SetEvent(stopEvent);
+    waiter.join();
+  }
+  if (stopEvent != nullptr) {
+    CloseHandle(stopEvent);
+    stopEvent = nullptr;
   }
   WSAEventSelect(s, nullptr, 0);
   closesocket(s);
@@ -206,6 +220,7 @@ void NativeListener::UpdateActive() {
 // JS thread: FD_ACCEPT reached JS.
 void NativeListener::DeliverAcceptable() {
   core->wakePosted = false;
+  core->env->statAcceptDelivered++;
   if (core->closed || owner_.IsEmpty()) return;
   Napi::Object o = owner_.Value();
   o.Get("onAcceptable").As<Napi::Function>().Call(o, {});
@@ -220,10 +235,20 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
   if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAEventSelect");
   if (started_) return env.Undefined();
   owner_ = Napi::Persistent(info[0].As<Napi::Object>());
-  if (!RegisterWaitForSingleObject(&core->wait, core->event, OnAcceptSignalled, core.get(), INFINITE,
-                                   WT_EXECUTEDEFAULT)) {
-    ThrowWinsock(env, static_cast<int>(GetLastError()), "RegisterWaitForSingleObject");
-  }
+  // A thread of our own, not RegisterWaitForSingleObject: under Wine 8 a
+  // thread-pool wait on this event stopped calling back under load (even its
+  // timeouts), the kernel backlog filled up and connects timed out.
+  core->stopEvent = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  if (core->stopEvent == nullptr) ThrowWinsock(env, static_cast<int>(GetLastError()), "CreateEventW");
+  ListenerCore* raw = core.get();  // outlives the thread: Close() joins it
+  core->waiter = std::thread([raw] {
+    HANDLE handles[2] = {raw->event, raw->stopEvent};
+    for (;;) {
+      DWORD r = WaitForMultipleObjects(2, handles, FALSE, kAcceptWatchdogMs);
+      if (r == WAIT_OBJECT_0 + 1 || r == WAIT_FAILED) return;
+      OnAcceptSignalled(raw, r == WAIT_TIMEOUT);
+    }
+  });
   started_ = true;
   UpdateActive();
   OnAcceptSignalled(core.get(), FALSE);

@@ -23,7 +23,7 @@ if [ -n "$cpus" ] && command -v taskset >/dev/null; then pin=(taskset -c "$cpus"
 if pgrep -f "wineserver.*" -a 2>/dev/null | grep -q .; then
   echo "bench-wine-native: note: a wineserver is running; if it serves $WINEPREFIX it is not pinned" >&2
 fi
-results="$root/.cache/bench-wine"
+results="$root/.cache/bench-wine/run-$(date +%Y%m%dT%H%M%S)-$$"  # one folder per run: runs may overlap
 mkdir -p "$results"
 set +e
 PREBUILDS_ONLY=1 "${pin[@]}" wine "$NODE_EXE" bench/wine-native.js </dev/null >"$results/stdout.txt" 2>"$results/stderr.txt"

@@ -120,6 +120,10 @@ export interface NativeStats {
   /** Thread-safe function calls into JS, and the events they carried. */
   batches: number;
   events: number;
+  /** FD_ACCEPT / watchdog wake-ups of listeners, those queued for JS, those delivered. */
+  acceptWakes: number;
+  acceptPosted: number;
+  acceptDelivered: number;
 }
 
 export interface NativeAddon {
