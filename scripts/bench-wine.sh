@@ -16,7 +16,8 @@
 # files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
 #
 # Env: BENCH_WINE_PROVIDERS (native,emulated), BENCH_PAIRS (5),
-#      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments).
+#      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments),
+#      BENCH_WINE_TIMEOUT (seconds per provider, 900).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -45,12 +46,23 @@ status=0
 
 if [[ ",$providers," == *",native,"* ]]; then
   echo "== bench:wine native (bench/wine-native.js, pinned to CPU ${cpus:-none})" >&2
+  mkdir -p "$root/.cache/bench-wine"
+  : >"$root/.cache/bench-wine/stdout.txt"   # never report a previous run's figures
+  # wine-native.js loads out/lib when it exists: bring it up to date (best effort).
+  npx tsc -p tsconfig.test.json >/dev/null 2>&1 || echo "bench:wine: could not rebuild out/ (tsconfig.test.json); using what is there" >&2
+  # A hung run must not hang bench:wine: timeout kills the whole process group, node.exe included.
   if { [ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh; } \
-     && bash scripts/bench-wine-native.sh; then
+     && timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-native.sh; then
     native_json="$root/.cache/bench-wine/stdout.txt"
   else
-    echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
     status=1
+    if grep -q '^{' "$root/.cache/bench-wine/stdout.txt" 2>/dev/null; then
+      # Its figures were printed before it failed (e.g. an error after the last run): keep them, say so.
+      echo "bench:wine: the native run exited non-zero after printing its results (stderr above); they are kept" >&2
+      native_json="$root/.cache/bench-wine/stdout.txt"
+    else
+      echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
+    fi
   fi
 fi
 
@@ -61,7 +73,7 @@ if [[ ",$providers," == *",emulated,"* ]]; then
   emulated_json="$work/emulated-$stamp.json"
   set +e
   # shellcheck disable=SC2086
-  PREBUILDS_ONLY=1 "${pin[@]}" wine "$NODE_EXE" out-bench/run.js --provider emulated --cases bulk,conn-seq \
+  PREBUILDS_ONLY=1 timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" "${pin[@]}" wine "$NODE_EXE" out-bench/run.js --provider emulated --cases bulk,conn-seq \
     --pairs "$pairs" --label "wine, pinned to CPU ${cpus:-none}" --out "$emulated_json" ${BENCH_ARGS:-} \
     </dev/null >"$work/stdout.txt" 2>"$work/stderr.txt"
   rc=$?
