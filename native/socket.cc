@@ -210,6 +210,11 @@ void SocketCore::Close(bool abortive) {
       setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
     }
     closed = true;
+    // Cancel what is in flight first: under Wine a send blocked by a peer
+    // that does not read stayed pending after closesocket (its write callback
+    // never ran); on Windows closesocket cancels them anyway. Unsent data is
+    // dropped either way (destroy() semantics).
+    CancelIoEx(reinterpret_cast<HANDLE>(s), nullptr);
     closesocket(s);
     // Queued copied bytes are dropped (closesocket drops unsent data).
     copiedInFlight -= std::min(copiedInFlight, queued.size());
