@@ -53,13 +53,15 @@ if [[ ",$providers," == *",native,"* ]]; then
   # A hung run must not hang bench:wine: timeout kills the whole process group, node.exe included.
   if { [ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh; } \
      && timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-native.sh; then
-    native_json="$root/.cache/bench-wine/stdout.txt"
+    native_json="$work/native-$stamp.txt"
+    cp "$root/.cache/bench-wine/stdout.txt" "$native_json"   # another run may reuse that file
   else
     status=1
     if grep -q '^{' "$root/.cache/bench-wine/stdout.txt" 2>/dev/null; then
       # Its figures were printed before it failed (e.g. an error after the last run): keep them, say so.
       echo "bench:wine: the native run exited non-zero after printing its results (stderr above); they are kept" >&2
-      native_json="$root/.cache/bench-wine/stdout.txt"
+      native_json="$work/native-$stamp.txt"
+      cp "$root/.cache/bench-wine/stdout.txt" "$native_json"
     else
       echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
     fi
