@@ -7,7 +7,7 @@
  *   copy   header and payload copied into one buffer, one write.
  * Prints the median process CPU time per run of each, over alternating rounds.
  *
- *   node out-bench/framing.js [rounds=12]
+ *   node out-bench/framing.js [rounds=30]
  */
 import * as net from 'node:net';
 
@@ -60,7 +60,7 @@ function median(xs: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const rounds = Number(process.argv[2] ?? 12);
+  const rounds = Number(process.argv[2] ?? 30);
   const cpu: Record<Mode, number[]> = { plain: [], cork: [], copy: [] };
   for (let r = -2; r < rounds; r++) {
     const order: Mode[] = r % 2 === 0 ? ['plain', 'cork', 'copy'] : ['copy', 'cork', 'plain'];
