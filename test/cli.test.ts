@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { pendingBecause } from './helpers/harness';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'winsock2.js');
 
@@ -209,7 +210,7 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('fails with the Winsock error line when native cannot load (exit 1)', async function () {
-      if (process.platform === 'win32') this.skip(); // there it may load; the line is the same either way
+      if (process.platform === 'win32') pendingBecause(this, 'on Windows the native provider may load');
       const r = await run(['protocols', '--provider', 'native']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, ERROR_LINE);
@@ -333,7 +334,7 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('stops cleanly on SIGTERM (exit 0)', async function () {
-      if (process.platform === 'win32') this.skip(); // Windows has no catchable SIGTERM for child processes
+      if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
       const server = await serve(['--provider', 'emulated', '--json']);
       server.child.kill('SIGTERM');
       const s = await server.done;

@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pendingBecause } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -82,7 +83,7 @@ describe('package: npm pack contents', function () {
   let files: string[] = [];
 
   before(function () {
-    if (underWine) this.skip(); // no npm under Wine; see npm run test:pack-wine
+    if (underWine) pendingBecause(this, 'no npm under Wine; npm run test:pack-wine checks the packed tarball there');
     assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
     const out = ok(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], root), 'npm pack --dry-run');
     files = parsePack(out).files.map((f) => f.path.replace(/\\/g, '/')).sort();
@@ -158,7 +159,7 @@ describe('package: installing the tarball into an empty project', function () {
   let installed = '';
 
   before(function () {
-    if (underWine) this.skip(); // no npm under Wine; see npm run test:pack-wine
+    if (underWine) pendingBecause(this, 'no npm under Wine; npm run test:pack-wine checks the packed tarball there');
     assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-pack-'));
     const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
@@ -182,7 +183,7 @@ describe('package: installing the tarball into an empty project', function () {
   });
 
   it('installs without invoking a compiler off Windows', function () {
-    if (process.platform === 'win32') this.skip();
+    if (process.platform === 'win32') pendingBecause(this, 'on Windows installing may build the addon from source by design');
     assert.ok(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'the installed package has no dist/index.js');
     assert.ok(!fs.existsSync(path.join(installed, 'build')), 'a build/ directory appeared: something compiled the addon');
     assert.ok(!fs.existsSync(path.join(installed, 'node_modules', '.bin', 'node-gyp')), 'node-gyp was installed as a dependency');

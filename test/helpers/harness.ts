@@ -140,6 +140,12 @@ export function carriesData(provider: ProviderName): boolean {
  * report says why it did not run here (never a silent absence).
  */
 export function pendingBecause(ctx: Mocha.Context, reason: string): never {
-  if (ctx.test) ctx.test.title += ` — pending: ${reason}`;
+  const runnable = ctx.test;
+  if ((runnable as { type?: string } | undefined)?.type === 'hook' && runnable?.parent) {
+    // Skipping in a before() hook skips the whole block: give every test the reason.
+    for (const test of runnable.parent.tests) test.title += ` — pending: ${reason}`;
+  } else if (runnable) {
+    runnable.title += ` — pending: ${reason}`;
+  }
   ctx.skip();
 }
