@@ -46,22 +46,20 @@ status=0
 
 if [[ ",$providers," == *",native,"* ]]; then
   echo "== bench:wine native (bench/wine-native.js, pinned to CPU ${cpus:-none})" >&2
-  mkdir -p "$root/.cache/bench-wine"
-  : >"$root/.cache/bench-wine/stdout.txt"   # never report a previous run's figures
   # wine-native.js loads out/lib when it exists: bring it up to date (best effort).
   npx tsc -p tsconfig.test.json >/dev/null 2>&1 || echo "bench:wine: could not rebuild out/ (tsconfig.test.json); using what is there" >&2
+  # Its output (it prints node.exe's stdout file) is kept here; a JSON line last holds the figures.
+  native_out="$work/native-$stamp.txt"
   # A hung run must not hang bench:wine: timeout kills the whole process group, node.exe included.
   if { [ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh; } \
-     && timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-native.sh; then
-    native_json="$work/native-$stamp.txt"
-    cp "$root/.cache/bench-wine/stdout.txt" "$native_json"   # another run may reuse that file
+     && timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-native.sh | tee "$native_out"; then
+    native_json="$native_out"
   else
     status=1
-    if grep -q '^{' "$root/.cache/bench-wine/stdout.txt" 2>/dev/null; then
+    if grep -q '^{' "$native_out" 2>/dev/null; then
       # Its figures were printed before it failed (e.g. an error after the last run): keep them, say so.
       echo "bench:wine: the native run exited non-zero after printing its results (stderr above); they are kept" >&2
-      native_json="$work/native-$stamp.txt"
-      cp "$root/.cache/bench-wine/stdout.txt" "$native_json"
+      native_json="$native_out"
     else
       echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
     fi
