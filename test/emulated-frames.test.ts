@@ -25,6 +25,7 @@ import {
 } from '../lib/emulated/frames';
 import { decodeQos, encodeQos, MAX_QOS_BYTES } from '../lib/emulated/qos';
 import type { Qos } from '../lib/types';
+import { seededRandom } from '../lib/demo/random';
 
 const QOS: Qos = {
   sending: {
@@ -99,17 +100,8 @@ function decodeAll(decoder: FrameDecoder, sink: FrameSink, wire: Buffer, cuts: n
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG, so a failure reproduces. */
+const prng = seededRandom;
 
 describe('emulated wire protocol: QOS', () => {
   it('round-trips flow specs and provider-specific bytes', () => {

@@ -9,6 +9,7 @@ import { connect } from '../connect';
 import { createServer } from '../server';
 import { resolveProvider } from '../providers';
 import type { WinsockSocket } from '../socket';
+import { seededRandom } from './random';
 import type { Capabilities, ProviderChoice } from '../types';
 
 export interface SeedOptions {
@@ -39,18 +40,6 @@ export interface SeedResult {
   durationMs: number;
 }
 
-/** A small deterministic generator (mulberry32) so the demo prints the same table each run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Picks a provider that carries disconnect data: the one asked for, else emulated. */
 export function seedProvider(choice: ProviderChoice | undefined): ProviderChoice {
   if (choice && choice !== 'auto') return choice;
@@ -61,7 +50,7 @@ export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedRe
   const clients = options.clients ?? 5;
   const perClient = options.transactionsPerClient ?? 10;
   const provider = seedProvider(options.provider);
-  const rand = random(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const started = Date.now();
 
   let grandTotal = 0;
