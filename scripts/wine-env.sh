@@ -17,7 +17,7 @@ apt_install() {
 
 wine_setup() {
   local missing=()
-  command -v wine >/dev/null || missing+=(wine64)
+  command -v wine >/dev/null || missing+=(wine64 wine)  # `wine` (the launcher) is only a Recommends of wine64
   command -v x86_64-w64-mingw32-g++-posix >/dev/null || missing+=(g++-mingw-w64-x86-64)
   command -v x86_64-w64-mingw32-widl >/dev/null || missing+=(mingw-w64-tools)
   if [ ${#missing[@]} -gt 0 ]; then
