@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Impl, ImplName, ProviderName } from './impls';
+import type * as RandomModule from '../dist/demo/random';
 
 export type Better = 'higher' | 'lower';
 
@@ -374,16 +375,11 @@ const idle: Case = {
 
 // ---- 5. the seed scenario ----
 
-/** mulberry32, as lib/demo/seed.ts: the same amounts on both sides of a pair. */
+/** The demo's seeded PRNG (lib/demo/random.ts): the same amounts on both sides of a pair. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // Loaded from the build like the library itself (bench/ compiles on its own, against dist/).
+  const { seededRandom } = require('../dist/demo/random') as typeof RandomModule;
+  return seededRandom(seed);
 }
 
 /** Splits a text stream into lines. */
