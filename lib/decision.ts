@@ -23,6 +23,16 @@ function invalid(detail: string): NormalisedDecision {
  * carried at all: data the provider would drop is refused, never lost silently.
  */
 export function normaliseDecision(value: unknown, capabilities: Capabilities, maxCalleeData: number): NormalisedDecision {
+  try {
+    return readDecision(value, capabilities, maxCalleeData);
+  } catch (err) {
+    // A result whose reading throws (a getter, a Proxy) is invalid like any other:
+    // never an exception into the provider or out of a promise callback.
+    return invalid(`the decision could not be read: ${reasonOf(err)}`);
+  }
+}
+
+function readDecision(value: unknown, capabilities: Capabilities, maxCalleeData: number): NormalisedDecision {
   if (value === 'accept') return { action: 'accept', calleeData: null, qos: null };
   if (value === 'reject') return { action: 'reject' };
   if (value === 'defer') return { action: 'defer' };
@@ -75,6 +85,19 @@ export function describe(value: unknown): string {
 
 /** True for anything with a callable `then` (a Promise or a thenable). */
 export function isThenable(value: unknown): value is PromiseLike<Decision> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-    typeof (value as { then?: unknown }).then === 'function';
+  try {
+    return (typeof value === 'object' || typeof value === 'function') && value !== null &&
+      typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false; // an unreadable `then`: normaliseDecision reports the value as invalid
+  }
+}
+
+/** What went wrong, in words, from anything user code threw or returned (which may itself throw when read). */
+export function reasonOf(err: unknown): string {
+  try {
+    return err instanceof Error ? String(err.message) : describe(err);
+  } catch {
+    return 'a value that throws when read';
+  }
 }

@@ -18,7 +18,7 @@ import type {
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
 import { checkLimit } from './buffers';
-import { describe, isThenable, normaliseDecision } from './decision';
+import { describe, isThenable, normaliseDecision, reasonOf } from './decision';
 import { PendingRequest } from './request';
 import { resolveProvider } from './providers';
 import { WinsockSocket } from './socket';
@@ -286,25 +286,12 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     if (this.closing) {
       // The condition closed the server: the provider refuses this caller, so
       // report that, and start no deferral (nor its timer) on a closed server.
-      try {
-        if (isThenable(result)) Promise.resolve(result).then(undefined, () => undefined);
-      } catch { /* an unreadable result: nothing to wait for */ }
+      if (isThenable(result)) adopt(result).then(undefined, () => undefined);
       return this.final(request, REJECT, 'serverClose');
     }
-    try {
-      return this.applyResult(request, result);
-    } catch (err) {
-      // A result whose reading throws (a getter, a Proxy): WSAEINVAL like any invalid result, never an exception into the provider.
-      return this.conditionFailed(request, new WinsockError('WSAEINVAL', 'WSAAccept', {
-        detail: `the condition function's result could not be read: ${reasonOf(err)}`, cause: err,
-      }), 0);
-    }
-  }
-
-  private applyResult(request: PendingRequest, result: unknown): ConditionVerdict {
     if (isThenable(result)) {
       const deferralForPromise = this.startDeferral(request);
-      Promise.resolve(result).then(
+      adopt(result).then(
         (value) => this.settle(deferralForPromise, value),
         (err: unknown) => this.settleFailed(deferralForPromise, new WinsockError('WSAEINVAL', 'WSAAccept', {
           detail: `the condition function's promise rejected: ${reasonOf(err)}`, cause: err,
@@ -352,16 +339,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   /** A deferred decision arrived: store it and have the provider offer the request again. */
   private settle(deferral: Deferral, value: unknown): void {
     if (deferral.verdict || this.deferred.get(deferral.request.raw) !== deferral) return; // decided, withdrawn or closed
-    let decision: ReturnType<typeof normaliseDecision>;
-    try {
-      decision = normaliseDecision(value, this.listenerCapabilities(), this.maxCalleeData);
-    } catch (err) {
-      // Inside a promise callback a throw here would be an unhandled rejection (a crash): reject the request instead.
-      this.settleFailed(deferral, new WinsockError('WSAEINVAL', 'WSAAccept', {
-        detail: `the decision could not be read: ${reasonOf(err)}`, cause: err,
-      }));
-      return;
-    }
+    const decision = normaliseDecision(value, this.listenerCapabilities(), this.maxCalleeData);
     if (decision.action === 'defer') return; // still undecided: wait for decide() or the timeout
     if (decision.action === 'invalid') {
       this.settleFailed(deferral, decision.error);
@@ -420,13 +398,13 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   }
 }
 
-/** What went wrong, in words, from anything user code threw or returned (which may itself throw when read). */
-function reasonOf(err: unknown): string {
-  try {
-    return err instanceof Error ? String(err.message) : describe(err);
-  } catch {
-    return 'a value that throws when read';
-  }
+/**
+ * A Promise of a user's thenable. Unlike Promise.resolve, which reads
+ * `constructor` synchronously and may throw, a resolve function turns every
+ * failure to read the thenable into a rejection.
+ */
+function adopt(thenable: PromiseLike<Decision>): Promise<Decision> {
+  return new Promise<Decision>((resolve) => resolve(thenable));
 }
 
 /** Creates a server; `connectionListener` is added as a `'connection'` listener. */
