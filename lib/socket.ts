@@ -37,10 +37,11 @@ export class WinsockSocket extends Duplex {
 
   private readonly handle: SocketHandle;
   private readonly maxDisconnectData: number;
-  private reading = false;
   private handleClosed = false;
   private resetOnDestroy = false;
   private remoteEnded = false;
+  /** Disconnect data sendDisconnect() hands to _final (which runs after every write completed). */
+  private pendingDisconnectData: Buffer | null = null;
   private disconnectData: Buffer | null = null;
   private recvDisconnectResult: Promise<Buffer | null> | undefined;
   private readonly local: SocketAddress;
@@ -90,7 +91,6 @@ export class WinsockSocket extends Duplex {
   /** @internal stream.Duplex implementation. */
   override _read(): void {
     if (this.handleClosed) return;
-    this.reading = true;
     this.handle.readStart();
   }
 
@@ -113,8 +113,6 @@ export class WinsockSocket extends Duplex {
     this.pendingDisconnectData = null;
     this.handle.sendDisconnect(data).then(() => callback(), (err: unknown) => callback(WinsockError.fromNodeError(err, 'WSASendDisconnect')));
   }
-
-  private pendingDisconnectData: Buffer | null = null;
 
   /** @internal stream.Duplex implementation: closesocket, or the abortive close. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -234,8 +232,6 @@ export class WinsockSocket extends Duplex {
     this.push(null);
   }
 
-  /** @internal The reading state, for debugging. */
-  get isReading(): boolean { return this.reading; }
 }
 
 function toChunk(chunk: unknown): Buffer {
