@@ -52,6 +52,11 @@ export interface Case {
   readonly warmup?: (quick: boolean) => number;
   /** False when the case needs child processes (not under Wine). */
   readonly portable: boolean;
+  /**
+   * Whether `--subject floor` can run it: the floor carries no caller or
+   * disconnect data and lives in this process (bench/floor-impl.ts).
+   */
+  readonly floor: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -112,6 +117,7 @@ const bulk: Case = {
   metrics: [{ id: 'bulk', title: 'bulk throughput, one way', unit: 'MiB/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.95 }, nativeTarget: { on: 'ratio', op: '>=', value: 1.0 } }],
   params: (quick) => ({ bytes: (quick ? 16 : 256) * MiB, writeSize: 64 * 1024 }),
   portable: true,
+  floor: true,
   async run(impl, { bytes, writeSize }) {
     const total = bytes as number;
     const size = writeSize as number;
@@ -160,6 +166,7 @@ const pingpong: Case = {
   metrics: [{ id: 'pingpong', title: 'ping-pong round trip', unit: 'µs', better: 'lower', target: { on: 'ratio', op: '<=', value: 1.10 } }],
   params: (quick) => ({ roundTrips: quick ? 1000 : 10_000 }),
   portable: true,
+  floor: true,
   async run(impl, { roundTrips }) {
     const rounds = roundTrips as number;
     let serverSocket: Duplex | null = null;
@@ -232,6 +239,7 @@ const connSequential: Case = {
   }],
   params: (quick) => ({ connections: quick ? 200 : 2000 }),
   portable: true,
+  floor: true,
   async run(impl, { connections }) {
     const n = connections as number;
     const server = await acceptingServer(impl);
@@ -258,6 +266,7 @@ const connConcurrent: Case = {
   metrics: [{ id: 'conn-conc', title: 'connection rate, concurrent', unit: 'conn/s', better: 'higher', target: { on: 'ratio', op: '>=', value: 0.85 } }],
   params: (quick) => ({ concurrency: quick ? 50 : 200, waves: quick ? 1 : 5 }),
   portable: true,
+  floor: true,
   async run(impl, { concurrency, waves }) {
     const width = concurrency as number;
     const rounds = waves as number;
@@ -348,6 +357,7 @@ const idle: Case = {
   // Fresh processes every run: there is no JIT state to warm, one pair warms the OS side.
   warmup: () => 1,
   portable: false,
+  floor: false,
   async run(impl, { connections }, ctx) {
     const n = connections as number;
     // Server and client in separate processes: 10k connections are 20k fds
@@ -410,6 +420,7 @@ const seed: Case = {
   metrics: [{ id: 'seed', title: 'seed scenario (clients, 100 tx + disconnect data each)', unit: 'clients/s', better: 'higher' }],
   params: (quick) => ({ clients: quick ? 50 : 1000, transactions: 100 }),
   portable: true,
+  floor: false,
   async run(impl, { clients, transactions }) {
     const nClients = clients as number;
     const perClient = transactions as number;

@@ -9,8 +9,10 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type * as Winsock from '../dist/index';
+import { floorImpl } from './floor-impl';
 
-export type ImplName = 'winsock' | 'net';
+/** `floor`: the design's minimum without winsock2 code (bench/floor-impl.ts). */
+export type ImplName = 'winsock' | 'net' | 'floor';
 export type ProviderName = 'native' | 'emulated';
 
 /** What the server's condition sees; for net the twin builds it from the accepted socket. */
@@ -152,5 +154,9 @@ export function netImpl(): Impl {
 }
 
 export function makeImpl(name: ImplName, provider: ProviderName): Impl {
-  return name === 'winsock' ? winsockImpl(provider) : netImpl();
+  switch (name) {
+    case 'winsock': return winsockImpl(provider);
+    case 'floor': return floorImpl();
+    case 'net': return netImpl();
+  }
 }

@@ -7,8 +7,15 @@
  * median in the same run. Prints a table and writes JSON
  * (bench/results/<timestamp>.json unless --out says otherwise).
  *
+ * `--subject floor` puts bench/floor-impl.ts (the emulated design's minimum,
+ * no winsock2 code) where winsock2 would be, on the cases it can carry: its
+ * ratio to net is what the design costs before any of our code runs. In the
+ * JSON the subject's samples stay under the `winsock` key; `subject` says
+ * whose they are.
+ *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
- *        [--skip idle] [--provider emulated|native] [--out file.json] [--label text]
+ *        [--skip idle] [--provider emulated|native] [--subject winsock|floor]
+ *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
  * only when a case could not run (its error is in the JSON).
@@ -19,6 +26,11 @@ import * as path from 'node:path';
 import { CASES, type Case, type Metric, type Target } from './cases';
 import { makeImpl, type ImplName, type ProviderName } from './impls';
 
+/** What runs against net: winsock2 on a provider, or the design's floor. */
+type Subject = 'winsock' | 'floor';
+/** The two sides of every pair: the subject (under its historical key) and net. */
+type Slot = 'winsock' | 'net';
+
 interface Options {
   quick: boolean;
   pairs: number | null;
@@ -26,17 +38,18 @@ interface Options {
   cases: string[] | null;
   skip: string[];
   provider: ProviderName;
+  subject: Subject;
   out: string | null;
   label: string | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject winsock|floor] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', out: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -71,12 +84,23 @@ function parseArgs(argv: string[]): Options {
         o.provider = p;
         break;
       }
+      case '--subject': {
+        const v = value();
+        if (v !== 'winsock' && v !== 'floor') usage('--subject must be winsock or floor');
+        o.subject = v;
+        break;
+      }
       case '--out': o.out = value(); break;
       case '--label': o.label = value(); break;
       case '--help': case '-h': usage('help');
       // falls through (usage exits)
       default: usage(`unknown argument ${arg}`);
     }
+  }
+  if (o.subject === 'floor') {
+    const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
+    if (unfit.length > 0) usage(`--subject floor cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
+    if (o.provider === 'native') usage('--subject floor runs no provider: leave out --provider');
   }
   return o;
 }
@@ -145,17 +169,18 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 15);
   const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 3);
   const ctx = { provider: o.provider, quick: o.quick };
-  const impls = { winsock: makeImpl('winsock', o.provider), net: makeImpl('net', o.provider) };
-  const samples: Record<ImplName, Record<string, number>[]> = { winsock: [], net: [] };
-  const cpu: Record<ImplName, number[]> = { winsock: [], net: [] };
+  const subject: ImplName = o.subject;
+  const impls: Record<Slot, ReturnType<typeof makeImpl>> = { winsock: makeImpl(subject, o.provider), net: makeImpl('net', o.provider) };
+  const samples: Record<Slot, Record<string, number>[]> = { winsock: [], net: [] };
+  const cpu: Record<Slot, number[]> = { winsock: [], net: [] };
   const order: string[] = [];
   const started = Date.now();
   for (let p = 1 - warmup; p <= pairs; p++) {
     // Pairs up to 0 are the warm-up (JIT, pools, caches); then winsock first in odd pairs, net first in even ones.
-    const first: ImplName = p % 2 === 0 ? 'net' : 'winsock';
-    const sequence: ImplName[] = [first, first === 'net' ? 'winsock' : 'net'];
-    const got: Partial<Record<ImplName, Record<string, number>>> = {};
-    const cpuMs: Partial<Record<ImplName, number>> = {};
+    const first: Slot = p % 2 === 0 ? 'net' : 'winsock';
+    const sequence: Slot[] = [first, first === 'net' ? 'winsock' : 'net'];
+    const got: Partial<Record<Slot, Record<string, number>>> = {};
+    const cpuMs: Partial<Record<Slot, number>> = {};
     for (const name of sequence) {
       await pause();
       const before = process.cpuUsage();
@@ -167,7 +192,7 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
       continue;
     }
-    order.push(sequence.join(' '));
+    order.push(sequence.map((slot) => (slot === 'winsock' ? subject : slot)).join(' '));
     samples.winsock.push(got.winsock as Record<string, number>);
     samples.net.push(got.net as Record<string, number>);
     cpu.winsock.push(cpuMs.winsock as number);
@@ -212,8 +237,8 @@ function targetText(t: Target | undefined): string {
   return t.on === 'ratio' ? `ratio ${t.op} ${t.value}` : `winsock ${t.op} ${t.value}`;
 }
 
-function table(results: CaseResult[]): string {
-  const rows: string[][] = [['metric', 'unit', 'winsock median [min-max]', 'net median [min-max]', 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
+function table(results: CaseResult[], subject: Subject): string {
+  const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, 'net median [min-max]', 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
       rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '', '']);
@@ -240,7 +265,7 @@ function table(results: CaseResult[]): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : true) && !o.skip.includes(c.id));
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.subject !== 'floor' || c.floor) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
@@ -267,17 +292,20 @@ async function main(): Promise<void> {
     arch: process.arch,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
-    provider: o.provider,
+    provider: o.subject === 'floor' ? null : o.provider,
+    /** Whose samples the `winsock` keys hold: winsock2 on `provider`, or the floor. */
+    subject: o.subject,
     quick: o.quick,
     cases: results,
   };
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`\nwinsock2 bench — provider ${o.provider}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
-  process.stdout.write(`${table(results)}\n`);
-  process.stdout.write('ratio = winsock median / net median (targets are judged on it); pair ratios = winsock / net within each pair, which\n');
-  process.stdout.write('shared the load of the moment; CPU ratio = winsock / net median process CPU time per run (steadier under load)\n');
+  const who = o.subject === 'floor' ? 'subject floor (the emulated design without winsock2 code)' : `provider ${o.provider}`;
+  process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
+  process.stdout.write(`${table(results, o.subject)}\n`);
+  process.stdout.write(`ratio = ${o.subject} median / net median (targets are judged on it); pair ratios = ${o.subject} / net within each pair, which\n`);
+  process.stdout.write(`shared the load of the moment; CPU ratio = ${o.subject} / net median process CPU time per run (steadier under load)\n`);
   process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }

@@ -1,0 +1,200 @@
+/**
+ * The `floor` subject of the harness (`npm run bench -- --subject floor`):
+ * the least any implementation of the emulated provider's design can do,
+ * with no winsock2 code. Issue 5 holds the emulated provider to ratios
+ * against node:net; this measures what the design itself costs, so that the
+ * gap between winsock2 and net splits into "the design" (floor / net) and
+ * "our code on top of it" (winsock2 / floor).
+ *
+ * The design, as SPEC.md fixes it for the emulated provider:
+ * - pure TypeScript over node:net, and the user gets a stream.Duplex;
+ * - a caller sends a hello and nothing else until the acceptor's verdict,
+ *   and connect() resolves only on an accepting verdict (conditional accept);
+ * - after that, every write travels as a frame with a 5-byte header (type,
+ *   length), so disconnect data and message boundaries can share the stream.
+ *
+ * `FramedDuplex` does exactly that much and no more: no message mode, no
+ * disconnect-data frames, no stash for a paused receiver beyond the chunk in
+ * hand, no Winsock error mapping, no timeouts or abort signals. Small writes
+ * are copied behind their header and complete at once; large ones go out as a
+ * corked header + payload pair and complete when the kernel took them (as
+ * winsock2's emulated handle does). Received frames are pushed as views of
+ * the chunk. Anything winsock2 does beyond this is a cost the floor does not
+ * pay, so winsock2 / floor is an upper bound on what our own code costs.
+ */
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
+import { benchCondition, type Impl } from './impls';
+
+const HOST = '127.0.0.1';
+const BACKLOG = 2048;
+/** The emulated provider's hello and accepting verdict are 20 bytes each when they carry no data. */
+const HANDSHAKE_SIZE = 20;
+const HELLO = Buffer.alloc(HANDSHAKE_SIZE, 0x48);
+const VERDICT = Buffer.alloc(HANDSHAKE_SIZE, 0x56);
+const HEADER_SIZE = 5;
+const FRAME_DATA = 1;
+/** As the emulated handle: payloads up to this size are copied behind their header. */
+const SMALL_WRITE = 2048;
+
+function header(out: Buffer, length: number): void {
+  // Byte stores, as the emulated handle (writeUInt32BE's checks cost more).
+  out[0] = FRAME_DATA;
+  out[1] = length >>> 24;
+  out[2] = (length >>> 16) & 0xff;
+  out[3] = (length >>> 8) & 0xff;
+  out[4] = length & 0xff;
+}
+
+/** A framed byte stream over a connected net.Socket (see the file comment for what it leaves out). */
+export class FramedDuplex extends Duplex {
+  private readonly socket: net.Socket;
+  private readonly partialHeader = Buffer.alloc(HEADER_SIZE);
+  private partialLength = 0;
+  /** Payload bytes of the current frame still to come. */
+  private remaining = 0;
+
+  constructor(socket: net.Socket, leftover: Buffer | null) {
+    super({ allowHalfOpen: true });
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.decode(chunk));
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+    if (leftover) this.decode(leftover);
+  }
+
+  override _read(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    const n = chunk.length;
+    if (n <= SMALL_WRITE) {
+      const frame = Buffer.allocUnsafe(HEADER_SIZE + n);
+      header(frame, n);
+      chunk.copy(frame, HEADER_SIZE);
+      this.socket.write(frame);
+      callback();
+      return;
+    }
+    const head = Buffer.allocUnsafe(HEADER_SIZE);
+    header(head, n);
+    this.socket.cork();
+    this.socket.write(head);
+    const took = this.socket.write(chunk);
+    this.socket.uncork();
+    if (took) callback();
+    else this.socket.once('drain', () => callback());
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.socket.end();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(err);
+  }
+
+  private decode(chunk: Buffer): void {
+    let at = 0;
+    const n = chunk.length;
+    while (at < n) {
+      if (this.remaining === 0) {
+        while (this.partialLength < HEADER_SIZE && at < n) this.partialHeader[this.partialLength++] = chunk[at++] as number;
+        if (this.partialLength < HEADER_SIZE) return;
+        this.partialLength = 0;
+        if (this.partialHeader[0] !== FRAME_DATA) {
+          this.destroy(new Error(`floor: unexpected frame type ${this.partialHeader[0] ?? -1}`));
+          return;
+        }
+        this.remaining = this.partialHeader.readUInt32BE(1);
+        continue;
+      }
+      const take = Math.min(this.remaining, n - at);
+      this.remaining -= take;
+      const view = chunk.subarray(at, at + take);
+      at += take;
+      // Full: stop reading from the kernel; the rest of this chunk is pushed anyway (bounded by the chunk).
+      if (!this.push(view)) this.socket.pause();
+    }
+  }
+}
+
+/**
+ * Reads exactly HANDSHAKE_SIZE bytes, then hands over the socket (paused)
+ * and whatever came after them.
+ */
+function readHandshake(socket: net.Socket, done: (leftover: Buffer | null) => void, fail: (err: Error) => void): void {
+  const parts: Buffer[] = [];
+  let got = 0;
+  const onData = (chunk: Buffer): void => {
+    parts.push(chunk);
+    got += chunk.length;
+    if (got < HANDSHAKE_SIZE) return;
+    socket.pause();
+    off();
+    const all = parts.length === 1 ? chunk : Buffer.concat(parts, got);
+    done(got > HANDSHAKE_SIZE ? all.subarray(HANDSHAKE_SIZE) : null);
+  };
+  const onEnd = (): void => { off(); fail(new Error('floor: closed before the handshake')); };
+  const onError = (err: Error): void => { off(); fail(err); };
+  const off = (): void => {
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.off('error', onError);
+  };
+  socket.on('data', onData);
+  socket.on('end', onEnd);
+  socket.on('error', onError);
+}
+
+export function floorImpl(): Impl {
+  let open = 0;
+  const track = (s: net.Socket): void => {
+    open++;
+    s.once('close', () => { open--; });
+  };
+  const noop = (): void => undefined;
+  return {
+    name: 'floor',
+    async listen(spec) {
+      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+        track(s);
+        readHandshake(s, (leftover) => {
+          if (spec.condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
+            s.destroy();
+            return;
+          }
+          s.write(VERDICT);
+          spec.onConnection(new FramedDuplex(s, leftover));
+        }, () => { s.on('error', noop); s.destroy(); });
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => { server.off('error', reject); resolve(); });
+      });
+      const address = server.address() as net.AddressInfo;
+      return { port: address.port, close: async () => { server.close(); } };
+    },
+    connect(port) {
+      return new Promise<Duplex>((resolve, reject) => {
+        const s = net.connect({ port, host: HOST, allowHalfOpen: true, noDelay: true });
+        track(s);
+        readHandshake(s, (leftover) => resolve(new FramedDuplex(s, leftover)), (err) => {
+          s.on('error', noop);
+          s.destroy();
+          reject(err);
+        });
+        s.write(HELLO);
+      });
+    },
+    callerData: () => null,
+    calleeData: () => null,
+    sendDisconnect: () => Promise.reject(new Error('the floor has no disconnect data')),
+    recvDisconnect: () => Promise.reject(new Error('the floor has no disconnect data')),
+    handleCount: () => open,
+  };
+}
