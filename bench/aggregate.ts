@@ -14,7 +14,7 @@ interface MetricResult {
   winsock: Summary; net: Summary; ratio: number;
 }
 interface CaseResult { id: string; error?: string; metrics: MetricResult[]; cpu?: { ratio: number }; pairs: number }
-interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor'; quick: boolean; startedAt: string; cases: CaseResult[] }
+interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; quick: boolean; startedAt: string; cases: CaseResult[] }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -34,7 +34,7 @@ function main(): void {
   const reports = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Report).filter((r) => !r.quick);
   // Reports from before --subject existed are winsock2 runs.
   const subjects = new Set(reports.map((r) => r.subject ?? 'winsock'));
-  if (subjects.size > 1) throw new Error('aggregate.js: these reports measure different subjects (winsock and floor); aggregate each on its own');
+  if (subjects.size > 1) throw new Error(`aggregate.js: these reports measure different subjects (${[...subjects].join(', ')}); aggregate each on its own`);
   const subject = [...subjects][0] ?? 'winsock';
   const order: string[] = [];
   const byMetric = new Map<string, { m: MetricResult; ws: number[]; net: number[]; ratios: number[]; cpu: number[] }>();
@@ -55,7 +55,7 @@ function main(): void {
       });
     }
   }
-  const rows: string[][] = [['metric', 'unit', subject === 'floor' ? 'floor (no winsock2 code)' : `winsock2 (${reports[0]?.provider ?? '?'})`, 'node:net', 'ratio (runs)', 'CPU ratio', 'target', '']];
+  const rows: string[][] = [['metric', 'unit', subject === 'winsock' ? `winsock2 (${reports[0]?.provider ?? '?'})` : `${subject} (no winsock2 code)`, 'node:net', 'ratio (runs)', 'CPU ratio', 'target', '']];
   for (const id of order) {
     const e = byMetric.get(id);
     if (!e) continue;
@@ -72,7 +72,7 @@ function main(): void {
     ]);
   }
   const first = reports[0];
-  const header = `${reports.length} runs of npm run bench; node ${first?.node ?? '?'}, ${first?.cpus ?? '?'} CPUs (${first?.cpuModel ?? '?'}), ${subject === 'floor' ? 'subject floor' : `provider ${first?.provider ?? '?'}`}`;
+  const header = `${reports.length} runs of npm run bench; node ${first?.node ?? '?'}, ${first?.cpus ?? '?'} CPUs (${first?.cpuModel ?? '?'}), ${subject === 'winsock' ? `provider ${first?.provider ?? '?'}` : `subject ${subject}`}`;
   if (args.includes('--markdown')) {
     process.stdout.write(`${header}\n\n`);
     process.stdout.write(`| ${(rows[0] as string[]).join(' | ')} |\n|${(rows[0] as string[]).map(() => '---').join('|')}|\n`);

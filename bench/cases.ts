@@ -53,8 +53,9 @@ export interface Case {
   /** False when the case needs child processes (not under Wine). */
   readonly portable: boolean;
   /**
-   * Whether `--subject floor` can run it: the floor carries no caller or
-   * disconnect data and lives in this process (bench/floor-impl.ts).
+   * Whether `--subject floor` and `--subject passthrough` can run it: they
+   * carry no caller or disconnect data and live in this process
+   * (bench/floor-impl.ts).
    */
   readonly floor: boolean;
 }

@@ -1,10 +1,16 @@
 /**
- * The `floor` subject of the harness (`npm run bench -- --subject floor`):
- * the least any implementation of the emulated provider's design can do,
- * with no winsock2 code. Issue 5 holds the emulated provider to ratios
- * against node:net; this measures what the design itself costs, so that the
- * gap between winsock2 and net splits into "the design" (floor / net) and
- * "our code on top of it" (winsock2 / floor).
+ * The `floor` and `passthrough` subjects of the harness
+ * (`npm run bench -- --subject floor`, `--subject passthrough`): what the
+ * emulated provider's design costs before any winsock2 code runs. Issue 5
+ * holds the emulated provider to ratios against node:net; these split the gap
+ * into steps, each measured against net in the same cases:
+ *
+ *   net → passthrough   a second stream layer: a Duplex over net.Socket that
+ *                       passes bytes through (no handshake, no framing);
+ *   → floor             the least any implementation of the design can do
+ *                       (below), with no winsock2 code;
+ *   → winsock2          our code on top of the design (winsock2 / floor is an
+ *                       upper bound on what our own code costs).
  *
  * The design, as SPEC.md fixes it for the emulated provider:
  * - pure TypeScript over node:net, and the user gets a stream.Duplex;
@@ -20,7 +26,7 @@
  * corked header + payload pair and complete when the kernel took them (as
  * winsock2's emulated handle does). Received frames are pushed as views of
  * the chunk. Anything winsock2 does beyond this is a cost the floor does not
- * pay, so winsock2 / floor is an upper bound on what our own code costs.
+ * pay.
  */
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
@@ -46,26 +52,56 @@ function header(out: Buffer, length: number): void {
   out[4] = length & 0xff;
 }
 
-/** A framed byte stream over a connected net.Socket (see the file comment for what it leaves out). */
-export class FramedDuplex extends Duplex {
-  private readonly socket: net.Socket;
+/**
+ * The `passthrough` subject: a Duplex that hands bytes to and from a
+ * connected net.Socket unchanged. What a second stream layer costs by itself.
+ */
+export class SocketDuplex extends Duplex {
+  protected readonly socket: net.Socket;
+
+  constructor(socket: net.Socket) {
+    super({ allowHalfOpen: true });
+    this.socket = socket;
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('end', () => this.push(null));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+  }
+
+  override _read(): void {
+    if (this.socket.isPaused()) this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
+    if (this.socket.write(chunk)) callback();
+    else this.socket.once('drain', () => callback());
+  }
+
+  override _final(callback: (err?: Error | null) => void): void {
+    this.socket.end();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(err);
+  }
+
+  protected receive(chunk: Buffer): void {
+    if (!this.push(chunk)) this.socket.pause();
+  }
+}
+
+/** The `floor` subject's stream: every write a frame (see the file comment for what it leaves out). */
+export class FramedDuplex extends SocketDuplex {
   private readonly partialHeader = Buffer.alloc(HEADER_SIZE);
   private partialLength = 0;
   /** Payload bytes of the current frame still to come. */
   private remaining = 0;
 
   constructor(socket: net.Socket, leftover: Buffer | null) {
-    super({ allowHalfOpen: true });
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => this.decode(chunk));
-    socket.on('end', () => this.push(null));
-    socket.on('error', (err) => this.destroy(err));
-    socket.on('close', () => this.destroy());
-    if (leftover) this.decode(leftover);
-  }
-
-  override _read(): void {
-    if (this.socket.isPaused()) this.socket.resume();
+    super(socket);
+    if (leftover) this.receive(leftover);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
@@ -88,17 +124,7 @@ export class FramedDuplex extends Duplex {
     else this.socket.once('drain', () => callback());
   }
 
-  override _final(callback: (err?: Error | null) => void): void {
-    this.socket.end();
-    callback();
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.socket.destroy();
-    callback(err);
-  }
-
-  private decode(chunk: Buffer): void {
+  protected override receive(chunk: Buffer): void {
     let at = 0;
     const n = chunk.length;
     while (at < n) {
@@ -151,23 +177,35 @@ function readHandshake(socket: net.Socket, done: (leftover: Buffer | null) => vo
   socket.on('error', onError);
 }
 
-export function floorImpl(): Impl {
+/**
+ * `floor`: hello/verdict round trip, then FramedDuplex. `passthrough`: no
+ * handshake (the connection counts at accept, as with net), then SocketDuplex.
+ */
+export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
   let open = 0;
   const track = (s: net.Socket): void => {
     open++;
     s.once('close', () => { open--; });
   };
   const noop = (): void => undefined;
+  const admit = (condition: boolean, s: net.Socket): boolean => {
+    if (condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
+      s.destroy();
+      return false;
+    }
+    return true;
+  };
   return {
-    name: 'floor',
+    name: kind,
     async listen(spec) {
       const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
         track(s);
+        if (kind === 'passthrough') {
+          if (admit(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
+          return;
+        }
         readHandshake(s, (leftover) => {
-          if (spec.condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
-            s.destroy();
-            return;
-          }
+          if (!admit(spec.condition, s)) return;
           s.write(VERDICT);
           spec.onConnection(new FramedDuplex(s, leftover));
         }, () => { s.on('error', noop); s.destroy(); });
@@ -183,18 +221,24 @@ export function floorImpl(): Impl {
       return new Promise<Duplex>((resolve, reject) => {
         const s = net.connect({ port, host: HOST, allowHalfOpen: true, noDelay: true });
         track(s);
-        readHandshake(s, (leftover) => resolve(new FramedDuplex(s, leftover)), (err) => {
+        const failed = (err: Error): void => {
           s.on('error', noop);
           s.destroy();
           reject(err);
-        });
+        };
+        if (kind === 'passthrough') {
+          s.once('error', failed);
+          s.once('connect', () => { s.off('error', failed); resolve(new SocketDuplex(s)); });
+          return;
+        }
+        readHandshake(s, (leftover) => resolve(new FramedDuplex(s, leftover)), failed);
         s.write(HELLO);
       });
     },
     callerData: () => null,
     calleeData: () => null,
-    sendDisconnect: () => Promise.reject(new Error('the floor has no disconnect data')),
-    recvDisconnect: () => Promise.reject(new Error('the floor has no disconnect data')),
+    sendDisconnect: () => Promise.reject(new Error(`the ${kind} subject has no disconnect data`)),
+    recvDisconnect: () => Promise.reject(new Error(`the ${kind} subject has no disconnect data`)),
     handleCount: () => open,
   };
 }

@@ -11,8 +11,8 @@ import type { Duplex } from 'node:stream';
 import type * as Winsock from '../dist/index';
 import { floorImpl } from './floor-impl';
 
-/** `floor`: the design's minimum without winsock2 code (bench/floor-impl.ts). */
-export type ImplName = 'winsock' | 'net' | 'floor';
+/** `floor`, `passthrough`: the design's minimum and a bare second stream layer, no winsock2 code (bench/floor-impl.ts). */
+export type ImplName = 'winsock' | 'net' | 'floor' | 'passthrough';
 export type ProviderName = 'native' | 'emulated';
 
 /** What the server's condition sees; for net the twin builds it from the accepted socket. */
@@ -156,7 +156,7 @@ export function netImpl(): Impl {
 export function makeImpl(name: ImplName, provider: ProviderName): Impl {
   switch (name) {
     case 'winsock': return winsockImpl(provider);
-    case 'floor': return floorImpl();
+    case 'floor': case 'passthrough': return floorImpl(name);
     case 'net': return netImpl();
   }
 }

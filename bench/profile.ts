@@ -4,7 +4,7 @@
  *   node --cpu-prof --cpu-prof-dir=prof out-bench/profile.js bulk winsock 5
  *   node out-bench/top.js prof/*.cpuprofile
  *
- * Arguments: <case> <winsock|net|floor> [runs=3] [--quick] [--provider emulated|native]
+ * Arguments: <case> <winsock|net|floor|passthrough> [runs=3] [--quick] [--provider emulated|native]
  */
 import { CASES } from './cases';
 import { makeImpl, type ImplName, type ProviderName } from './impls';
@@ -17,10 +17,10 @@ async function main(): Promise<void> {
   const positional = args.filter((a, i) => !a.startsWith('--') && (pi < 0 || i !== pi + 1));
   const [caseId, implName, runs] = positional;
   const c = CASES.find((x) => x.id === caseId);
-  if (!c || (implName !== 'winsock' && implName !== 'net' && implName !== 'floor')) {
-    throw new Error(`usage: profile.js <${CASES.map((x) => x.id).join('|')}> <winsock|net|floor> [runs] [--quick] [--provider emulated|native]`);
+  if (!c || !['winsock', 'net', 'floor', 'passthrough'].includes(implName ?? '')) {
+    throw new Error(`usage: profile.js <${CASES.map((x) => x.id).join('|')}> <winsock|net|floor|passthrough> [runs] [--quick] [--provider emulated|native]`);
   }
-  if (implName === 'floor' && !c.floor) throw new Error(`the floor cannot run ${c.id}`);
+  if ((implName === 'floor' || implName === 'passthrough') && !c.floor) throw new Error(`the ${implName} subject cannot run ${c.id}`);
   const impl = makeImpl(implName as ImplName, provider);
   const params = c.params(quick);
   for (let i = 0; i < Number(runs ?? 3); i++) {

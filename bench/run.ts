@@ -9,12 +9,13 @@
  *
  * `--subject floor` puts bench/floor-impl.ts (the emulated design's minimum,
  * no winsock2 code) where winsock2 would be, on the cases it can carry: its
- * ratio to net is what the design costs before any of our code runs. In the
- * JSON the subject's samples stay under the `winsock` key; `subject` says
- * whose they are.
+ * ratio to net is what the design costs before any of our code runs;
+ * `--subject passthrough` a bare Duplex over net.Socket (what a second stream
+ * layer costs). In the JSON the subject's samples stay under the `winsock`
+ * key; `subject` says whose they are.
  *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
- *        [--skip idle] [--provider emulated|native] [--subject winsock|floor]
+ *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
  *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -27,7 +28,9 @@ import { CASES, type Case, type Metric, type Target } from './cases';
 import { makeImpl, type ImplName, type ProviderName } from './impls';
 
 /** What runs against net: winsock2 on a provider, or the design's floor. */
-type Subject = 'winsock' | 'floor';
+type Subject = 'winsock' | 'floor' | 'passthrough';
+const SUBJECTS: readonly Subject[] = ['winsock', 'floor', 'passthrough'];
+const isSubject = (v: string): v is Subject => (SUBJECTS as readonly string[]).includes(v);
 /** The two sides of every pair: the subject (under its historical key) and net. */
 type Slot = 'winsock' | 'net';
 
@@ -44,7 +47,7 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject winsock|floor] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
@@ -86,7 +89,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--subject': {
         const v = value();
-        if (v !== 'winsock' && v !== 'floor') usage('--subject must be winsock or floor');
+        if (!isSubject(v)) usage(`--subject must be one of ${SUBJECTS.join(', ')}`);
         o.subject = v;
         break;
       }
@@ -97,10 +100,10 @@ function parseArgs(argv: string[]): Options {
       default: usage(`unknown argument ${arg}`);
     }
   }
-  if (o.subject === 'floor') {
+  if (o.subject !== 'winsock') {
     const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
-    if (unfit.length > 0) usage(`--subject floor cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
-    if (o.provider === 'native') usage('--subject floor runs no provider: leave out --provider');
+    if (unfit.length > 0) usage(`--subject ${o.subject} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
+    if (o.provider === 'native') usage(`--subject ${o.subject} runs no provider: leave out --provider`);
   }
   return o;
 }
@@ -265,7 +268,7 @@ function table(results: CaseResult[], subject: Subject): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.subject !== 'floor' || c.floor) && !o.skip.includes(c.id));
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.subject === 'winsock' || c.floor) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
@@ -292,8 +295,8 @@ async function main(): Promise<void> {
     arch: process.arch,
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
-    provider: o.subject === 'floor' ? null : o.provider,
-    /** Whose samples the `winsock` keys hold: winsock2 on `provider`, or the floor. */
+    provider: o.subject === 'winsock' ? o.provider : null,
+    /** Whose samples the `winsock` keys hold: winsock2 on `provider`, or a subject of bench/floor-impl.ts. */
     subject: o.subject,
     quick: o.quick,
     cases: results,
@@ -301,7 +304,7 @@ async function main(): Promise<void> {
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  const who = o.subject === 'floor' ? 'subject floor (the emulated design without winsock2 code)' : `provider ${o.provider}`;
+  const who = o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
   process.stdout.write(`${table(results, o.subject)}\n`);
   process.stdout.write(`ratio = ${o.subject} median / net median (targets are judged on it); pair ratios = ${o.subject} / net within each pair, which\n`);

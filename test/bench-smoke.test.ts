@@ -12,6 +12,7 @@ import { pendingBecause } from './helpers/harness';
 
 const root = path.join(__dirname, '..', '..');
 const CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc', 'idle', 'seed'];
+const FLOOR_CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc'];
 
 interface Summary { median: number; min: number; max: number; samples: number[] }
 
@@ -23,44 +24,74 @@ function isSummary(x: unknown): x is Summary {
     && (s['samples'] as unknown[]).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
 }
 
+/** Runs the harness with `args` (plus --quick and --out) and returns its parsed report. */
+function runHarness(dir: string, args: string[]): Record<string, unknown> {
+  const out = path.join(dir, `report-${args.join('_') || 'default'}.json`);
+  execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args, '--out', out], { cwd: root, stdio: 'pipe' });
+  return JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+}
+
+/** Every case ran and every metric has both sides' summaries and a finite ratio. */
+function assertWellFormed(report: Record<string, unknown>, subject: string, caseIds: string[]): void {
+  assert.equal(report['schema'], 'winsock2-bench/1');
+  assert.equal(report['quick'], true);
+  assert.equal(report['subject'], subject);
+  assert.equal(report['node'], process.version);
+  assert.equal(typeof report['cpus'], 'number');
+  const cases = report['cases'] as Record<string, unknown>[];
+  assert.deepEqual(cases.map((c) => c['id']), caseIds);
+  for (const c of cases) {
+    assert.equal(c['error'], undefined, `case ${String(c['id'])} failed: ${String(c['error'])}`);
+    const metrics = c['metrics'] as Record<string, unknown>[];
+    assert.ok(metrics.length > 0, `case ${String(c['id'])} has no metrics`);
+    for (const m of metrics) {
+      const where = `${String(c['id'])}/${String(m['id'])}`;
+      assert.ok(isSummary(m['winsock']), `${where}: ${subject} summary`);
+      assert.ok(isSummary(m['net']), `${where}: net summary`);
+      assert.ok(isSummary(m['pairRatio']), `${where}: pair ratios`);
+      assert.equal(typeof m['ratio'], 'number', `${where}: ratio`);
+      assert.ok(Number.isFinite(m['ratio']), `${where}: ratio is finite`);
+      assert.ok(m['met'] === null || typeof m['met'] === 'boolean', `${where}: met`);
+      assert.equal(typeof m['unit'], 'string', `${where}: unit`);
+    }
+  }
+}
+
 describe('benchmark harness (quick mode)', function () {
   this.timeout(180_000);
+  let dir = '';
 
-  it('writes a well-formed JSON report with every case against its net twin', function () {
+  before(function () {
     // Under Wine node.exe's stdio must be files, not pipes; `npm run bench:wine` covers Wine.
     if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') pendingBecause(this, 'under Wine node.exe needs files for stdio; npm run bench:wine covers Wine');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-bench-'));
-    const out = path.join(dir, 'report.json');
-    try {
-      execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
-      execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', '--out', out], {
-        cwd: root,
-        stdio: 'pipe',
-      });
-      const report = JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
-      assert.equal(report['schema'], 'winsock2-bench/1');
-      assert.equal(report['quick'], true);
-      assert.equal(report['node'], process.version);
-      assert.equal(typeof report['cpus'], 'number');
-      const cases = report['cases'] as Record<string, unknown>[];
-      assert.deepEqual(cases.map((c) => c['id']), CASE_IDS);
-      for (const c of cases) {
-        assert.equal(c['error'], undefined, `case ${String(c['id'])} failed: ${String(c['error'])}`);
-        const metrics = c['metrics'] as Record<string, unknown>[];
-        assert.ok(metrics.length > 0, `case ${String(c['id'])} has no metrics`);
-        for (const m of metrics) {
-          const where = `${String(c['id'])}/${String(m['id'])}`;
-          assert.ok(isSummary(m['winsock']), `${where}: winsock summary`);
-          assert.ok(isSummary(m['net']), `${where}: net summary`);
-          assert.ok(isSummary(m['pairRatio']), `${where}: pair ratios`);
-          assert.equal(typeof m['ratio'], 'number', `${where}: ratio`);
-          assert.ok(Number.isFinite(m['ratio']), `${where}: ratio is finite`);
-          assert.ok(m['met'] === null || typeof m['met'] === 'boolean', `${where}: met`);
-          assert.equal(typeof m['unit'], 'string', `${where}: unit`);
-        }
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-bench-'));
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
+  });
+
+  after(() => {
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes a well-formed JSON report with every case against its net twin', function () {
+    assertWellFormed(runHarness(dir, []), 'winsock', CASE_IDS);
+  });
+
+  for (const subject of ['floor', 'passthrough']) {
+    it(`runs the ${subject} subject (no winsock2 code) on the cases it can carry`, function () {
+      const report = runHarness(dir, ['--subject', subject]);
+      assertWellFormed(report, subject, FLOOR_CASE_IDS);
+      assert.equal(report['provider'], null);
+    });
+  }
+
+  it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
+    assert.throws(
+      () => execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', '--subject', 'floor', '--cases', 'seed'], { cwd: root, stdio: 'pipe' }),
+      (err: Error & { status?: number; stderr?: Buffer }) => {
+        assert.equal(err.status, 2);
+        assert.match(String(err.stderr), /--subject floor cannot run seed/);
+        return true;
+      },
+    );
   });
 });
