@@ -14,7 +14,7 @@ interface MetricResult {
   winsock: Summary; net: Summary; ratio: number;
 }
 interface CaseResult { id: string; error?: string; metrics: MetricResult[]; cpu?: { ratio: number }; pairs: number }
-interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; quick: boolean; startedAt: string; cases: CaseResult[] }
+interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; baseline?: 'net' | 'floor' | 'passthrough'; quick: boolean; startedAt: string; cases: CaseResult[] }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -33,9 +33,10 @@ function main(): void {
   if (files.length === 0) throw new Error('usage: aggregate.js report.json... [--markdown]');
   const reports = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Report).filter((r) => !r.quick);
   // Reports from before --subject existed are winsock2 runs.
-  const subjects = new Set(reports.map((r) => r.subject ?? 'winsock'));
-  if (subjects.size > 1) throw new Error(`aggregate.js: these reports measure different subjects (${[...subjects].join(', ')}); aggregate each on its own`);
-  const subject = [...subjects][0] ?? 'winsock';
+  const pairings = new Set(reports.map((r) => `${r.subject ?? 'winsock'} vs ${r.baseline ?? 'net'}`));
+  if (pairings.size > 1) throw new Error(`aggregate.js: these reports measure different pairings (${[...pairings].join(', ')}); aggregate each on its own`);
+  const subject = reports[0]?.subject ?? 'winsock';
+  const baseline = reports[0]?.baseline ?? 'net';
   const order: string[] = [];
   const byMetric = new Map<string, { m: MetricResult; ws: number[]; net: number[]; ratios: number[]; cpu: number[] }>();
   for (const r of reports) {
@@ -55,7 +56,7 @@ function main(): void {
       });
     }
   }
-  const rows: string[][] = [['metric', 'unit', subject === 'winsock' ? `winsock2 (${reports[0]?.provider ?? '?'})` : `${subject} (no winsock2 code)`, 'node:net', 'ratio (runs)', 'CPU ratio', 'target', '']];
+  const rows: string[][] = [['metric', 'unit', subject === 'winsock' ? `winsock2 (${reports[0]?.provider ?? '?'})` : `${subject} (no winsock2 code)`, baseline === 'net' ? 'node:net' : `${baseline} (no winsock2 code)`, 'ratio (runs)', 'CPU ratio', 'target', '']];
   for (const id of order) {
     const e = byMetric.get(id);
     if (!e) continue;
@@ -72,7 +73,7 @@ function main(): void {
     ]);
   }
   const first = reports[0];
-  const header = `${reports.length} runs of npm run bench; node ${first?.node ?? '?'}, ${first?.cpus ?? '?'} CPUs (${first?.cpuModel ?? '?'}), ${subject === 'winsock' ? `provider ${first?.provider ?? '?'}` : `subject ${subject}`}`;
+  const header = `${reports.length} runs of npm run bench; node ${first?.node ?? '?'}, ${first?.cpus ?? '?'} CPUs (${first?.cpuModel ?? '?'}), ${subject === 'winsock' ? `provider ${first?.provider ?? '?'}` : `subject ${subject}`}, baseline ${baseline}`;
   if (args.includes('--markdown')) {
     process.stdout.write(`${header}\n\n`);
     process.stdout.write(`| ${(rows[0] as string[]).join(' | ')} |\n|${(rows[0] as string[]).map(() => '---').join('|')}|\n`);

@@ -11,11 +11,16 @@
  * no winsock2 code) where winsock2 would be, on the cases it can carry: its
  * ratio to net is what the design costs before any of our code runs;
  * `--subject passthrough` a bare Duplex over net.Socket (what a second stream
- * layer costs). In the JSON the subject's samples stay under the `winsock`
- * key; `subject` says whose they are.
+ * layer costs). `--baseline floor` (or passthrough) puts one of them where
+ * net would be: `--baseline floor` alone measures winsock2 against the
+ * design's minimum in the same run, i.e. what our own code costs; issue 5's
+ * targets are judged only against net. In the JSON the subject's samples stay
+ * under the `winsock` key and the baseline's under `net`; `subject` and
+ * `baseline` say whose they are.
  *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
  *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
+ *        [--baseline net|floor|passthrough]
  *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -31,7 +36,10 @@ import { makeImpl, type ImplName, type ProviderName } from './impls';
 type Subject = 'winsock' | 'floor' | 'passthrough';
 const SUBJECTS: readonly Subject[] = ['winsock', 'floor', 'passthrough'];
 const isSubject = (v: string): v is Subject => (SUBJECTS as readonly string[]).includes(v);
-/** The two sides of every pair: the subject (under its historical key) and net. */
+type Baseline = 'net' | 'floor' | 'passthrough';
+const BASELINES: readonly Baseline[] = ['net', 'floor', 'passthrough'];
+const isBaseline = (v: string): v is Baseline => (BASELINES as readonly string[]).includes(v);
+/** The two sides of every pair: the subject and the baseline, under their historical keys. */
 type Slot = 'winsock' | 'net';
 
 interface Options {
@@ -42,17 +50,18 @@ interface Options {
   skip: string[];
   provider: ProviderName;
   subject: Subject;
+  baseline: Baseline;
   out: string | null;
   label: string | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', baseline: 'net', out: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -93,6 +102,12 @@ function parseArgs(argv: string[]): Options {
         o.subject = v;
         break;
       }
+      case '--baseline': {
+        const v = value();
+        if (!isBaseline(v)) usage(`--baseline must be one of ${BASELINES.join(', ')}`);
+        o.baseline = v;
+        break;
+      }
       case '--out': o.out = value(); break;
       case '--label': o.label = value(); break;
       case '--help': case '-h': usage('help');
@@ -100,10 +115,12 @@ function parseArgs(argv: string[]): Options {
       default: usage(`unknown argument ${arg}`);
     }
   }
-  if (o.subject !== 'winsock') {
+  if ((o.subject as string) === o.baseline) usage('--subject and --baseline must differ');
+  const stand = o.subject !== 'winsock' ? `--subject ${o.subject}` : o.baseline !== 'net' ? `--baseline ${o.baseline}` : null;
+  if (stand !== null) {
     const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
-    if (unfit.length > 0) usage(`--subject ${o.subject} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
-    if (o.provider === 'native') usage(`--subject ${o.subject} runs no provider: leave out --provider`);
+    if (unfit.length > 0) usage(`${stand} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
+    if (o.subject !== 'winsock' && o.provider === 'native') usage(`${stand} runs no provider: leave out --provider`);
   }
   return o;
 }
@@ -173,7 +190,8 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 3);
   const ctx = { provider: o.provider, quick: o.quick };
   const subject: ImplName = o.subject;
-  const impls: Record<Slot, ReturnType<typeof makeImpl>> = { winsock: makeImpl(subject, o.provider), net: makeImpl('net', o.provider) };
+  const baseline: ImplName = o.baseline;
+  const impls: Record<Slot, ReturnType<typeof makeImpl>> = { winsock: makeImpl(subject, o.provider), net: makeImpl(baseline, o.provider) };
   const samples: Record<Slot, Record<string, number>[]> = { winsock: [], net: [] };
   const cpu: Record<Slot, number[]> = { winsock: [], net: [] };
   const order: string[] = [];
@@ -195,7 +213,7 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
       continue;
     }
-    order.push(sequence.map((slot) => (slot === 'winsock' ? subject : slot)).join(' '));
+    order.push(sequence.map((slot) => (slot === 'winsock' ? subject : baseline)).join(' '));
     samples.winsock.push(got.winsock as Record<string, number>);
     samples.net.push(got.net as Record<string, number>);
     cpu.winsock.push(cpuMs.winsock as number);
@@ -204,7 +222,8 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   }
   const metrics = c.metrics.map((metric): MetricResult => {
     const { nativeTarget, target: emulatedTarget, ...rest } = metric;
-    const target = o.provider === 'native' ? nativeTarget : emulatedTarget;
+    // Issue 5's targets are ratios to net: against another baseline there is nothing to judge.
+    const target = o.baseline !== 'net' ? undefined : o.provider === 'native' ? nativeTarget : emulatedTarget;
     const m: Metric = target ? { ...rest, target } : rest;
     const ws = samples.winsock.map((s) => s[m.id] as number);
     const nt = samples.net.map((s) => s[m.id] as number);
@@ -240,8 +259,8 @@ function targetText(t: Target | undefined): string {
   return t.on === 'ratio' ? `ratio ${t.op} ${t.value}` : `winsock ${t.op} ${t.value}`;
 }
 
-function table(results: CaseResult[], subject: Subject): string {
-  const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, 'net median [min-max]', 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
+function table(results: CaseResult[], subject: Subject, baseline: Baseline): string {
+  const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, `${baseline} median [min-max]`, 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
       rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '', '']);
@@ -268,7 +287,7 @@ function table(results: CaseResult[], subject: Subject): string {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.subject === 'winsock' || c.floor) && !o.skip.includes(c.id));
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : (o.subject === 'winsock' && o.baseline === 'net') || c.floor) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
@@ -298,17 +317,20 @@ async function main(): Promise<void> {
     provider: o.subject === 'winsock' ? o.provider : null,
     /** Whose samples the `winsock` keys hold: winsock2 on `provider`, or a subject of bench/floor-impl.ts. */
     subject: o.subject,
+    /** Whose samples the `net` keys hold. */
+    baseline: o.baseline,
     quick: o.quick,
     cases: results,
   };
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  const who = o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`;
+  const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline}`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
-  process.stdout.write(`${table(results, o.subject)}\n`);
-  process.stdout.write(`ratio = ${o.subject} median / net median (targets are judged on it); pair ratios = ${o.subject} / net within each pair, which\n`);
-  process.stdout.write(`shared the load of the moment; CPU ratio = ${o.subject} / net median process CPU time per run (steadier under load)\n`);
+  process.stdout.write(`${table(results, o.subject, o.baseline)}\n`);
+  const judged = o.baseline === 'net' ? ' (targets are judged on it)' : ' (no targets: they are against net)';
+  process.stdout.write(`ratio = ${o.subject} median / ${o.baseline} median${judged}; pair ratios = ${o.subject} / ${o.baseline} within each pair, which\n`);
+  process.stdout.write(`shared the load of the moment; CPU ratio = ${o.subject} / ${o.baseline} median process CPU time per run (steadier under load)\n`);
   process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }

@@ -36,6 +36,7 @@ function assertWellFormed(report: Record<string, unknown>, subject: string, case
   assert.equal(report['schema'], 'winsock2-bench/1');
   assert.equal(report['quick'], true);
   assert.equal(report['subject'], subject);
+  assert.ok(['net', 'floor', 'passthrough'].includes(String(report['baseline'])), 'baseline');
   assert.equal(report['node'], process.version);
   assert.equal(typeof report['cpus'], 'number');
   const cases = report['cases'] as Record<string, unknown>[];
@@ -83,6 +84,18 @@ describe('benchmark harness (quick mode)', function () {
       assert.equal(report['provider'], null);
     });
   }
+
+  it('measures winsock2 against the floor as baseline, with no targets judged', function () {
+    const report = runHarness(dir, ['--baseline', 'floor']);
+    assertWellFormed(report, 'winsock', FLOOR_CASE_IDS);
+    assert.equal(report['baseline'], 'floor');
+    for (const c of report['cases'] as { metrics: { met: unknown; target?: unknown }[] }[]) {
+      for (const m of c.metrics) {
+        assert.equal(m.met, null);
+        assert.equal(m.target, undefined);
+      }
+    }
+  });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
     assert.throws(
