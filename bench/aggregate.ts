@@ -14,7 +14,7 @@ interface MetricResult {
   winsock: Summary; net: Summary; ratio: number;
 }
 interface CaseResult { id: string; error?: string; metrics: MetricResult[]; cpu?: { ratio: number }; pairs: number }
-interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; baseline?: 'net' | 'floor' | 'passthrough'; quick: boolean; startedAt: string; cases: CaseResult[] }
+interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; baseline?: 'net' | 'floor' | 'passthrough' | 'build'; baselineBuild?: string | null; quick: boolean; startedAt: string; cases: CaseResult[] }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,7 +56,7 @@ function main(): void {
       });
     }
   }
-  const rows: string[][] = [['metric', 'unit', subject === 'winsock' ? `winsock2 (${reports[0]?.provider ?? '?'})` : `${subject} (no winsock2 code)`, baseline === 'net' ? 'node:net' : `${baseline} (no winsock2 code)`, 'ratio (runs)', 'CPU ratio', 'target', '']];
+  const rows: string[][] = [['metric', 'unit', subject === 'winsock' ? `winsock2 (${reports[0]?.provider ?? '?'})` : `${subject} (no winsock2 code)`, baseline === 'net' ? 'node:net' : baseline === 'build' ? `winsock2 (${reports[0]?.baselineBuild ?? 'other build'})` : `${baseline} (no winsock2 code)`, 'ratio (runs)', 'CPU ratio', 'target', '']];
   for (const id of order) {
     const e = byMetric.get(id);
     if (!e) continue;

@@ -7,6 +7,7 @@
  * The package is loaded from dist/ (the build users get), not from lib/.
  */
 import * as net from 'node:net';
+import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type * as Winsock from '../dist/index';
 import { floorImpl } from './floor-impl';
@@ -60,15 +61,23 @@ const HOST = '127.0.0.1';
 /** Large enough that no burst in any case is refused by either side's backlog. */
 const BACKLOG = 2048;
 
-let winsockModule: typeof Winsock | undefined;
-function winsock(): typeof Winsock {
-  // Loaded on first use, so `--impl net` runs (and their failures) never depend on the build.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  winsockModule ??= require('../dist/index') as typeof Winsock;
-  return winsockModule;
+const winsockModules = new Map<string, typeof Winsock>();
+/** This checkout's build (../dist), or another build's dist/ directory (`--baseline-build`). */
+function loadWinsock(dist: string | undefined): typeof Winsock {
+  const key = dist ?? '';
+  let mod = winsockModules.get(key);
+  if (!mod) {
+    // Loaded on first use, so runs without winsock2 (and their failures) never depend on the build.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(dist === undefined ? '../dist/index' : path.resolve(dist, 'index.js')) as typeof Winsock;
+    winsockModules.set(key, mod);
+  }
+  return mod;
 }
 
-export function winsockImpl(provider: ProviderName): Impl {
+/** winsock2 on `provider`, from this checkout's dist/ or from the build in `dist`. */
+export function winsockImpl(provider: ProviderName, dist?: string): Impl {
+  const winsock = (): typeof Winsock => loadWinsock(dist);
   const asWinsock = (s: Duplex): Winsock.WinsockSocket => s as Winsock.WinsockSocket;
   let open = 0;
   const track = (s: Duplex): Duplex => {

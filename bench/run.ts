@@ -20,7 +20,11 @@
  *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
  *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
- *        [--baseline net|floor|passthrough]
+ *        [--baseline net|floor|passthrough] [--baseline-build DIR]
+ *
+ * `--baseline-build DIR` runs winsock2 against another build of itself (DIR is
+ * that build's dist/, e.g. from a clone of an older commit): an A/B of a change,
+ * on the real cases, in one process. Not for `idle` (its children load ./dist).
  *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -30,15 +34,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CASES, type Case, type Metric, type Target } from './cases';
-import { makeImpl, type ImplName, type ProviderName } from './impls';
+import { makeImpl, winsockImpl, type ImplName, type ProviderName } from './impls';
 
 /** What runs against net: winsock2 on a provider, or the design's floor. */
 type Subject = 'winsock' | 'floor' | 'passthrough';
 const SUBJECTS: readonly Subject[] = ['winsock', 'floor', 'passthrough'];
 const isSubject = (v: string): v is Subject => (SUBJECTS as readonly string[]).includes(v);
-type Baseline = 'net' | 'floor' | 'passthrough';
+/** `build`: winsock2 from another build's dist/ (`--baseline-build`). */
+type Baseline = 'net' | 'floor' | 'passthrough' | 'build';
 const BASELINES: readonly Baseline[] = ['net', 'floor', 'passthrough'];
-const isBaseline = (v: string): v is Baseline => (BASELINES as readonly string[]).includes(v);
+const isBaseline = (v: string): v is Exclude<Baseline, 'build'> => (BASELINES as readonly string[]).includes(v);
 /** The two sides of every pair: the subject and the baseline, under their historical keys. */
 type Slot = 'winsock' | 'net';
 
@@ -51,17 +56,19 @@ interface Options {
   provider: ProviderName;
   subject: Subject;
   baseline: Baseline;
+  /** The other build's dist/ directory, when baseline is 'build'. */
+  baselineBuild: string | null;
   out: string | null;
   label: string | null;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', baseline: 'net', out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -108,6 +115,13 @@ function parseArgs(argv: string[]): Options {
         o.baseline = v;
         break;
       }
+      case '--baseline-build': {
+        const dir = path.resolve(value());
+        if (!fs.existsSync(path.join(dir, 'index.js'))) usage(`--baseline-build: ${dir} has no index.js (give a build's dist/ directory)`);
+        o.baseline = 'build';
+        o.baselineBuild = dir;
+        break;
+      }
       case '--out': o.out = value(); break;
       case '--label': o.label = value(); break;
       case '--help': case '-h': usage('help');
@@ -116,7 +130,11 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if ((o.subject as string) === o.baseline) usage('--subject and --baseline must differ');
-  const stand = o.subject !== 'winsock' ? `--subject ${o.subject}` : o.baseline !== 'net' ? `--baseline ${o.baseline}` : null;
+  if (o.baseline === 'build') {
+    if (o.subject !== 'winsock') usage('--baseline-build compares winsock2 with another build of it: leave out --subject');
+    if ((o.cases ?? []).includes('idle')) usage('--baseline-build cannot run idle (its child processes load this checkout\'s dist/)');
+  }
+  const stand = o.subject !== 'winsock' ? `--subject ${o.subject}` : o.baseline === 'floor' || o.baseline === 'passthrough' ? `--baseline ${o.baseline}` : null;
   if (stand !== null) {
     const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
     if (unfit.length > 0) usage(`${stand} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
@@ -190,8 +208,11 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const warmup = o.warmup ?? c.warmup?.(o.quick) ?? (o.quick ? 1 : 3);
   const ctx = { provider: o.provider, quick: o.quick };
   const subject: ImplName = o.subject;
-  const baseline: ImplName = o.baseline;
-  const impls: Record<Slot, ReturnType<typeof makeImpl>> = { winsock: makeImpl(subject, o.provider), net: makeImpl(baseline, o.provider) };
+  const baseline = o.baseline;
+  const impls: Record<Slot, ReturnType<typeof makeImpl>> = {
+    winsock: makeImpl(subject, o.provider),
+    net: baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
+  };
   const samples: Record<Slot, Record<string, number>[]> = { winsock: [], net: [] };
   const cpu: Record<Slot, number[]> = { winsock: [], net: [] };
   const order: string[] = [];
@@ -287,7 +308,7 @@ function table(results: CaseResult[], subject: Subject, baseline: Baseline): str
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : (o.subject === 'winsock' && o.baseline === 'net') || c.floor) && !o.skip.includes(c.id));
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.baseline === 'build' ? c.portable : (o.subject === 'winsock' && o.baseline === 'net') || c.floor) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
@@ -319,13 +340,14 @@ async function main(): Promise<void> {
     subject: o.subject,
     /** Whose samples the `net` keys hold. */
     baseline: o.baseline,
+    baselineBuild: o.baselineBuild,
     quick: o.quick,
     cases: results,
   };
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline}`;
+  const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
   process.stdout.write(`${table(results, o.subject, o.baseline)}\n`);
   const judged = o.baseline === 'net' ? ' (targets are judged on it)' : ' (no targets: they are against net)';

@@ -36,7 +36,7 @@ function assertWellFormed(report: Record<string, unknown>, subject: string, case
   assert.equal(report['schema'], 'winsock2-bench/1');
   assert.equal(report['quick'], true);
   assert.equal(report['subject'], subject);
-  assert.ok(['net', 'floor', 'passthrough'].includes(String(report['baseline'])), 'baseline');
+  assert.ok(['net', 'floor', 'passthrough', 'build'].includes(String(report['baseline'])), 'baseline');
   assert.equal(report['node'], process.version);
   assert.equal(typeof report['cpus'], 'number');
   const cases = report['cases'] as Record<string, unknown>[];
@@ -95,6 +95,27 @@ describe('benchmark harness (quick mode)', function () {
         assert.equal(m.target, undefined);
       }
     }
+  });
+
+  it('measures winsock2 against another build of itself (an A/B of a change)', function () {
+    // This checkout's own dist/ as the other build: the pairing, not the numbers, is under test.
+    const report = runHarness(dir, ['--baseline-build', path.join(root, 'dist'), '--cases', 'pingpong,seed']);
+    assertWellFormed(report, 'winsock', ['pingpong', 'seed']);
+    assert.equal(report['baseline'], 'build');
+    assert.equal(report['baselineBuild'], path.join(root, 'dist'));
+  });
+
+  it('refuses another build as baseline for the idle case, and a directory that is no build', function () {
+    const run = (args: string[]): void => {
+      execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args], { cwd: root, stdio: 'pipe' });
+    };
+    const usageError = (pattern: RegExp) => (err: Error & { status?: number; stderr?: Buffer }): boolean => {
+      assert.equal(err.status, 2);
+      assert.match(String(err.stderr), pattern);
+      return true;
+    };
+    assert.throws(() => run(['--baseline-build', path.join(root, 'dist'), '--cases', 'idle']), usageError(/cannot run idle/));
+    assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
   });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
