@@ -18,13 +18,13 @@
  * under the `winsock` key and the baseline's under `net`; `subject` and
  * `baseline` say whose they are.
  *
- *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
- *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
- *        [--baseline net|floor|passthrough] [--baseline-build DIR]
- *
  * `--baseline-build DIR` runs winsock2 against another build of itself (DIR is
  * that build's dist/, e.g. from a clone of an older commit): an A/B of a change,
  * on the real cases, in one process. Not for `idle` (its children load ./dist).
+ *
+ *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
+ *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
+ *        [--baseline net|floor|passthrough] [--baseline-build DIR]
  *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -306,9 +306,16 @@ function table(results: CaseResult[], subject: Subject, baseline: Baseline): str
   return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
+/** Without --cases: every case both sides can run (stand-ins carry four; another build all but idle). */
+function runsByDefault(c: Case, o: Options): boolean {
+  if (o.baseline === 'build') return c.portable;
+  if (o.subject === 'winsock' && o.baseline === 'net') return true;
+  return c.floor;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.baseline === 'build' ? c.portable : (o.subject === 'winsock' && o.baseline === 'net') || c.floor) && !o.skip.includes(c.id));
+  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : runsByDefault(c, o)) && !o.skip.includes(c.id));
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
