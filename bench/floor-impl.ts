@@ -30,10 +30,8 @@
  */
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import { benchCondition, type Impl } from './impls';
+import { admitted, HOST, listenLoopback, openSockets, type Impl } from './impls';
 
-const HOST = '127.0.0.1';
-const BACKLOG = 2048;
 /** The emulated provider's hello and accepting verdict are 20 bytes each when they carry no data. */
 const HANDSHAKE_SIZE = 20;
 const HELLO = Buffer.alloc(HANDSHAKE_SIZE, 0x48);
@@ -182,40 +180,23 @@ function readHandshake(socket: net.Socket, done: (leftover: Buffer | null) => vo
  * handshake (the connection counts at accept, as with net), then SocketDuplex.
  */
 export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
-  let open = 0;
-  const track = (s: net.Socket): void => {
-    open++;
-    s.once('close', () => { open--; });
-  };
+  const { track, count } = openSockets();
   const noop = (): void => undefined;
-  const admit = (condition: boolean, s: net.Socket): boolean => {
-    if (condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
-      s.destroy();
-      return false;
-    }
-    return true;
-  };
   return {
     name: kind,
-    async listen(spec) {
-      const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+    listen(spec) {
+      return listenLoopback(net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
         track(s);
         if (kind === 'passthrough') {
-          if (admit(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
+          if (admitted(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
           return;
         }
         readHandshake(s, (leftover) => {
-          if (!admit(spec.condition, s)) return;
+          if (!admitted(spec.condition, s)) return;
           s.write(VERDICT);
           spec.onConnection(new FramedDuplex(s, leftover));
         }, () => { s.on('error', noop); s.destroy(); });
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => { server.off('error', reject); resolve(); });
-      });
-      const address = server.address() as net.AddressInfo;
-      return { port: address.port, close: async () => { server.close(); } };
+      }));
     },
     connect(port) {
       return new Promise<Duplex>((resolve, reject) => {
@@ -239,6 +220,6 @@ export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
     calleeData: () => null,
     sendDisconnect: () => Promise.reject(new Error(`the ${kind} subject has no disconnect data`)),
     recvDisconnect: () => Promise.reject(new Error(`the ${kind} subject has no disconnect data`)),
-    handleCount: () => open,
+    handleCount: count,
   };
 }

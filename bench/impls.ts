@@ -57,9 +57,49 @@ export interface Impl {
   handleCount(): number;
 }
 
-const HOST = '127.0.0.1';
+export const HOST = '127.0.0.1';
 /** Large enough that no burst in any case is refused by either side's backlog. */
 const BACKLOG = 2048;
+
+/** Counts the sockets an implementation handed out and that have not closed yet (Impl.handleCount). */
+export function openSockets(): { track<T extends Duplex>(s: T): T; count(): number } {
+  let open = 0;
+  return {
+    track(s) {
+      open++;
+      s.once('close', () => { open--; });
+      return s;
+    },
+    count: () => open,
+  };
+}
+
+/**
+ * The condition for a node:net accepted socket (the net twin and the stand-ins
+ * of floor-impl.ts): benchCondition on its peer; a refused socket is destroyed.
+ */
+export function admitted(condition: boolean, s: net.Socket): boolean {
+  if (condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
+    s.destroy();
+    return false;
+  }
+  return true;
+}
+
+/** Listens on an ephemeral loopback port, as every node:net-based implementation here does. */
+export async function listenLoopback(server: net.Server): Promise<BenchServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => { server.off('error', reject); resolve(); });
+  });
+  const address = server.address() as net.AddressInfo;
+  return {
+    port: address.port,
+    // Like WinsockServer.close(): stop listening now; accepted sockets belong to the
+    // application (node:net's callback would wait for every one of them to close).
+    close: async () => { server.close(); },
+  };
+}
 
 const winsockModules = new Map<string, typeof Winsock>();
 /** This checkout's build (../dist), or another build's dist/ directory (`--baseline-build`). */
@@ -79,12 +119,7 @@ function loadWinsock(dist: string | undefined): typeof Winsock {
 export function winsockImpl(provider: ProviderName, dist?: string): Impl {
   const winsock = (): typeof Winsock => loadWinsock(dist);
   const asWinsock = (s: Duplex): Winsock.WinsockSocket => s as Winsock.WinsockSocket;
-  let open = 0;
-  const track = (s: Duplex): Duplex => {
-    open++;
-    s.once('close', () => { open--; });
-    return s;
-  };
+  const { track, count } = openSockets();
   return {
     name: 'winsock',
     async listen(spec) {
@@ -113,39 +148,18 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
     calleeData: (s) => asWinsock(s).calleeData?.toString() ?? null,
     sendDisconnect: (s, data) => asWinsock(s).sendDisconnect(data),
     recvDisconnect: async (s) => (await asWinsock(s).recvDisconnect())?.toString() ?? null,
-    handleCount: () => open,
+    handleCount: count,
   };
 }
 
 export function netImpl(): Impl {
-  let open = 0;
-  const track = (s: net.Socket): net.Socket => {
-    open++;
-    s.once('close', () => { open--; });
-    return s;
-  };
+  const { track, count } = openSockets();
   return {
     name: 'net',
-    async listen(spec) {
-      const server = net.createServer({ allowHalfOpen: true }, (s) => {
-        track(s);
-        if (spec.condition && !benchCondition({ address: s.remoteAddress ?? '', port: s.remotePort ?? 0 })) {
-          s.destroy();
-          return;
-        }
-        spec.onConnection(s);
-      });
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => { server.off('error', reject); resolve(); });
-      });
-      const address = server.address() as net.AddressInfo;
-      return {
-        port: address.port,
-        // Like WinsockServer.close(): stop listening now; accepted sockets belong to the
-        // application (node:net's callback would wait for every one of them to close).
-        close: async () => { server.close(); },
-      };
+    listen(spec) {
+      return listenLoopback(net.createServer({ allowHalfOpen: true }, (s) => {
+        if (admitted(spec.condition, track(s))) spec.onConnection(s);
+      }));
     },
     connect(port) {
       return new Promise<Duplex>((resolve, reject) => {
@@ -158,7 +172,7 @@ export function netImpl(): Impl {
     calleeData: () => null,
     sendDisconnect: () => Promise.reject(new Error('the net twin carries its totals in band')),
     recvDisconnect: () => Promise.reject(new Error('the net twin carries its totals in band')),
-    handleCount: () => open,
+    handleCount: count,
   };
 }
 
