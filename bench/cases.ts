@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Impl, ImplName, ProviderName } from './impls';
+import type * as LinesModule from '../dist/demo/lines';
 import type * as RandomModule from '../dist/demo/random';
 
 export type Better = 'higher' | 'lower';
@@ -393,19 +394,10 @@ function random(seed: number): () => number {
   return seededRandom(seed);
 }
 
-/** Splits a text stream into lines. */
+/** The demo's line splitter (lib/demo/lines.ts), from the build for the same reason. */
 function lines(s: Duplex, onLine: (line: string) => void): void {
-  let pending = '';
-  s.setEncoding('utf8');
-  s.on('data', (text: string) => {
-    pending += text;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      const line = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      onLine(line);
-    }
-  });
+  const { onLines } = require('../dist/demo/lines') as typeof LinesModule;
+  onLines(s, onLine);
 }
 
 /**

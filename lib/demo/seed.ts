@@ -9,6 +9,7 @@ import { connect } from '../connect';
 import { createServer } from '../server';
 import { resolveProvider } from '../providers';
 import type { WinsockSocket } from '../socket';
+import { onLines } from './lines';
 import { seededRandom } from './random';
 import type { Capabilities, ProviderChoice } from '../types';
 
@@ -62,17 +63,9 @@ export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedRe
   server.on('connection', (socket) => void serve(socket));
 
   async function serve(socket: WinsockSocket): Promise<void> {
-    let pending = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      pending += text;
-      let nl: number;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        const amount = Number(line.replace(/^tx:/, ''));
-        if (Number.isFinite(amount)) grandTotal += amount;
-      }
+    onLines(socket, (line) => {
+      const amount = Number(line.replace(/^tx:/, ''));
+      if (Number.isFinite(amount)) grandTotal += amount;
     });
     await once(socket, 'end');
     const count = await socket.recvDisconnect();
