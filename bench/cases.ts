@@ -29,7 +29,7 @@ export interface Metric {
   readonly title: string;
   readonly unit: string;
   readonly better: Better;
-  /** Issue 5's target for the emulated provider. */
+  /** Issue 5's target for the framed provider. */
   readonly target?: Target;
   /** Issue 5's target for the native provider (under Wine, against node.exe's net). */
   readonly nativeTarget?: Target;

@@ -1,8 +1,8 @@
 /**
  * The `floor` and `passthrough` subjects of the harness
  * (`npm run bench -- --subject floor`, `--subject passthrough`): what the
- * emulated provider's design costs before any winsock2 code runs. Issue 5
- * holds the emulated provider to ratios against node:net; these split the gap
+ * framed provider's design costs before any winsock2 code runs. Issue 5
+ * holds the framed provider to ratios against node:net; these split the gap
  * into steps, each measured against net in the same cases:
  *
  *   net → passthrough   a second stream layer: a Duplex over net.Socket that
@@ -12,7 +12,7 @@
  *   → winsock2          our code on top of the design (winsock2 / floor is an
  *                       upper bound on what our own code costs).
  *
- * The design, as SPEC.md fixes it for the emulated provider:
+ * The design, as SPEC.md fixes it for the framed provider:
  * - pure TypeScript over node:net, and the user gets a stream.Duplex;
  * - a caller sends a hello and nothing else until the acceptor's verdict,
  *   and connect() resolves only on an accepting verdict (conditional accept);
@@ -24,7 +24,7 @@
  * hand, no Winsock error mapping, no timeouts or abort signals. Small writes
  * are copied behind their header and complete at once; large ones go out as a
  * corked header + payload pair and complete when the kernel took them (as
- * winsock2's emulated handle does). Received frames are pushed as views of
+ * winsock2's framed handle does). Received frames are pushed as views of
  * the chunk. Anything winsock2 does beyond this is a cost the floor does not
  * pay.
  */
@@ -32,17 +32,17 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { admitted, HOST, listenLoopback, openSockets, type Impl } from './impls';
 
-/** The emulated provider's hello and accepting verdict are 20 bytes each when they carry no data. */
+/** The framed provider's hello and accepting verdict are 20 bytes each when they carry no data. */
 const HANDSHAKE_SIZE = 20;
 const HELLO = Buffer.alloc(HANDSHAKE_SIZE, 0x48);
 const VERDICT = Buffer.alloc(HANDSHAKE_SIZE, 0x56);
 const HEADER_SIZE = 5;
 const FRAME_DATA = 1;
-/** As the emulated handle: payloads up to this size are copied behind their header. */
+/** As the framed handle: payloads up to this size are copied behind their header. */
 const SMALL_WRITE = 2048;
 
 function header(out: Buffer, length: number): void {
-  // Byte stores, as the emulated handle (writeUInt32BE's checks cost more).
+  // Byte stores, as the framed handle (writeUInt32BE's checks cost more).
   out[0] = FRAME_DATA;
   out[1] = length >>> 24;
   out[2] = (length >>> 16) & 0xff;

@@ -34,7 +34,7 @@ async function memory(): Promise<{ rss: number; heapUsed: number; external: numb
 async function main(): Promise<void> {
   if (role !== 'server' && role !== 'client') throw new Error(`unknown role ${role}`);
   if (implName !== 'winsock' && implName !== 'net') throw new Error(`unknown impl ${implName}`);
-  if (provider !== 'native' && provider !== 'emulated') throw new Error(`unknown provider ${provider}`);
+  if (provider !== 'native' && provider !== 'framed') throw new Error(`unknown provider ${provider}`);
   if (!Number.isInteger(n) || n < 1) throw new Error(`bad connection count ${count}`);
   const impl = makeImpl(implName as ImplName, provider as ProviderName);
   const held: Duplex[] = [];

@@ -14,7 +14,7 @@ import { floorImpl } from './floor-impl';
 
 /** `floor`, `passthrough`: the design's minimum and a bare second stream layer, no winsock2 code (bench/floor-impl.ts). */
 export type ImplName = 'winsock' | 'net' | 'floor' | 'passthrough';
-export type ProviderName = 'native' | 'emulated';
+export type ProviderName = 'native' | 'framed';
 
 /** What the server's condition sees; for net the twin builds it from the accepted socket. */
 export interface CallerInfo {

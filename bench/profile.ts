@@ -4,7 +4,7 @@
  *   node --cpu-prof --cpu-prof-dir=prof out-bench/profile.js bulk winsock 5
  *   node out-bench/top.js prof/*.cpuprofile
  *
- * Arguments: <case> <winsock|net|floor|passthrough> [runs=3] [--quick] [--provider emulated|native]
+ * Arguments: <case> <winsock|net|floor|passthrough> [runs=3] [--quick] [--provider framed|native]
  */
 import { CASES } from './cases';
 import { makeImpl, type ImplName, type ProviderName } from './impls';
@@ -13,12 +13,12 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const pi = args.indexOf('--provider');
-  const provider = (pi >= 0 ? args[pi + 1] : 'emulated') as ProviderName;
+  const provider = (pi >= 0 ? args[pi + 1] : 'framed') as ProviderName;
   const positional = args.filter((a, i) => !a.startsWith('--') && (pi < 0 || i !== pi + 1));
   const [caseId, implName, runs] = positional;
   const c = CASES.find((x) => x.id === caseId);
   if (!c || !['winsock', 'net', 'floor', 'passthrough'].includes(implName ?? '')) {
-    throw new Error(`usage: profile.js <${CASES.map((x) => x.id).join('|')}> <winsock|net|floor|passthrough> [runs] [--quick] [--provider emulated|native]`);
+    throw new Error(`usage: profile.js <${CASES.map((x) => x.id).join('|')}> <winsock|net|floor|passthrough> [runs] [--quick] [--provider framed|native]`);
   }
   if ((implName === 'floor' || implName === 'passthrough') && !c.floor) throw new Error(`the ${implName} subject cannot run ${c.id}`);
   const impl = makeImpl(implName as ImplName, provider);

@@ -7,7 +7,7 @@
  * median in the same run. Prints a table and writes JSON
  * (bench/results/<timestamp>.json unless --out says otherwise).
  *
- * `--subject floor` puts bench/floor-impl.ts (the emulated design's minimum,
+ * `--subject floor` puts bench/floor-impl.ts (the framed design's minimum,
  * no winsock2 code) where winsock2 would be, on the cases it can carry: its
  * ratio to net is what the design costs before any of our code runs;
  * `--subject passthrough` a bare Duplex over net.Socket (what a second stream
@@ -23,7 +23,7 @@
  * on the real cases, in one process. Not for `idle` (its children load ./dist).
  *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
- *        [--skip idle] [--provider emulated|native] [--subject winsock|floor|passthrough]
+ *        [--skip idle] [--provider framed|native] [--subject winsock|floor|passthrough]
  *        [--baseline net|floor|passthrough] [--baseline-build DIR]
  *        [--out file.json] [--label text]
  *
@@ -63,12 +63,12 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider emulated|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider framed|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'emulated', subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'framed', subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -99,7 +99,7 @@ function parseArgs(argv: string[]): Options {
       case '--skip': o.skip = ids(value()); break;
       case '--provider': {
         const p = value();
-        if (p !== 'emulated' && p !== 'native') usage('--provider must be emulated or native');
+        if (p !== 'framed' && p !== 'native') usage('--provider must be framed or native');
         o.provider = p;
         break;
       }
@@ -242,9 +242,9 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
   }
   const metrics = c.metrics.map((metric): MetricResult => {
-    const { nativeTarget, target: emulatedTarget, ...rest } = metric;
+    const { nativeTarget, target: framedTarget, ...rest } = metric;
     // Issue 5's targets are ratios to net: against another baseline there is nothing to judge.
-    const target = o.baseline !== 'net' ? undefined : o.provider === 'native' ? nativeTarget : emulatedTarget;
+    const target = o.baseline !== 'net' ? undefined : o.provider === 'native' ? nativeTarget : framedTarget;
     const m: Metric = target ? { ...rest, target } : rest;
     const ws = samples.winsock.map((s) => s[m.id] as number);
     const nt = samples.net.map((s) => s[m.id] as number);
@@ -354,7 +354,7 @@ async function main(): Promise<void> {
   const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
-  const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the emulated design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
+  const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the framed design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
   process.stdout.write(`${table(results, o.subject, o.baseline)}\n`);
   const judged = o.baseline === 'net' ? ' (targets are judged on it)' : ' (no targets: they are against net)';

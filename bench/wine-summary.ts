@@ -1,16 +1,16 @@
 /**
  * Joins the two halves of `npm run bench:wine` into one table and one JSON:
  * the native provider's figures (bench/wine-native.js prints a JSON line
- * last) and the emulated provider's (the harness's JSON report), each
+ * last) and the framed provider's (the harness's JSON report), each
  * against node.exe's own net in the same process.
  *
- *   node out-bench/wine-summary.js --out file.json [--native stdout.txt] [--emulated report.json] [--cpus 0]
+ *   node out-bench/wine-summary.js --out file.json [--native stdout.txt] [--framed report.json] [--cpus 0]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 interface Row {
-  provider: 'native' | 'emulated';
+  provider: 'native' | 'framed';
   case: string;
   unit: string;
   winsock: number;
@@ -70,15 +70,15 @@ function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: nu
   return { rows, node: report.node, pairs: report.pairs };
 }
 
-function emulatedRows(file: string): { rows: Row[]; node: string | null } {
+function framedRows(file: string): { rows: Row[]; node: string | null } {
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as HarnessReport;
   const rows: Row[] = [];
   for (const c of report.cases) {
     for (const m of c.metrics) {
-      // Issue 5 sets Wine targets for the native provider only; the emulated
+      // Issue 5 sets Wine targets for the native provider only; the framed
       // provider's targets are Linux's (npm run bench), so none is judged here.
       rows.push({
-        provider: 'emulated', case: m.id, unit: m.unit, winsock: m.winsock.median, net: m.net.median, ratio: m.ratio,
+        provider: 'framed', case: m.id, unit: m.unit, winsock: m.winsock.median, net: m.net.median, ratio: m.ratio,
         target: '', met: null,
         runs: { winsock: m.winsock.samples, net: m.net.samples },
       });
@@ -92,16 +92,16 @@ function main(): void {
   const out = a.get('out');
   if (!out) throw new Error('--out is required');
   const native = a.get('native') ? nativeRows(a.get('native') as string) : null;
-  const emulated = a.get('emulated') ? emulatedRows(a.get('emulated') as string) : null;
-  const rows = [...(native?.rows ?? []), ...(emulated?.rows ?? [])];
+  const framed = a.get('framed') ? framedRows(a.get('framed') as string) : null;
+  const rows = [...(native?.rows ?? []), ...(framed?.rows ?? [])];
   const report = {
     schema: 'winsock2-bench-wine/1',
     createdAt: new Date().toISOString(),
     pinnedCpus: a.get('cpus') ?? null,
-    nodeExe: native?.node ?? emulated?.node ?? null,
-    providers: { native: native !== null && native.rows.length > 0, emulated: emulated !== null && emulated.rows.length > 0 },
+    nodeExe: native?.node ?? framed?.node ?? null,
+    providers: { native: native !== null && native.rows.length > 0, framed: framed !== null && framed.rows.length > 0 },
     rows,
-    sources: { native: a.get('native') ?? null, emulated: a.get('emulated') ?? null },
+    sources: { native: a.get('native') ?? null, framed: a.get('framed') ?? null },
   };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

@@ -23,7 +23,7 @@ export interface AllowListResult {
   decisions: { caller: string; verdict: string; reason: string }[];
 }
 
-/** `provider` defaults to 'auto' (native on Windows, emulated elsewhere). */
+/** `provider` defaults to 'auto' (native on Windows, framed elsewhere). */
 export async function main(provider: ProviderChoice = 'auto'): Promise<AllowListResult> {
   let allowed = allowList(['127.0.0.0', 8], ['10.0.0.0', 8]);   // loopback and the office network
 

@@ -30,7 +30,7 @@ export interface AsyncDecisionResult {
   deferrals: number[];
 }
 
-export async function main(style: 'promise' | 'defer' = 'promise', provider: ProviderChoice = 'emulated'): Promise<AsyncDecisionResult> {
+export async function main(style: 'promise' | 'defer' = 'promise', provider: ProviderChoice = 'framed'): Promise<AsyncDecisionResult> {
   const log: string[] = [];
 
   async function decideFor(req: ConnectionRequest): Promise<Decision> {
@@ -42,7 +42,7 @@ export async function main(style: 'promise' | 'defer' = 'promise', provider: Pro
   }
 
   const server = createServer({
-    provider, // caller and callee data need a provider that carries them: emulated
+    provider, // caller and callee data need a provider that carries them: framed
     decisionTimeout: 5_000,
     condition: style === 'promise'
       ? (req) => decideFor(req)                                  // a Promise: CF_DEFER until it settles

@@ -21,9 +21,9 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   let transactionsCounted = 0;
 
   // Disconnect data needs a provider that carries it: Windows' own TCP/IP
-  // provider does not, so ask for the emulated one explicitly.
+  // provider does not, so ask for the framed one explicitly.
   const server = createServer({
-    provider: 'emulated',
+    provider: 'framed',
     condition: (req) => ({ action: 'accept', calleeData: `welcome ${req.callerData?.toString() ?? 'stranger'}` }),
   });
 
@@ -48,7 +48,7 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   const results: SeedScenarioResult['clients'] = [];
   for (let i = 1; i <= clients; i++) {
     const name = `client-${i}`;
-    const socket = await connect({ provider: 'emulated', host: '127.0.0.1', port, callerData: name });
+    const socket = await connect({ provider: 'framed', host: '127.0.0.1', port, callerData: name });
     let amountSent = 0;
     for (let t = 1; t <= transactionsPerClient; t++) {
       const amount = i * 100 + t;

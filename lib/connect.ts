@@ -43,7 +43,7 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
   }
   if (callerData !== null && callerData.length > 0 && !capabilities.connectData) {
     throw new WinsockError('WSAEOPNOTSUPP', 'WSAConnect', {
-      detail: `the ${capabilities.protocol} provider cannot carry caller data (no XP1_CONNECT_DATA); use provider 'emulated' to carry it`,
+      detail: `the ${capabilities.protocol} provider cannot carry caller data (no XP1_CONNECT_DATA); use provider 'framed' to carry it`,
     });
   }
   if (signal?.aborted) throw createAbortError(signal);

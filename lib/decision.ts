@@ -67,7 +67,7 @@ function readDecision(value: unknown, capabilities: Capabilities, maxCalleeData:
     return {
       action: 'invalid',
       error: new WinsockError('WSAEOPNOTSUPP', 'WSAAccept', {
-        detail: `the ${capabilities.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use provider 'emulated' to carry it`,
+        detail: `the ${capabilities.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use provider 'framed' to carry it`,
       }),
     };
   }

@@ -1,6 +1,6 @@
 /**
  * WinsockError and the one table of Winsock error codes that both providers
- * use. The native addon reports bare numbers (WSAGetLastError()); the emulated
+ * use. The native addon reports bare numbers (WSAGetLastError()); the framed
  * provider maps Node's errno strings; both end up here, so the same situation
  * gives the same `code` whichever provider ran.
  *

@@ -1,6 +1,6 @@
 /**
  * The provider interface: the seam between the public API (lib/server.ts,
- * lib/socket.ts) and an implementation (lib/emulated/, lib/native/).
+ * lib/socket.ts) and an implementation (lib/framed/, lib/native/).
  *
  * It is shaped after WSAAccept itself, so both providers can be faithful:
  * the provider owns the queue of pending requests and offers only its head to

@@ -1,6 +1,7 @@
 /**
  * Picks the provider for a server or a connect: `'auto'` is native on win32
- * when the addon loads, else emulated; WINSOCK2_PROVIDER overrides the
+ * when the addon loads, else emulated (the same plain TCP wire, so nothing
+ * breaks where the addon is missing); WINSOCK2_PROVIDER overrides the
  * default; asking for `native` where it cannot load is an error that says
  * why — never a silent fallback.
  */
@@ -8,6 +9,7 @@ import type { Provider } from './provider';
 import type { ProviderChoice, ProviderName } from './types';
 import { WinsockError } from './errors';
 import { emulatedProvider } from './emulated/index';
+import { framedProvider } from './framed/index';
 import { debug } from './debug';
 
 interface NativeModule {
@@ -30,24 +32,32 @@ function loadNative(): { provider: Provider } | { error: Error } {
   return nativeCache;
 }
 
+/** The provider names, in the order the docs list them. */
+export const PROVIDER_NAMES: readonly ProviderName[] = ['native', 'emulated', 'framed'];
+
+function isProviderName(value: unknown): value is ProviderName {
+  return value === 'native' || value === 'emulated' || value === 'framed';
+}
+
 function fromEnvironment(): ProviderName | undefined {
   const value = process.env['WINSOCK2_PROVIDER'];
   if (value === undefined || value === '' || value === 'auto') return undefined;
-  if (value === 'native' || value === 'emulated') return value;
+  if (isProviderName(value)) return value;
   throw new WinsockError('WSAEINVAL', 'WSAStartup', {
-    detail: `WINSOCK2_PROVIDER must be "native", "emulated" or "auto", not ${JSON.stringify(value)}`,
+    detail: `WINSOCK2_PROVIDER must be "native", "emulated", "framed" or "auto", not ${JSON.stringify(value)}`,
   });
 }
 
 /** Resolves a provider choice to a loaded provider, or throws a WinsockError saying why not. */
 export function resolveProvider(choice: ProviderChoice | undefined): Provider {
-  if (choice !== undefined && choice !== 'auto' && choice !== 'native' && choice !== 'emulated') {
+  if (choice !== undefined && choice !== 'auto' && !isProviderName(choice)) {
     throw new WinsockError('WSAEINVAL', 'WSAStartup', {
-      detail: `provider must be "auto", "native" or "emulated", not ${JSON.stringify(choice)}`,
+      detail: `provider must be "auto", "native", "emulated" or "framed", not ${JSON.stringify(choice)}`,
     });
   }
   const wanted: ProviderChoice = choice === undefined || choice === 'auto' ? (fromEnvironment() ?? 'auto') : choice;
   if (wanted === 'emulated') return emulatedProvider;
+  if (wanted === 'framed') return framedProvider;
   if (wanted === 'native') {
     const native = loadNative();
     if ('provider' in native) return native.provider;

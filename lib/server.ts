@@ -13,7 +13,7 @@ import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ConditionVerdict, ListenerCallbacks, Provider, ProviderListener, RawRequest, SocketHandle } from './provider';
 import type {
-  Capabilities, ConditionFunction, ConnectionRequest, Decision, DecisionEvent, DecisionReason, ListenOptions, ServerOptions, SocketAddress, SocketMode,
+  Capabilities, ConditionFunction, ConnectionRequest, Decision, DecisionEvent, DecisionReason, ListenOptions, ProviderName, ServerOptions, SocketAddress, SocketMode,
 } from './types';
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
@@ -116,7 +116,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   }
 
   /** The provider this server runs on. */
-  get providerName(): 'native' | 'emulated' { return this.provider.name; }
+  get providerName(): ProviderName { return this.provider.name; }
 
   /** What the listening socket's provider can carry; available once `listen()` resolved. */
   get capabilities(): Capabilities {

@@ -139,7 +139,7 @@ export class WinsockSocket extends Duplex {
     }
     if (buffer !== null && buffer.length > 0 && !this.capabilities.disconnectData) {
       throw new WinsockError('WSAEOPNOTSUPP', 'WSASendDisconnect', {
-        detail: `the ${this.capabilities.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use provider 'emulated' to carry it`,
+        detail: `the ${this.capabilities.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use provider 'framed' to carry it`,
       });
     }
     if (this.destroyed) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect', { detail: 'the socket is closed' });

@@ -5,9 +5,9 @@
 import type { BlockList } from 'node:net';
 
 /** Which implementation carries the sockets. */
-export type ProviderName = 'native' | 'emulated';
+export type ProviderName = 'native' | 'emulated' | 'framed';
 
-/** `'auto'` picks `native` on win32 when the addon loads, else `emulated`. */
+/** `'auto'` picks `native` on win32 when the addon loads, else `emulated` (plain TCP on every OS). */
 export type ProviderChoice = 'auto' | ProviderName;
 
 /** Stream sockets (TCP semantics) or message sockets (boundaries kept). */

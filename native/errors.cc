@@ -1,7 +1,7 @@
 // Errors: the addon reports Winsock error NUMBERS and the Winsock function
 // that failed. lib/native/errors.ts turns them into WinsockError with
 // WinsockError.fromErrno (lib/errors.ts), the one table shared with the
-// emulated provider; no names or messages are kept here.
+// framed provider; no names or messages are kept here.
 #include "common.h"
 
 namespace ws2 {

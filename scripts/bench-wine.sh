@@ -5,7 +5,7 @@
 #
 #   native:   bench/wine-native.js via scripts/bench-wine-native.sh
 #             (bulk 256 MiB one way; accept rate with a JS condition)
-#   emulated: the bench harness (out-bench/run.js) under Wine, same cases
+#   framed: the bench harness (out-bench/run.js) under Wine, same cases
 #             (bulk; conn-seq = connect -> JS condition -> accept -> close)
 #
 # Reuses scripts/wine-env.sh (Debian packages, the node.exe cache in .cache/,
@@ -15,7 +15,7 @@
 # node.exe's stdout/stderr go to files (pipes give EBADF under Wine); the
 # files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
 #
-# Env: BENCH_WINE_PROVIDERS (native,emulated), BENCH_PAIRS (5),
+# Env: BENCH_WINE_PROVIDERS (native,emulated,framed), BENCH_PAIRS (5),
 #      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments),
 #      BENCH_WINE_TIMEOUT (seconds per provider, 900).
 set -euo pipefail
@@ -29,7 +29,7 @@ wine_setup
 npm run build --silent
 npm run build:bench --silent
 
-providers="${BENCH_WINE_PROVIDERS:-native,emulated}"
+providers="${BENCH_WINE_PROVIDERS:-native,emulated,framed}"
 pairs="${BENCH_PAIRS:-5}"
 export BENCH_PAIRS="$pairs"
 cpus="${BENCH_CPUS-0}"
@@ -41,7 +41,7 @@ stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
 work="$root/.cache/bench-wine-harness"
 mkdir -p "$work" bench/results
 native_json=""
-emulated_json=""
+framed_json=""
 status=0
 
 if [[ ",$providers," == *",native,"* ]]; then
@@ -61,32 +61,32 @@ if [[ ",$providers," == *",native,"* ]]; then
       echo "bench:wine: the native run exited non-zero after printing its results (stderr above); they are kept" >&2
       native_json="$native_out"
     else
-      echo "bench:wine: the native provider did not run (see above); continuing with emulated" >&2
+      echo "bench:wine: the native provider did not run (see above); continuing with framed" >&2
     fi
   fi
 fi
 
-if [[ ",$providers," == *",emulated,"* ]]; then
-  echo "== bench:wine emulated (out-bench/run.js under Wine, pinned to CPU ${cpus:-none})" >&2
+if [[ ",$providers," == *",framed,"* ]]; then
+  echo "== bench:wine framed (out-bench/run.js under Wine, pinned to CPU ${cpus:-none})" >&2
   # The prefix's wineserver is started by a pinned node.exe (it inherits the
   # affinity), here or in the native run just before.
-  emulated_json="$work/emulated-$stamp.json"
+  framed_json="$work/framed-$stamp.json"
   set +e
   # shellcheck disable=SC2086
-  PREBUILDS_ONLY=1 timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" "${pin[@]}" wine "$NODE_EXE" out-bench/run.js --provider emulated --cases bulk,conn-seq \
-    --pairs "$pairs" --label "wine, pinned to CPU ${cpus:-none}" --out "$emulated_json" ${BENCH_ARGS:-} \
+  PREBUILDS_ONLY=1 timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" "${pin[@]}" wine "$NODE_EXE" out-bench/run.js --provider framed --cases bulk,conn-seq \
+    --pairs "$pairs" --label "wine, pinned to CPU ${cpus:-none}" --out "$framed_json" ${BENCH_ARGS:-} \
     </dev/null >"$work/stdout.txt" 2>"$work/stderr.txt"
   rc=$?
   set -e
   cat "$work/stdout.txt"
   if [ "$rc" -ne 0 ]; then
     cat "$work/stderr.txt" >&2
-    echo "bench:wine: the emulated run exited with $rc" >&2
+    echo "bench:wine: the framed run exited with $rc" >&2
     status=1
-    emulated_json=""
+    framed_json=""
   fi
 fi
 
 node out-bench/wine-summary.js --out "bench/results/wine-$stamp.json" --cpus "${cpus:-none}" \
-  ${native_json:+--native "$native_json"} ${emulated_json:+--emulated "$emulated_json"}
+  ${native_json:+--native "$native_json"} ${framed_json:+--framed "$framed_json"}
 exit "$status"

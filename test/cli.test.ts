@@ -99,7 +99,7 @@ describe('CLI: winsock2 (the real binary)', function () {
         const r = await run([name, '--help']);
         assert.equal(r.code, 0, r.stderr);
         assert.ok(r.stdout.startsWith(`usage: winsock2 ${name}`), r.stdout);
-        assert.match(r.stdout, /--provider auto\|native\|emulated/);
+        assert.match(r.stdout, /--provider auto\|native\|framed/);
         assert.match(r.stdout, /--json/);
         assert.match(r.stdout, /exit codes:/);
         assert.equal(r.stderr, '');
@@ -112,7 +112,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       ['an unknown option', ['serve', '--frob'], /Unknown option '--frob'/],
       ['a stray argument', ['protocols', 'extra'], /positional argument/],
       ['a bad port', ['connect', '--port', 'http'], /--port must be an integer from 1 to 65535/],
-      ['a bad provider', ['protocols', '--provider', 'winsock1'], /--provider must be auto, native or emulated/],
+      ['a bad provider', ['protocols', '--provider', 'winsock1'], /--provider must be auto, native, emulated or framed/],
       ['a bad --allow rule', ['serve', '--allow', 'not-an-address'], /--allow not-an-address: not an IPv4\/IPv6 address, a CIDR subnet/],
       ['a bad CIDR prefix', ['serve', '--deny', '10.0.0.0/33'], /prefix length must be an integer from 0 to 32/],
       ['a missing option value', ['connect', '--caller-data'], /argument missing|requires a value|--caller-data/],
@@ -131,9 +131,9 @@ describe('CLI: winsock2 (the real binary)', function () {
 
   describe('demo', function () {
     it('prints the seed scenario table whose last answer is the grand total', async function () {
-      const r = await run(['demo', '--clients', '3', '--transactions', '4', '--provider', 'emulated']);
+      const r = await run(['demo', '--clients', '3', '--transactions', '4', '--provider', 'framed']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^provider: emulated \(.+\); connect data carried, disconnect data carried$/m);
+      assert.match(r.stdout, /^provider: framed \(.+\); connect data carried, disconnect data carried$/m);
       const table = lines(r.stdout).filter((l) => /^\s+\d+\s+client-\d/.test(l));
       assert.equal(table.length, 3, r.stdout);
       const total = /^grand total: (\d+) \(clients sent (\d+)\); transactions counted by disconnect data: 12;/m.exec(r.stdout);
@@ -146,14 +146,14 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('--json gives the totals', async function () {
-      const r = await run(['demo', '--clients', '2', '--transactions', '3', '--json', '--provider', 'emulated']);
+      const r = await run(['demo', '--clients', '2', '--transactions', '3', '--json', '--provider', 'framed']);
       assert.equal(r.code, 0, r.stderr);
       const result = JSON.parse(r.stdout) as {
         capabilities: { provider: string; disconnectData: boolean };
         clients: { callerData: string; amountSent: number; disconnectSent: string; disconnectReceived: string }[];
         grandTotal: number; serverCountTotal: number;
       };
-      assert.equal(result.capabilities.provider, 'emulated');
+      assert.equal(result.capabilities.provider, 'framed');
       assert.equal(result.clients.length, 2);
       assert.equal(result.grandTotal, result.clients.reduce((s, c) => s + c.amountSent, 0));
       assert.equal(result.serverCountTotal, 6);
@@ -163,27 +163,27 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('accepts global options before the command name', async function () {
-      const r = await run(['--json', '--provider', 'emulated', 'demo', '--clients', '1', '--transactions', '1']);
+      const r = await run(['--json', '--provider', 'framed', 'demo', '--clients', '1', '--transactions', '1']);
       assert.equal(r.code, 0, r.stderr);
       assert.equal((JSON.parse(r.stdout) as { clients: unknown[] }).clients.length, 1);
     });
   });
 
   describe('protocols', function () {
-    it('prints the emulated entries as a table', async function () {
-      const r = await run(['protocols', '--provider', 'emulated']);
+    it('prints the framed entries as a table', async function () {
+      const r = await run(['protocols', '--provider', 'framed']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^provider: emulated$/m);
+      assert.match(r.stdout, /^provider: framed$/m);
       assert.match(r.stdout, /^name\s+AF\s+type\s+protocol\s+flags\s+connectData\s+disconnectData\s+qos\s+graceful\s+message$/m);
-      assert.match(r.stdout, /^winsock2-emulated\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m);
+      assert.match(r.stdout, /^winsock2-framed\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m);
       assert.match(r.stdout, /SOCK_SEQPACKET\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+yes$/m);
     });
 
     it('--json gives the protocols with decoded flags', async function () {
-      const r = await run(['protocols', '--provider', 'emulated', '--json']);
+      const r = await run(['protocols', '--provider', 'framed', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as { provider: string; protocols: { serviceFlags: number; connectData: boolean; disconnectData: boolean }[] };
-      assert.equal(out.provider, 'emulated');
+      assert.equal(out.provider, 'framed');
       assert.ok(out.protocols.length >= 1);
       for (const p of out.protocols) {
         assert.equal(p.connectData, (p.serviceFlags & 0x80) !== 0);
@@ -203,9 +203,9 @@ describe('CLI: winsock2 (the real binary)', function () {
         assert.doesNotMatch(text.stdout, /native: unavailable/);
       } else {
         assert.equal(typeof out.nativeUnavailable, 'string');
-        assert.match(text.stdout, /^provider: emulated \(picked by auto\)$/m);
+        assert.match(text.stdout, /^provider: framed \(picked by auto\)$/m);
         assert.match(text.stdout, /^native: unavailable: .+$/m);
-        assert.match(text.stdout, /winsock2-emulated/);
+        assert.match(text.stdout, /winsock2-framed/);
       }
     });
 
@@ -220,16 +220,16 @@ describe('CLI: winsock2 (the real binary)', function () {
 
   describe('serve and connect', function () {
     it('accept with callee data, data both ways, disconnect data each way (text output)', async function () {
-      const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '10.0.0.0/8',
+      const server = await serve(['--provider', 'framed', '--count', '1', '--deny', '10.0.0.0/8',
         '--callee-data', 'welcome alice', '--disconnect-reply', 'total=42', '--echo']);
-      assert.match(server.listening, new RegExp(`${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider emulated, .+; ` +
+      assert.match(server.listening, new RegExp(`${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider framed, .+; ` +
         'conditional accept yes, connect data yes, disconnect data yes\\)$'));
-      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port),
+      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port),
         '--caller-data', 'alice', '--disconnect-data', 'count=2'], 'tx:1\ntx:2\n');
       assert.equal(client.code, 0, client.stderr);
       assert.equal(client.stderr, '');
       const c = lines(client.stdout);
-      assert.match(c[0] ?? '', new RegExp(`^connected to 127\\.0\\.0\\.1:${server.port} from 127\\.0\\.0\\.1:\\d+ \\(provider emulated, `));
+      assert.match(c[0] ?? '', new RegExp(`^connected to 127\\.0\\.0\\.1:${server.port} from 127\\.0\\.0\\.1:\\d+ \\(provider framed, `));
       assert.deepEqual(c.slice(1), [
         'callee data: "welcome alice"',
         'sent: 10 bytes, then hung up with disconnect data "count=2"',
@@ -248,12 +248,12 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('--json on both sides', async function () {
-      const server = await serve(['--provider', 'emulated', '--json', '--once', '--defer', '1', '--callee-data', 'hi',
+      const server = await serve(['--provider', 'framed', '--json', '--once', '--defer', '1', '--callee-data', 'hi',
         '--disconnect-reply', 'bye', '--allow', '127.0.0.0/8', '--deny', '192.168.0.0/16']);
       const listening = JSON.parse(server.listening) as { event: string; capabilities: { provider: string; connectData: boolean } };
       assert.equal(listening.event, 'listening');
       assert.equal(listening.capabilities.connectData, true);
-      const client = await run(['connect', '--json', '--provider', 'emulated', '--port', String(server.port), '--caller-data', 'bob',
+      const client = await run(['connect', '--json', '--provider', 'framed', '--port', String(server.port), '--caller-data', 'bob',
         '--disconnect-data', 'n=0', '--data', 'payload']);
       assert.equal(client.code, 0, client.stderr);
       const c = JSON.parse(client.stdout) as Record<string, unknown>;
@@ -282,8 +282,8 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('a caller the deny list refuses: connect exits 3 with the WSAECONNREFUSED line', async function () {
-      const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '127.0.0.1']);
-      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--caller-data', 'eve', '--data', 'x']);
+      const server = await serve(['--provider', 'framed', '--count', '1', '--deny', '127.0.0.1']);
+      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--caller-data', 'eve', '--data', 'x']);
       assert.equal(client.code, 3, client.stdout + client.stderr);
       assert.equal(client.stdout, '');
       assert.match(client.stderr, ERROR_LINE);
@@ -296,8 +296,8 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('a caller outside the allow list is refused by the condition (JSON error with --json)', async function () {
-      const server = await serve(['--provider', 'emulated', '--count', '1', '--allow', '10.0.0.0/8', '--json']);
-      const client = await run(['connect', '--json', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      const server = await serve(['--provider', 'framed', '--count', '1', '--allow', '10.0.0.0/8', '--json']);
+      const client = await run(['connect', '--json', '--provider', 'framed', '--port', String(server.port), '--data', '']);
       assert.equal(client.code, 3);
       const error = (JSON.parse(client.stdout) as { error: Record<string, unknown> }).error;
       assert.equal(error['code'], 'WSAECONNREFUSED');
@@ -311,8 +311,8 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     it('--max-connections 0 refuses through the same path', async function () {
-      const server = await serve(['--provider', 'emulated', '--count', '1', '--max-connections', '0', '--json']);
-      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      const server = await serve(['--provider', 'framed', '--count', '1', '--max-connections', '0', '--json']);
+      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--data', '']);
       assert.equal(client.code, 3);
       const decision = jsonLines((await server.done).stdout)[1] as Record<string, unknown>;
       assert.equal(decision['reason'], 'maxConnections');
@@ -321,8 +321,8 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     it('a connect that outlives --timeout exits 4; the server reports the request withdrawn', async function () {
       // The decision is deferred far beyond the client's timeout: no race between the two.
-      const server = await serve(['--provider', 'emulated', '--count', '1', '--defer', '600000']);
-      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--timeout', '100', '--data', 'x']);
+      const server = await serve(['--provider', 'framed', '--count', '1', '--defer', '600000']);
+      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--timeout', '100', '--data', 'x']);
       assert.equal(client.code, 4, client.stderr);
       assert.match(client.stderr, ERROR_LINE);
       assert.match(client.stderr, /^winsock2 connect: WSAETIMEDOUT \(10060\) from WSAConnect: /);
@@ -335,7 +335,7 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     it('stops cleanly on SIGTERM (exit 0)', async function () {
       if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
-      const server = await serve(['--provider', 'emulated', '--json']);
+      const server = await serve(['--provider', 'framed', '--json']);
       server.child.kill('SIGTERM');
       const s = await server.done;
       assert.equal(s.code, 0, s.stderr);
@@ -346,10 +346,10 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     it('a connect to a port nobody listens on exits 3', async function () {
       // Find a free port by listening and stopping a server first.
-      const server = await serve(['--provider', 'emulated', '--json']);
+      const server = await serve(['--provider', 'framed', '--json']);
       server.child.kill('SIGTERM');
       await server.done;
-      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', '']);
+      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--data', '']);
       assert.equal(client.code, 3, client.stderr);
       assert.match(client.stderr, ERROR_LINE);
     });

@@ -30,7 +30,7 @@ function runScript(file: string, args: string[] = []): Promise<{ code: number | 
 describe('examples', function () {
   it('seed-scenario: each hang-up is answered with the running grand total', async function () {
     const r = await seedScenario(3, 4);
-    assert.equal(r.provider, 'emulated');
+    assert.equal(r.provider, 'framed');
     assert.equal(r.clients.length, 3);
     let running = 0;
     for (const c of r.clients) {
@@ -43,7 +43,7 @@ describe('examples', function () {
   });
 
   it('allow-list: a listed caller is accepted, the same caller is refused once the list drops it', async function () {
-    const r = await allowList('emulated');
+    const r = await allowList('framed');
     assert.deepEqual(r.first, { accepted: true, calleeData: 'you are on the list' });
     assert.deepEqual(r.second, { accepted: false, error: 'WSAECONNREFUSED' });
     assert.deepEqual(r.decisions, [

@@ -172,7 +172,7 @@ forEachProvider('faults: destroy() in every phase', (provider) => describe('', f
   });
 
   it('while connecting: a caller stuck waiting for its verdict gives up (timeout, abort) and leaks nothing', async function () {
-    emulatedOnlyHere(this, provider);
+    framedOnlyHere(this, provider);
     // A raw listener that never answers the hello: the connect is stuck waiting for the verdict.
     const { createServer: netServer } = await import('node:net');
     const silent = netServer(() => undefined);
@@ -345,9 +345,9 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
     const deferred = connect({ provider, port: r.port });
     await waitFor(() => r.server.pendingDecisions === 1);
     const queued = [connect({ provider, port: r.port }), connect({ provider, port: r.port })];
-    // A caller in its handshake (emulated: half a hello).
+    // A caller in its handshake (framed: half a hello).
     let halfway: RawPeer | null = null;
-    if (provider === 'emulated') {
+    if (provider === 'framed') {
       halfway = await RawPeer.connect(r.port);
       await halfway.send(Buffer.from([0x57, 0x53, 0x32]));
     }
@@ -391,8 +391,8 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
   });
 }));
 
-function emulatedOnlyHere(ctx: Mocha.Context, provider: ProviderName): void {
-  if (provider !== 'emulated') pendingBecause(ctx, 'the stuck verdict needs a peer that accepts TCP and never answers the emulated hello');
+function framedOnlyHere(ctx: Mocha.Context, provider: ProviderName): void {
+  if (provider !== 'framed') pendingBecause(ctx, 'the stuck verdict needs a peer that accepts TCP and never answers the framed hello');
 }
 
 forEachProvider('faults: message mode stays half-open after WSAEDISCON', (provider) => describe('', function () {

@@ -10,7 +10,7 @@ import {
 } from './fuzz/protocol-properties';
 import { listenerStateMachine } from './fuzz/listener-properties';
 
-describe('wire protocol fuzz (emulated, deterministic seed)', function () {
+describe('wire protocol fuzz (framed, deterministic seed)', function () {
   const stats = newStats();
   const seed = 0x5eed;
 

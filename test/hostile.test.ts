@@ -1,6 +1,6 @@
 /**
  * Hostile peers against a listening server. The peer is a raw node:net socket
- * that speaks (or abuses) the emulated wire protocol byte by byte; cases that
+ * that speaks (or abuses) the framed wire protocol byte by byte; cases that
  * mean something for the native provider too run there with a plain TCP peer.
  *
  * After every case: the server still serves a good client (assertServes), RSS
@@ -15,9 +15,9 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { connect } from '../lib/connect';
 import type { WinsockError } from '../lib/errors';
-import { createEmulatedProvider } from '../lib/emulated/index';
-import { encodeFrameHeader, encodeHello, FRAME_DATA, FRAME_DISCONNECT, MAGIC, PROTOCOL_VERSION } from '../lib/emulated/frames';
-import { MAX_QOS_BYTES } from '../lib/emulated/qos';
+import { createFramedProvider } from '../lib/framed/index';
+import { encodeFrameHeader, encodeHello, FRAME_DATA, FRAME_DISCONNECT, MAGIC, PROTOCOL_VERSION } from '../lib/framed/frames';
+import { MAX_QOS_BYTES } from '../lib/framed/qos';
 import type { ListenerCallbacks } from '../lib/provider';
 import type { WinsockServer } from '../lib/server';
 import type { WinsockSocket } from '../lib/socket';
@@ -81,8 +81,8 @@ function outcome(socket: WinsockSocket): Promise<string> {
   });
 }
 
-function emulatedOnly(ctx: Mocha.Context, provider: ProviderName): void {
-  if (provider !== 'emulated') pendingBecause(ctx, 'a hostile peer of the emulated wire protocol; the native provider has no framing to abuse');
+function framedOnly(ctx: Mocha.Context, provider: ProviderName): void {
+  if (provider !== 'framed') pendingBecause(ctx, 'a hostile peer of the framed wire protocol; the native provider has no framing to abuse');
 }
 
 const HELLO_HEADER = [...MAGIC, PROTOCOL_VERSION, 0x48];
@@ -96,7 +96,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   // ---- the handshake ----
 
   it('random bytes: each connection is dropped at its first wrong byte with clientError; nothing reaches the condition', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const mem = memoryProbe();
     const o = await observed(provider, { condition: () => 'accept' });
     const peers = await Promise.all(Array.from({ length: 16 }, () => RawPeer.connect(o.port)));
@@ -115,7 +115,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('bytes after the hello, before the verdict, are a protocol violation that withdraws only that request', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'defer' });
     const withdrawn: WinsockError[] = [];
     o.server.on('withdrawn', (_r, e) => withdrawn.push(e));
@@ -131,7 +131,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a truncated hello then FIN is dropped with clientError WSAECONNRESET', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept' });
     const p = await RawPeer.connect(o.port);
     await p.send(encodeHello({ mode: 'stream', callerData: Buffer.from('abcdef'), sqos: null, gqos: null }).subarray(0, 23));
@@ -144,7 +144,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('length fields at their maximum in the hello: refused with a WSAEMSGSIZE verdict, nothing buffered', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const mem = memoryProbe();
     const o = await observed(provider, { condition: () => 'accept' });
     for (const [offset, flag] of [[8, 0x01], [12, 0x02], [16, 0x04]] as const) {
@@ -167,7 +167,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('hellos that announce their largest bodies and send nothing commit no memory for them', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     // 20 bytes each announcing maxCallerData + two maximal QOS bodies: ~192 KiB a connection if committed up front.
     const o = await observed(provider, { condition: () => 'accept', handshakeTimeout: 60_000 });
     collectGarbage();
@@ -192,7 +192,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('silent sockets are dropped by handshakeTimeout with WSAETIMEDOUT', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept', handshakeTimeout: 250 });
     const peers = await Promise.all(Array.from({ length: 30 }, () => RawPeer.connect(o.port)));
     await Promise.all(peers.map((p) => p.closed));
@@ -203,7 +203,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a slow writer (a hello one byte at a time) is dropped by handshakeTimeout even though it keeps sending', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept', handshakeTimeout: 300 });
     const p = await RawPeer.connect(o.port);
     const hello = encodeHello({ mode: 'stream', callerData: Buffer.from('slow'), sqos: null, gqos: null });
@@ -221,8 +221,8 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a flood of silent connections beyond maxHandshakes is dropped at once (provider level)', async function () {
-    emulatedOnly(this, provider);
-    const emulated = createEmulatedProvider({ maxHandshakes: 4 });
+    framedOnly(this, provider);
+    const framed = createFramedProvider({ maxHandshakes: 4 });
     const errors: WinsockError[] = [];
     const callbacks: ListenerCallbacks = {
       condition: () => ({ action: 'accept', calleeData: null, qos: null }),
@@ -232,7 +232,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
       clientError: (e) => errors.push(e),
       error: () => undefined,
     };
-    const listener = await emulated.listen({
+    const listener = await framed.listen({
       host: '127.0.0.1', port: 0, backlog: 8, conditional: true, handshakeTimeout: 60_000,
       maxCallerData: 65536, maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
     }, callbacks);
@@ -249,11 +249,11 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     }));
     await closing;
     await Promise.all(peers.map((p) => p.closed));
-    await waitFor(() => emulated.handleCount() === 0);
+    await waitFor(() => framed.handleCount() === 0);
   });
 
   it('caller data over maxCallerData is refused with WSAEMSGSIZE before the condition sees it', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept', maxCallerData: 64 });
     const p = await RawPeer.connect(o.port);
     await p.hello({ callerData: Buffer.alloc(65, 1) });
@@ -299,7 +299,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   // ---- resets ----
 
   it('a peer that resets during its hello is dropped; no request, no withdrawal', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept' });
     const withdrawn: unknown[] = [];
     o.server.on('withdrawn', (r) => withdrawn.push(r));
@@ -314,7 +314,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a peer that resets during a deferred decision is withdrawn and frees the head of the backlog', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     let n = 0;
     const o = await observed(provider, { condition: () => (n++ === 0 ? 'defer' : 'accept') });
     const withdrawn: WinsockError[] = [];
@@ -334,7 +334,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a peer that resets mid-data: the server socket fails with WSAECONNRESET after a prefix of the data', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider);
     const p = await RawPeer.connect(o.port);
     await p.handshake();
@@ -357,15 +357,15 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const o = await observed(provider);
     for (let i = 0; i < 4; i++) {
       const p = await RawPeer.connect(o.port);
-      if (provider === 'emulated') await p.handshake();
+      if (provider === 'framed') await p.handshake();
       const s = await nextSocket(o);
       s.resume();
       const how = outcome(s);
       const payload = Buffer.alloc(1 << 20, 5);
-      p.socket.write(provider === 'emulated' ? Buffer.concat([encodeFrameHeader(FRAME_DATA, payload.length), payload]) : payload);
+      p.socket.write(provider === 'framed' ? Buffer.concat([encodeFrameHeader(FRAME_DATA, payload.length), payload]) : payload);
       p.reset();
       const seen = await how;
-      // Linux and Wine may report an RST behind unread data as EOF: then a truncated frame (emulated) or a plain end (native).
+      // Linux and Wine may report an RST behind unread data as EOF: then a truncated frame (framed) or a plain end (native).
       assert.ok(['WSAECONNRESET', 'WSAECONNABORTED', 'end'].includes(seen), seen);
       s.destroy();
     }
@@ -373,7 +373,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a peer that resets during disconnect: never a clean end with partial disconnect data', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider);
     // Half a disconnect frame, then RST: always a failure.
     {
@@ -412,7 +412,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const o = await observed(provider);
     const carries = o.server.capabilities.disconnectData;
     const p = await RawPeer.connect(o.port);
-    if (provider === 'emulated') await p.handshake();
+    if (provider === 'framed') await p.handshake();
     const s = await nextSocket(o);
     s.resume();
     // Far more than the socket buffers hold, so the disconnect frame is still queued when the RST comes.
@@ -429,7 +429,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   // ---- after the handshake ----
 
   it('random bytes after the handshake end only that connection with a WSAE* error', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider);
     const codes: string[] = [];
     for (let i = 0; i < 8; i++) {
@@ -449,7 +449,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('a truncated frame then FIN is WSAECONNABORTED, never a clean end', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider);
     for (const partial of [
       encodeFrameHeader(FRAME_DATA, 10).subarray(0, 3), // inside a header
@@ -470,7 +470,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('length fields at their maximum after the handshake: WSAEMSGSIZE, nothing buffered', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const mem = memoryProbe();
     const o = await observed(provider, { maxDisconnectData: 16 });
     for (const [type, length] of [[FRAME_DATA, 0xffff_ffff], [FRAME_DATA, 16 * 1024 * 1024 + 1], [FRAME_DISCONNECT, 0xffff_ffff], [FRAME_DISCONNECT, 17]] as const) {
@@ -489,7 +489,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   });
 
   it('message mode: peers announcing maximal messages commit memory only for the bytes they send', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const o = await observed(provider, { mode: 'message' });
     collectGarbage();
     const before = buffersHeld();
@@ -515,7 +515,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
   // ---- a hostile server, against the client ----
 
   it('a hostile server: garbage, oversized lengths, resets and bad frames fail only that connect or socket', async function () {
-    emulatedOnly(this, provider);
+    framedOnly(this, provider);
     const mem = memoryProbe();
     const { createServer: netServer } = await import('node:net');
     let behaviour: (s: import('node:net').Socket) => void = () => undefined;
@@ -575,7 +575,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const mem = memoryProbe();
     const o = await observed(provider);
     const p = await RawPeer.connect(o.port);
-    if (provider === 'emulated') await p.handshake();
+    if (provider === 'framed') await p.handshake();
     p.socket.pause(); // never reads again
     const s = await nextSocket(o);
     const total = 256 * 1024 * 1024;
@@ -595,7 +595,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const mem = memoryProbe();
     const o = await observed(provider);
     const p = await RawPeer.connect(o.port);
-    if (provider === 'emulated') await p.handshake();
+    if (provider === 'framed') await p.handshake();
     const s = await nextSocket(o);
     // The application reads one chunk, then stops reading (pause()): the provider must stop too.
     let got = 0;
@@ -603,7 +603,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     s.on('data', (c: Buffer) => { if (c.some((b) => b !== 9)) ok = false; got += c.length; });
     s.once('data', () => s.pause());
     const payload = Buffer.alloc(1 << 20, 9);
-    const framed = provider === 'emulated' ? Buffer.concat([encodeFrameHeader(FRAME_DATA, payload.length), payload]) : payload;
+    const framed = provider === 'framed' ? Buffer.concat([encodeFrameHeader(FRAME_DATA, payload.length), payload]) : payload;
     const total = 256 * framed.length;
     const sent = await writeUntilStalled((c) => p.socket.write(c), () => once(p.socket, 'drain'), total, framed);
     assert.ok(sent < total / 2, `a peer pushed ${sent} bytes into a server that reads nothing`);

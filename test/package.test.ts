@@ -192,7 +192,7 @@ describe('package: installing the tarball into an empty project', function () {
     }
   });
 
-  it('require() and import() give the same API, and the emulated provider works from the installed copy', function () {
+  it('require() and import() give the same API, and the framed provider works from the installed copy', function () {
     const script = [
       "import { createRequire } from 'node:module';",
       "const esm = await import('winsock2');",
@@ -200,9 +200,9 @@ describe('package: installing the tarball into an empty project', function () {
       "const names = ['createServer', 'connect', 'WinsockError', 'enumerateProtocols'];",
       'const out = { cjs: {}, esm: {}, same: {} };',
       'for (const n of names) { out.cjs[n] = typeof cjs[n]; out.esm[n] = typeof esm[n]; out.same[n] = cjs[n] === esm[n]; }',
-      "const server = esm.createServer({ provider: 'emulated' });",
+      "const server = esm.createServer({ provider: 'framed' });",
       "const { port } = await server.listen({ port: 0, host: '127.0.0.1' });",
-      "const socket = await cjs.connect({ host: '127.0.0.1', port, provider: 'emulated' });",
+      "const socket = await cjs.connect({ host: '127.0.0.1', port, provider: 'framed' });",
       'out.provider = socket.capabilities.provider;',
       'socket.destroy();',
       'await server.close();',
@@ -218,7 +218,7 @@ describe('package: installing the tarball into an empty project', function () {
       assert.equal(out.esm[n], 'function', `import('winsock2').${n}`);
       assert.equal(out.same[n], true, `require and import give different ${n}`);
     }
-    assert.equal(out.provider, 'emulated');
+    assert.equal(out.provider, 'framed');
     assert.equal(out.error, true, 'WinsockError from require is not instanceof the one from import');
   });
 
@@ -230,7 +230,7 @@ describe('package: installing the tarball into an empty project', function () {
       '',
       'export async function main(): Promise<number> {',
       '  const server = createServer({',
-      "    provider: 'emulated',",
+      "    provider: 'framed',",
       '    backlog: 16,',
       '    condition(req: ConnectionRequest): Decision {',
       "      return req.callerData === null ? 'reject' : { action: 'accept', calleeData: Buffer.from('welcome') };",
@@ -240,7 +240,7 @@ describe('package: installing the tarball into an empty project', function () {
       "  const socket = await connect({ host: '127.0.0.1', port, callerData: Buffer.from('hi'), timeout: 1000 });",
       '  const callee: Buffer | null = socket.calleeData;',
       '  const caps: Capabilities = socket.capabilities;',
-      '  const protocols: ProtocolInfo[] = enumerateProtocols({ provider: "emulated" });',
+      '  const protocols: ProtocolInfo[] = enumerateProtocols({ provider: "framed" });',
       '  await socket.sendDisconnect(Buffer.from("total=42"));',
       '  const last: Buffer | null = await socket.recvDisconnect();',
       '  socket.destroy();',

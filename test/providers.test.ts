@@ -16,19 +16,27 @@ describe('provider selection', function () {
     else process.env['WINSOCK2_PROVIDER'] = saved;
   });
 
-  it("'emulated' is always available", function () {
+  it("'emulated' and 'framed' are always available", function () {
     assert.equal(resolveProvider('emulated').name, 'emulated');
+    assert.equal(resolveProvider('framed').name, 'framed');
   });
 
-  it('WINSOCK2_PROVIDER=emulated overrides the default', function () {
-    process.env['WINSOCK2_PROVIDER'] = 'emulated';
-    assert.equal(resolveProvider('auto').name, 'emulated');
-    assert.equal(resolveProvider(undefined).name, 'emulated');
+  for (const name of ['emulated', 'framed'] as const) {
+    it(`WINSOCK2_PROVIDER=${name} overrides the default`, function () {
+      process.env['WINSOCK2_PROVIDER'] = name;
+      assert.equal(resolveProvider('auto').name, name);
+      assert.equal(resolveProvider(undefined).name, name);
+    });
+  }
+
+  it('a bad provider option is WSAEINVAL listing the four choices', function () {
+    assert.throws(() => resolveProvider('emulation' as 'emulated'), (e: WinsockError) =>
+      e.code === 'WSAEINVAL' && /"auto", "native", "emulated" or "framed"/.test(e.message) && /"emulation"/.test(e.message));
   });
 
   it('an explicit provider option wins over WINSOCK2_PROVIDER', function () {
     process.env['WINSOCK2_PROVIDER'] = 'native';
-    assert.equal(resolveProvider('emulated').name, 'emulated');
+    assert.equal(resolveProvider('framed').name, 'framed');
   });
 
   it('a bad WINSOCK2_PROVIDER is WSAEINVAL naming the value', function () {
@@ -36,10 +44,11 @@ describe('provider selection', function () {
     assert.throws(() => resolveProvider('auto'), (e: WinsockError) => e.code === 'WSAEINVAL' && /"fast"/.test(e.message));
   });
 
-  it("'auto' is emulated off Windows", function () {
+  it("'auto' is emulated (plain TCP) off Windows", function () {
     if (process.platform === 'win32') pendingBecause(this, "on Windows 'auto' is native when the addon loads");
     delete process.env['WINSOCK2_PROVIDER'];
     assert.equal(resolveProvider('auto').name, 'emulated');
+    assert.equal(resolveProvider(undefined).name, 'emulated');
   });
 
   it("'native' off Windows fails with WSASYSNOTREADY and says why, everywhere it is asked for", function () {

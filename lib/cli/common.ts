@@ -63,8 +63,8 @@ export function parseOptions<T>(parse: () => T): T {
 /** A provider choice from --provider (undefined: the default, `auto` / WINSOCK2_PROVIDER). */
 export function providerOption(value: string | undefined): ProviderChoice | undefined {
   if (value === undefined) return undefined;
-  if (value === 'auto' || value === 'native' || value === 'emulated') return value;
-  throw new UsageError(`--provider must be auto, native or emulated, not ${JSON.stringify(value)}`);
+  if (value === 'auto' || value === 'native' || value === 'emulated' || value === 'framed') return value;
+  throw new UsageError(`--provider must be auto, native, emulated or framed, not ${JSON.stringify(value)}`);
 }
 
 /** An integer option within [min, max]. */

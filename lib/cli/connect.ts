@@ -29,7 +29,7 @@ options:
   --data TEXT             send TEXT instead of reading standard input
   --timeout MS            give up on the connect (a deferred decision included) and
                           on the peer's teardown after MS ms each (default ${DEFAULT_TIMEOUT}; 0: never)
-  --provider auto|native|emulated
+  --provider auto|native|emulated|framed
   --json                  one JSON object with everything, instead of lines
   --help, -h              this help
 

@@ -1,21 +1,22 @@
 /** `winsock2 demo`: the seed scenario with a table. */
 import { parseArgs } from 'node:util';
-import { runSeedScenario } from '../demo/seed';
+import { runSeedScenario, SEED_PROVIDER_WHY } from '../demo/seed';
 import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, intOption, out, parseOptions, providerOption } from './common';
 import { formatTable } from './table';
 
-const HELP = `usage: winsock2 demo [--clients N] [--transactions N] [--provider auto|native|emulated] [--json]
+const HELP = `usage: winsock2 demo [--clients N] [--transactions N] [--provider auto|native|emulated|framed] [--json]
 
 Runs the seed scenario: N clients connect with their name as caller data, send
 transactions, and hang up with their transaction count as disconnect data; the
 server answers each hang-up with the running grand total as its disconnect data.
-With --provider auto it uses a provider that carries disconnect data (emulated
-where Windows' TCP/IP provider cannot) and says which one it used.
+It runs on the framed provider unless --provider names another: disconnect data
+is what the scenario is about, and only framed carries it (Windows' TCP/IP
+provider, so native and emulated, cannot: they fail with WSAEOPNOTSUPP).
 
 options:
   --clients N        clients, one after another (default 5)
   --transactions N   transactions per client (default 10)
-  --provider auto|native|emulated
+  --provider auto|native|emulated|framed
   --json             the whole result as one JSON object (clients, grandTotal, ...)
   --help, -h         this help
 
@@ -46,7 +47,9 @@ export async function demoCommand(args: string[]): Promise<number> {
   }
   const caps = result.capabilities;
   out(`provider: ${caps.provider} (${caps.protocol}); connect data ${caps.connectData ? 'carried' : 'NOT carried'}, ` +
-    `disconnect data ${caps.disconnectData ? 'carried' : 'NOT carried'}\n`);
+    `disconnect data ${caps.disconnectData ? 'carried' : 'NOT carried'}`);
+  if (provider === undefined || provider === 'auto') out(`why framed: ${SEED_PROVIDER_WHY}\n`);
+  else out('');
   out(`${formatTable(
     ['client', 'caller data', 'callee data', 'transactions', 'amount sent', 'hung up with', 'server answered'],
     result.clients.map((c) => [c.client, c.callerData, c.calleeData, c.transactions, c.amountSent, c.disconnectSent, c.disconnectReceived]),

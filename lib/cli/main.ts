@@ -34,7 +34,7 @@ function usage(): string {
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`),
     '',
     'global options (accepted before or after the command):',
-    '  --provider auto|native|emulated   the provider (default auto, or WINSOCK2_PROVIDER)',
+    '  --provider auto|native|emulated|framed   the provider (default auto, or WINSOCK2_PROVIDER)',
     '  --json                            machine-readable output',
     '  --help, -h                        help (also `winsock2 <command> --help`)',
     '  --version                         the package version',

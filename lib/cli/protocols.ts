@@ -6,10 +6,10 @@ import type { ProtocolInfo } from '../types';
 import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseOptions, providerOption } from './common';
 import { formatTable } from './table';
 
-const HELP = `usage: winsock2 protocols [--provider auto|native|emulated] [--json]
+const HELP = `usage: winsock2 protocols [--provider auto|native|emulated|framed] [--json]
 
 Lists the protocols the provider offers (WSAEnumProtocolsW for native, the
-emulated provider's own entries otherwise) with their XP1_* service flags and
+framed provider's own entries otherwise) with their XP1_* service flags and
 what each can carry: connect data (XP1_CONNECT_DATA), disconnect data
 (XP1_DISCONNECT_DATA), QOS, graceful close, message orientation.
 
@@ -17,7 +17,7 @@ With --provider auto (the default) it lists the provider auto picks, and says
 why native is unavailable when it is.
 
 options:
-  --provider auto|native|emulated   default auto (or WINSOCK2_PROVIDER)
+  --provider auto|native|emulated|framed   default auto (or WINSOCK2_PROVIDER)
   --json                            one JSON object: provider, nativeUnavailable, protocols
   --help, -h                        this help
 

@@ -44,7 +44,7 @@ options:
   --max-connections N      refuse callers beyond N open connections
   --count N                exit after N requests are done (refused, withdrawn, or
                            accepted and closed); --once is --count 1
-  --provider auto|native|emulated
+  --provider auto|native|emulated|framed
   --json                   one JSON object per line (events: listening, decision,
                            closed, conditionError, withdrawn, clientError, stopped)
   --help, -h               this help
@@ -245,13 +245,13 @@ export async function serveCommand(args: string[]): Promise<number> {
   if (calleeData !== undefined && calleeData !== '' && !caps.connectData) {
     await server.close();
     throw new WinsockError('WSAEOPNOTSUPP', 'WSAAccept', {
-      detail: `the ${caps.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use --provider emulated to carry it`,
+      detail: `the ${caps.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use --provider framed to carry it`,
     });
   }
   if (disconnectReply !== undefined && disconnectReply !== '' && !caps.disconnectData) {
     await server.close();
     throw new WinsockError('WSAEOPNOTSUPP', 'WSASendDisconnect', {
-      detail: `the ${caps.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use --provider emulated to carry it`,
+      detail: `the ${caps.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use --provider framed to carry it`,
     });
   }
   const address = server.address() as SocketAddress;

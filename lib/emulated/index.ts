@@ -1,57 +1,61 @@
 /**
- * The emulated provider: Winsock's conditional accept, connect data and
- * disconnect data over plain TCP (node:net) with the framed protocol of
- * docs/protocol.md. Runs everywhere Node runs.
+ * The emulated provider: Windows' TCP/IP provider as seen from JavaScript,
+ * over node:net. Plain TCP on the wire, so it talks to any TCP peer (curl,
+ * browsers, .NET, the native provider on Windows); the accept policy
+ * (condition, defer, blockList, maxConnections, backlog) runs after the
+ * kernel's handshake and before one byte of the caller is read. Like
+ * TCP/IP on Windows it carries no connect data, disconnect data or QOS, and
+ * it is stream-oriented.
  */
 import { connect as netConnect, createServer as netCreateServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import { WinsockError } from '../errors';
 import type { Provider } from '../provider';
+import type { SocketMode } from '../types';
+import { HandleTracker } from '../tcp/tracker';
 import { connectEmulated } from './connect';
-import { MAX_FRAME_PAYLOAD } from './frames';
 import { EmulatedListener } from './listener';
 import { emulatedCapabilities, emulatedProtocols } from './protocols';
-import { HandleTracker } from './tracker';
 
-export { MAX_FRAME_PAYLOAD, PROTOCOL_VERSION } from './frames';
-export { MESSAGE_PROTOCOL_NAME, STREAM_PROTOCOL_NAME } from './protocols';
-export type { EmulatedHandle } from './handle';
+export { TCP_IPV4_NAME, TCP_IPV6_NAME, TCP_SERVICE_FLAGS } from './protocols';
 
 /** Everything here has a real default; tests inject their own to reach failure paths. */
 export interface EmulatedProviderOptions {
-  /** Creates the listening server. It must be created with `allowHalfOpen: true` (Winsock sockets are half-open). */
+  /** Creates the listening server; it must use `pauseOnConnect: true` and `allowHalfOpen: true`. */
   createServer?: () => Server;
   /** Opens the caller's TCP connection (node:net's `connect` by default). */
   connect?: (options: NetConnectOpts) => Socket;
-  /** Connections allowed in their handshake (hello not yet complete) at once, per listener. Default 1024. */
-  maxHandshakes?: number;
-  /** How long a refused caller's socket lingers for the caller to read its verdict (ms). Default 2000. */
-  lingerMs?: number;
   /** The kernel's listen backlog. Default 511, as node:net. */
   kernelBacklog?: number;
-  /**
-   * Largest data frame payload. The protocol fixes 16 MiB; lower it only on
-   * both ends at once (tests), since a receiver drops a larger frame.
-   */
-  maxFramePayload?: number;
+}
+
+/** TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED), on Windows or here. */
+function checkMode(mode: SocketMode, syscall: string): void {
+  if (mode === 'message') {
+    throw new WinsockError('WSAESOCKTNOSUPPORT', syscall, { detail: 'the emulated TCP/IP provider is stream-oriented; use the framed provider for mode "message"' });
+  }
 }
 
 export function createEmulatedProvider(options: EmulatedProviderOptions = {}): Provider {
   const tracker = new HandleTracker();
-  const maxFramePayload = options.maxFramePayload ?? MAX_FRAME_PAYLOAD;
   const listenerDeps = {
-    createServer: options.createServer ?? ((): Server => netCreateServer({ allowHalfOpen: true, noDelay: true })),
+    createServer: options.createServer
+      ?? ((): Server => netCreateServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })),
     tracker,
-    maxHandshakes: options.maxHandshakes ?? 1024,
-    lingerMs: options.lingerMs ?? 2000,
     kernelBacklog: options.kernelBacklog ?? 511,
-    maxFramePayload,
   };
-  const connectDeps = { connect: options.connect ?? netConnect, tracker, maxFramePayload };
+  const connectDeps = { connect: options.connect ?? netConnect, tracker };
   return {
     name: 'emulated',
-    listen: (listenOptions, callbacks) => EmulatedListener.listen(listenOptions, callbacks, listenerDeps),
-    connect: (connectOptions) => connectEmulated(connectOptions, connectDeps),
+    listen: async (listenOptions, callbacks) => {
+      checkMode(listenOptions.mode, 'WSASocketW');
+      return EmulatedListener.listen(listenOptions, callbacks, listenerDeps);
+    },
+    connect: async (connectOptions) => {
+      checkMode(connectOptions.mode, 'WSAConnect');
+      return connectEmulated(connectOptions, connectDeps);
+    },
     enumerateProtocols: emulatedProtocols,
-    capabilities: emulatedCapabilities,
+    capabilities: () => emulatedCapabilities(),
     handleCount: () => tracker.size,
   };
 }

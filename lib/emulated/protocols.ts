@@ -1,47 +1,47 @@
 /**
- * The emulated provider's WSAPROTOCOL_INFO entries and capabilities. The
- * flags are the real XP1_* bits, so the emulated entries decode through the
- * same code as the native WSAEnumProtocolsW output.
+ * The emulated provider's WSAPROTOCOL_INFO entries: Windows' own TCP/IP
+ * entries (MSAFD Tcpip), with the XP1_* flags WSAEnumProtocolsW reports for
+ * them (0x20066), so code that reads capabilities sees on Linux what it will
+ * see on Windows: no connect data, no disconnect data, no QOS.
  */
 import { capabilitiesOf, decodeProtocol, XP1, type RawProtocolEntry } from '../service-flags';
-import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
-import { PROTOCOL_VERSION } from './frames';
+import type { Capabilities, ProtocolInfo } from '../types';
 
-/** szProtocol of the emulated stream protocol; the version is the wire protocol's. */
-export const STREAM_PROTOCOL_NAME = `winsock2-emulated/TCP v${PROTOCOL_VERSION}`;
-/** szProtocol of the emulated message protocol (same wire protocol, one frame per message). */
-export const MESSAGE_PROTOCOL_NAME = `winsock2-emulated/TCP v${PROTOCOL_VERSION} [message]`;
+/** szProtocol of Windows' TCP over IPv4 entry. */
+export const TCP_IPV4_NAME = 'MSAFD Tcpip [TCP/IP]';
+/** szProtocol of Windows' TCP over IPv6 entry. */
+export const TCP_IPV6_NAME = 'MSAFD Tcpip [TCP/IPv6]';
 
 // winsock2.h / ws2def.h values.
 const AF_INET = 2;
 const AF_INET6 = 23;
 const SOCK_STREAM = 1;
-const SOCK_SEQPACKET = 5;
 const IPPROTO_TCP = 6;
 
 /**
- * What both modes carry: TCP underneath gives delivery and order; the
- * framing adds connect/disconnect data, QOS passthrough (carried to the
- * acceptor, not enforced by any network) and a graceful close.
+ * Delivery, order, graceful close, expedited (urgent) data, IFS handles;
+ * never XP1_CONNECT_DATA, XP1_DISCONNECT_DATA (Wine's protocol.c
+ * test_service_flags checks 0x20066 for both TCP entries).
  */
-const COMMON = XP1.GUARANTEED_DELIVERY | XP1.GUARANTEED_ORDER | XP1.GRACEFUL_CLOSE | XP1.CONNECT_DATA | XP1.DISCONNECT_DATA | XP1.QOS_SUPPORTED;
+export const TCP_SERVICE_FLAGS = XP1.GUARANTEED_DELIVERY | XP1.GUARANTEED_ORDER | XP1.GRACEFUL_CLOSE | XP1.EXPEDITED_DATA | XP1.IFS_HANDLES;
 
 const ENTRIES: readonly RawProtocolEntry[] = [
-  { name: STREAM_PROTOCOL_NAME, addressFamily: AF_INET, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: COMMON },
-  { name: STREAM_PROTOCOL_NAME, addressFamily: AF_INET6, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: COMMON },
-  // Reliable, ordered, boundaries kept: SOCK_SEQPACKET is the socket type that says so.
-  { name: MESSAGE_PROTOCOL_NAME, addressFamily: AF_INET, socketType: SOCK_SEQPACKET, protocol: IPPROTO_TCP, serviceFlags: COMMON | XP1.MESSAGE_ORIENTED },
-  { name: MESSAGE_PROTOCOL_NAME, addressFamily: AF_INET6, socketType: SOCK_SEQPACKET, protocol: IPPROTO_TCP, serviceFlags: COMMON | XP1.MESSAGE_ORIENTED },
+  { name: TCP_IPV4_NAME, addressFamily: AF_INET, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: TCP_SERVICE_FLAGS },
+  { name: TCP_IPV6_NAME, addressFamily: AF_INET6, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: TCP_SERVICE_FLAGS },
 ];
 
 export function emulatedProtocols(): ProtocolInfo[] {
   return ENTRIES.map(decodeProtocol);
 }
 
-const STREAM_CAPS = capabilitiesOf('emulated', decodeProtocol(ENTRIES[0] as RawProtocolEntry), true);
-const MESSAGE_CAPS = capabilitiesOf('emulated', decodeProtocol(ENTRIES[2] as RawProtocolEntry), true);
+/**
+ * conditionalAccept is false: the kernel completes the TCP handshake before
+ * the condition runs (as Wine does), so a rejected caller's connect() had
+ * already resolved when it is reset.
+ */
+const CAPS = capabilitiesOf('emulated', decodeProtocol(ENTRIES[0] as RawProtocolEntry), false);
 
 /** A fresh object each time: callers may hand it to users, who may mutate it. */
-export function emulatedCapabilities(mode: SocketMode): Capabilities {
-  return { ...(mode === 'message' ? MESSAGE_CAPS : STREAM_CAPS) };
+export function emulatedCapabilities(): Capabilities {
+  return { ...CAPS };
 }

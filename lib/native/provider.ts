@@ -34,7 +34,7 @@ async function resolveHost(host: string, syscall: string): Promise<string> {
 function checkMode(mode: SocketMode, syscall: string): void {
   // The TCP/IP provider is not message-oriented (no XP1_MESSAGE_ORIENTED).
   if (mode === 'message') {
-    throw new WinsockError('WSAESOCKTNOSUPPORT', syscall, { detail: 'the native TCP/IP provider is stream-oriented; use the emulated provider for mode "message"' });
+    throw new WinsockError('WSAESOCKTNOSUPPORT', syscall, { detail: 'the native TCP/IP provider is stream-oriented; use the framed provider for mode "message"' });
   }
 }
 

@@ -29,7 +29,7 @@ forEachProvider('connect data', (provider) => {
     assert.deepEqual(Object.keys(client.capabilities).sort(), [...fields].sort());
     assert.equal(client.capabilities.provider, provider);
     assert.equal(typeof client.capabilities.protocol, 'string');
-    if (provider === 'emulated') {
+    if (provider === 'framed') {
       assert.equal(client.capabilities.connectData, true);
       assert.equal(client.capabilities.disconnectData, true);
       assert.equal(server.capabilities.conditionalAccept, true);

@@ -1,6 +1,6 @@
 /**
- * Model-based fuzz of the emulated listener's state machine
- * (lib/emulated/listener.ts): handshake, queue, the head-of-backlog rule,
+ * Model-based fuzz of the framed listener's state machine
+ * (lib/framed/listener.ts): handshake, queue, the head-of-backlog rule,
  * refusals, withdrawals and close, driven through an injected fake server
  * whose sockets we control byte by byte (no TCP, so every interleaving the
  * generator picks is exactly reproducible from its seed).
@@ -24,14 +24,14 @@ import { strict as assert } from 'node:assert';
 import { EventEmitter } from 'node:events';
 import type { Server } from 'node:net';
 import fc from 'fast-check';
-import { createEmulatedProvider } from '../../lib/emulated/index';
-import { encodeHello, HelloDecoder, VerdictDecoder, type Hello } from '../../lib/emulated/frames';
+import { createFramedProvider } from '../../lib/framed/index';
+import { encodeHello, HelloDecoder, VerdictDecoder, type Hello } from '../../lib/framed/frames';
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, RawRequest, SocketHandle } from '../../lib/provider';
 import type { WinsockError } from '../../lib/errors';
 import type { SocketMode } from '../../lib/types';
 import { arbHello, FakeSocket, mutate, split, type FuzzStats, type RunParams } from './protocol-properties';
 
-/** Enough of net.Server for EmulatedListener: 'connection' events are emitted by the test. */
+/** Enough of net.Server for FramedListener: 'connection' events are emitted by the test. */
 class FakeServer extends EventEmitter {
   listen(): this {
     setImmediate(() => this.emit('listening'));
@@ -108,7 +108,7 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
       stats.runs++;
       stats.frames += conns.length;
       const fake = new FakeServer();
-      const provider = createEmulatedProvider({
+      const provider = createFramedProvider({
         createServer: () => fake as unknown as Server,
         maxHandshakes: s.maxHandshakes,
         lingerMs: 20,

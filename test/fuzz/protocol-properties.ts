@@ -1,7 +1,7 @@
 /**
- * Property-based tests of the emulated wire protocol (lib/emulated/frames.ts,
+ * Property-based tests of the framed wire protocol (lib/framed/frames.ts,
  * docs/protocol.md): the hello and verdict decoders, the frame decoder, and
- * the receive state machine of a connected handle (lib/emulated/handle.ts).
+ * the receive state machine of a connected handle (lib/framed/handle.ts).
  *
  * Every property takes a run count and a seed, so the same code is a short
  * deterministic check in the normal test run (test/fuzz-protocol.test.ts) and
@@ -28,9 +28,9 @@ import {
   encodeDisconnect, encodeFrameHeader, encodeHello, encodeVerdict, FRAME_DATA, FRAME_DISCONNECT, FRAME_HEADER_SIZE,
   FrameDecoder, HelloDecoder, MAGIC, PREAMBLE_SIZE, PROTOCOL_VERSION, VerdictDecoder,
   type FrameSink, type Hello, type PreambleStep, type Verdict, type Violation,
-} from '../../lib/emulated/frames';
-import { MAX_QOS_BYTES } from '../../lib/emulated/qos';
-import { EmulatedHandle } from '../../lib/emulated/handle';
+} from '../../lib/framed/frames';
+import { MAX_QOS_BYTES } from '../../lib/framed/qos';
+import { FramedHandle } from '../../lib/framed/handle';
 import { WSA_ERRORS, WinsockError } from '../../lib/errors';
 import type { FlowSpec, Qos, SocketMode } from '../../lib/types';
 import type { HandleReceiver } from '../../lib/provider';
@@ -404,7 +404,7 @@ interface FrameOutcome {
 }
 
 /**
- * Decodes `chunks` the way lib/emulated/handle.ts drives the decoder: a sink
+ * Decodes `chunks` the way lib/framed/handle.ts drives the decoder: a sink
  * that may refuse more (back-pressure, `pressure` says when), after which the
  * undecoded rest of the chunk is fed again.
  */
@@ -578,7 +578,7 @@ export function everyBoundary(stats: FuzzStats): void {
 // The handle's receive state machine, over a socket whose chunking we control
 
 /**
- * Enough of net.Socket for EmulatedHandle: a Duplex that honours pause()
+ * Enough of net.Socket for FramedHandle: a Duplex that honours pause()
  * (so the handle's back-pressure is real) and records what is written.
  */
 export class FakeSocket extends Duplex {
@@ -610,13 +610,13 @@ interface HandleOutcome {
 }
 
 /**
- * Pushes `chunks` into a FakeSocket under an EmulatedHandle with a receiver
+ * Pushes `chunks` into a FakeSocket under an FramedHandle with a receiver
  * that pushes back (returns false) per `pressure` and resumes a tick later,
  * then ends the socket (the peer's FIN); resolves what the receiver saw.
  */
 async function driveHandle(mode: SocketMode, chunks: readonly Buffer[], pressure: readonly boolean[], fin: boolean): Promise<HandleOutcome> {
   const socket = new FakeSocket();
-  const handle = new EmulatedHandle({
+  const handle = new FramedHandle({
     socket: socket as unknown as Socket, mode, callerData: null, calleeData: null, qos: null,
     maxDisconnectData: FRAME_LIMITS.maxDisconnectData, maxFramePayload: FRAME_LIMITS.maxFramePayload, leftover: null,
   });
@@ -745,7 +745,7 @@ export async function handleWrites(p: RunParams, stats: FuzzStats): Promise<void
     fc.asyncProperty(arbMode, fc.array(fc.array(arbData(10_000), { minLength: 1, maxLength: 3 }), { maxLength: 8 }), fc.option(arbBytes(64), { nil: null }), async (mode, writes, disc) => {
       stats.runs++;
       const socket = new FakeSocket();
-      const handle = new EmulatedHandle({
+      const handle = new FramedHandle({
         socket: socket as unknown as Socket, mode, callerData: null, calleeData: null, qos: null,
         maxDisconnectData: FRAME_LIMITS.maxDisconnectData, maxFramePayload: FRAME_LIMITS.maxFramePayload, leftover: null,
       });

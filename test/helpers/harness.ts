@@ -17,13 +17,13 @@ export type TestPlatform = 'posix' | 'windows' | 'wine';
 export const platform: TestPlatform = process.platform !== 'win32' ? 'posix'
   : process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows';
 
-/** WINSOCK2_TEST_PROVIDERS=native,emulated; by default every provider this platform has. */
+/** WINSOCK2_TEST_PROVIDERS=native,emulated,framed; by default every provider this platform has. */
 export function providersUnderTest(): ProviderName[] {
   const env = process.env['WINSOCK2_TEST_PROVIDERS'];
   if (env) {
-    return env.split(',').map((s) => s.trim()).filter((s): s is ProviderName => s === 'native' || s === 'emulated');
+    return env.split(',').map((s) => s.trim()).filter((s): s is ProviderName => s === 'native' || s === 'emulated' || s === 'framed');
   }
-  return process.platform === 'win32' ? ['native', 'emulated'] : ['emulated'];
+  return process.platform === 'win32' ? ['native', 'emulated', 'framed'] : ['emulated', 'framed'];
 }
 
 /**
@@ -109,28 +109,35 @@ export async function rejectsWith(promise: Promise<unknown>, code: string): Prom
 export type RefusalSeen = 'refused' | 'connected-then-closed';
 
 /**
- * Awaits a connect the acceptor rejects. Emulated, and native on real Windows
- * with SO_CONDITIONAL_ACCEPT: connect() fails with WSAECONNREFUSED. Native
- * under Wine: Wine completes the TCP handshake before the condition runs and
- * ignores SO_CONDITIONAL_ACCEPT (WINSOCK-BEHAVIOUR.md §1, rows CF_REJECT), so
- * connect() succeeds and the socket then reads its end or a reset.
+ * Awaits a connect the acceptor rejects, and asserts what each platform and
+ * provider really does:
+ * - framed, and native on real Windows with SO_CONDITIONAL_ACCEPT: connect()
+ *   fails with WSAECONNREFUSED;
+ * - emulated: the kernel completed the handshake, so connect() resolves; the
+ *   server then resets the connection (WSAECONNRESET) with nothing delivered;
+ * - native under Wine: Wine completes the TCP handshake before the condition
+ *   runs and ignores SO_CONDITIONAL_ACCEPT, so connect() resolves and the
+ *   socket then reads its end or a reset, with nothing delivered.
  */
 export async function expectRefused(provider: ProviderName, attempt: Promise<WinsockSocket>): Promise<RefusalSeen> {
-  if (provider === 'native' && platform === 'wine') {
+  if (provider === 'emulated' || (provider === 'native' && platform === 'wine')) {
     const socket = own(await attempt);
+    let received = 0;
     const outcome = await new Promise<string>((resolve) => {
-      socket.on('data', () => undefined);
+      socket.on('data', (chunk: Buffer) => { received += chunk.length; });
       socket.once('end', () => resolve('end'));
       socket.once('error', (e: WinsockError) => resolve(e.code));
     });
-    assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED', `unexpected ${outcome}`);
+    assert.equal(received, 0, 'a refused caller receives nothing');
+    if (provider === 'emulated') assert.equal(outcome, 'WSAECONNRESET', 'the emulated provider resets a refused caller');
+    else assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED', `unexpected ${outcome}`);
     return 'connected-then-closed';
   }
   await rejectsWith(attempt, 'WSAECONNREFUSED');
   return 'refused';
 }
 
-/** True where caller/callee/disconnect data is carried (emulated everywhere; never Windows TCP/IP). */
+/** True where caller/callee/disconnect data is carried (framed everywhere; never Windows TCP/IP). */
 export function carriesData(provider: ProviderName): boolean {
   return resolveProvider(provider).capabilities('stream').connectData;
 }

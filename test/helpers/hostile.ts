@@ -1,6 +1,6 @@
 /**
  * Helpers for the hostile-peer and fault tests: a raw node:net peer that
- * speaks (or abuses) the emulated wire protocol byte by byte, a memory probe,
+ * speaks (or abuses) the framed wire protocol byte by byte, a memory probe,
  * and the "the server still serves a good client" check.
  *
  * Nothing here asserts on timing. Where a test must give a broken server the
@@ -16,7 +16,7 @@ import * as vm from 'node:vm';
 import { connect } from '../../lib/connect';
 import {
   encodeDisconnect, encodeFrameHeader, encodeHello, FRAME_DATA, VerdictDecoder, type Hello, type Verdict,
-} from '../../lib/emulated/frames';
+} from '../../lib/framed/frames';
 import type { WinsockServer } from '../../lib/server';
 import type { WinsockSocket } from '../../lib/socket';
 import type { ProviderName, SocketMode } from '../../lib/types';

@@ -1,5 +1,5 @@
 /**
- * The emulated provider's wire protocol, version 1 (docs/protocol.md is the
+ * The framed provider's wire protocol, version 1 (docs/protocol.md is the
  * reference; keep the two in step): encoders for the hello, the verdict and
  * the frames, and incremental decoders that accept bytes exactly as TCP
  * delivers them (any split, one byte at a time included).

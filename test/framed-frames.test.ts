@@ -1,5 +1,5 @@
 /**
- * The emulated wire protocol's codec and incremental decoders (docs/protocol.md),
+ * The framed wire protocol's codec and incremental decoders (docs/protocol.md),
  * without sockets: every message is fed whole, byte by byte, and split at
  * every position, and hostile inputs must be refused at the right byte with
  * the right WSAE* code.
@@ -22,8 +22,8 @@ import {
   type PreambleStep,
   type Verdict,
   VerdictDecoder,
-} from '../lib/emulated/frames';
-import { decodeQos, encodeQos, MAX_QOS_BYTES } from '../lib/emulated/qos';
+} from '../lib/framed/frames';
+import { decodeQos, encodeQos, MAX_QOS_BYTES } from '../lib/framed/qos';
 import type { Qos } from '../lib/types';
 import { seededRandom } from '../lib/demo/random';
 
@@ -103,7 +103,7 @@ function decodeAll(decoder: FrameDecoder, sink: FrameSink, wire: Buffer, cuts: n
 /** A small deterministic PRNG, so a failure reproduces. */
 const prng = seededRandom;
 
-describe('emulated wire protocol: QOS', () => {
+describe('framed wire protocol: QOS', () => {
   it('round-trips flow specs and provider-specific bytes', () => {
     assert.deepEqual(decodeQos(encodeQos(QOS, 'WSAConnect')), QOS);
     const empty: Qos = { sending: null, receiving: null, providerSpecific: null };
@@ -127,7 +127,7 @@ describe('emulated wire protocol: QOS', () => {
   });
 });
 
-describe('emulated wire protocol: hello', () => {
+describe('framed wire protocol: hello', () => {
   const hellos: Hello[] = [
     { mode: 'stream', callerData: null, sqos: null, gqos: null },
     { mode: 'stream', callerData: Buffer.alloc(0), sqos: null, gqos: null },
@@ -211,7 +211,7 @@ describe('emulated wire protocol: hello', () => {
   });
 });
 
-describe('emulated wire protocol: verdict', () => {
+describe('framed wire protocol: verdict', () => {
   const verdicts: Verdict[] = [
     { accept: true, errno: 0, calleeData: null, qos: null },
     { accept: true, errno: 0, calleeData: Buffer.from('welcome'), qos: QOS },
@@ -251,7 +251,7 @@ describe('emulated wire protocol: verdict', () => {
   });
 });
 
-describe('emulated wire protocol: frames', () => {
+describe('framed wire protocol: frames', () => {
   const payloads = [Buffer.from('hello '), Buffer.alloc(0), Buffer.from('world'), Buffer.alloc(300, 0xab)];
   const wire = Buffer.concat([...payloads.map(dataFrame), encodeDisconnect(Buffer.from('total=42'))]);
 

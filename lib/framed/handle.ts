@@ -1,0 +1,441 @@
+/**
+ * A connected framed socket: the SocketHandle both sides get once the
+ * verdict was an accept. It frames writes, decodes the peer's frames and
+ * carries the disconnect data; the facade's Duplex sits on top.
+ *
+ * Receive path: chunks from node:net go through `stash` (normally empty:
+ * a chunk is pushed and decoded at once) so that when the receiver says
+ * "full" the undecoded rest of a chunk waits there while the socket is
+ * paused. At most the chunk in hand is held beyond the receiver's own
+ * buffer; the kernel holds the rest (TCP flow control does the bounding).
+ */
+import type { Socket } from 'node:net';
+import { debug } from '../debug';
+import { WinsockError } from '../errors';
+import type { HandleReceiver, SocketHandle } from '../provider';
+import type { Capabilities, Qos, SocketAddress, SocketMode } from '../types';
+import { abortSocket, socketAddress } from '../tcp/sockets';
+import {
+  encodeDisconnect,
+  FRAME_DATA,
+  FRAME_HEADER_SIZE,
+  FrameDecoder,
+  type FrameSink,
+  MAX_FRAME_PAYLOAD,
+  violationError,
+} from './frames';
+import { framedCapabilities } from './protocols';
+
+/**
+ * Writes up to this many payload bytes are copied behind their header into
+ * one buffer: one write beats a corked pair for small payloads (ping-pong
+ * latency); above it the copy costs more than the extra iovec.
+ */
+const SMALL_WRITE = 2048;
+
+export interface HandleInit {
+  readonly socket: Socket;
+  readonly mode: SocketMode;
+  /** Caller data of the request (server side; null on the client). */
+  readonly callerData: Buffer | null;
+  /** Callee data of the verdict (client side; null on the server). */
+  readonly calleeData: Buffer | null;
+  /** QOS the verdict carried (client side) or the caller asked for (server side). */
+  readonly qos: Qos | null;
+  readonly maxDisconnectData: number;
+  readonly maxFramePayload?: number;
+  /** Bytes that arrived in the same chunk as the verdict, already past it (client side). */
+  readonly leftover: Buffer | null;
+  /** The endpoints, when the creator already knows them: each saves a getsockname/getpeername. */
+  readonly localAddress?: SocketAddress;
+  readonly remoteAddress?: SocketAddress;
+}
+
+type RecvState = 'open' | 'ended' | 'failed' | 'closed';
+
+function writeHeader(out: Buffer, type: number, length: number, at = 0): void {
+  // Byte stores: writeUInt32BE's argument checks showed in the ping-pong profile.
+  out[at] = type;
+  out[at + 1] = length >>> 24;
+  out[at + 2] = (length >>> 16) & 0xff;
+  out[at + 3] = (length >>> 8) & 0xff;
+  out[at + 4] = length & 0xff;
+}
+
+/** Copies `src` into `out` at `at`; a byte loop beats Buffer#copy's call overhead for tiny chunks. */
+function put(out: Buffer, src: Buffer, at: number): number {
+  const n = src.length;
+  if (n > 32) src.copy(out, at);
+  else for (let i = 0; i < n; i++) out[at + i] = src[i] as number;
+  return n;
+}
+
+export class FramedHandle implements SocketHandle, FrameSink {
+  readonly capabilities: Capabilities;
+  readonly localAddress: SocketAddress;
+  readonly remoteAddress: SocketAddress;
+  readonly calleeData: Buffer | null;
+  readonly callerData: Buffer | null;
+  /** Not part of SocketHandle: the QOS the verdict carried (client) or the caller's SQOS (server). */
+  readonly qos: Qos | null;
+
+  private readonly socket: Socket;
+  private readonly message: boolean;
+  private readonly decoder: FrameDecoder;
+  private readonly maxFramePayload: number;
+  private readonly maxDisconnectData: number;
+
+  private receiver: HandleReceiver | null = null;
+  private reading = false;
+  private readonly stash: Buffer[] = [];
+  private busy = false;
+  private socketPaused = true;
+  private peerEnded = false;
+  private socketClosed = false;
+  private recvState: RecvState = 'open';
+  /** The receive-side failure, kept for an error before attach() and for writes after it. */
+  private failure: WinsockError | null = null;
+  private peerDisconnect: Buffer | null = null;
+  private recvWaiters: ((data: Buffer | null) => void)[] = [];
+  private sendShut = false;
+  private closedLocally = false;
+
+  constructor(init: HandleInit) {
+    const { socket } = init;
+    this.socket = socket;
+    this.message = init.mode === 'message';
+    this.capabilities = framedCapabilities(init.mode);
+    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
+    this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
+    this.callerData = init.callerData;
+    this.calleeData = init.calleeData;
+    this.qos = init.qos;
+    this.maxFramePayload = init.maxFramePayload ?? MAX_FRAME_PAYLOAD;
+    this.maxDisconnectData = init.maxDisconnectData;
+    this.decoder = new FrameDecoder({ mode: init.mode, maxDisconnectData: init.maxDisconnectData, maxFramePayload: this.maxFramePayload });
+    if (init.leftover && init.leftover.length > 0) this.stash.push(init.leftover);
+
+    // The handshake code paused the socket; it stays paused until readStart().
+    // Adding a 'data' listener to a paused (flowing === false) stream does not resume it.
+    socket.pause();
+    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.process();
+    });
+    // Always listened to: an unhandled 'error' would crash the process.
+    socket.on('error', (err: Error & { syscall?: string }) => {
+      if (this.closedLocally) return;
+      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), 'none');
+    });
+    socket.on('close', () => {
+      this.socketClosed = true;
+      if (this.closedLocally) return;
+      // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
+      if (this.recvState === 'open' && !this.peerEnded) {
+        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
+      }
+    });
+  }
+
+  attach(receiver: HandleReceiver): void {
+    if (this.receiver) throw new Error('FramedHandle.attach called twice');
+    this.receiver = receiver;
+    const failure = this.failure;
+    // A failure that came before anyone listened is reported asynchronously:
+    // the facade is still wiring itself up inside attach().
+    if (failure && this.recvState === 'failed') process.nextTick(() => receiver.onError(failure));
+  }
+
+  readStart(): void {
+    this.reading = true;
+    this.process();
+  }
+
+  readStop(): void {
+    this.reading = false;
+    this.pauseSocket();
+  }
+
+  // ---- receive ----
+
+  private onSocketData(chunk: Buffer): void {
+    if (this.recvState !== 'open') return;
+    if (this.busy || !this.reading || this.receiver === null || this.stash.length > 0) {
+      this.stash.push(chunk);
+      this.process();
+      return;
+    }
+    // The hot path (every chunk while the receiver keeps up): decode in place, no stash round trip.
+    this.busy = true;
+    let stop: number;
+    try {
+      stop = this.decoder.decode(chunk, 0, this);
+    } finally {
+      this.busy = false;
+    }
+    if (this.decoder.violation) {
+      this.fail(violationError(this.decoder.violation, 'WSARecv'), 'reset');
+      return;
+    }
+    if (stop < chunk.length) this.stash.push(chunk.subarray(stop));
+    // The receiver may have said "full", closed, or ended meanwhile: settle pause/resume and the end.
+    if (this.stash.length > 0 || !this.reading || this.peerEnded) this.process();
+  }
+
+  /** Decodes what waits in the stash while the receiver wants data; then resumes or pauses the socket. */
+  private process(): void {
+    // Re-entered from inside a receiver callback (readStart in onData): the outer loop continues.
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.reading && this.receiver && this.recvState === 'open' && this.stash.length > 0) {
+        const chunk = this.stash[0] as Buffer;
+        const stop = this.decoder.decode(chunk, 0, this);
+        if (this.decoder.violation) {
+          this.fail(violationError(this.decoder.violation, 'WSARecv'), 'reset');
+          return;
+        }
+        if (stop < chunk.length) this.stash[0] = chunk.subarray(stop);
+        else this.stash.shift();
+      }
+    } finally {
+      this.busy = false;
+    }
+    if (this.recvState !== 'open') return;
+    if (this.reading && this.receiver && this.stash.length === 0) {
+      if (this.peerEnded) this.deliverEnd();
+      else if (this.socketPaused) {
+        this.socketPaused = false;
+        this.socket.resume();
+      }
+    } else {
+      this.pauseSocket();
+    }
+  }
+
+  private pauseSocket(): void {
+    if (this.socketPaused) return;
+    this.socketPaused = true;
+    this.socket.pause();
+  }
+
+  /** FrameSink: stream bytes or one message. */
+  onFrameData(payload: Buffer): boolean {
+    const more = (this.receiver as HandleReceiver).onData(payload);
+    if (!more) this.reading = false;
+    return this.reading && this.recvState === 'open';
+  }
+
+  /** FrameSink: the peer's disconnect frame; its FIN follows and delivers it. */
+  onFrameDisconnect(data: Buffer | null): void {
+    this.peerDisconnect = data;
+  }
+
+  private deliverEnd(): void {
+    const receiver = this.receiver;
+    if (!receiver) return;
+    if (!this.decoder.atBoundary) {
+      this.fail(new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'protocol violation: the connection ended inside a frame' }), 'reset');
+      return;
+    }
+    this.recvState = 'ended';
+    this.settleWaiters();
+    debug('framed: peer %s:%d shut down (disconnect data: %s)', this.remoteAddress.address, this.remoteAddress.port, this.peerDisconnect ? `${this.peerDisconnect.length} bytes` : 'none');
+    receiver.onEnd(this.peerDisconnect);
+  }
+
+  /**
+   * Fails the receive side once. A protocol violation resets the connection
+   * (`'reset'`): the peer broke the protocol, so it sees an abort at once
+   * rather than a FIN it might read as a clean shutdown.
+   */
+  private fail(error: WinsockError, close: 'reset' | 'none'): void {
+    if (this.closedLocally || this.recvState === 'failed' || this.recvState === 'closed') return;
+    this.recvState = 'failed';
+    this.failure = error;
+    this.stash.length = 0;
+    debug('framed: connection with %s:%d failed: %s', this.remoteAddress.address, this.remoteAddress.port, error.message);
+    if (close === 'reset') abortSocket(this.socket);
+    this.settleWaiters();
+    this.receiver?.onError(error);
+  }
+
+  private settleWaiters(): void {
+    const waiters = this.recvWaiters;
+    this.recvWaiters = [];
+    for (const resolve of waiters) resolve(this.peerDisconnect);
+  }
+
+  recvDisconnect(): Promise<Buffer | null> {
+    if (this.recvState !== 'open' || this.socketClosed) return Promise.resolve(this.peerDisconnect);
+    return new Promise((resolve) => this.recvWaiters.push(resolve));
+  }
+
+  // ---- send ----
+
+  private sendError(syscall: string): WinsockError | null {
+    if (this.closedLocally) return new WinsockError('WSAENOTSOCK', syscall, { detail: 'the socket was closed' });
+    if (this.sendShut) return new WinsockError('WSAESHUTDOWN', syscall, { detail: 'the sending side was shut down by sendDisconnect' });
+    if (this.failure) return new WinsockError(this.failure.code, syscall, { cause: this.failure });
+    if (this.socket.destroyed) return new WinsockError('WSAENOTCONN', syscall, { detail: 'the connection is closed' });
+    return null;
+  }
+
+  write(chunks: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
+    const refused = this.sendError('WSASend');
+    if (refused) {
+      process.nextTick(callback, refused);
+      return;
+    }
+    const parts = this.message ? this.messageParts(chunks) : this.streamParts(chunks);
+    if (parts instanceof WinsockError) {
+      process.nextTick(callback, parts);
+      return;
+    }
+    if (parts.length === 0) {
+      process.nextTick(callback, null);
+      return;
+    }
+    const socket = this.socket;
+    if (parts.length === 1 && socket.writableLength + (parts[0] as Buffer).length < socket.writableHighWaterMark) {
+      // Small write with room in node:net's buffer (the ping-pong case): no completion callback to track.
+      socket.write(parts[0] as Buffer);
+      process.nextTick(callback, null);
+      return;
+    }
+    let early = false;
+    const done = (err?: Error | null): void => {
+      if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
+    };
+    if (parts.length === 1) {
+      socket.write(parts[0] as Buffer, done);
+    } else {
+      // Corked: node:net hands all parts to one writev; no concatenation copy.
+      socket.cork();
+      const last = parts.length - 1;
+      for (let i = 0; i < last; i++) socket.write(parts[i] as Buffer);
+      socket.write(parts[last] as Buffer, done);
+      socket.uncork();
+    }
+    // When the kernel took every byte synchronously (node:net holds none of
+    // the caller's buffers any more), complete at once and synchronously, as
+    // net.Socket completes such a write: the facade's Writable then sees the
+    // write done before write() returns, so write() returns true and a writer
+    // loop goes on without a 'drain' round trip per chunk. With bytes still
+    // queued in node:net the callback waits for their completion: they may be
+    // the caller's own buffers (large writes are not copied), which it must not
+    // reuse before then. A later failure still reaches the receiver through
+    // the socket's 'error'.
+    if (socket.writableLength === 0) {
+      early = true;
+      callback(null);
+    }
+  }
+
+  /** Stream mode: the bytes in as few frames as the payload bound allows (boundaries mean nothing). */
+  private streamParts(chunks: readonly Buffer[]): Buffer[] {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (total === 0) return [];
+    if (total <= SMALL_WRITE) {
+      const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + total);
+      writeHeader(out, FRAME_DATA, total);
+      let off = FRAME_HEADER_SIZE;
+      for (const c of chunks) off += put(out, c, off);
+      return [out];
+    }
+    const parts: Buffer[] = [];
+    let budget = 0; // bytes the current frame header still announces
+    let left = total;
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.length) {
+        if (budget === 0) {
+          budget = Math.min(left, this.maxFramePayload);
+          const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+          writeHeader(header, FRAME_DATA, budget);
+          parts.push(header);
+        }
+        const n = Math.min(budget, c.length - off);
+        parts.push(off === 0 && n === c.length ? c : c.subarray(off, off + n));
+        off += n;
+        budget -= n;
+        left -= n;
+      }
+    }
+    return parts;
+  }
+
+  /** Message mode: one frame per chunk; a message over the payload bound is refused before anything is sent. */
+  private messageParts(chunks: readonly Buffer[]): Buffer[] | WinsockError {
+    for (const c of chunks) {
+      if (c.length > this.maxFramePayload) {
+        return new WinsockError('WSAEMSGSIZE', 'WSASend', { detail: `a message of ${c.length} bytes exceeds the protocol's limit of ${this.maxFramePayload}` });
+      }
+    }
+    const parts: Buffer[] = [];
+    for (const c of chunks) {
+      if (c.length <= SMALL_WRITE) {
+        const out = Buffer.allocUnsafe(FRAME_HEADER_SIZE + c.length);
+        writeHeader(out, FRAME_DATA, c.length);
+        put(out, c, FRAME_HEADER_SIZE);
+        parts.push(out);
+      } else {
+        const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+        writeHeader(header, FRAME_DATA, c.length);
+        parts.push(header, c);
+      }
+    }
+    return parts;
+  }
+
+  sendDisconnect(data: Buffer | null): Promise<void> {
+    const refused = this.sendError('WSASendDisconnect');
+    if (refused) return Promise.reject(refused);
+    if (data && data.length > this.maxDisconnectData) {
+      return Promise.reject(
+        new WinsockError('WSAEMSGSIZE', 'WSASendDisconnect', { detail: `disconnect data of ${data.length} bytes exceeds the limit of ${this.maxDisconnectData}` }),
+      );
+    }
+    this.sendShut = true;
+    return new Promise((resolve, reject) => {
+      // The frame queues behind every earlier write; end() sends FIN after it.
+      // The callback runs on 'finish' (FIN handed to the kernel) or with the error that prevented it.
+      this.socket.end(encodeDisconnect(data), (err?: Error | null) => {
+        if (err) reject(WinsockError.fromNodeError(err, 'WSASendDisconnect', 'WSAENOTCONN'));
+        else resolve();
+      });
+    });
+  }
+
+  // ---- close ----
+
+  private closeLocally(): boolean {
+    if (this.closedLocally) return false;
+    this.closedLocally = true;
+    if (this.recvState === 'open') this.recvState = 'closed';
+    this.stash.length = 0;
+    this.settleWaiters();
+    return !this.socket.destroyed;
+  }
+
+  close(): void {
+    if (this.closeLocally()) this.socket.destroy();
+  }
+
+  reset(): void {
+    // SO_LINGER {1, 0}: the peer gets RST (WSAECONNRESET). After sendDisconnect
+    // libuv can no longer reset (see abortSocket): the peer has had our
+    // disconnect and FIN, and sees a plain close.
+    if (this.closeLocally()) abortSocket(this.socket);
+  }
+
+  ref(): void {
+    this.socket.ref();
+  }
+
+  unref(): void {
+    this.socket.unref();
+  }
+}
