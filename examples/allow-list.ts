@@ -3,7 +3,10 @@
  * on the list are refused by the condition function *before* the connection
  * is accepted (WSAAccept + CF_REJECT; on Windows with the native provider the
  * caller never completes the TCP handshake). Refused callers see
- * WSAECONNREFUSED.
+ * WSAECONNREFUSED where the provider holds the handshake (framed; native on
+ * Windows); where the kernel completes it first (emulated; native under
+ * Wine) the caller's connect resolves and the connection is then reset
+ * (WSAECONNRESET) having received nothing.
  *
  * The list is a net.BlockList used the other way round: "on the list" means
  * allowed. Swapping the list at run time takes effect at the next request.
@@ -23,7 +26,7 @@ export interface AllowListResult {
   decisions: { caller: string; verdict: string; reason: string }[];
 }
 
-/** `provider` defaults to 'auto' (native on Windows, framed elsewhere). */
+/** `provider` defaults to 'auto' (native on Windows, emulated elsewhere). */
 export async function main(provider: ProviderChoice = 'auto'): Promise<AllowListResult> {
   let allowed = allowList(['127.0.0.0', 8], ['10.0.0.0', 8]);   // loopback and the office network
 
@@ -51,8 +54,16 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
   allowed = allowList(['10.0.0.0', 8]);
   let second: AllowListResult['second'];
   try {
-    (await connect({ provider, host: '127.0.0.1', port })).destroy();
-    second = { accepted: true, error: null };
+    const again = await connect({ provider, host: '127.0.0.1', port });
+    // Connected: the handshake was completed before the condition ran. An
+    // accepted caller reads the server's end, a refused one a reset.
+    const outcome = await new Promise<string | null>((resolve) => {
+      again.on('data', () => undefined);
+      again.once('end', () => resolve(null));
+      again.once('error', (err: WinsockError) => resolve(err.code));
+    });
+    again.destroy();
+    second = { accepted: outcome === null, error: outcome };  // 'WSAECONNRESET' (10054)
   } catch (err) {
     if (!(err instanceof WinsockError)) throw err;
     second = { accepted: false, error: err.code };       // 'WSAECONNREFUSED' (10061)

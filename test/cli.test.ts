@@ -99,7 +99,7 @@ describe('CLI: winsock2 (the real binary)', function () {
         const r = await run([name, '--help']);
         assert.equal(r.code, 0, r.stderr);
         assert.ok(r.stdout.startsWith(`usage: winsock2 ${name}`), r.stdout);
-        assert.match(r.stdout, /--provider auto\|native\|framed/);
+        assert.match(r.stdout, /--provider auto\|native\|emulated\|framed/);
         assert.match(r.stdout, /--json/);
         assert.match(r.stdout, /exit codes:/);
         assert.equal(r.stderr, '');
@@ -203,9 +203,9 @@ describe('CLI: winsock2 (the real binary)', function () {
         assert.doesNotMatch(text.stdout, /native: unavailable/);
       } else {
         assert.equal(typeof out.nativeUnavailable, 'string');
-        assert.match(text.stdout, /^provider: framed \(picked by auto\)$/m);
+        assert.match(text.stdout, /^provider: emulated \(picked by auto\)$/m);
         assert.match(text.stdout, /^native: unavailable: .+$/m);
-        assert.match(text.stdout, /winsock2-framed/);
+        assert.match(text.stdout, /MSAFD Tcpip \[TCP\/IP\]  +AF_INET  +SOCK_STREAM  +IPPROTO_TCP  +0x00020066/);
       }
     });
 

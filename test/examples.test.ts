@@ -7,7 +7,6 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { platform } from './helpers/harness';
 import { main as seedScenario } from '../examples/seed-scenario';
 import { main as allowList } from '../examples/allow-list';
 import { main as asyncDecision } from '../examples/async-decision';
@@ -46,6 +45,11 @@ describe('examples', function () {
     const r = await allowList('framed');
     assert.deepEqual(r.first, { accepted: true, calleeData: 'you are on the list' });
     assert.deepEqual(r.second, { accepted: false, error: 'WSAECONNREFUSED' });
+    // Plain TCP: connected first, then reset having received nothing; no callee data on TCP/IP.
+    const plain = await allowList('emulated');
+    assert.deepEqual(plain.first, { accepted: true, calleeData: null });
+    assert.equal(plain.second.accepted, false);
+    assert.ok(plain.second.error === 'WSAECONNRESET' || plain.second.error === 'WSAECONNREFUSED', String(plain.second.error));
     assert.deepEqual(r.decisions, [
       { caller: '127.0.0.1', verdict: 'accept', reason: 'condition' },
       { caller: '127.0.0.1', verdict: 'reject', reason: 'condition' },
@@ -93,7 +97,7 @@ describe('examples', function () {
     ['seed-scenario.js', [], /client-3/],
     // Under Wine the native provider's refused caller completes its TCP handshake first
     // (Wine ignores SO_CONDITIONAL_ACCEPT, WINSOCK-BEHAVIOUR.md §1): the refusal shows in the decisions.
-    ['allow-list.js', [], platform === 'wine' ? /"verdict": "reject"/ : /WSAECONNREFUSED/],
+    ['allow-list.js', [], /"accepted": false,\s+"error": "WSAECONN(REFUSED|RESET)"[\s\S]*"verdict": "reject"/],
     ['async-decision.js', ['defer'], /"style": "defer"/],
     ['electron-main.js', [], /closedOnQuit: true/],
   ] as const) {

@@ -16,7 +16,7 @@ import { WinsockError } from '../lib/errors';
 import type { WinsockServer } from '../lib/server';
 import type { WinsockSocket } from '../lib/socket';
 import type { ConnectionRequest, Decision, DecisionEvent, ProviderName, ServerOptions } from '../lib/types';
-import { carriesData, expectRefused, forEachProvider, listen, own, pendingBecause, platform, rejectsWith, waitFor } from './helpers/harness';
+import { carriesData, connectWaitsForDecision, expectRefused, forEachProvider, listen, own, pendingBecause, rejectsWith, waitFor } from './helpers/harness';
 import { assertServes, destroyPeers, probe, RawPeer } from './helpers/hostile';
 
 interface Recorded {
@@ -112,7 +112,7 @@ forEachProvider('faults: condition functions', (provider) => describe('', functi
   });
 
   it('a decision that arrives after the caller withdrew is ignored (no decision event, no error)', async function () {
-    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs: there is no pending caller to withdraw");
+    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine): there is no pending caller to withdraw");
     let release: ((d: Decision) => void) | undefined;
     const r = await recorded(provider, { condition: () => new Promise<Decision>((resolve) => { release = resolve; }) });
     const controller = new AbortController();
@@ -190,7 +190,7 @@ forEachProvider('faults: destroy() in every phase', (provider) => describe('', f
   });
 
   it('while deferred: the caller aborts; the head is withdrawn and the next caller is offered', async function () {
-    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs");
+    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine)");
     const requests: ConnectionRequest[] = [];
     const r = await recorded(provider, { condition: (req) => { requests.push(req); return 'defer'; } });
     const controller = new AbortController();
@@ -335,7 +335,7 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
   afterEach(function () { destroyPeers(); });
 
   it('refuses the deferred and queued callers and the ones in their handshake, keeps accepted sockets open, and resolves', async function () {
-    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs, so queued callers are connected, not refused");
+    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine), so queued callers are connected, not refused");
     let n = 0;
     const r = await recorded(provider, { condition: () => (n++ === 0 ? 'accept' : 'defer') });
     const accepted = once(r.server, 'connection') as Promise<[WinsockSocket]>;
@@ -378,7 +378,7 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
   });
 
   it('close() during a burst of connects: every caller is accepted or refused, none hangs, nothing leaks', async function () {
-    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs");
+    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine)");
     const r = await recorded(provider, { condition: async (): Promise<Decision> => { await new Promise((res) => setTimeout(res, 5)); return 'accept'; } });
     r.server.on('connection', (s) => own(s));
     const attempts = Array.from({ length: 30 }, () => connect({ provider, port: r.port, timeout: 10_000 }).then(own, (e: WinsockError) => e));
@@ -397,7 +397,7 @@ function framedOnlyHere(ctx: Mocha.Context, provider: ProviderName): void {
 
 forEachProvider('faults: message mode stays half-open after WSAEDISCON', (provider) => describe('', function () {
   it('the seed scenario in message mode: after the peer hangs up (WSAEDISCON) the socket still answers and sends its disconnect data', async function () {
-    if (provider === 'native') pendingBecause(this, 'Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED)');
+    if (provider !== 'framed') pendingBecause(this, 'Windows TCP/IP (native, emulated) is not message-oriented (no XP1_MESSAGE_ORIENTED); the lifecycle suite asserts WSAESOCKTNOSUPPORT');
     const { server, port } = await listen(provider, { mode: 'message' });
     const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
     const client = own(await connect({ provider, port, mode: 'message' }));

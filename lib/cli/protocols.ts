@@ -8,8 +8,8 @@ import { formatTable } from './table';
 
 const HELP = `usage: winsock2 protocols [--provider auto|native|emulated|framed] [--json]
 
-Lists the protocols the provider offers (WSAEnumProtocolsW for native, the
-framed provider's own entries otherwise) with their XP1_* service flags and
+Lists the protocols the provider offers (WSAEnumProtocolsW for native; Windows'
+TCP/IP entries for emulated; its own entries for framed) with their XP1_* flags and
 what each can carry: connect data (XP1_CONNECT_DATA), disconnect data
 (XP1_DISCONNECT_DATA), QOS, graceful close, message orientation.
 

@@ -64,7 +64,16 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
       debug('emulated: connected to %s:%d', options.host, options.port);
       resolve(handle);
     };
-    const onError = (err: Error): void => fail(WinsockError.fromNodeError(err, 'WSAConnect'));
+    const onError = (err: Error & { code?: string }): void => {
+      // The acceptor reset us as the handshake completed, before node:net
+      // reported the connect: a refusal after the handshake (the caller was
+      // rejected by the condition, the blockList, maxConnections or the backlog).
+      if (err.code === 'ECONNRESET') {
+        fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: 'the acceptor reset the connection as it was established (refused)' }));
+      } else {
+        fail(WinsockError.fromNodeError(err, 'WSAConnect'));
+      }
+    };
     const onClose = (): void => fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before it was established' }));
 
     socket.once('connect', onConnect);

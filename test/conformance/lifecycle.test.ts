@@ -11,11 +11,11 @@ import { createServer } from '../../lib/server';
 import type { WinsockError } from '../../lib/errors';
 import type { ConnectionRequest, DecisionEvent } from '../../lib/types';
 import type { WinsockSocket } from '../../lib/socket';
-import { forEachProvider, listen, own, pendingBecause, platform, rejectsWith, waitFor } from '../helpers/harness';
+import { expectRefused, forEachProvider, listen, own, pendingBecause, rejectsWith, waitFor, connectWaitsForDecision } from '../helpers/harness';
 
 forEachProvider('lifecycle', (provider) => {
   it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal', async function () {
-    if (provider === 'native' && platform === 'wine') {
+    if (!connectWaitsForDecision(provider)) {
       pendingBecause(this, 'Wine completes the handshake before the condition runs, so there is no deferred connect to time out (WINSOCK-BEHAVIOUR.md §1)');
     }
     const { server, port } = await listen(provider, { condition: () => 'defer' });
@@ -29,7 +29,7 @@ forEachProvider('lifecycle', (provider) => {
   });
 
   it('an AbortSignal while deferred rejects with AbortError and withdraws the request', async function () {
-    if (provider === 'native' && platform === 'wine') pendingBecause(this, "Wine's connect completes before the condition runs");
+    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine)");
     let offered = false;
     const { server, port } = await listen(provider, { condition: () => { offered = true; return 'defer'; } });
     const withdrawn: WinsockError[] = [];
@@ -67,7 +67,7 @@ forEachProvider('lifecycle', (provider) => {
     assert.ok(decisions.some((d) => d.reason === 'serverClose'));
     for (const attempt of [first, ...queued]) {
       const outcome = await attempt;
-      if (provider === 'native' && platform === 'wine') {
+      if (!connectWaitsForDecision(provider)) {
         // Wine already completed these connects; closing the listener resets or closes them.
         if (!(outcome instanceof Error)) {
           // Half-open sockets never 'close' on the peer's end alone: wait for the end or the reset.
@@ -110,9 +110,12 @@ forEachProvider('lifecycle', (provider) => {
     assert.throws(() => server.capabilities, (e: WinsockError) => e.code === 'WSAEINVAL');
   });
 
-  it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON', async function () {
-    if (provider === 'native') {
-      pendingBecause(this, 'Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED)');
+  it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON (TCP/IP: WSAESOCKTNOSUPPORT)', async function () {
+    if (provider !== 'framed') {
+      // Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED): native and emulated refuse the mode.
+      await rejectsWith(createServer({ provider, mode: 'message' }).listen({ port: 0, host: '127.0.0.1' }), 'WSAESOCKTNOSUPPORT');
+      await rejectsWith(connect({ provider, port: 9, mode: 'message' }), 'WSAESOCKTNOSUPPORT');
+      return;
     }
     const { server, port } = await listen(provider, { mode: 'message' });
     const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
@@ -134,8 +137,8 @@ forEachProvider('lifecycle', (provider) => {
   });
 
   it('drops garbage instead of a hello with clientError and keeps serving', async function () {
-    if (provider === 'native') {
-      pendingBecause(this, 'the native provider speaks plain TCP: there is no hello to corrupt');
+    if (provider !== 'framed') {
+      pendingBecause(this, `the ${provider} provider speaks plain TCP: there is no hello to corrupt (any bytes are the application's)`);
     }
     const { server, port } = await listen(provider);
     const errors: WinsockError[] = [];
@@ -149,7 +152,7 @@ forEachProvider('lifecycle', (provider) => {
   });
 
   it('a silent socket is dropped after handshakeTimeout', async function () {
-    if (provider === 'native') pendingBecause(this, 'plain TCP has no hello to wait for');
+    if (provider !== 'framed') pendingBecause(this, 'plain TCP has no hello to wait for');
     const { server, port } = await listen(provider, { handshakeTimeout: 100 });
     const errors: WinsockError[] = [];
     server.on('clientError', (e) => errors.push(e));
@@ -171,7 +174,7 @@ forEachProvider('lifecycle', (provider) => {
     for (const w of waiting) w.catch(() => undefined);
     await waitFor(() => server.pendingDecisions === 1);
     await new Promise((r) => setTimeout(r, 50));
-    await rejectsWith(connect({ provider, port }), 'WSAECONNREFUSED');
+    await expectRefused(provider, connect({ provider, port }));
     assert.ok(decisions.some((d) => d.reason === 'backlog'));
     await server.close();
     await Promise.allSettled(waiting);

@@ -1,0 +1,193 @@
+/**
+ * The emulated provider is plain TCP: it talks to peers winsock2 did not
+ * write (node:net, curl, Node's fetch through http.Server), a refused plain
+ * caller receives 0 bytes, bytes a caller sends while its request waits
+ * reach the application after an accept, and a caller that leaves while it
+ * waits is reported as withdrawn.
+ */
+import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import net from 'node:net';
+import type { ConnectionRequest } from '../lib/types';
+import { connect, enumerateProtocols } from '../lib/connect';
+import type { WinsockError } from '../lib/errors';
+import type { WinsockSocket } from '../lib/socket';
+import { expectRefused, forEachProvider, listen, own, pendingBecause, readAll, rejectsWith, waitFor } from './helpers/harness';
+
+/** Connects a plain node:net client and resolves once it is connected. */
+async function plainClient(port: number): Promise<net.Socket> {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  return socket;
+}
+
+/** Everything a plain socket receives until it closes, and how it closed. */
+function plainOutcome(socket: net.Socket): Promise<{ bytes: number; how: string }> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let how = 'close';
+    socket.on('data', (c: Buffer) => { bytes += c.length; });
+    socket.on('end', () => { how = 'end'; socket.end(); });
+    socket.on('error', (e: Error & { code?: string }) => { how = e.code ?? 'error'; });
+    socket.on('close', () => resolve({ bytes, how }));
+  });
+}
+
+forEachProvider('plain TCP interop', (provider) => {
+  before(function () {
+    if (provider !== 'emulated') pendingBecause(this, `the ${provider === 'framed' ? 'framed provider speaks its own protocol' : 'native provider is exercised against plain peers by npm run test:wine'}`);
+  });
+
+  it('lists Windows\' TCP/IP entries (0x20066, no connect or disconnect data) for IPv4 and IPv6', function () {
+    const entries = enumerateProtocols({ provider });
+    assert.deepEqual(entries.map((e) => [e.name, e.addressFamily, e.socketType, e.protocol, e.serviceFlags]), [
+      ['MSAFD Tcpip [TCP/IP]', 2, 1, 6, 0x20066],
+      ['MSAFD Tcpip [TCP/IPv6]', 23, 1, 6, 0x20066],
+    ]);
+    assert.ok(entries.every((e) => !e.connectData && !e.disconnectData && !e.qos && e.gracefulClose && !e.messageOriented));
+  });
+
+  it('a plain net client and the emulated server exchange bytes both ways and end cleanly', async function () {
+    const seen: ConnectionRequest[] = [];
+    const { server, port } = await listen(provider, { condition: (req) => { seen.push(req); return 'accept'; } });
+    server.on('connection', (s: WinsockSocket) => {
+      s.on('data', (c: Buffer) => s.write(c.toString().toUpperCase()));
+      s.on('end', () => s.end());
+    });
+    const client = await plainClient(port);
+    const localPort = client.localPort;
+    const out = readAllPlain(client);
+    client.end('hello plain tcp');
+    assert.equal(await out, 'HELLO PLAIN TCP');
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0]?.callerId.port, localPort);
+    assert.equal(seen[0]?.callerData, null);
+  });
+
+  it('an emulated client talks to a plain net server', async function () {
+    const plain = net.createServer({ allowHalfOpen: true }, (s) => {
+      s.on('data', (c: Buffer) => s.write(`echo:${c.toString()}`));
+      s.on('end', () => s.end());
+    });
+    plain.listen(0, '127.0.0.1');
+    await once(plain, 'listening');
+    try {
+      const { port } = plain.address() as net.AddressInfo;
+      const socket = own(await connect({ provider, port }));
+      assert.equal(socket.capabilities.provider, 'emulated');
+      const got = readAll(socket);
+      socket.write('ping');
+      await new Promise((r) => setTimeout(r, 20));
+      await socket.sendDisconnect();
+      assert.equal((await got).toString(), 'echo:ping');
+      assert.equal(await socket.recvDisconnect(), null);
+    } finally {
+      plain.close();
+    }
+  });
+
+  it('a plain caller refused by the condition receives 0 bytes and a reset', async function () {
+    const { server, port } = await listen(provider, { condition: () => 'reject' });
+    const decisions: string[] = [];
+    server.on('decision', (d) => decisions.push(d.verdict));
+    // Not awaiting 'connect': the reset may come before this side's loop saw the connect complete.
+    const client = net.connect({ port, host: '127.0.0.1' });
+    const result = plainOutcome(client);
+    client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const outcome = await result;
+    assert.equal(outcome.bytes, 0);
+    assert.equal(outcome.how, 'ECONNRESET');
+    assert.deepEqual(decisions, ['reject']);
+  });
+
+  it('bytes a caller sends while its request is deferred reach the application after the accept, in order', async function () {
+    const requests: ConnectionRequest[] = [];
+    const { server, port } = await listen(provider, { condition: (req) => { requests.push(req); return 'defer'; } });
+    const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+    const client = await plainClient(port);
+    await waitFor(() => requests.length === 1);
+    const payload = Buffer.alloc(300_000, 7);
+    for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
+    client.end(payload);
+    await new Promise((r) => setTimeout(r, 30));
+    requests[0]?.decide('accept');
+    const [peer] = await accepted;
+    assert.ok((await readAll(peer)).equals(payload));
+  });
+
+  it('a caller that leaves while its request is deferred is withdrawn (WSAECONNRESET) and frees the head', async function () {
+    const requests: ConnectionRequest[] = [];
+    const { server, port } = await listen(provider, { condition: (req) => { requests.push(req); return requests.length === 1 ? 'defer' : 'accept'; } });
+    const withdrawn: [ConnectionRequest, WinsockError][] = [];
+    server.on('withdrawn', (r, e) => withdrawn.push([r, e]));
+    const first = await plainClient(port);
+    await waitFor(() => requests.length === 1);
+    const second = await plainClient(port);
+    first.destroy();
+    await waitFor(() => withdrawn.length === 1);
+    assert.equal(withdrawn[0]?.[1].code, 'WSAECONNRESET');
+    assert.equal(withdrawn[0]?.[0].id, requests[0]?.id);
+    assert.equal(server.pendingDecisions, 0);
+    await waitFor(() => server.connections === 1);
+    second.destroy();
+  });
+
+  it('refuses caller data, callee data, QOS and disconnect data with WSAEOPNOTSUPP before sending', async function () {
+    const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', calleeData: Buffer.from('x') }) });
+    const errors: WinsockError[] = [];
+    server.on('conditionError', (e) => errors.push(e));
+    await rejectsWith(connect({ provider, port, callerData: Buffer.from('hi') }), 'WSAEOPNOTSUPP');
+    const qos = { sending: null, receiving: null, providerSpecific: Buffer.from('q') };
+    await rejectsWith(connect({ provider, port, sqos: qos }), 'WSAEOPNOTSUPP');
+    // Callee data in the decision is a conditionError: that caller is refused (reset), not silently accepted without it.
+    await expectRefused(provider, connect({ provider, port }));
+    await waitFor(() => errors.length === 1);
+    assert.equal(errors[0]?.code, 'WSAEOPNOTSUPP');
+    const plain = await listen(provider);
+    const socket = own(await connect({ provider, port: plain.port }));
+    await rejectsWith(socket.sendDisconnect('bye'), 'WSAEOPNOTSUPP');
+  });
+
+  describe('HTTP through an emulated server (http.Server fed with emit("connection"))', function () {
+    async function httpGate(): Promise<{ port: number; blocked: () => number }> {
+      let blocked = 0;
+      const app = http.createServer((req, res) => res.end(`hello ${req.url ?? ''}`));
+      const { server, port } = await listen(provider, {
+        condition: (req) => (req.callerId.address === '127.0.0.1' ? 'accept' : 'reject'),
+      });
+      server.on('decision', (d) => { if (d.verdict === 'reject') blocked++; });
+      server.on('connection', (s: WinsockSocket) => app.emit('connection', s));
+      return { port, blocked: () => blocked };
+    }
+
+    it("Node's fetch gets the response", async function () {
+      const { port } = await httpGate();
+      const res = await fetch(`http://127.0.0.1:${port}/fetch`, { headers: { connection: 'close' } });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), 'hello /fetch');
+    });
+
+    it('curl gets the response', async function () {
+      const { port } = await httpGate();
+      const body = await new Promise<string>((resolve, reject) => {
+        execFile('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/curl`], (err, stdout, stderr) => {
+          if (err) reject(new Error(`curl failed: ${err.message} ${stderr}`));
+          else resolve(stdout);
+        });
+      });
+      assert.equal(body, 'hello /curl');
+    });
+  });
+});
+
+function readAllPlain(socket: net.Socket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString()));
+    socket.on('error', reject);
+  });
+}
