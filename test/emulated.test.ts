@@ -14,7 +14,7 @@ import type { ConnectionRequest } from '../lib/types';
 import { connect, enumerateProtocols } from '../lib/connect';
 import type { WinsockError } from '../lib/errors';
 import type { WinsockSocket } from '../lib/socket';
-import { expectRefused, forEachProvider, listen, own, pendingBecause, readAll, rejectsWith, waitFor } from './helpers/harness';
+import { expectRefused, forEachProvider, platform, listen, own, pendingBecause, readAll, rejectsWith, waitFor } from './helpers/harness';
 
 /** Connects a plain node:net client and resolves once it is connected. */
 async function plainClient(port: number): Promise<net.Socket> {
@@ -38,7 +38,7 @@ function plainOutcome(socket: net.Socket): Promise<{ bytes: number; how: string 
 
 forEachProvider('plain TCP interop', (provider) => {
   before(function () {
-    if (provider !== 'emulated') pendingBecause(this, `the ${provider === 'framed' ? 'framed provider speaks its own protocol' : 'native provider is exercised against plain peers by npm run test:wine'}`);
+    if (provider !== 'emulated') pendingBecause(this, `the ${provider === 'framed' ? 'framed provider speaks its own protocol' : 'native provider meets plain peers in the cross-OS runs of npm run test:wine (test/interop: Linux node against node.exe)'}`);
   });
 
   it('lists Windows\' TCP/IP entries (0x20066, no connect or disconnect data) for IPv4 and IPv6', function () {
@@ -99,7 +99,9 @@ forEachProvider('plain TCP interop', (provider) => {
     client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     const outcome = await result;
     assert.equal(outcome.bytes, 0);
-    assert.equal(outcome.how, 'ECONNRESET');
+    // Wine: the next recv after an RST returns 0 instead of 10054 (T:test_tcp_reset todo_wine).
+    if (platform === 'wine') assert.ok(outcome.how === 'ECONNRESET' || outcome.how === 'close', outcome.how);
+    else assert.equal(outcome.how, 'ECONNRESET');
     assert.deepEqual(decisions, ['reject']);
   });
 
@@ -164,6 +166,9 @@ forEachProvider('plain TCP interop', (provider) => {
     }
 
     it("Node's fetch gets the response", async function () {
+      if (platform === 'wine' && !(await fetchWorksHere())) {
+        pendingBecause(this, "node.exe's own fetch (undici) cannot connect to a plain http.Server under Wine either (connect UNKNOWN)");
+      }
       const { port } = await httpGate();
       const res = await fetch(`http://127.0.0.1:${port}/fetch`, { headers: { connection: 'close' } });
       assert.equal(res.status, 200);
@@ -171,6 +176,7 @@ forEachProvider('plain TCP interop', (provider) => {
     });
 
     it('curl gets the response', async function () {
+      if (process.platform === 'win32' && platform === 'wine') pendingBecause(this, 'curl is a Linux program: node.exe under Wine cannot spawn it (the Wine interop runs cover Linux peers)');
       const { port } = await httpGate();
       const body = await new Promise<string>((resolve, reject) => {
         execFile('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/curl`], (err, stdout, stderr) => {
@@ -182,6 +188,21 @@ forEachProvider('plain TCP interop', (provider) => {
     });
   });
 });
+
+/** Whether Node's fetch reaches a plain http.Server on loopback in this process at all. */
+async function fetchWorksHere(): Promise<boolean> {
+  const plain = http.createServer((_req, res) => res.end('ok'));
+  plain.listen(0, '127.0.0.1');
+  await once(plain, 'listening');
+  try {
+    const res = await fetch(`http://127.0.0.1:${(plain.address() as net.AddressInfo).port}/`, { headers: { connection: 'close' } });
+    return (await res.text()) === 'ok';
+  } catch {
+    return false;
+  } finally {
+    plain.close();
+  }
+}
 
 function readAllPlain(socket: net.Socket): Promise<string> {
   return new Promise((resolve, reject) => {

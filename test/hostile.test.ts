@@ -82,7 +82,7 @@ function outcome(socket: WinsockSocket): Promise<string> {
 }
 
 function framedOnly(ctx: Mocha.Context, provider: ProviderName): void {
-  if (provider !== 'framed') pendingBecause(ctx, 'a hostile peer of the framed wire protocol; the native provider has no framing to abuse');
+  if (provider !== 'framed') pendingBecause(ctx, `a hostile peer of the framed wire protocol; the ${provider} provider speaks plain TCP, with no framing to abuse`);
 }
 
 const HELLO_HEADER = [...MAGIC, PROTOCOL_VERSION, 0x48];

@@ -16,7 +16,7 @@ import { expectRefused, forEachProvider, listen, own, pendingBecause, rejectsWit
 forEachProvider('lifecycle', (provider) => {
   it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal', async function () {
     if (!connectWaitsForDecision(provider)) {
-      pendingBecause(this, 'Wine completes the handshake before the condition runs, so there is no deferred connect to time out (WINSOCK-BEHAVIOUR.md §1)');
+      pendingBecause(this, 'the kernel completes the handshake before the condition runs (emulated; native under Wine), so there is no deferred connect to time out; test/emulated.test.ts asserts the withdrawal of a caller that leaves');
     }
     const { server, port } = await listen(provider, { condition: () => 'defer' });
     const withdrawn: [ConnectionRequest, WinsockError][] = [];

@@ -138,7 +138,9 @@ export async function expectRefused(provider: ProviderName, attempt: Promise<Win
       socket.once('error', (e: WinsockError) => resolve(e.code));
     });
     assert.equal(received, 0, 'a refused caller receives nothing');
-    if (provider === 'emulated') assert.equal(outcome, 'WSAECONNRESET', 'the emulated provider resets a refused caller');
+    if (provider === 'emulated' && platform !== 'wine') assert.equal(outcome, 'WSAECONNRESET', 'the emulated provider resets a refused caller');
+    // Wine: the next recv after an RST returns 0 instead of 10054 (T:test_tcp_reset todo_wine), for node.exe's net as for native.
+    else if (provider === 'emulated') assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET', `unexpected ${outcome}`);
     else assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED', `unexpected ${outcome}`);
     return 'connected-then-closed';
   }
