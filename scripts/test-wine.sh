@@ -9,6 +9,10 @@
 #
 #   npm run build:win-cross && npm run test:wine
 #   WINSOCK2_WINE_SPEC='out/test/native-addon.test.js' npm run test:wine   # a subset
+#
+# First it runs the raw ws2_32 probe (test/probe/winsock-probe.cc, no Node)
+# under Wine and compares its records with test/probe/expected-wine.json
+# (docs/winsock-probe.md); WINSOCK2_SKIP_PROBE=1 skips that step.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -26,6 +30,28 @@ fi
 
 results="$root/.cache/test-wine"
 mkdir -p "$results"
+
+probe_status=0
+if [ "${WINSOCK2_SKIP_PROBE:-}" != "1" ]; then
+  bash scripts/build-probe.sh
+  probe_out="$results/probe-wine.jsonl"
+  rm -f "$probe_out"
+  set +e
+  # The probe ends itself (watchdog, exit 3) if a step hangs; timeout is the
+  # last guard. Its stdout is a file too, as for node.exe.
+  timeout 300 wine build/probe/winsock-probe.exe --out "$probe_out" \
+    </dev/null >"$results/probe-stdout.txt" 2>"$results/probe-stderr.txt"
+  probe_run=$?
+  node out/test/probe/compare-cli.js "$probe_out" test/probe/expected-wine.json
+  probe_status=$?
+  set -e
+  if [ "$probe_run" -ne 0 ]; then
+    echo "test-wine: the probe exited with $probe_run" >&2
+    probe_status=1
+  fi
+  # The mocha tests on the probe (test/probe.test.ts) read this run's records.
+  export WINSOCK2_PROBE_OUTPUT="$probe_out"
+fi
 out="$results/stdout.txt"
 err="$results/stderr.txt"
 spec=()
@@ -55,6 +81,10 @@ if [ -z "${WINSOCK2_WINE_SPEC:-}" ] || [ "${WINSOCK2_WINE_INTEROP:-}" = "1" ]; t
   interop=$?
   set -e
   echo "test-wine: cross-OS interop exited with $interop" >&2
+fi
+if [ "$probe_status" -ne 0 ]; then
+  echo "test-wine: the ws2_32 probe differs from test/probe/expected-wine.json (see above; $results/probe-wine.jsonl)" >&2
+  [ "$status" -ne 0 ] || status=1
 fi
 if [ "$status" -ne 0 ]; then exit "$status"; fi
 exit "$interop"
