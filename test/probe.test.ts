@@ -136,6 +136,11 @@ describe('winsock probe on this machine (Windows, Wine)', function () {
   }
 
   it(`matches test/probe/expected-${platform === 'wine' ? 'wine' : 'windows'}.json`, function () {
+    if (platform === 'windows') {
+      // One place fails when a documented value is off: the workflow's probe
+      // job, which also uploads the records to check in.
+      pendingBecause(this, "the workflow's probe job compares the whole file on Windows and uploads the records");
+    }
     const diffs = compare(seen, platform === 'wine' ? wine : windows);
     assert.deepEqual(diffs, [], diffs.join('\n'));
   });
