@@ -18,8 +18,21 @@ import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
 import { pendingBecause } from './helpers/harness';
+import { loadExpectations } from './probe/expectations';
 
 const onWindows = process.platform === 'win32';
+
+/**
+ * What the raw ws2_32 probe records for `id.key` on this platform
+ * (test/probe/expected-*.json; docs/winsock-probe.md): Wine's exact value, or
+ * Windows' documented one.
+ */
+function probe(id: string, key: string): unknown {
+  const file = loadExpectations(process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows');
+  const value = file[id]?.[key];
+  assert.ok(value !== undefined && value !== 'record', `the probe has a settled value for ${id}.${key}`);
+  return value;
+}
 
 /** Loaded lazily: off Windows the suite is pending, not failing. */
 function nativeProvider(): NativeProvider {
@@ -175,6 +188,8 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
   it('SO_CONDITIONAL_ACCEPT takes on Windows, not under Wine (WSAENOPROTOOPT)', async function () {
     const { listener } = await listen(() => ACCEPT, { conditional: true });
     assert.equal(listener.capabilities.conditionalAccept, wine === null);
+    // As the raw probe records setting it before listen: ok / error:10042 (probe 7).
+    assert.equal(listener.capabilities.conditionalAccept, probe('7', 'set_before_listen') === 'ok');
     assert.equal(listener.capabilities.provider, 'native');
     assert.equal(listener.capabilities.connectData, false);
     const { listener: plain } = await listen(() => ACCEPT, { conditional: false });
@@ -307,6 +322,11 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       client.attach(c);
       client.readStart();
       await waitFor(() => c.ended || c.error !== null);
+      // Wine closes the rejected socket gracefully: the caller reads its end,
+      // not a reset (probe 6: recv returns 0, twice).
+      assert.equal(probe('6', 'idle_recv'), 'eof');
+      assert.equal(c.error, null, String(c.error));
+      assert.equal(c.ended, true);
     } else {
       // Windows with SO_CONDITIONAL_ACCEPT: the SYN is refused (D4).
       assert.ok(connectError instanceof WinsockError && connectError.code === 'WSAECONNREFUSED', String(connectError));
@@ -331,23 +351,80 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     await pending;
   });
 
-  it('keeps the head-of-backlog order across a defer', async function () {
-    const verdicts = new Map<number, ConditionVerdict>();
-    const { listener, events, port } = await listen((req) => verdicts.get(req.callerId.port) ?? DEFER);
-    const first = await connect(port);
+  it('keeps the head-of-backlog order across a defer, never awaiting a deferred connect before the decision', async function () {
+    let verdict: ConditionVerdict = DEFER;
+    const { listener, events, port } = await listen(() => verdict);
+    let firstSettled = false;
+    const first = connect(port).finally(() => { firstSettled = true; });
     await waitFor(() => events.offered.length === 1);
-    const second = await connect(port);
+    const second = connect(port);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(events.offered.length, 1, 'the second request waits behind the deferred head');
-    verdicts.set(first.localAddress.port, ACCEPT);
-    verdicts.set(second.localAddress.port, ACCEPT);
+    if (wine === null) {
+      // Windows holds the SYN under SO_CONDITIONAL_ACCEPT: the deferred
+      // caller's connect completes only after the decision (D4; probe 9.held).
+      assert.equal(listener.capabilities.conditionalAccept, true);
+      assert.equal(firstSettled, false, 'the deferred connect is still pending');
+    } else {
+      // Wine completed the handshake before the condition ran (probe 9.held).
+      assert.equal(probe('9.held', 'client_while_deferred'), 'connected');
+      await first;
+    }
+    verdict = ACCEPT;
     listener.retry();
+    const [a, b] = await Promise.all([first, second]);
     await waitFor(() => events.connections.length === 2);
-    assert.deepEqual(events.connections.map((c) => c.handle.remoteAddress.port), [first.localAddress.port, second.localAddress.port]);
     for (const c of events.connections) handles.push(c.handle);
+    assert.deepEqual(events.connections.map((c) => c.handle.remoteAddress.port), [a.localAddress.port, b.localAddress.port]);
+    assert.equal(events.offered[0]?.callerId.port, a.localAddress.port);
+    assert.equal(events.offered[events.offered.length - 1]?.callerId.port, b.localAddress.port);
+  });
+
+  it('option off (conditional: false): the caller connects before the condition decides, on Windows and Wine (probe 5)', async function () {
+    let verdict: ConditionVerdict = DEFER;
+    const { listener, events, port } = await listen(() => verdict, { conditional: false });
+    assert.equal(listener.capabilities.conditionalAccept, false);
+    assert.equal(probe('5', 'blocking_connect'), 'ok');
+    // No SO_CONDITIONAL_ACCEPT: the stack completes the handshake at once,
+    // so the connect resolves while the request is still deferred.
+    const client = await connect(port);
+    await waitFor(() => events.offered.length >= 1);
+    assert.equal(events.connections.length, 0, 'not accepted yet');
+    verdict = ACCEPT;
+    listener.retry();
+    await waitFor(() => events.connections.length === 1);
+    handles.push(events.connections[0].handle);
+    assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
+  });
+
+  it('option on: a deferred caller\'s connect waits for the decision on Windows; Wine has completed it (probe 9.held)', async function () {
+    let verdict: ConditionVerdict = DEFER;
+    const { listener, events, port } = await listen(() => verdict, { conditional: true });
+    let settled = false;
+    const attempt = connect(port).finally(() => { settled = true; });
+    await waitFor(() => events.offered.length === 1);
+    if (wine === null) {
+      assert.equal(probe('9.held', 'client_while_deferred'), 'pending');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(settled, false, 'the SYN is held until the decision (D4)');
+    } else {
+      assert.equal(probe('9.held', 'client_while_deferred'), 'connected');
+      await attempt;
+    }
+    verdict = ACCEPT;
+    listener.retry();
+    const client = await attempt;
+    await waitFor(() => events.connections.length === 1);
+    handles.push(events.connections[0].handle);
+    assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
   });
 
   it('refuses caller data and disconnect data on TCP/IP before sending (WSAEOPNOTSUPP)', async function () {
+    // Why: the TCP provider has no XP1_CONNECT_DATA / XP1_DISCONNECT_DATA and,
+    // given data anyway, delivers none of it (probe 12, 14, 21).
+    assert.equal(probe('21', 'tcp_connect_data'), false);
+    assert.equal(probe('21', 'tcp_disconnect_data'), false);
+    assert.equal(probe('12', 'server_recv'), 'nothing');
     const { events, port } = await listen();
     await assert.rejects(connect(port, { callerData: Buffer.from('hi') }), (err: unknown) =>
       err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSAConnect');
@@ -388,7 +465,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       (err: unknown) => err instanceof WinsockError && (err.code === 'WSAETIMEDOUT' || err.code === 'WSAENETUNREACH' || err.code === 'WSAEHOSTUNREACH'));
   });
 
-  it('resets with linger 0: the peer sees a reset (Wine: recv returns 0)', async function () {
+  it('resets with linger 0: the peer\'s posted receive fails with WSAECONNRESET (Windows and Wine, probe 20)', async function () {
     const { events, port } = await listen();
     const client = await connect(port);
     await waitFor(() => events.connections.length === 1);
@@ -399,7 +476,12 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     server.readStart();
     client.reset();
     await waitFor(() => c.ended || c.error !== null);
-    if (wine === null) assert.equal(c.error?.code, 'WSAECONNRESET');
+    // The provider keeps a receive posted, and a pending overlapped WSARecv
+    // fails when the RST arrives on Windows and under Wine alike (probe 20:
+    // 64, ERROR_NETNAME_DELETED, which WSAGetOverlappedResult reports as
+    // 10054); only a recv issued after the RST differs (Wine: 0).
+    assert.equal(probe('20', 'overlapped_result'), 'error:64');
+    assert.equal(c.error?.code, 'WSAECONNRESET');
   });
 
   it('runs 1,000 pending connects without delaying fs calls (no libuv pool)', async function () {

@@ -10,6 +10,7 @@ import type { WinsockError } from '../../lib/errors';
 import type { WinsockSocket } from '../../lib/socket';
 import { carriesData, forEachProvider, listen, own, platform, readAll, rejectsWith } from '../helpers/harness';
 import type { ProviderName } from '../../lib/types';
+import { wineOutcomesAfterReset } from '../probe/expectations';
 
 async function pair(provider: ProviderName): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
   const { server, port } = await listen(provider);
@@ -118,8 +119,12 @@ forEachProvider('teardown', (provider) => {
     client.resetAndDestroy();
     const seen = await failed;
     if (platform === 'wine' && provider !== 'framed') {
-      // Wine's next recv after an RST returns 0 instead of 10054 (WINSOCK-BEHAVIOUR.md §1, abortive close row; T:test_tcp_reset todo_wine).
-      assert.ok(seen === 'WSAECONNRESET' || seen === 'end', seen);
+      // Wine (native, and node.exe's net for emulated): a receive pending
+      // when the RST arrives fails, one issued after it returns 0 (probe
+      // 20); whether the peer's first receive is posted before the RST is a
+      // race here. The native addon test pins the posted case.
+      const allowed = wineOutcomesAfterReset();
+      assert.ok(allowed.includes(seen), `${seen} is one of Wine's recorded outcomes ${allowed.join(', ')}`);
     } else {
       assert.equal(seen, 'WSAECONNRESET');
     }

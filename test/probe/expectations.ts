@@ -100,3 +100,16 @@ export function wineObserved(id: string, key: string): Value {
   }
   return value;
 }
+
+/**
+ * What a socket reading under Wine reports when the peer resets it, as the
+ * probe recorded (assertion 20): a receive pending when the RST arrives
+ * fails (WSAECONNRESET), one issued after it returns 0 (the stream's 'end').
+ * Which one a test sees depends on whether a receive was posted in time.
+ */
+export function wineOutcomesAfterReset(): string[] {
+  const outcomes: string[] = [];
+  if (wineObserved('20', 'overlapped_wsa_result') === 'error:10054') outcomes.push('WSAECONNRESET');
+  if (wineObserved('20', 'recv_after') === 'eof') outcomes.push('end');
+  return outcomes;
+}
