@@ -14,5 +14,5 @@ mkdir -p build/probe
 # -static: no libstdc++/libwinpthread DLLs to find under Wine.
 "$CXX" -std=c++17 -O2 -g0 -static -Wall -Wextra -Wshadow -Wconversion -Werror \
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE \
-  test/probe/winsock-probe.cc -o build/probe/winsock-probe.exe -lws2_32 -s
+  test/probe/winsock-probe.cc -o build/probe/winsock-probe.exe -lws2_32 -luser32 -s
 echo "build-probe: wrote build/probe/winsock-probe.exe"

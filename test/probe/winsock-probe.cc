@@ -821,6 +821,57 @@ Record RecvAfterGraceful() {
   return r;
 }
 
+// 19 through WSAAsyncSelect: the same sequence, the events as window messages.
+constexpr UINT kSelectMsg = WM_APP + 1;
+
+NetEvents PumpMessages(HWND w, int ms) {
+  Progress();
+  NetEvents out;
+  ULONGLONG deadline = GetTickCount64() + static_cast<ULONGLONG>(ms);
+  for (;;) {
+    MSG msg;
+    while (PeekMessageW(&msg, w, kSelectMsg, kSelectMsg, PM_REMOVE)) {
+      long ev = static_cast<long>(WSAGETSELECTEVENT(msg.lParam));
+      out.bits |= ev;
+      if (ev & FD_CLOSE) out.closeError = WSAGETSELECTERROR(msg.lParam);
+    }
+    ULONGLONG now = GetTickCount64();
+    if (now >= deadline) return out;
+    MsgWaitForMultipleObjects(0, nullptr, FALSE, static_cast<DWORD>(deadline - now), QS_ALLINPUT);
+  }
+}
+
+void CloseWithUnreadAsync(Record& r) {
+  WNDCLASSW wc;
+  std::memset(&wc, 0, sizeof wc);
+  wc.lpfnWndProc = DefWindowProcW;
+  wc.hInstance = GetModuleHandleW(nullptr);
+  wc.lpszClassName = L"winsock-probe";
+  RegisterClassW(&wc);
+  HWND w = CreateWindowExW(0, L"winsock-probe", L"", 0, 0, 0, 0, 0, HWND_MESSAGE, nullptr, wc.hInstance, nullptr);
+  r.Bool("async_window", w != nullptr);
+  if (w == nullptr) return;
+  Sockets sockets;
+  Pair p = Connected(sockets);
+  WSAAsyncSelect(p.server, w, kSelectMsg, FD_READ | FD_CLOSE);
+  PumpMessages(w, 50);
+  SendOutcome(p.client, "data");
+  sockets.Close(p.client);
+  Sleepms(300);
+  NetEvents before = PumpMessages(w, 200);
+  r.Bool("async_fd_read", (before.bits & FD_READ) != 0);
+  r.Bool("async_fd_close_while_unread", (before.bits & FD_CLOSE) != 0);
+  r.Num("async_fd_close_error", before.closeError);
+  char buf[16];
+  int n = recv(p.server, buf, sizeof buf, 0);
+  r.Str("async_recv", n == SOCKET_ERROR ? Err(WSAGetLastError()) : "bytes:" + std::to_string(n));
+  NetEvents after = PumpMessages(w, 300);
+  r.Bool("async_fd_read_after_read", (after.bits & FD_READ) != 0);
+  r.Bool("async_fd_close_after_read", (after.bits & FD_CLOSE) != 0);
+  WSAAsyncSelect(p.server, w, 0, 0);
+  DestroyWindow(w);
+}
+
 // 19: FD_CLOSE while unread data remains, and FD_READ re-arming.
 Record CloseWithUnread() {
   Record r("19");
@@ -844,6 +895,7 @@ Record CloseWithUnread() {
   r.Bool("fd_close_after_read", (after.bits & FD_CLOSE) != 0);
   r.Str("recv_again", RecvOutcome(p.server, 300));
   WSACloseEvent(ev);
+  CloseWithUnreadAsync(r);
   return r;
 }
 
