@@ -1,8 +1,8 @@
 /**
  * The native addon and provider on the real ws2_32 (Windows) or Wine's
  * (npm run test:wine). Pending elsewhere: there is no ws2_32 to test.
- * Platform differences are asserted per platform, with their source:
- * ../shared/WINSOCK-BEHAVIOUR.md (Wine 8 probe, Wine's sock.c, Microsoft docs).
+ * Platform differences are asserted per platform, against what the raw
+ * ws2_32 probe records there (docs/winsock-probe.md, test/probe/expected-*.json).
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';

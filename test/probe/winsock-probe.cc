@@ -132,9 +132,12 @@ class Sockets {
   std::vector<SOCKET> open_;
 };
 
+// WSAIoctl rather than ioctlsocket: its code is a DWORD, so FIONBIO (an
+// unsigned constant) needs no sign conversion on either compiler.
 void NonBlocking(SOCKET s, bool on) {
   u_long mode = on ? 1 : 0;
-  ioctlsocket(s, FIONBIO, &mode);
+  DWORD bytes = 0;
+  WSAIoctl(s, FIONBIO, &mode, sizeof mode, nullptr, 0, &bytes, nullptr, nullptr);
 }
 
 sockaddr_in Loopback(u_short port) {
