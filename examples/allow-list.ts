@@ -42,7 +42,8 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
   server.on('decision', (e: DecisionEvent) => {
     decisions.push({ caller: e.request.callerId.address, verdict: e.verdict, reason: e.reason });
   });
-  server.on('connection', (socket) => socket.destroy());
+  // An accepted caller reads a greeting; a refused one reads nothing.
+  server.on('connection', (socket) => socket.end('welcome\n'));
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
 
   // 1. 127.0.0.1 is on the list: accepted, with callee data where the provider carries it.
@@ -56,14 +57,16 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
   try {
     const again = await connect({ provider, host: '127.0.0.1', port });
     // Connected: the handshake was completed before the condition ran. An
-    // accepted caller reads the server's end, a refused one a reset.
+    // accepted caller reads the greeting; a refused one is reset having
+    // received nothing (Wine reads that reset as a plain end).
+    let received = 0;
     const outcome = await new Promise<string | null>((resolve) => {
-      again.on('data', () => undefined);
+      again.on('data', (chunk: Buffer) => { received += chunk.length; });
       again.once('end', () => resolve(null));
       again.once('error', (err: WinsockError) => resolve(err.code));
     });
     again.destroy();
-    second = { accepted: outcome === null, error: outcome };  // 'WSAECONNRESET' (10054)
+    second = { accepted: received > 0, error: received > 0 ? null : outcome ?? 'WSAECONNRESET' };  // 'WSAECONNRESET' (10054)
   } catch (err) {
     if (!(err instanceof WinsockError)) throw err;
     second = { accepted: false, error: err.code };       // 'WSAECONNREFUSED' (10061)
