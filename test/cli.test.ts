@@ -6,6 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pendingBecause } from './helpers/harness';
 
@@ -38,8 +40,8 @@ function collect(child: ChildProcess): Promise<Result> {
 }
 
 /** Runs `winsock2 ...args` to completion, with `input` on stdin. */
-function run(args: string[], input = ''): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
   const done = collect(child);
   child.stdin?.end(input);
   return done;
@@ -74,6 +76,16 @@ function serve(args: string[]): Promise<Serving> {
   });
 }
 
+/** A port nothing listens on (one the kernel just handed out and took back). */
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
 }
@@ -91,7 +103,8 @@ describe('CLI: winsock2 (the real binary)', function () {
       const r = await run(['--help']);
       assert.equal(r.code, 0, r.stderr);
       for (const name of ['demo', 'serve', 'connect', 'protocols']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
-      assert.match(r.stdout, /^ {2}3 {2}connection refused/m);
+      assert.match(r.stdout, /^ {2}3 {2}refused by the acceptor/m);
+      assert.match(r.stdout, /^ {2}5 {2}nothing listening/m);
     });
 
     for (const name of ['demo', 'serve', 'connect', 'protocols']) {
@@ -117,6 +130,10 @@ describe('CLI: winsock2 (the real binary)', function () {
       ['a bad CIDR prefix', ['serve', '--deny', '10.0.0.0/33'], /prefix length must be an integer from 0 to 32/],
       ['a missing option value', ['connect', '--caller-data'], /argument missing|requires a value|--caller-data/],
       ['a bad count', ['serve', '--count', '0'], /--count must be an integer from 1/],
+      ['a negative port', ['serve', '--port', '-1'], /--port must be an integer from 0 to 65535, not "-1"/],
+      ['a negative timeout', ['connect', '--timeout', '-5'], /--timeout must be an integer from 0 to \d+, not "-5"/],
+      ['a negative count', ['serve', '--count', '-3'], /--count must be an integer from 1 to \d+, not "-3"/],
+      ['a value that starts with a dash', ['connect', '--caller-data', '-x'], /to give a value that starts with '-', write --caller-data=VALUE/],
       ['a bad --clients', ['demo', '--clients', '0'], /--clients must be an integer/],
     ];
     for (const [what, args, message] of usageErrors) {
@@ -344,14 +361,128 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(last['signal'], 'SIGTERM');
     });
 
-    it('a connect to a port nobody listens on exits 3', async function () {
-      // Find a free port by listening and stopping a server first.
-      const server = await serve(['--provider', 'framed', '--json']);
-      server.child.kill('SIGTERM');
-      await server.done;
-      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--data', '']);
-      assert.equal(client.code, 3, client.stderr);
-      assert.match(client.stderr, ERROR_LINE);
+    for (const provider of ['emulated', 'framed']) {
+      it(`a connect to a port nobody listens on exits 5, not 3 (${provider})`, async function () {
+        const port = await freePort();
+        const client = await run(['connect', '--provider', provider, '--port', String(port), '--data', '']);
+        assert.equal(client.code, 5, client.stderr);
+        assert.match(client.stderr, ERROR_LINE);
+        assert.match(client.stderr, new RegExp(`WSAECONNREFUSED \\(10061\\) from WSAConnect: .*Nothing is listening at 127\\.0\\.0\\.1:${port} `));
+      });
+    }
+
+    it('emulated: a caller refused after the handshake exits 3 (reset having received nothing)', async function () {
+      const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '127.0.0.1']);
+      const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', 'x']);
+      assert.equal(client.code, 3, client.stdout + client.stderr);
+      assert.match(client.stderr, /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: /);
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(lines(s.stdout)[1] ?? '', / reject 127\.0\.0\.1:\d+ caller-data=- reason=blockList rule="deny 127\.0\.0\.1" /);
+    });
+
+    for (const json of [false, true]) {
+      it(`stopping with a connection open: a shutdown "closed" line, "stopped" last, exit 0 (${json ? '--json' : 'text'})`, async function () {
+        if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
+        const server = await serve(['--provider', 'framed', ...(json ? ['--json'] : [])]);
+        // A caller that stays connected (it never hangs up by itself).
+        const caller = spawn(process.execPath, [BIN, 'connect', '--provider', 'framed', '--port', String(server.port)],
+          { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+        const callerDone = collect(caller);
+        await new Promise<void>((resolve) => {
+          let seen = '';
+          server.child.stdout?.on('data', (chunk: Buffer) => {
+            seen += chunk.toString('utf8');
+            if (/accept/.test(seen)) resolve();
+          });
+        });
+        server.child.kill('SIGTERM');
+        const s = await server.done;
+        caller.stdin?.end();
+        await callerDone;
+        assert.equal(s.code, 0, s.stderr);
+        assert.equal(s.stderr, '');
+        if (json) {
+          const events = jsonLines(s.stdout);
+          assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
+          assert.equal(events[2]?.['closedBy'], 'shutdown');
+          assert.equal(events[2]?.['error'], undefined);
+        } else {
+          const out = lines(s.stdout);
+          assert.equal(out.length, 4, s.stdout);
+          assert.match(out[2] ?? '', / closed 127\.0\.0\.1:\d+ received=0B by=shutdown$/);
+          assert.match(out[3] ?? '', / stopped after 1 request \(SIGTERM\)$/);
+          assert.doesNotMatch(s.stdout, /error=/);
+        }
+      });
+    }
+
+    it('stops cleanly on SIGINT (exit 0)', async function () {
+      if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGINT for child processes');
+      const server = await serve(['--provider', 'emulated']);
+      server.child.kill('SIGINT');
+      const s = await server.done;
+      assert.equal(s.code, 0, s.stderr);
+      assert.match(lines(s.stdout).at(-1) ?? '', / stopped after 0 requests \(SIGINT\)$/);
+    });
+  });
+
+  describe('connect: hints while it waits', function () {
+    /** A plain TCP server that accepts, reads, and never answers nor hangs up. */
+    async function silentServer(): Promise<{ port: number; close(): void }> {
+      const sockets = new Set<Socket>();
+      const server = createNetServer({ allowHalfOpen: true }, (socket) => {
+        sockets.add(socket);
+        socket.resume();
+        socket.on('error', () => undefined);
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      return {
+        port: (server.address() as AddressInfo).port,
+        close(): void {
+          for (const s of sockets) s.destroy();
+          server.close();
+        },
+      };
+    }
+
+    /** Runs connect until its stderr has a hint, then stops it; resolves that stderr. */
+    async function hintOf(args: string[]): Promise<string> {
+      const child = spawn(process.execPath, [BIN, 'connect', ...args, '--timeout', '0', '--data', 'GET / HTTP/1.0\r\n'],
+        { env: { ...env(), WINSOCK2_HINT_AFTER_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const done = collect(child);
+      let stderr = '';
+      await new Promise<void>((resolve) => {
+        child.stderr?.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString('utf8');
+          if (stderr.includes('\n')) resolve();
+        });
+        void done.then(() => resolve());
+      });
+      child.kill();
+      await done;
+      return stderr;
+    }
+
+    it('framed, to a server that speaks plain TCP: says so instead of waiting silently', async function () {
+      const server = await silentServer();
+      try {
+        const stderr = await hintOf(['--provider', 'framed', '--port', String(server.port)]);
+        assert.match(stderr, /^winsock2 connect: hint: no verdict from 127\.0\.0\.1:\d+ after 0\.05 s\. .*may not speak winsock2's framed protocol.*Waiting for good \(--timeout 0\)\.\n$/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('plain TCP, to a server that never hangs up: says what it waits for', async function () {
+      const server = await silentServer();
+      try {
+        const stderr = await hintOf(['--provider', 'emulated', '--port', String(server.port)]);
+        assert.match(stderr, /^winsock2 connect: hint: sent everything and hung up; 127\.0\.0\.1:\d+ has not hung up after 0\.05 s /);
+      } finally {
+        server.close();
+      }
     });
   });
 });

@@ -3,7 +3,7 @@
  * into usage errors (exit 2), the exit codes, the one-line error format, and
  * how connect/disconnect data is shown.
  */
-import type { ParseArgsConfig } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BlockList, isIP } from 'node:net';
 import { WinsockError, describeWinsockError } from '../errors';
 import type { ProviderChoice } from '../types';
@@ -22,14 +22,17 @@ export const EXIT = {
   REFUSED: 3,
   /** A connect or a teardown did not complete in time (WSAETIMEDOUT). */
   TIMEDOUT: 4,
+  /** Nothing listens at the address: the TCP connect itself was refused (WSAECONNREFUSED from the kernel). */
+  NOT_LISTENING: 5,
 } as const;
 
 export const EXIT_CODES_HELP = `exit codes:
-  0  success
+  0  success (serve: also when stopped by SIGINT/SIGTERM)
   1  runtime or Winsock failure (one line on stderr: name, number, sentence)
   2  usage error (bad option or value)
-  3  connection refused by the acceptor (WSAECONNREFUSED)
-  4  timed out (WSAETIMEDOUT)`;
+  3  refused by the acceptor (WSAECONNREFUSED from its decision)
+  4  timed out (WSAETIMEDOUT)
+  5  nothing listening there (WSAECONNREFUSED from the TCP connect)`;
 
 /** A mistake on the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -40,6 +43,9 @@ export class UsageError extends Error {
 }
 
 type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** What parseArgs gives for a command's options. */
+type ParsedValues<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
 
 /** The options every command takes. */
 export const COMMON_OPTIONS = {
@@ -56,8 +62,46 @@ export function parseOptions<T>(parse: () => T): T {
   try {
     return parse();
   } catch (e) {
-    throw new UsageError((e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e)).replace(/\.+$/, ''));
+    const first = (e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e)).replace(/\.+$/, '');
+    // parseArgs' own advice for a value that starts with '-' is on its second line.
+    const option = /^Option '(--[\w-]+)' argument is ambiguous/.exec(first)?.[1];
+    throw new UsageError(option ? `${first}: to give a value that starts with '-', write ${option}=VALUE` : first);
   }
+}
+
+/**
+ * parseArgs reads `--port -1` as the option `--port` followed by the option
+ * `-1` and calls it ambiguous; `--port=-1` is what the user meant. Joins an
+ * option that takes a value with a following negative number, so the value's
+ * own check says what is wrong with it ("--port must be ... not "-1"").
+ */
+export function negativeValues(args: readonly string[], takesValue: ReadonlySet<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    const next = args[i + 1];
+    if (takesValue.has(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+/** The `--name` of every option of a parseArgs config that takes a value. */
+export function valueOptions(options: Options): Set<string> {
+  return new Set(Object.entries(options).filter(([, o]) => o.type === 'string').map(([name]) => `--${name}`));
+}
+
+/**
+ * Parses a command's arguments against its options (strict: unknown options
+ * and stray positionals are usage errors); negative numbers given as values
+ * are taken as values (negativeValues).
+ */
+export function parseCommandLine<O extends Options>(args: readonly string[], options: O): ParsedValues<O> {
+  return parseOptions(() => parseArgs({ args: negativeValues(args, valueOptions(options)), options, strict: true, allowPositionals: false }).values);
 }
 
 /** A provider choice from --provider (undefined: the default, `auto` / WINSOCK2_PROVIDER). */
@@ -172,10 +216,23 @@ export function endpoint(address: string, port: number): string {
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.USAGE;
   if (err instanceof WinsockError) {
-    if (err.code === 'WSAECONNREFUSED') return EXIT.REFUSED;
+    if (err.code === 'WSAECONNREFUSED') return nothingListening(err) ? EXIT.NOT_LISTENING : EXIT.REFUSED;
     if (err.code === 'WSAETIMEDOUT') return EXIT.TIMEDOUT;
   }
   return EXIT.FAILURE;
+}
+
+/**
+ * True when a WSAECONNREFUSED came from the TCP connect itself (the kernel
+ * answered the SYN with a reset: nothing listens there), not from an
+ * acceptor's decision. node:net reports that as ECONNREFUSED, which the
+ * emulated and framed providers keep as the error's cause. The native
+ * provider cannot tell: on Windows a condition's CF_REJECT under
+ * SO_CONDITIONAL_ACCEPT is that same reset to the SYN, so WSAConnect
+ * reports both alike (exit 3).
+ */
+export function nothingListening(err: WinsockError): boolean {
+  return err.code === 'WSAECONNREFUSED' && (err.cause as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
 }
 
 /**

@@ -3,12 +3,13 @@
  * WSASendDisconnect with disconnect data, then wait for the peer's teardown
  * and WSARecvDisconnect its data.
  */
-import { parseArgs } from 'node:util';
 import { connect } from '../connect';
 import { WinsockError } from '../errors';
+import { resolveProvider } from '../providers';
 import type { WinsockSocket } from '../socket';
 import {
-  COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, UsageError, endpoint, intOption, jsonData, out, parseOptions, providerOption, showData,
+  COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, UsageError, endpoint, err, intOption, jsonData, nothingListening, out, parseCommandLine,
+  providerOption, showData,
 } from './common';
 import { DEFAULT_PORT } from './serve';
 
@@ -40,18 +41,15 @@ with WSAEOPNOTSUPP before anything is sent.
 ${EXIT_CODES_HELP}`;
 
 export async function connectCommand(args: string[]): Promise<number> {
-  const values = parseOptions(() => parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string' },
-      'caller-data': { type: 'string' },
-      'disconnect-data': { type: 'string' },
-      data: { type: 'string' },
-      timeout: { type: 'string' },
-    },
-  }).values);
+  const values = parseCommandLine(args, {
+    ...COMMON_OPTIONS,
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string' },
+    'caller-data': { type: 'string' },
+    'disconnect-data': { type: 'string' },
+    data: { type: 'string' },
+    timeout: { type: 'string' },
+  });
   if (values.help) {
     out(HELP);
     return EXIT.OK;
@@ -64,18 +62,41 @@ export async function connectCommand(args: string[]): Promise<number> {
   const disconnectData = values['disconnect-data'];
   const started = Date.now();
 
-  const socket = await connect({
-    host: values.host,
-    port,
-    timeout,
-    ...(provider === undefined ? {} : { provider }),
-    ...(callerData === undefined ? {} : { callerData }),
-  });
+  const where = endpoint(values.host, port);
+  const framed = resolveProvider(provider).name === 'framed';
+  const giveUp = timeout === 0 ? 'Waiting for good (--timeout 0).' : `Giving up after ${timeout} ms (--timeout).`;
+  let socket: WinsockSocket;
+  const connectHint = hintLater(framed
+    ? `no verdict from ${where} after ${hintAfterMs() / 1000} s. The server may still be deciding (a deferred decision), or it ` +
+      "may not speak winsock2's framed protocol: a plain TCP server waits for a request and never answers the hello " +
+      `(connect without --provider framed to talk plain TCP). ${giveUp}`
+    : `the TCP connect to ${where} has not completed after ${hintAfterMs() / 1000} s: the host does not answer ` +
+      `(a firewall dropping packets?). ${giveUp}`);
+  try {
+    socket = await connect({
+      host: values.host,
+      port,
+      timeout,
+      ...(provider === undefined ? {} : { provider }),
+      ...(callerData === undefined ? {} : { callerData }),
+    });
+  } catch (e) {
+    if (e instanceof WinsockError && nothingListening(e)) {
+      throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: e.cause, detail: `nothing is listening at ${where} (the TCP connect itself was refused)` });
+    }
+    throw e;
+  } finally {
+    clearTimeout(connectHint);
+  }
+  let receivedBytes = 0;
   try {
     const received: Buffer[] = [];
     // Failures surface through the awaits below; this keeps a late one from being unhandled.
     socket.on('error', () => undefined);
-    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      receivedBytes += chunk.length;
+      received.push(chunk);
+    });
     // Armed before anything is sent: the peer may hang up at any time.
     const peerEnded = waitForEnd(socket);
     peerEnded.catch(() => undefined);
@@ -96,7 +117,13 @@ export async function connectCommand(args: string[]): Promise<number> {
     }
     // WSASendDisconnect: every byte written so far goes first, then the hang-up with its data.
     await socket.sendDisconnect(disconnectData ?? null);
-    await withTimeout(peerEnded, timeout);
+    const hangUpHint = hintLater(`sent everything and hung up; ${where} has not hung up after ${hintAfterMs() / 1000} s ` +
+      `(a server that waits for more, or speaks another protocol, may never do). ${giveUp}`);
+    try {
+      await withTimeout(peerEnded, timeout);
+    } finally {
+      clearTimeout(hangUpHint);
+    }
     const peerDisconnectData = await socket.recvDisconnect();
     const data = Buffer.concat(received);
     if (values.json) {
@@ -119,9 +146,33 @@ export async function connectCommand(args: string[]): Promise<number> {
       out(`peer disconnect data: ${showData(peerDisconnectData)}`);
     }
     return EXIT.OK;
+  } catch (e) {
+    // Where the kernel completes the handshake before the condition decides
+    // (emulated; native under Wine), a refused caller is reset having
+    // received nothing: that is this provider's WSAECONNREFUSED.
+    if (e instanceof WinsockError && e.code === 'WSAECONNRESET' && !socket.capabilities.conditionalAccept && receivedBytes === 0) {
+      throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
+        cause: e,
+        detail: `${where} reset the connection having sent nothing: the acceptor refused it after the TCP handshake ` +
+          `(provider ${socket.capabilities.provider} completes the handshake before the condition decides), or it does not speak plain TCP ` +
+          "(a framed winsock2 server: use --provider framed on both ends)",
+      });
+    }
+    throw e;
   } finally {
     socket.destroy();
   }
+}
+
+/** How long `connect` waits before it prints a hint (WINSOCK2_HINT_AFTER_MS, default 5000). */
+function hintAfterMs(): number {
+  const ms = Number(process.env['WINSOCK2_HINT_AFTER_MS']);
+  return Number.isInteger(ms) && ms > 0 ? ms : 5000;
+}
+
+/** Prints `text` as a hint on stderr unless cleared first; never keeps the process alive. */
+function hintLater(text: string): NodeJS.Timeout {
+  return setTimeout(() => err(`winsock2 connect: hint: ${text}`), hintAfterMs()).unref();
 }
 
 /** Resolves at the peer's graceful teardown; rejects on an error or a close without one. */

@@ -1,7 +1,6 @@
 /** `winsock2 demo`: the seed scenario with a table. */
-import { parseArgs } from 'node:util';
 import { runSeedScenario, SEED_PROVIDER_WHY } from '../demo/seed';
-import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, intOption, out, parseOptions, providerOption } from './common';
+import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, intOption, out, parseCommandLine, providerOption } from './common';
 import { formatTable } from './table';
 
 const HELP = `usage: winsock2 demo [--clients N] [--transactions N] [--provider auto|native|emulated|framed] [--json]
@@ -23,14 +22,11 @@ options:
 ${EXIT_CODES_HELP}`;
 
 export async function demoCommand(args: string[]): Promise<number> {
-  const values = parseOptions(() => parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      clients: { type: 'string' },
-      transactions: { type: 'string' },
-    },
-  }).values);
+  const values = parseCommandLine(args, {
+    ...COMMON_OPTIONS,
+    clients: { type: 'string' },
+    transactions: { type: 'string' },
+  });
   if (values.help) {
     out(HELP);
     return EXIT.OK;

@@ -1,9 +1,8 @@
 /** `winsock2 protocols`: WSAEnumProtocols for a provider, as a table or JSON. */
-import { parseArgs } from 'node:util';
 import { enumerateProtocols } from '../connect';
 import { nativeUnavailableReason, resolveProvider } from '../providers';
 import type { ProtocolInfo } from '../types';
-import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseOptions, providerOption } from './common';
+import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseCommandLine, providerOption } from './common';
 import { formatTable } from './table';
 
 const HELP = `usage: winsock2 protocols [--provider auto|native|emulated|framed] [--json]
@@ -31,7 +30,7 @@ const named = (table: Record<number, string>, n: number): string => table[n] ?? 
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
 
 export async function protocolsCommand(args: string[]): Promise<number> {
-  const values = parseOptions(() => parseArgs({ args, options: { ...COMMON_OPTIONS } }).values);
+  const values = parseCommandLine(args, { ...COMMON_OPTIONS });
   if (values.help) {
     out(HELP);
     return EXIT.OK;

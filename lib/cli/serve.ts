@@ -3,7 +3,6 @@
  * command-line rules, printing every decision as one line.
  */
 import { BlockList } from 'node:net';
-import { parseArgs } from 'node:util';
 import { createServer } from '../server';
 import { WinsockError } from '../errors';
 import type { WinsockSocket } from '../socket';
@@ -11,7 +10,7 @@ import type { ConnectionRequest, Decision, DecisionEvent, SocketAddress } from '
 import { DEFAULTS } from '../types';
 import {
   COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, UsageError, describeError, endpoint, err, intOption, jsonData, oneLine, out,
-  parseAddressRule, parseOptions, providerOption, ruleMatches, showData, type AddressRule,
+  parseAddressRule, parseCommandLine, providerOption, ruleMatches, showData, type AddressRule,
 } from './common';
 
 /** The classic port of the Winsock sample programs. */
@@ -68,24 +67,21 @@ function ruleFor(rules: Rules, address: string): { accept: boolean; rule: string
 }
 
 export async function serveCommand(args: string[]): Promise<number> {
-  const values = parseOptions(() => parseArgs({
-    args,
-    options: {
-      ...COMMON_OPTIONS,
-      port: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      allow: { type: 'string', multiple: true, default: [] },
-      deny: { type: 'string', multiple: true, default: [] },
-      defer: { type: 'string' },
-      'decision-timeout': { type: 'string' },
-      'callee-data': { type: 'string' },
-      'disconnect-reply': { type: 'string' },
-      echo: { type: 'boolean', default: false },
-      'max-connections': { type: 'string' },
-      count: { type: 'string' },
-      once: { type: 'boolean', default: false },
-    },
-  }).values);
+  const values = parseCommandLine(args, {
+    ...COMMON_OPTIONS,
+    port: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    allow: { type: 'string', multiple: true, default: [] },
+    deny: { type: 'string', multiple: true, default: [] },
+    defer: { type: 'string' },
+    'decision-timeout': { type: 'string' },
+    'callee-data': { type: 'string' },
+    'disconnect-reply': { type: 'string' },
+    echo: { type: 'boolean', default: false },
+    'max-connections': { type: 'string' },
+    count: { type: 'string' },
+    once: { type: 'boolean', default: false },
+  });
   if (values.help) {
     out(HELP);
     return EXIT.OK;
@@ -149,7 +145,8 @@ export async function serveCommand(args: string[]): Promise<number> {
     done++;
     if (count !== undefined && done >= count) finish();
   };
-  const open = new Set<WinsockSocket>();
+  /** Accepted connections still open, each with its handler (settled once its `closed` line is out). */
+  const open = new Map<WinsockSocket, Promise<void>>();
 
   server.on('decision', (e: DecisionEvent) => {
     const caller = e.request.callerId;
@@ -185,11 +182,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     finish();
   });
   server.on('connection', (socket) => {
-    open.add(socket);
-    void handle(socket).finally(() => {
+    open.set(socket, handle(socket).finally(() => {
       open.delete(socket);
       countOne();
-    });
+    }));
   });
 
   async function handle(socket: WinsockSocket): Promise<void> {
@@ -211,9 +207,15 @@ export async function serveCommand(args: string[]): Promise<number> {
       }, `closed ${endpoint(caller.address, caller.port)} received=${received}B disconnect-data=${showData(peerData)} ` +
         `reply=${disconnectReply === undefined ? '-' : JSON.stringify(disconnectReply)}`);
     } catch (e) {
+      if (stopping) {
+        // Our own shutdown hung up on it (below, after `server.close()`): not an error.
+        emit('closed', { caller, callerData: jsonData(socket.callerData), receivedBytes: received, closedBy: 'shutdown' },
+          `closed ${endpoint(caller.address, caller.port)} received=${received}B by=shutdown`);
+        return;
+      }
       const error = e instanceof WinsockError ? e : WinsockError.fromNodeError(e, 'WSARecv');
       emit('closed', { caller, receivedBytes: received, error: describeError(error) },
-        `closed ${endpoint(caller.address, caller.port)} received=${received}B error=${error.code}: ${oneLine(describeError(error))}`);
+        `closed ${endpoint(caller.address, caller.port)} received=${received}B error=${oneLine(describeError(error))}`);
     } finally {
       socket.destroy();
     }
@@ -266,8 +268,10 @@ export async function serveCommand(args: string[]): Promise<number> {
     for (const timer of deferTimers) clearTimeout(timer);
     deferTimers.clear();
     await server.close();
-    // Accepted connections still open: hang up gracefully, then close.
-    await Promise.all([...open].map(async (socket) => {
+    // Accepted connections still open: hang up gracefully, then close; each
+    // handler prints its `closed` line before `stopped`, which stays the last.
+    const handlers = [...open.values()];
+    await Promise.all([...open.keys()].map(async (socket) => {
       const timer = setTimeout(() => socket.destroy(), 2000);
       try {
         await socket.sendDisconnect(disconnectReply ?? null);
@@ -278,6 +282,7 @@ export async function serveCommand(args: string[]): Promise<number> {
         socket.destroy();
       }
     }));
+    await Promise.all(handlers);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
