@@ -76,7 +76,10 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
   return { first, second, decisions };
 }
 
-if (require.main === module) {
+// Run when executed directly (`node allow-list.js`), as CommonJS or as an ES module
+// alike (`require.main === module` exists only in CommonJS); importing the
+// file runs nothing.
+if (/[\\/]allow-list\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   main().then((result) => console.log(JSON.stringify(result, null, 2)), (err: unknown) => {
     console.error(err);
     process.exitCode = 1;

@@ -75,7 +75,10 @@ export async function main(style: 'promise' | 'defer' = 'promise', provider: Pro
   return { style, outcomes, log, deferrals };
 }
 
-if (require.main === module) {
+// Run when executed directly (`node async-decision.js`), as CommonJS or as an ES module
+// alike (`require.main === module` exists only in CommonJS); importing the
+// file runs nothing.
+if (/[\\/]async-decision\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   main(process.argv[2] === 'defer' ? 'defer' : 'promise').then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
     console.error(err);
     process.exitCode = 1;

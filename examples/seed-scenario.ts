@@ -69,7 +69,10 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   return { provider, clients: results, grandTotal, transactionsCounted };
 }
 
-if (require.main === module) {
+// Run when executed directly (`node seed-scenario.js`), as CommonJS or as an ES module
+// alike (`require.main === module` exists only in CommonJS); importing the
+// file runs nothing.
+if (/[\\/]seed-scenario\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   main().then((result) => console.table(result.clients), (err: unknown) => {
     console.error(err);
     process.exitCode = 1;
