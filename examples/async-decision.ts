@@ -42,7 +42,7 @@ export async function main(style: 'promise' | 'defer' = 'promise', provider: Pro
   }
 
   const server = createServer({
-    provider, // caller and callee data need a provider that carries them: framed
+    provider, // caller and callee data need a provider that carries them: 'framed' (the default here)
     decisionTimeout: 5_000,
     condition: style === 'promise'
       ? (req) => decideFor(req)                                  // a Promise: CF_DEFER until it settles

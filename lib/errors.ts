@@ -1,8 +1,8 @@
 /**
  * WinsockError and the one table of Winsock error codes that every provider
  * uses. The native addon reports bare numbers (WSAGetLastError()); the
- * emulated and framed providers map Node's errno strings; all end up here, so the same situation
- * gives the same `code` whichever provider ran.
+ * emulated and framed providers map Node's errno strings; all end up here, so
+ * the same situation gives the same `code` whichever provider ran.
  *
  * Numbers and names: https://learn.microsoft.com/en-us/windows/win32/winsock/windows-sockets-error-codes-2
  */

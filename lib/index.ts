@@ -1,6 +1,7 @@
 /**
  * winsock2: Winsock 2 conditional accept, connect data and disconnect data
- * for Node.js and Electron. See README.md and docs/ for the tour.
+ * for Node.js and Electron. The tour, the install and the documents are in
+ * the package's `README.md` (at the root of the package and of its repository).
  *
  * @packageDocumentation
  */

@@ -1,8 +1,8 @@
 /**
  * The provider interface: the seam between the public API (lib/server.ts,
- * lib/socket.ts) and an implementation (lib/framed/, lib/native/).
+ * lib/socket.ts) and an implementation (lib/native/, lib/emulated/, lib/framed/).
  *
- * It is shaped after WSAAccept itself, so both providers can be faithful:
+ * It is shaped after WSAAccept itself, so every provider can be faithful:
  * the provider owns the queue of pending requests and offers only its head to
  * `ListenerCallbacks.condition`, synchronously, on the JavaScript thread. The
  * answer is a verdict; `'defer'` (CF_DEFER) leaves the request at the head and

@@ -19,9 +19,11 @@ try {
 }
 const result = spawnSync(process.execPath, [bin], { stdio: 'inherit', cwd: path.join(__dirname, '..') });
 if (result.status !== 0) {
-  // Installing must not fail: the framed provider works without the addon,
-  // and asking for provider 'native' later reports why it cannot load.
+  // Installing must not fail: 'auto' falls back to the emulated provider (the
+  // same plain TCP on the wire), and asking for provider 'native' later
+  // reports why it cannot load.
   console.warn('winsock2: the native addon could not be built; provider "native" will be unavailable ' +
-    '(the framed provider still works). Install the Visual Studio C++ build tools to build it.');
+    'and "auto" uses "emulated" (plain TCP too; the condition runs after the TCP handshake). ' +
+    'Install the Visual Studio C++ build tools to build it.');
 }
 process.exit(0);
