@@ -96,7 +96,7 @@ describe('examples', function () {
   for (const [file, args, expected] of [
     ['seed-scenario.js', [], /client-3/],
     // Under Wine the native provider's refused caller completes its TCP handshake first
-    // (Wine ignores SO_CONDITIONAL_ACCEPT, WINSOCK-BEHAVIOUR.md §1): the refusal shows in the decisions.
+    // (Wine ignores SO_CONDITIONAL_ACCEPT, see docs/windows.md): the refusal shows in the decisions.
     ['allow-list.js', [], /"accepted": false,\s+"error": "WSAECONN(REFUSED|RESET)"[\s\S]*"verdict": "reject"/],
     ['async-decision.js', ['defer'], /"style": "defer"/],
     ['electron-main.js', [], /closedOnQuit: true/],
