@@ -21,7 +21,8 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   let transactionsCounted = 0;
 
   // Disconnect data needs a provider that carries it: Windows' own TCP/IP
-  // provider does not, so ask for the framed one explicitly.
+  // provider does not (so neither 'native' nor 'emulated', the defaults), so
+  // ask for 'framed' explicitly, on both ends.
   const server = createServer({
     provider: 'framed',
     condition: (req) => ({ action: 'accept', calleeData: `welcome ${req.callerData?.toString() ?? 'stranger'}` }),

@@ -10,7 +10,12 @@ import { describe } from './decision';
 import { resolveProvider } from './providers';
 import { WinsockSocket } from './socket';
 
-/** Connects to a winsock2 server; resolves once the acceptor's condition accepted the request. */
+/**
+ * Connects (WSAConnect). On `framed` (and `native` on Windows) it resolves once
+ * the acceptor's condition accepted the request and a rejection is
+ * WSAECONNREFUSED; on `emulated` (and `native` under Wine) it resolves with the
+ * TCP handshake, to any TCP server, and a rejection is a reset that follows.
+ */
 export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
   if (typeof options !== 'object' || options === null) {
     throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'connect options must be an object' });

@@ -216,7 +216,8 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
 
   /**
    * Stops listening and refuses every queued or deferred request (callers see
-   * WSAECONNREFUSED). Accepted sockets stay open: they belong to the application.
+   * WSAECONNREFUSED; on `emulated`, a reset after their connect resolved).
+   * Accepted sockets stay open: they belong to the application.
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;

@@ -1,5 +1,5 @@
 /**
- * WinsockSocket: a connected socket of either provider as a stream.Duplex,
+ * WinsockSocket: a connected socket of any provider as a stream.Duplex,
  * with Winsock's teardown on top (sendDisconnect / recvDisconnect /
  * resetAndDestroy) and Winsock's half-open rule (the peer's end never closes
  * our sending side).
@@ -19,7 +19,7 @@ export interface WinsockSocketOptions {
 type WriteCallback = (error?: Error | null) => void;
 
 /**
- * A connected socket of either provider: a `stream.Duplex` with Winsock's
+ * A connected socket of any provider: a `stream.Duplex` with Winsock's
  * teardown on top ({@link WinsockSocket.sendDisconnect | sendDisconnect},
  * {@link WinsockSocket.recvDisconnect | recvDisconnect},
  * {@link WinsockSocket.resetAndDestroy | resetAndDestroy}) and Winsock's

@@ -4,7 +4,16 @@
  */
 import type { BlockList } from 'node:net';
 
-/** Which implementation carries the sockets. */
+/**
+ * Which implementation carries the sockets:
+ * - `'native'`: Windows only, the real ws2_32 through the addon; plain TCP.
+ * - `'emulated'`: every OS, Windows' TCP/IP provider over node:net; plain TCP,
+ *   so it talks to any TCP peer. The condition decides after the kernel's
+ *   handshake; no connect, disconnect or QOS data; stream sockets only.
+ * - `'framed'`: every OS, winsock2's own framed protocol (both ends must use
+ *   it); carries caller/callee data, disconnect data, QOS and message mode,
+ *   and a connect completes only after the decision.
+ */
 export type ProviderName = 'native' | 'emulated' | 'framed';
 
 /** `'auto'` picks `native` on win32 when the addon loads, else `emulated` (plain TCP on every OS). */
@@ -136,7 +145,12 @@ export interface Capabilities {
   gracefulClose: boolean;
   /** XP1_MESSAGE_ORIENTED: message boundaries are kept. */
   messageOriented: boolean;
-  /** A caller's connect completes only after the condition decides. */
+  /**
+   * A caller's connect completes only after the condition decides: `native`
+   * on Windows when SO_CONDITIONAL_ACCEPT took, and `framed`. False on
+   * `emulated` (and `native` under Wine): the kernel completes the handshake
+   * first and a refused caller is reset having received nothing.
+   */
   conditionalAccept: boolean;
 }
 
@@ -190,7 +204,7 @@ export interface ServerOptions extends DataLimits {
   handshakeTimeout?: number;
   /** Milliseconds a deferred decision may take before it is rejected with WSAETIMEDOUT (default 30000). */
   decisionTimeout?: number;
-  /** Stream (default) or message sockets. */
+  /** Stream (default) or message sockets (`framed`; WSAESOCKTNOSUPPORT on the TCP/IP providers). */
   mode?: SocketMode;
 }
 
@@ -208,19 +222,23 @@ export interface ConnectOptions extends DataLimits {
   host?: string;
   /** The server's port. */
   port: number;
-  /** The provider (default `'auto'`, or WINSOCK2_PROVIDER); both ends must use the same kind. */
+  /**
+   * The provider (default `'auto'`, or WINSOCK2_PROVIDER). `native` and
+   * `emulated` speak plain TCP (to each other and to any TCP peer); `framed`
+   * speaks only to a `framed` server.
+   */
   provider?: ProviderChoice;
-  /** Caller data (lpCallerData): needs a provider with connectData. */
+  /** Caller data (lpCallerData): needs a provider with connectData (`framed`); WSAEOPNOTSUPP elsewhere. */
   callerData?: Buffer | Uint8Array | string | null;
-  /** Socket QOS (lpSQOS). */
+  /** Socket QOS (lpSQOS): `framed` only (WSAEOPNOTSUPP elsewhere). */
   sqos?: Qos | null;
-  /** Group QOS (lpGQOS). */
+  /** Group QOS (lpGQOS): `framed` only (WSAEOPNOTSUPP elsewhere). */
   gqos?: Qos | null;
   /** Aborting rejects with AbortError and withdraws a pending request. */
   signal?: AbortSignal;
   /** Milliseconds until the connect (including a deferred decision) fails with WSAETIMEDOUT. */
   timeout?: number;
-  /** Stream (default) or message socket; must match the server's. */
+  /** Stream (default) or message socket (`framed`); must match the server's. */
   mode?: SocketMode;
 }
 
@@ -230,7 +248,7 @@ export interface EnumerateProtocolsOptions {
   provider?: ProviderChoice;
 }
 
-/** The defaults SPEC gives; exported so users and tests can read them. */
+/** The options' default values; exported so users and tests can read them. */
 export const DEFAULTS = {
   /** Queued requests before callers are refused. */
   backlog: 128,
