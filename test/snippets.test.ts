@@ -172,6 +172,7 @@ describe('snippets: every program in README.md and docs/*.md runs as written', f
           });
         }
       }
+      if (snippets.length === 0) it('has no code blocks', function () { assert.equal(snippets.length, 0); });
       const notRun = snippets.filter((s) => s.skipped !== null);
       if (notRun.length > 0) {
         it(`does not run ${notRun.length} block${notRun.length === 1 ? '' : 's'}: ${notRun.map((s) => `line ${s.line} (${s.skipped})`).join(', ')}`, function () {
