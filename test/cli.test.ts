@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'winsock2.js');
 
@@ -374,8 +374,15 @@ describe('CLI: winsock2 (the real binary)', function () {
     it('emulated: a caller refused after the handshake exits 3 (reset having received nothing)', async function () {
       const server = await serve(['--provider', 'emulated', '--count', '1', '--deny', '127.0.0.1']);
       const client = await run(['connect', '--provider', 'emulated', '--port', String(server.port), '--data', 'x']);
-      assert.equal(client.code, 3, client.stdout + client.stderr);
-      assert.match(client.stderr, /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: /);
+      if (platform === 'wine' && client.code === 0) {
+        // Wine's ws2_32 may report the acceptor's reset as the peer's hang-up
+        // (recv returns 0): then nothing tells it from a server that accepted
+        // and hung up at once, and connect reports what it saw.
+        assert.match(client.stdout, /^received \(0 bytes\): -$/m);
+      } else {
+        assert.equal(client.code, 3, client.stdout + client.stderr);
+        assert.match(client.stderr, /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: /);
+      }
       const s = await server.done;
       assert.equal(s.code, 0, s.stderr);
       assert.match(lines(s.stdout)[1] ?? '', / reject 127\.0\.0\.1:\d+ caller-data=- reason=blockList rule="deny 127\.0\.0\.1" /);

@@ -17,9 +17,9 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as ts from 'typescript';
 import { extractSnippets, type Flavour, type Snippet } from './helpers/markdown-snippets';
-import { pendingBecause } from './helpers/harness';
 
 const ROOT = join(__dirname, '..', '..');
 /** How long one program may run before it counts as "does not exit by itself". */
@@ -86,19 +86,30 @@ function emit(dir: string, p: Program): string {
 }
 
 /**
- * A scratch application directory whose node_modules/winsock2 links to this
- * repository; `linked` is false where the file system cannot link.
+ * A scratch application directory where 'winsock2' resolves to this
+ * repository's build: node_modules/winsock2 links to the repository (its real
+ * package.json and `exports`), or, where the file system cannot link (Wine),
+ * is a small package that re-exports dist/ from its absolute path.
  */
-function scratchApp(prefix: string): { dir: string; linked: boolean } {
+function scratchApp(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
+  const target = join(dir, 'node_modules', 'winsock2');
   mkdirSync(join(dir, 'node_modules'));
   try {
     // A junction on Windows needs no privilege; elsewhere an ordinary symlink.
-    symlinkSync(ROOT, join(dir, 'node_modules', 'winsock2'), process.platform === 'win32' ? 'junction' : 'dir');
-    return { dir, linked: true };
+    symlinkSync(ROOT, target, process.platform === 'win32' ? 'junction' : 'dir');
   } catch {
-    return { dir, linked: false };
+    const dist = join(ROOT, 'dist').replace(/\\/g, '/');
+    mkdirSync(target);
+    writeFileSync(join(target, 'package.json'), JSON.stringify({
+      name: 'winsock2',
+      exports: { '.': { types: './index.d.ts', import: './index.mjs', require: './index.js' } },
+    }));
+    writeFileSync(join(target, 'index.js'), `module.exports = require(${JSON.stringify(`${dist}/index.js`)});\n`);
+    writeFileSync(join(target, 'index.mjs'), `export * from ${JSON.stringify(pathToFileURL(`${dist}/index.mjs`).href)};\n`);
+    writeFileSync(join(target, 'index.d.ts'), `export * from ${JSON.stringify(`${dist}/index.js`)};\n`);
   }
+  return dir;
 }
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }
@@ -131,7 +142,6 @@ function assertExitedCleanly(r: Run, title: string): void {
 describe('snippets: every program in README.md and docs/*.md runs as written', function () {
   this.timeout(EXIT_WITHIN_MS + 30_000);
   let dir = '';
-  let linked = true;
   const found = new Map<string, Snippet[] | Error>();
   for (const page of PAGES) {
     try {
@@ -143,14 +153,11 @@ describe('snippets: every program in README.md and docs/*.md runs as written', f
   const programs = programsOf([...found.values()].flatMap((v) => (v instanceof Error ? [] : v)));
 
   before(function () {
-    ({ dir, linked } = scratchApp('winsock2-snippets-'));
+    dir = scratchApp('winsock2-snippets-');
     for (const p of programs) writeFileSync(join(dir, p.file), p.source);
   });
   after(function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(function () {
-    if (!linked) pendingBecause(this, 'this file system cannot link node_modules/winsock2 to the repository');
   });
 
   it(`the ${programs.length} programs type-check as strict TypeScript against the package's types`, function () {
@@ -186,15 +193,11 @@ describe('snippets: every program in README.md and docs/*.md runs as written', f
 describe('snippets: the examples run as ES modules too', function () {
   this.timeout(EXIT_WITHIN_MS + 30_000);
   let dir = '';
-  let linked = true;
   before(function () {
-    ({ dir, linked } = scratchApp('winsock2-examples-esm-'));
+    dir = scratchApp('winsock2-examples-esm-');
   });
   after(function () {
     if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-  beforeEach(function () {
-    if (!linked) pendingBecause(this, 'this file system cannot link node_modules/winsock2 to the repository');
   });
 
   for (const file of EXAMPLES) {
