@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { pendingBecause, platform } from './helpers/harness';
@@ -477,6 +478,20 @@ describe('CLI: winsock2 (the real binary)', function () {
       try {
         const stderr = await hintOf(['--provider', 'framed', '--port', String(server.port)]);
         assert.match(stderr, /^winsock2 connect: hint: no verdict from 127\.0\.0\.1:\d+ after 0\.05 s\. .*may not speak winsock2's framed protocol.*Waiting for good \(--timeout 0\)\.\n$/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('framed, to an HTTP server that answers the hello: the error says the peer speaks another protocol', async function () {
+      const server = createHttpServer((_req, res) => res.end('hello'));
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      try {
+        const client = await run(['connect', '--provider', 'framed', '--port', String((server.address() as AddressInfo).port), '--data', 'x']);
+        assert.equal(client.code, 1, client.stderr);
+        assert.match(client.stderr, ERROR_LINE);
+        assert.match(client.stderr, /WSAECONNABORTED \(10053\) from WSAConnect: .* does not speak winsock2's framed protocol \(a plain TCP server\? connect without --provider framed\)\.\n$/);
       } finally {
         server.close();
       }

@@ -84,6 +84,14 @@ export async function connectCommand(args: string[]): Promise<number> {
     if (e instanceof WinsockError && nothingListening(e)) {
       throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: e.cause, detail: `nothing is listening at ${where} (the TCP connect itself was refused)` });
     }
+    if (e instanceof WinsockError && framed && e.code === 'WSAECONNABORTED') {
+      // The answer to the hello was not a verdict: another protocol answered.
+      throw new WinsockError('WSAECONNABORTED', 'WSAConnect', {
+        cause: e,
+        detail: `${e.message.replace(/^.*?\(\d+\): [^:]*: /, '')}; ${where} does not speak winsock2's framed protocol ` +
+          '(a plain TCP server? connect without --provider framed)',
+      });
+    }
     throw e;
   } finally {
     clearTimeout(connectHint);
