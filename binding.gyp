@@ -1,5 +1,9 @@
 # node-gyp build of the native provider (used by prebuildify, and by
-# node-gyp-build when no prebuild fits). Windows only: on other platforms the
+# node-gyp-build when no prebuild fits). C++ exceptions as node-addon-api's
+# except.gypi sets them (NAPI_CPP_EXCEPTIONS, _HAS_EXCEPTIONS=1: common.gypi
+# says 0, which would make MSVC's STL disagree with /EHsc), and
+# NODE_ADDON_API_CPP_EXCEPTIONS_ALL so a std::exception (bad_alloc,
+# system_error from std::thread) becomes a JS Error instead of a crash. Windows only: on other platforms the
 # target has no sources, and scripts/install.js never runs node-gyp there.
 {
   "targets": [
@@ -25,6 +29,8 @@
           "defines": [
             "NAPI_VERSION=8",
             "NAPI_CPP_EXCEPTIONS",
+            "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
+            "_HAS_EXCEPTIONS=1",
             "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
             "NODE_ADDON_API_DISABLE_DEPRECATED",
             "_WIN32_WINNT=0x0A00",

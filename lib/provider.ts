@@ -152,6 +152,10 @@ export interface SocketHandle {
   reset(): void;
   ref(): void;
   unref(): void;
+  /** TCP_NODELAY, where the provider has a TCP socket of its own. Throws a WinsockError. */
+  setNoDelay?(enable: boolean): void;
+  /** TCP keep-alive after `initialDelayMs` idle (0: the system default). Throws a WinsockError. */
+  setKeepAlive?(enable: boolean, initialDelayMs: number): void;
 }
 
 /** One implementation of the Winsock semantics. */

@@ -61,6 +61,11 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("acceptPosted", Napi::Number::New(env, static_cast<double>(st->statAcceptPosted.load())));
   o.Set("acceptWakesDone", Napi::Number::New(env, static_cast<double>(st->statAcceptWakesDone.load())));
   o.Set("acceptDelivered", Napi::Number::New(env, static_cast<double>(st->statAcceptDelivered.load())));
+  o.Set("poolStarved", Napi::Number::New(env, static_cast<double>(st->statPoolStarved.load())));
+  {
+    std::lock_guard<std::mutex> lock(st->poolMu);
+    o.Set("poolLent", Napi::Number::New(env, static_cast<double>(st->poolLent)));
+  }
   return o;
 }
 
@@ -93,6 +98,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitConnect(env, exports);
   InitListener(env, exports);
   return exports;
+}
+
+namespace {
+int kConstructToken = 0;  // its address is the token (never written)
+}  // namespace
+
+Napi::Value ConstructToken(Napi::Env env) {
+  return Napi::External<int>::New(env, &kConstructToken);
+}
+
+bool IsConstructToken(const Napi::Value& v) {
+  return v.IsExternal() && v.As<Napi::External<int>>().Data() == &kConstructToken;
 }
 
 std::shared_ptr<EnvState> GetState(Napi::Env env) { return env.GetInstanceData<InstanceData>()->state; }

@@ -24,6 +24,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <mswsock.h>
+#include <mstcpip.h>
 #include <windows.h>
 
 #include <napi.h>
@@ -80,18 +81,39 @@ void InitProtocols(Napi::Env env, Napi::Object exports);
 
 enum class OpKind { Recv, Send, Connect };
 
+// A receive buffer lent by the environment's bounded pool (EnvState::TakeBuf);
+// goes back to the pool when destroyed, on any thread.
+class PoolBuf {
+ public:
+  PoolBuf() = default;
+  PoolBuf(EnvState* env, char* p) : env_(env), p_(p) {}
+  PoolBuf(PoolBuf&& o) noexcept : env_(o.env_), p_(o.p_) { o.p_ = nullptr; }
+  PoolBuf& operator=(PoolBuf&& o) noexcept;
+  PoolBuf(const PoolBuf&) = delete;
+  PoolBuf& operator=(const PoolBuf&) = delete;
+  ~PoolBuf();
+  char* get() const { return p_; }
+  explicit operator bool() const { return p_ != nullptr; }
+
+ private:
+  EnvState* env_ = nullptr;
+  char* p_ = nullptr;
+};
+
 // One overlapped operation. `ov` is the first member, so an OVERLAPPED*
-// from the completion port converts back to the Op.
+// from the completion port converts back to the Op. `core` is declared
+// before `buf`, so the buffer goes back to the pool while the environment
+// is certainly alive.
 struct Op {
   OVERLAPPED ov{};
   OpKind kind;
   std::shared_ptr<SocketCore> core;
-  uint64_t seq = 0;  // receives: delivery order
-  std::unique_ptr<char[]> buf;
+  PoolBuf buf;  // receives: the bytes read (never for the posted zero-byte read)
   DWORD bytes = 0;
   int error = 0;
   // Sends: the WSABUFs point into Buffers that `keep` holds alive until the
-  // completion reaches the JS thread, where the references are released.
+  // completion reaches the JS thread, where the references are released
+  // (an Op holding references is only ever destroyed on the JS thread).
   std::vector<WSABUF> wsabufs;
   bool copied = false;  // the bytes are in `data`; JS was told at once
   std::vector<char> data;
@@ -113,6 +135,17 @@ struct Event {
 
 // Per-environment state: WSAStartup, the completion port, its thread and the
 // thread-safe function that carries batches of events to JS.
+// The bounded receive pool: data is read with non-blocking recv() into one of
+// at most kPoolBuffers buffers of kRecvSize, lent until JS copied the bytes.
+// A socket that finds the pool empty waits on `starved` until a buffer
+// comes back (then the IOCP thread resumes it). Idle sockets hold none.
+constexpr size_t kRecvSize = 64 * 1024;
+constexpr size_t kPoolBuffers = 64;  // 4 MiB lent at most per environment
+constexpr size_t kPoolKeep = 16;     // kept allocated while unused (1 MiB)
+// Completion key of the IOCP thread's wake-up "resume starved sockets"
+// (lpOverlapped null; key 0 with lpOverlapped null is the quit packet).
+constexpr ULONG_PTR kResumeStarvedKey = 1;
+
 struct EnvState {
   napi_env env = nullptr;
   HANDLE iocp = nullptr;
@@ -132,13 +165,24 @@ struct EnvState {
   // Diagnostics for benchmarks (stats()): relaxed counters, any thread.
   std::atomic<uint64_t> statRecvCompletions{0}, statRecvBytes{0}, statDrainReads{0}, statSends{0},
       statSendBytes{0}, statBatches{0}, statEvents{0},
-      statAcceptWakes{0}, statAcceptPosted{0}, statAcceptDelivered{0}, statAcceptWakesDone{0};
+      statAcceptWakes{0}, statAcceptPosted{0}, statAcceptDelivered{0}, statAcceptWakesDone{0},
+      statPoolStarved{0};
 
   // SO_PROTOCOL_INFOW per address family: WSASocketW(af, SOCK_STREAM,
   // IPPROTO_TCP, NULL) always picks the same provider, so one query each.
   std::mutex protoMu;
   std::map<int, ProtocolInfo> protoCache;
   LPFN_CONNECTEX connectEx = nullptr;  // guarded by protoMu
+
+  std::mutex poolMu;  // guards the receive pool (after SocketCore::mu)
+  std::vector<std::unique_ptr<char[]>> poolFree;
+  size_t poolLent = 0;
+  std::vector<std::weak_ptr<SocketCore>> starved;
+  // Any thread. nullptr when kPoolBuffers are lent: `waiter` is then resumed
+  // (SocketCore::PumpLocked) when one comes back.
+  PoolBuf TakeBuf(const std::shared_ptr<SocketCore>& waiter);
+  void GiveBuf(char* p);
+  void ResumeStarved();  // IOCP thread, no lock held
 
   std::mutex regMu;  // guards the registries below
   std::unordered_map<SocketCore*, std::weak_ptr<SocketCore>> sockets;
@@ -150,7 +194,8 @@ struct EnvState {
   // JS thread. Keeps the thread-safe function ref'd while > 0.
   void AddRef();
   void Release();
-  void Associate(SOCKET s);  // adds a socket to the completion port
+  // Adds a socket to the completion port; 0 or the GetLastError() code.
+  int Associate(SOCKET s);
 };
 
 // JS thread: the per-environment state of the calling environment.
@@ -158,16 +203,28 @@ std::shared_ptr<EnvState> GetState(Napi::Env env);
 // The constructor functions of the wrapped classes (per environment).
 Napi::FunctionReference& SocketConstructor(Napi::Env env);
 Napi::FunctionReference& ListenerConstructor(Napi::Env env);
+// The constructors are reachable from JS (obj.constructor) but must only be
+// called by Wrap()/Listen(): they demand this External, which JS cannot make.
+Napi::Value ConstructToken(Napi::Env env);
+bool IsConstructToken(const Napi::Value& v);
+// JS thread: a new socket or listener never leaks into child processes
+// (libuv does the same; WSA_FLAG_NO_HANDLE_INHERIT for WSASocketW).
+constexpr DWORD kSocketFlags = WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT;
+// Accepted sockets inherit the listener's flags on Windows; set it anyway
+// (libuv does) so no provider keeps one inheritable. 0 or GetLastError().
+int MakeNonInheritable(SOCKET s);
+// TCP_NODELAY on a connected socket, like libuv's uv_tcp_nodelay.
+int SetNoDelayOption(SOCKET s, bool enable);
 
 void StartIocp(Napi::Env env, EnvState* st);
 void StopIocp(EnvState* st);
 
 // ---- socket.cc --------------------------------------------------------------
 
-// Receive sizing: ~256 KiB per receive, two outstanding, and no new receive
-// while JS has not taken this much.
-constexpr size_t kRecvSize = 256 * 1024;
-constexpr int kRecvsOutstanding = 1;
+// Receives: like libuv, a posted zero-byte WSARecv per reading socket (it
+// pins no buffer while the socket is idle), then non-blocking recv() into
+// pool buffers until WSAEWOULDBLOCK; no new read while JS has not taken this
+// much of one socket's bytes.
 constexpr size_t kUndeliveredCap = 1024 * 1024;
 // Sends: a write up to kCopyMax bytes is copied into native memory and its
 // callback runs at once (like libuv's uv_try_write handing bytes to the
@@ -179,6 +236,9 @@ constexpr size_t kCopyCap = 2 * 1024 * 1024;
 // flight; writes arriving meanwhile are appended to one buffer that the next
 // completion sends (fewer, larger sends: each is a wineserver round trip).
 constexpr int kCopiedSendsInFlight = 2;
+// One write's bytes at most. WSABUF.len is a 32-bit ULONG: a larger Buffer
+// would be truncated. lib/native/socket.ts splits writes at this size.
+constexpr size_t kMaxWrite = size_t{1} << 30;
 
 class NativeSocket;
 
@@ -192,12 +252,9 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   bool closed = false;
   bool reading = false;
   bool eof = false;  // a receive returned 0 or failed: post no more
-  int recvsOutstanding = 0;
+  bool zeroReadPosted = false;
+  bool waitingForBuffer = false;  // on EnvState::starved
   size_t undelivered = 0;
-  uint64_t nextPostSeq = 0;
-  uint64_t nextDeliverSeq = 0;
-  std::map<uint64_t, std::unique_ptr<Op>> reorder;
-  std::vector<std::unique_ptr<char[]>> freeBufs;
   size_t copiedInFlight = 0;  // copied bytes not yet sent (queued + in flight)
   int copiedSends = 0;        // copied WSASends in flight
   std::vector<char> queued;   // copied bytes waiting for a send slot
@@ -212,7 +269,8 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   bool disconnectPending = false;
   std::vector<char> disconnectPendingData;
   bool disconnectPendingHasData = false;
-  Napi::FunctionReference disconnectCallback;
+  // No Napi references here: the last reference to a core may drop on the
+  // IOCP thread (a completion of a closed socket). They live in NativeSocket.
   NativeSocket* wrap = nullptr;
   int pendingWrites = 0;
   bool connecting = false;
@@ -227,11 +285,12 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   bool hasDisconnectData = false;
   std::vector<char> disconnectData;
 
-  // IOCP or JS thread, with mu held: delivers completed receives in order
-  // and posts new ones while reading, under the cap.
-  void PumpLocked(bool post = true);
-  // Called by the IOCP thread for a dequeued receive.
+  // IOCP or JS thread, with mu held: posts the zero-byte read while
+  // reading, under the cap, and not waiting for a pool buffer.
+  void PumpLocked();
+  // Called by the IOCP thread for a dequeued (zero-byte) receive.
   void OnRecvComplete(std::unique_ptr<Op> op);
+  // IOCP thread, mu held: recv() what is waiting into pool buffers.
   void DrainLocked();
   // Called by the IOCP thread for a dequeued copied send.
   void OnCopiedSendComplete(std::unique_ptr<Op> op);
@@ -248,7 +307,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
  public:
   static Napi::Function Define(Napi::Env env);
   // JS thread: wraps an accepted or connecting core in a new JS object.
-  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<SocketCore> core);
+  static Napi::Object Wrap(Napi::Env env, std::shared_ptr<SocketCore> socketCore);
 
   explicit NativeSocket(const Napi::CallbackInfo& info);
   ~NativeSocket() override;
@@ -279,10 +338,14 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value RemoteAddress(const Napi::CallbackInfo& info);
   Napi::Value Protocol(const Napi::CallbackInfo& info);
   Napi::Value CalleeData(const Napi::CallbackInfo& info);
+  Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
+  Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
+  Napi::Value Options(const Napi::CallbackInfo& info);
   // disconnect.cc
   Napi::Value SendDisconnect(const Napi::CallbackInfo& info);
   Napi::Value RecvDisconnect(const Napi::CallbackInfo& info);
 
+  Napi::FunctionReference disconnectCallback_;  // a sendDisconnect waiting for the sends
   Napi::ObjectReference owner_;  // strong only while active (see UpdateActive)
   bool hasOwner_ = false;
   bool ownerStrong_ = false;
@@ -304,10 +367,16 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   HANDLE stopEvent = nullptr;  // ends the waiter thread
   std::thread waiter;          // waits for FD_ACCEPT and wakes JS (listener.cc)
   std::atomic<bool> wakePosted{false};
+  // The last WSAAccept answered WSATRY_AGAIN (CF_DEFER): the head stays
+  // until JS calls accept() again, so the watchdog does not wake JS for it.
+  std::atomic<bool> deferredHead{false};
   std::atomic<uint64_t> watchdogWakes{0};  // diagnostics
   bool closed = false;  // JS thread
+  int acceptDepth = 0;  // JS thread: WSAAccept calls on the stack
+  bool closePending = false;  // JS thread: closed inside a condition function
   class NativeListener* wrap = nullptr;  // JS thread
   void Close();  // JS thread, idempotent
+  void CloseSocket();  // JS thread: the deferred part of Close()
 };
 
 class NativeListener : public Napi::ObjectWrap<NativeListener> {

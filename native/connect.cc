@@ -44,7 +44,7 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   bool withQos = info[4].IsObject();
   size_t maxCallee = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 65536;
 
-  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
+  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, kSocketFlags);
   if (s == INVALID_SOCKET) ThrowWinsock(env, WSAGetLastError(), "WSASocketW");
   std::shared_ptr<SocketCore> core = NewSocketCore(st, s);
   Napi::Object obj = NativeSocket::Wrap(env, core);
@@ -77,7 +77,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     core->calleeWsabuf.buf = core->calleeBuf.data();
   }
 
-  st->Associate(s);
+  if (int e = st->Associate(s)) fail(e, "CreateIoCompletionPort");
+  // Nagle plus delayed ACK stalls write-write-read exchanges for 200 ms on
+  // Windows; node's net (libuv) and the emulated provider set it too.
+  if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");
   if (!withCallerData && !withQos && !carriesConnectData) {
     LPFN_CONNECTEX connectEx = nullptr;
     {

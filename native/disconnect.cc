@@ -49,7 +49,7 @@ Napi::Value NativeSocket::SendDisconnect(const Napi::CallbackInfo& info) {
     core->disconnectPending = true;
     core->disconnectPendingData.assign(data, data + len);
     core->disconnectPendingHasData = withData;
-    core->disconnectCallback = Napi::Persistent(cb);
+    disconnectCallback_ = Napi::Persistent(cb);
     core->copiedActive = true;
     UpdateActive();
     return env.Undefined();

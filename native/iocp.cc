@@ -76,8 +76,15 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
       // A JS callback threw: never lose it. It becomes an uncaught exception,
       // as it would from any other Node callback.
       napi_fatal_exception(env, err.Value());
+    } catch (const std::exception& err) {
+      // std::bad_alloc and the like: reported, not a crash in Node's frames.
+      napi_fatal_exception(env, Napi::Error::New(env, std::string("winsock2: ") + err.what()).Value());
     }
   }
+  // Events queued by the callbacks above on this thread (a write that failed
+  // at once, a receive posted and failed): `scheduled` was cleared when the
+  // batch was taken, so they need their own wake-up.
+  st->Flush();
 }
 
 // IOCP thread.
@@ -91,6 +98,10 @@ void ThreadMain(EnvState* st) {
     BOOL ok = GetQueuedCompletionStatusEx(st->iocp, entries, 64, &n, timeout, FALSE);
     if (!ok) n = 0;
     for (ULONG i = 0; i < n; ++i) {
+      if (entries[i].lpOverlapped == nullptr && entries[i].lpCompletionKey == kResumeStarvedKey) {
+        st->ResumeStarved();
+        continue;
+      }
       if (entries[i].lpOverlapped == nullptr) {  // the quit packet
         quitting = true;
         deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -169,9 +180,13 @@ void EnvState::Release() {
   if (--jsRefs == 0 && !tornDown) napi_unref_threadsafe_function(env, tsfn);
 }
 
-// Any thread.
-void EnvState::Associate(SOCKET s) {
-  CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), iocp, 0, 0);
+// Any thread. Checked, as libuv does: a socket that is not on our port
+// would never complete an overlapped operation (a hang, not an error).
+int EnvState::Associate(SOCKET s) {
+  if (CreateIoCompletionPort(reinterpret_cast<HANDLE>(s), iocp, 0, 0) == nullptr) {
+    return static_cast<int>(GetLastError());
+  }
+  return 0;
 }
 
 // JS thread, at module init.

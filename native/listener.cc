@@ -18,6 +18,16 @@ namespace {
 // WSAEWOULDBLOCK when idle).
 constexpr DWORD kAcceptWatchdogMs = 250;
 
+// Waiter thread: a connection request waits on the listening socket
+// (a listening socket polls readable then; it stays open while the waiter
+// runs: Close() joins the waiter first).
+bool AcceptPending(SOCKET s) {
+  WSAPOLLFD p{};
+  p.fd = s;
+  p.events = POLLRDNORM;
+  return WSAPoll(&p, 1, 0) > 0 && (p.revents & POLLRDNORM) != 0;
+}
+
 // Waiter thread. One wake-up is queued at a time.
 
 void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN timedOut) {
@@ -119,7 +129,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   int addrLen = 0;
   if (!ParseAddress(host, port, &addr, &addrLen)) ThrowWinsock(env, WSAEINVAL, "bind");
 
-  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, WSA_FLAG_OVERLAPPED);
+  SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, kSocketFlags);
   if (s == INVALID_SOCKET) ThrowWinsock(env, WSAGetLastError(), "WSASocketW");
   auto core = std::make_shared<ListenerCore>();
   core->env = st;
@@ -135,9 +145,12 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   };
   int err = 0;
   if (!QueryProtocol(s, &core->protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
-  // Like node's net on Windows: no other socket may bind the same port.
+  // No SO_EXCLUSIVEADDRUSE, like libuv (src/win/tcp.c): with it, binding
+  // the port again fails with WSAEADDRINUSE while connections of the old
+  // listener linger in TIME_WAIT, i.e. a restarted server cannot listen for
+  // minutes. Without it another socket still cannot bind the same address
+  // and port unless it asks for SO_REUSEADDR.
   BOOL on = TRUE;
-  setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, reinterpret_cast<const char*>(&on), sizeof(on));
   if (bind(s, reinterpret_cast<sockaddr*>(&addr), addrLen) != 0) fail(WSAGetLastError(), "bind");
   if (conditional) {
     // Before listen (after it Windows answers WSAEINVAL). Wine answers
@@ -150,7 +163,7 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   if (core->event == nullptr) fail(static_cast<int>(GetLastError()), "CreateEventW");
   if (WSAEventSelect(s, core->event, FD_ACCEPT) != 0) fail(WSAGetLastError(), "WSAEventSelect");
 
-  Napi::Object obj = ListenerConstructor(env).New({});
+  Napi::Object obj = ListenerConstructor(env).New({ConstructToken(env)});
   NativeListener* wrap = NativeListener::Unwrap(obj);
   wrap->core = core;
   core->wrap = wrap;
@@ -159,7 +172,9 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-// JS thread. Idempotent.
+// JS thread. Idempotent. Inside a condition function (WSAAccept on the
+// stack, which still uses the listening socket after the condition
+// returns) the socket is closed when WSAAccept has returned (Accept()).
 void ListenerCore::Close() {
   if (closed) return;
   closed = true;
@@ -171,6 +186,16 @@ void ListenerCore::Close() {
     CloseHandle(stopEvent);
     stopEvent = nullptr;
   }
+  if (acceptDepth > 0) {
+    closePending = true;
+    return;
+  }
+  CloseSocket();
+}
+
+// JS thread.
+void ListenerCore::CloseSocket() {
+  closePending = false;
   WSAEventSelect(s, nullptr, 0);
   closesocket(s);
   if (event != nullptr) {
@@ -196,7 +221,12 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                      });
 }
 
-NativeListener::NativeListener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeListener>(info) {}
+// JS thread. Reachable from JS (obj.constructor): only Listen() may construct.
+NativeListener::NativeListener(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeListener>(info) {
+  if (!IsConstructToken(info[0])) {
+    throw Napi::TypeError::New(info.Env(), "NativeListener cannot be constructed from JavaScript");
+  }
+}
 
 // JS thread. A listener is not collected while open (its owner is held
 // strongly until close), so this runs after close or at teardown.
@@ -246,6 +276,10 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
     for (;;) {
       DWORD r = WaitForMultipleObjects(2, handles, FALSE, kAcceptWatchdogMs);
       if (r == WAIT_OBJECT_0 + 1 || r == WAIT_FAILED) return;
+      // The watchdog wakes JS only for a request that is really waiting
+      // (not for an idle listener, not for the deferred head): an idle
+      // server, ref'd or not, costs JS no wake-ups.
+      if (r == WAIT_TIMEOUT && (raw->deferredHead || !AcceptPending(raw->s))) continue;
       OnAcceptSignalled(raw, r == WAIT_TIMEOUT);
     }
   });
@@ -265,12 +299,32 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition)"), Napi::Value());
   if (core->closed) return Napi::Number::New(env, WSAENOTSOCK);
+  // Called again from inside the condition function (e.g. close() refusing
+  // the queue): WSAAccept is not re-entrant on one socket.
+  if (core->acceptDepth > 0) return Napi::Number::New(env, WSAEINPROGRESS);
   ConditionContext ctx{env, info[0].As<Napi::Function>(), (core->protocol.serviceFlags & XP1_CONNECT_DATA) != 0};
   sockaddr_storage addr{};
   int len = sizeof(addr);
+  core->deferredHead = false;
+  core->acceptDepth++;
   SOCKET s = WSAAccept(core->s, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc,
                        reinterpret_cast<DWORD_PTR>(&ctx));
   int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
+  core->acceptDepth--;
+  if (err == WSATRY_AGAIN) core->deferredHead = true;
+  if (core->closePending) {
+    // close() ran inside the condition function: finish it now that
+    // WSAAccept is off the stack. What it accepted is reset, as close()
+    // does to every request still queued.
+    if (s != INVALID_SOCKET) {
+      linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+      closesocket(s);
+      s = INVALID_SOCKET;
+      err = WSAENOTSOCK;
+    }
+    core->CloseSocket();
+  }
   if (ctx.threw) {
     if (s != INVALID_SOCKET) closesocket(s);
     if (ctx.exception != nullptr) throw Napi::Error(env, ctx.exception);
@@ -285,6 +339,19 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   WSAEventSelect(s, nullptr, 0);
   u_long nonBlocking = 1;
   ioctlsocket(s, FIONBIO, &nonBlocking);
+  // Not inherited by child processes, and TCP_NODELAY (see connect.cc), as
+  // libuv does for every accepted socket. A socket the completion port
+  // refused would never complete a read: reset it and report.
+  int setupError = MakeNonInheritable(s);
+  if (setupError == 0) setupError = core->env->Associate(s);
+  if (setupError != 0) {
+    linger l{1, 0};
+    setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+    closesocket(s);
+    // Out of resources for this connection; the listener keeps serving.
+    return Napi::Number::New(env, WSAENOBUFS);
+  }
+  SetNoDelayOption(s, true);  // best effort: a failure leaves Nagle on
   std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
   // An accepted socket has the listening socket's properties (WSAAccept docs):
   // the same provider, so the same flags.
@@ -293,7 +360,6 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
     std::memcpy(&sc->peer, &addr, sizeof(addr));
     sc->peerLen = len;
   }
-  core->env->Associate(s);
   return NativeSocket::Wrap(env, sc);
 }
 

@@ -15,104 +15,151 @@ std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, 
   return core;
 }
 
-// IOCP thread, or JS thread; mu held.
-void SocketCore::PumpLocked(bool post) {
-  for (;;) {
-    // Deliver completed receives in the order they were posted.
-    for (auto it = reorder.find(nextDeliverSeq); it != reorder.end(); it = reorder.find(nextDeliverSeq)) {
-      std::unique_ptr<Op> op = std::move(it->second);
-      reorder.erase(it);
-      nextDeliverSeq++;
-      if (closed || eof) {
-        if (op->buf) freeBufs.push_back(std::move(op->buf));
-        continue;
-      }
-      Event e{EventKind::Data, shared_from_this(), nullptr, nullptr, op->error};
-      if (op->error != 0) {
-        eof = true;
-        e.kind = EventKind::RecvError;
-        freeBufs.push_back(std::move(op->buf));
-      } else if (op->bytes == 0) {
-        eof = true;
-        e.kind = EventKind::End;
-        freeBufs.push_back(std::move(op->buf));
-      } else {
-        undelivered += op->bytes;
-        e.op = std::move(op);
-      }
-      env->Push(std::move(e));
-    }
-    if (!post || closed || !reading || eof || recvsOutstanding >= kRecvsOutstanding || undelivered >= kUndeliveredCap) return;
-    auto op = std::make_unique<Op>(OpKind::Recv);
-    op->core = shared_from_this();
-    if (!freeBufs.empty()) {
-      op->buf = std::move(freeBufs.back());
-      freeBufs.pop_back();
+// ---- the receive pool ---------------------------------------------------------
+
+PoolBuf& PoolBuf::operator=(PoolBuf&& o) noexcept {
+  if (this != &o) {
+    if (p_ != nullptr) env_->GiveBuf(p_);
+    env_ = o.env_;
+    p_ = o.p_;
+    o.p_ = nullptr;
+  }
+  return *this;
+}
+
+PoolBuf::~PoolBuf() {
+  if (p_ != nullptr) env_->GiveBuf(p_);
+}
+
+// Any thread (the IOCP thread in practice), the waiter's mu held.
+PoolBuf EnvState::TakeBuf(const std::shared_ptr<SocketCore>& waiter) {
+  std::lock_guard<std::mutex> lock(poolMu);
+  if (poolLent >= kPoolBuffers) {
+    statPoolStarved++;
+    starved.push_back(waiter);
+    return PoolBuf();
+  }
+  poolLent++;
+  if (!poolFree.empty()) {
+    char* p = poolFree.back().release();
+    poolFree.pop_back();
+    return PoolBuf(this, p);
+  }
+  return PoolBuf(this, new char[kRecvSize]);
+}
+
+// Any thread. A socket waiting for a buffer is resumed by the IOCP thread,
+// which holds no lock then (resuming here could take a second SocketCore::mu).
+void EnvState::GiveBuf(char* p) {
+  bool resume;
+  {
+    std::lock_guard<std::mutex> lock(poolMu);
+    poolLent--;
+    if (poolFree.size() < kPoolKeep) {
+      poolFree.emplace_back(p);
     } else {
-      op->buf.reset(new char[kRecvSize]);
+      delete[] p;
     }
-    op->seq = nextPostSeq++;
-    WSABUF b{static_cast<ULONG>(kRecvSize), op->buf.get()};
-    DWORD flags = 0;
-    recvsOutstanding++;
-    env->outstandingOps++;
-    int r = WSARecv(s, &b, 1, nullptr, &flags, &op->ov, nullptr);
-    if (r == 0 || WSAGetLastError() == WSA_IO_PENDING) {
-      op.release();  // owned by the completion port until dequeued
-      continue;
-    }
-    // Failed at once: no completion packet will come.
-    op->error = WSAGetLastError();
-    recvsOutstanding--;
-    env->outstandingOps--;
-    reorder[op->seq] = std::move(op);
+    resume = !starved.empty();
+  }
+  if (resume && iocp != nullptr) PostQueuedCompletionStatus(iocp, 0, kResumeStarvedKey, nullptr);
+}
+
+// IOCP thread, no lock held.
+void EnvState::ResumeStarved() {
+  std::vector<std::weak_ptr<SocketCore>> waiting;
+  {
+    std::lock_guard<std::mutex> lock(poolMu);
+    waiting.swap(starved);
+  }
+  for (auto& w : waiting) {
+    std::shared_ptr<SocketCore> core = w.lock();
+    if (!core) continue;
+    std::lock_guard<std::mutex> lock(core->mu);
+    core->waitingForBuffer = false;
+    core->PumpLocked();  // the zero-byte read completes at once if bytes wait
   }
 }
 
-// IOCP thread. After a receive with data, read what else is already there
-// with non-blocking recv() before posting the next overlapped receive, as
-// libuv does: under Wine every overlapped completion costs several
-// wineserver round trips, a synchronous read of waiting bytes only one.
-void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
-  std::lock_guard<std::mutex> lock(mu);
-  recvsOutstanding--;
-  env->statRecvCompletions++;
-  env->statRecvBytes += op->bytes;
-  uint64_t seq = op->seq;
-  bool gotData = op->error == 0 && op->bytes > 0;
-  reorder[seq] = std::move(op);
-  PumpLocked(false);  // delivers in order, posts nothing yet
-  if (gotData) DrainLocked();
-  PumpLocked(true);
+// ---- receives ---------------------------------------------------------------
+
+namespace {
+char zeroByte = 0;  // the zero-byte read's buffer (libuv's uv_zero_)
+}  // namespace
+
+// IOCP thread, or JS thread; mu held. Posts the zero-byte WSARecv: it
+// completes when bytes (or the end) are there, without pinning a buffer
+// while the connection is idle. libuv does the same on Windows.
+void SocketCore::PumpLocked() {
+  if (closed || !reading || eof || zeroReadPosted || waitingForBuffer || undelivered >= kUndeliveredCap) return;
+  auto op = std::make_unique<Op>(OpKind::Recv);
+  op->core = shared_from_this();
+  WSABUF b{0, &zeroByte};
+  DWORD flags = 0;
+  zeroReadPosted = true;
+  env->outstandingOps++;
+  int r = WSARecv(s, &b, 1, nullptr, &flags, &op->ov, nullptr);
+  if (r == 0 || WSAGetLastError() == WSA_IO_PENDING) {
+    op.release();  // owned by the completion port until dequeued
+    return;
+  }
+  // Failed at once: no completion packet will come. The caller flushes.
+  int err = WSAGetLastError();
+  zeroReadPosted = false;
+  env->outstandingOps--;
+  eof = true;
+  env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, err});
 }
 
-// IOCP thread, mu held: non-blocking reads while nothing is outstanding.
+// IOCP thread. The zero-byte read completed: read what is there with
+// non-blocking recv() (under Wine every overlapped completion costs several
+// wineserver round trips, a synchronous read only one), then post the next.
+void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
+  std::lock_guard<std::mutex> lock(mu);
+  zeroReadPosted = false;
+  env->statRecvCompletions++;
+  if (closed || eof) return;
+  if (op->error != 0) {
+    eof = true;
+    env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, op->error});
+    return;
+  }
+  DrainLocked();
+  PumpLocked();
+}
+
+// IOCP thread, mu held: non-blocking reads until WSAEWOULDBLOCK, the cap, or
+// an empty pool.
 void SocketCore::DrainLocked() {
-  while (!closed && reading && !eof && recvsOutstanding == 0 && reorder.empty() && undelivered < kUndeliveredCap) {
-    std::unique_ptr<char[]> buf;
-    if (!freeBufs.empty()) {
-      buf = std::move(freeBufs.back());
-      freeBufs.pop_back();
-    } else {
-      buf.reset(new char[kRecvSize]);
-    }
-    int r = recv(s, buf.get(), static_cast<int>(kRecvSize), 0);
-    if (r < 0 && WSAGetLastError() == WSAEWOULDBLOCK) {
-      freeBufs.push_back(std::move(buf));
+  while (!closed && reading && !eof && !waitingForBuffer && undelivered < kUndeliveredCap) {
+    PoolBuf buf = env->TakeBuf(shared_from_this());
+    if (!buf) {
+      waitingForBuffer = true;  // EnvState::ResumeStarved posts the next read
       return;
     }
-    // Keep the sequence numbers in step: this read is posted and delivered now.
+    int r = recv(s, buf.get(), static_cast<int>(kRecvSize), 0);
+    if (r < 0) {
+      int err = WSAGetLastError();
+      if (err == WSAEWOULDBLOCK) return;
+      eof = true;
+      env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, err});
+      return;
+    }
+    env->statDrainReads++;
+    if (r == 0) {
+      eof = true;
+      env->Push(Event{EventKind::End, shared_from_this(), nullptr, nullptr, 0});
+      return;
+    }
     auto op = std::make_unique<Op>(OpKind::Recv);
     op->core = shared_from_this();
-    op->seq = nextPostSeq++;
     op->buf = std::move(buf);
-    op->bytes = r > 0 ? static_cast<DWORD>(r) : 0;
-    env->statDrainReads++;
+    op->bytes = static_cast<DWORD>(r);
     env->statRecvBytes += op->bytes;
-    op->error = r < 0 ? WSAGetLastError() : 0;
-    reorder[op->seq] = std::move(op);
-    PumpLocked(false);  // delivery only: posting waits until the drain stops
-    if (r <= 0) return;
+    undelivered += op->bytes;
+    Event e{EventKind::Data, shared_from_this(), nullptr, nullptr, 0};
+    e.op = std::move(op);
+    env->Push(std::move(e));
   }
 }
 
@@ -126,9 +173,7 @@ void SocketCore::FlushQueuedLocked(bool force) {
   if (!sendPool.empty()) {
     queued.swap(sendPool.back());
     sendPool.pop_back();
-  } else {
-    queued.reserve(kCopyMax);
-  }
+  }  // else `queued` grows when written to: nothing reserved ahead
   op->wsabufs.push_back(WSABUF{static_cast<ULONG>(op->data.size()), op->data.data()});
   env->outstandingOps++;
   size_t op_size = op->data.size();
@@ -174,9 +219,15 @@ void SocketCore::OnCopiedSendComplete(std::unique_ptr<Op> op) {
     queued.clear();
   }
   FlushQueuedLocked(false);
-  if (copiedInFlight == 0 && drainWanted) {
-    drainWanted = false;
-    env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
+  if (copiedInFlight == 0) {
+    // Idle: an idle socket keeps no send memory (the reuse above is for a
+    // socket that keeps writing).
+    sendPool.clear();
+    std::vector<char>().swap(queued);
+    if (drainWanted) {
+      drainWanted = false;
+      env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
+    }
   }
 }
 
@@ -249,17 +300,26 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::RemoteAddress>("remoteAddress"),
                          InstanceMethod<&NativeSocket::Protocol>("protocol"),
                          InstanceMethod<&NativeSocket::CalleeData>("calleeData"),
+                         InstanceMethod<&NativeSocket::SetNoDelay>("setNoDelay"),
+                         InstanceMethod<&NativeSocket::SetKeepAlive>("setKeepAlive"),
+                         InstanceMethod<&NativeSocket::Options>("options"),
                      });
 }
 
-// JS thread. The constructor is not exported: objects come from Wrap().
-NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {}
+// JS thread. The constructor is not exported, but JS reaches it through
+// obj.constructor: without Wrap()'s token it throws (a NativeSocket without
+// a core would crash at its first method call).
+NativeSocket::NativeSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeSocket>(info) {
+  if (!IsConstructToken(info[0])) {
+    throw Napi::TypeError::New(info.Env(), "NativeSocket cannot be constructed from JavaScript");
+  }
+}
 
 // JS thread. Wraps a core in a new JS object.
-Napi::Object NativeSocket::Wrap(Napi::Env env, std::shared_ptr<SocketCore> core) {
-  Napi::Object obj = SocketConstructor(env).New({});
+Napi::Object NativeSocket::Wrap(Napi::Env env, std::shared_ptr<SocketCore> socketCore) {
+  Napi::Object obj = SocketConstructor(env).New({ConstructToken(env)});
   NativeSocket* self = NativeSocket::Unwrap(obj);
-  self->core = std::move(core);
+  self->core = std::move(socketCore);
   self->core->wrap = self;
   return obj;
 }
@@ -327,10 +387,10 @@ void NativeSocket::DeliverData(std::unique_ptr<Op> op) {
   }
   Napi::Buffer<char> chunk;
   if (!closed) chunk = Napi::Buffer<char>::Copy(env, op->buf.get(), n);
+  op.reset();  // the pool buffer goes back now
   {
     std::lock_guard<std::mutex> lock(core->mu);
     core->undelivered -= n;
-    core->freeBufs.push_back(std::move(op->buf));
   }
   if (closed || !hasOwner_) return;
   Napi::Value owner = owner_.Value();
@@ -366,8 +426,8 @@ void NativeSocket::DeliverSendsDrained() {
     core->disconnectPending = false;
     int err = DoSendDisconnect(core->disconnectPendingData.data(), core->disconnectPendingData.size(),
                                core->disconnectPendingHasData);
-    Napi::Function cb = core->disconnectCallback.Value();
-    core->disconnectCallback.Reset();
+    Napi::Function cb = disconnectCallback_.Value();
+    disconnectCallback_.Reset();
     UpdateActive();
     cb.Call({Napi::Number::New(Env(), err)});
     return;
@@ -481,6 +541,10 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
     if (!v.IsBuffer()) NAPI_THROW(Napi::TypeError::New(env, "write: every chunk must be a Buffer"), Napi::Value());
     total += v.As<Napi::Buffer<char>>().Length();
   }
+  // WSABUF lengths are 32-bit (ULONG): a larger write would be truncated
+  // silently. lib/native/socket.ts splits writes below kMaxWrite; refuse the
+  // rest clearly.
+  if (total > kMaxWrite) ThrowWinsock(env, WSAEMSGSIZE, "WSASend");
   if (total <= kCopyMax) {
     std::lock_guard<std::mutex> lock(core->mu);
     if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
@@ -501,6 +565,9 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
       op.reset();
     }
   }
+  // A WSASend that failed at once queued SendError/SendsDrained: wake JS for
+  // them (nothing else would on a socket with no read posted).
+  core->env->Flush();
   if (needUpdate || (op == nullptr)) {
     if (needUpdate) UpdateActive();
     return Napi::Boolean::New(env, true);
@@ -519,6 +586,7 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
     if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSASend");
     // Bytes queued earlier go first: Winsock keeps the order of WSASend calls.
     core->FlushQueuedLocked(true);
+    core->env->Flush();
     core->env->outstandingOps++;
     int r = WSASend(core->s, op->wsabufs.data(), static_cast<DWORD>(op->wsabufs.size()), nullptr, 0, &op->ov, nullptr);
     if (r != 0 && WSAGetLastError() != WSA_IO_PENDING) {
@@ -565,6 +633,77 @@ Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) {
   return SockName(info.Env(), core->s, true);
 }
 Napi::Value NativeSocket::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
+
+// Any thread.
+int MakeNonInheritable(SOCKET s) {
+  if (!SetHandleInformation(reinterpret_cast<HANDLE>(s), HANDLE_FLAG_INHERIT, 0)) {
+    return static_cast<int>(GetLastError());
+  }
+  return 0;
+}
+
+// Any thread.
+int SetNoDelayOption(SOCKET s, bool enable) {
+  BOOL on = enable ? TRUE : FALSE;
+  if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&on), sizeof(on)) != 0) {
+    return WSAGetLastError();
+  }
+  return 0;
+}
+
+// JS thread. setNoDelay(enable): TCP_NODELAY (on by default, see
+// listener.cc / connect.cc). Throws a Winsock error.
+Napi::Value NativeSocket::SetNoDelay(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "setsockopt(TCP_NODELAY)");
+  int err = SetNoDelayOption(core->s, info[0].ToBoolean());
+  if (err != 0) ThrowWinsock(info.Env(), err, "setsockopt(TCP_NODELAY)");
+  return info.Env().Undefined();
+}
+
+// JS thread. setKeepAlive(enable, initialDelayMs): SIO_KEEPALIVE_VALS, the
+// first probe after initialDelayMs idle (0: the system's default of 2 h),
+// then every second, like libuv's uv_tcp_keepalive. Throws a Winsock error.
+Napi::Value NativeSocket::SetKeepAlive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double delay = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  if (!(delay >= 0 && delay <= 0xFFFFFFFFu)) {
+    NAPI_THROW(Napi::RangeError::New(env, "setKeepAlive: initialDelayMs must be 0 .. 2^32-1"), Napi::Value());
+  }
+  tcp_keepalive ka{};
+  ka.onoff = info[0].ToBoolean() ? 1u : 0u;
+  ka.keepalivetime = delay > 0 ? static_cast<ULONG>(delay) : 2u * 60u * 60u * 1000u;
+  ka.keepaliveinterval = 1000;
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAIoctl(SIO_KEEPALIVE_VALS)");
+  DWORD bytes = 0;
+  if (WSAIoctl(core->s, SIO_KEEPALIVE_VALS, &ka, sizeof(ka), nullptr, 0, &bytes, nullptr, nullptr) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "WSAIoctl(SIO_KEEPALIVE_VALS)");
+  }
+  return env.Undefined();
+}
+
+// JS thread. options(): { noDelay, keepAlive } read back with getsockopt
+// (for tests and diagnostics). Throws a Winsock error.
+Napi::Value NativeSocket::Options(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::lock_guard<std::mutex> lock(core->mu);
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "getsockopt");
+  BOOL noDelay = FALSE;
+  BOOL keepAlive = FALSE;
+  int len = sizeof(noDelay);
+  if (getsockopt(core->s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<char*>(&noDelay), &len) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "getsockopt(TCP_NODELAY)");
+  }
+  len = sizeof(keepAlive);
+  if (getsockopt(core->s, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<char*>(&keepAlive), &len) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "getsockopt(SO_KEEPALIVE)");
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("noDelay", Napi::Boolean::New(env, noDelay != FALSE));
+  o.Set("keepAlive", Napi::Boolean::New(env, keepAlive != FALSE));
+  return o;
+}
 
 // JS thread. Callee data WSAConnect returned (XP1_CONNECT_DATA providers only).
 Napi::Value NativeSocket::CalleeData(const Napi::CallbackInfo& info) {

@@ -5,7 +5,7 @@
  * ws2_32 probe records there (docs/winsock-probe.md, test/probe/expected-*.json).
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,6 +17,8 @@ import type { ConditionVerdict, HandleReceiver, ListenerCallbacks, ProviderConne
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
+import type { NativeListener, NativeSocket } from '../lib/native/addon';
+import type { NativeSocketHandle } from '../lib/native/socket';
 import { pendingBecause } from './helpers/harness';
 import { loadExpectations } from './probe/expectations';
 
@@ -546,5 +548,178 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       await exited;
     }
     assert.equal(provider.handleCount(), baseline, 'the main thread is unaffected');
+  });
+
+  // ---- Windows socket practice (libuv's src/win/tcp.c) ----
+
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const nativeOf = (h: SocketHandle): NativeSocket => (h as NativeSocketHandle).native;
+
+  /** An accepted pair; the server side is closed by afterEach. */
+  async function pair(port: number, events: Events): Promise<{ client: SocketHandle; server: SocketHandle }> {
+    const before = events.connections.length;
+    const client = await connect(port);
+    await waitFor(() => events.connections.length === before + 1);
+    const server = events.connections[before].handle;
+    handles.push(server);
+    return { client, server };
+  }
+
+  it('keeps its sockets out of child processes: a closed socket ends and a closed listener frees its port while a child runs', async function () {
+    this.timeout(60_000);
+    const { listener, events, port } = await listen();
+    const { client, server } = await pair(port, events);
+    // child_process.spawn inherits every inheritable handle (libuv passes
+    // bInheritHandles); without WSA_FLAG_NO_HANDLE_INHERIT the child would
+    // hold our sockets open until it exits.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((resolve, reject) => { child.once('spawn', resolve); child.once('error', reject); });
+      const c = new Collector();
+      client.attach(c);
+      client.readStart();
+      server.close();
+      await waitFor(() => c.ended || c.error !== null, 10_000);
+      await listener.close();
+      await assert.rejects(connect(port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+      const again = await listen(() => ACCEPT, { port });
+      assert.equal(again.port, port);
+      assert.equal(child.exitCode, null, 'the child still runs');
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('listens again on its port right after closing its connections (no SO_EXCLUSIVEADDRUSE)', async function () {
+    this.timeout(30_000);
+    const first = await listen();
+    const port = first.port;
+    for (let i = 0; i < 3; i++) {
+      const { client, server } = await pair(port, first.events);
+      const c = new Collector();
+      client.attach(c);
+      client.readStart();
+      server.close();  // the server side closes first: its end lingers in TIME_WAIT
+      await waitFor(() => c.ended || c.error !== null);
+      client.close();
+    }
+    await first.listener.close();
+    const again = await listen(() => ACCEPT, { port });
+    assert.equal(again.port, port);
+    await pair(port, again.events);
+  });
+
+  it('reports a failed send on a socket that never reads (the peer reset)', async function () {
+    this.timeout(30_000);
+    const { listener, events, port } = await listen();
+    const { client, server } = await pair(port, events);
+    await listener.close();  // no other native activity that could wake JS by chance
+    const c = new Collector();
+    server.attach(c);  // write-only: no read posted
+    client.reset();
+    for (let i = 0; i < 500 && c.error === null; i++) {
+      server.write([Buffer.alloc(1024, 1)], () => undefined);
+      await sleep(10);
+    }
+    await waitFor(() => c.error !== null);
+    assert.ok(['WSAECONNRESET', 'WSAECONNABORTED', 'WSAESHUTDOWN'].includes(c.error?.code ?? ''), String(c.error));
+  });
+
+  for (const verdict of [ACCEPT, REJECT, DEFER]) {
+    it(`closes the listener from inside the condition function (${verdict.action}): after WSAAccept returned`, async function () {
+      this.timeout(30_000);
+      let listener: ProviderListener | null = null;
+      const closed: Promise<void>[] = [];
+      const result = await listen(() => {
+        if (listener) closed.push(listener.close());
+        return verdict;
+      });
+      listener = result.listener;
+      const client = await connect(result.port).catch((err: unknown) => err);
+      await waitFor(() => result.events.offered.length === 1);
+      await Promise.all(closed);
+      assert.equal(closed.length, 1);
+      assert.equal(result.events.connections.length, 0, 'nothing is delivered by a closed listener');
+      if (!(client instanceof Error)) {
+        // Wine completes the handshake first: the caller sees its end or a reset.
+        const c = new Collector();
+        (client as SocketHandle).attach(c);
+        (client as SocketHandle).readStart();
+        await waitFor(() => c.ended || c.error !== null);
+      }
+      await assert.rejects(connect(result.port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+    });
+  }
+
+  it('sets TCP_NODELAY on accepted and connected sockets; setNoDelay / setKeepAlive read back with getsockopt', async function () {
+    const { events, port } = await listen();
+    const { client, server } = await pair(port, events);
+    for (const h of [client, server]) {
+      assert.deepEqual(nativeOf(h).options(), { noDelay: true, keepAlive: false });
+      assert.ok(h.setNoDelay && h.setKeepAlive, 'the native handle has setNoDelay / setKeepAlive');
+      h.setNoDelay(false);
+      h.setKeepAlive(true, 5000);
+      assert.deepEqual(nativeOf(h).options(), { noDelay: false, keepAlive: true });
+      h.setNoDelay(true);
+      h.setKeepAlive(false, 0);
+      assert.deepEqual(nativeOf(h).options(), { noDelay: true, keepAlive: false });
+    }
+    assert.throws(() => nativeOf(client).setKeepAlive(true, -1), RangeError);
+  });
+
+  it('cannot construct addon objects from JavaScript (obj.constructor throws instead of crashing)', async function () {
+    const { listener, events, port } = await listen();
+    const { client } = await pair(port, events);
+    const socketCtor = (nativeOf(client) as unknown as { constructor: new () => NativeSocket }).constructor;
+    assert.throws(() => new socketCtor().readStart(), TypeError);
+    const native = (listener as unknown as { native: NativeListener }).native;
+    const listenerCtor = (native as unknown as { constructor: new () => NativeListener }).constructor;
+    assert.throws(() => new listenerCtor().accept(() => 0), TypeError);
+    // A method on a foreign object throws too.
+    assert.throws(() => (socketCtor.prototype as NativeSocket).readStart.call({}));
+  });
+
+  it('does not wake JS while a listener is idle (the accept watchdog polls natively)', async function () {
+    this.timeout(10_000);
+    await listen();
+    await listen().then((l) => l.listener.unref());
+    await sleep(300);
+    const before = provider.addon.stats().acceptPosted;
+    await sleep(1200);
+    assert.equal(provider.addon.stats().acceptPosted - before, 0, 'wake-ups posted to JS while idle');
+  });
+
+  it('reads many fast senders through the bounded receive pool intact while JS is busy', async function () {
+    this.timeout(120_000);
+    const { events, port } = await listen();
+    const senders = 8;
+    const perSender = 8 * 1024 * 1024;
+    const sinks: Collector[] = [];
+    const sent: string[] = [];
+    const done: Promise<void>[] = [];
+    for (let i = 0; i < senders; i++) {
+      const { client, server } = await pair(port, events);
+      const sink = new Collector();
+      sink.keep = false;
+      server.attach(sink);
+      server.readStart();
+      sinks.push(sink);
+      const block = randomBytes(perSender);
+      sent.push(createHash('sha256').update(block).digest('hex'));
+      done.push(writeAsync(client, [block]).then(() => client.sendDisconnect(null)));
+    }
+    const starvedBefore = provider.addon.stats().poolStarved;
+    // Block JS while the bytes arrive: the IOCP thread fills the pool and
+    // sockets wait for buffers, then resume as JS copies them out.
+    const until = Date.now() + 500;
+    while (Date.now() < until) { /* busy */ }
+    await Promise.all(done);
+    await waitFor(() => sinks.every((s) => s.ended), 60_000);
+    sinks.forEach((s, i) => {
+      assert.equal(s.bytes, perSender);
+      assert.equal(s.hash.digest('hex'), sent[i]);
+    });
+    // Diagnostics only (whether the pool ran dry depends on scheduling).
+    if (process.env['WINSOCK2_TEST_VERBOSE']) console.log('pool starved', provider.addon.stats().poolStarved - starvedBefore);
   });
 });

@@ -90,6 +90,12 @@ export interface NativeSocket {
   protocol(): RawProtocolEntry;
   /** Callee data returned by WSAConnect (XP1_CONNECT_DATA providers only). */
   calleeData(): Buffer | null;
+  /** setsockopt(TCP_NODELAY); on by default. */
+  setNoDelay(enable: boolean): void;
+  /** WSAIoctl(SIO_KEEPALIVE_VALS): first probe after initialDelayMs idle (0: the system default), then every second. */
+  setKeepAlive(enable: boolean, initialDelayMs: number): void;
+  /** TCP_NODELAY and SO_KEEPALIVE read back with getsockopt (tests, diagnostics). */
+  options(): { noDelay: boolean; keepAlive: boolean };
 }
 
 /** A listening socket (WSASocketW + bind + listen + WSAEventSelect(FD_ACCEPT)). */
@@ -124,6 +130,9 @@ export interface NativeStats {
   acceptWakes: number;
   acceptPosted: number;
   acceptDelivered: number;
+  /** Reads that found the receive pool empty (the socket waited for a buffer); buffers lent now. */
+  poolStarved: number;
+  poolLent: number;
 }
 
 export interface NativeAddon {

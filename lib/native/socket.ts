@@ -9,6 +9,7 @@ import { WinsockError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import type { NativeSocket, NativeSocketOwner } from './addon';
 import { toWinsockError } from './errors';
+import { MAX_NATIVE_WRITE, splitWrite } from './write-split';
 
 const NO_ADDRESS: SocketAddress = { address: '', port: 0, family: 'IPv4' };
 
@@ -93,6 +94,33 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
   }
 
   write(chunks: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (total > MAX_NATIVE_WRITE) {
+      this.writeSplit(splitWrite(chunks), callback);
+      return;
+    }
+    this.writeOne(chunks, callback);
+  }
+
+  /** Writes larger than one WSASend may carry, in order; `callback` once, after the last (or the first failure). */
+  private writeSplit(parts: Buffer[][], callback: (error: WinsockError | null) => void): void {
+    let left = parts.length;
+    let failed = false;
+    for (const part of parts) {
+      this.writeOne(part, (error) => {
+        if (failed) return;
+        if (error) {
+          failed = true;
+          callback(error);
+        } else if (--left === 0) {
+          callback(null);
+        }
+      });
+    }
+  }
+
+  private writeOne(chunks: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
     try {
       // A fresh array: the addon keeps it (and so the Buffers) until completion.
       const copied = this.native.write(chunks.slice(), (errno) => callback(errno === 0 ? null : WinsockError.fromErrno(errno, 'WSASend')));
@@ -140,6 +168,26 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
     this.closed = true;
     this.native.reset();
     this.wakeEndWaiters();
+  }
+
+  /** TCP_NODELAY (on from the start, as in node's net). */
+  setNoDelay(enable: boolean): void {
+    if (this.closed) return;
+    try {
+      this.native.setNoDelay(enable);
+    } catch (err) {
+      throw toWinsockError(err, 'setsockopt');
+    }
+  }
+
+  /** Keep-alive probes after `initialDelayMs` idle (0: the system default), every second after. */
+  setKeepAlive(enable: boolean, initialDelayMs: number): void {
+    if (this.closed) return;
+    try {
+      this.native.setKeepAlive(enable, initialDelayMs);
+    } catch (err) {
+      throw toWinsockError(err, 'WSAIoctl');
+    }
   }
 
   ref(): void {
