@@ -4,7 +4,10 @@
  * last) and the framed provider's (the harness's JSON report), each
  * against node.exe's own net in the same process.
  *
- *   node out-bench/wine-summary.js --out file.json [--native stdout.txt] [--framed report.json] [--cpus 0]
+ *   node out-bench/wine-summary.js --out file.json [--native stdout.txt] [--idle stdout.txt] [--framed report.json] [--cpus 0]
+ *
+ * --idle: scripts/bench-wine-idle.sh's output (a JSON line last, the same
+ * row shape as the native one): resident memory per idle connection.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -41,10 +44,15 @@ interface HarnessReport {
   }[];
 }
 
-/** Issue 5's native targets under Wine, by the case names bench/wine-native.js prints. */
-const NATIVE_TARGETS: { match: RegExp; min: number }[] = [
+/**
+ * The native targets under Wine, by the case names bench/wine-native.js and
+ * scripts/bench-wine-idle.sh print: throughput at least `min` times net's
+ * (issue 5), idle memory per connection at most `max` times net's (issue 14).
+ */
+const NATIVE_TARGETS: { match: RegExp; min?: number; max?: number }[] = [
   { match: /^bulk/, min: 1.0 },
   { match: /^accept/, min: 0.9 },
+  { match: /^idle/, max: 2.0 },
 ];
 
 function args(): Map<string, string> {
@@ -61,9 +69,11 @@ function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: nu
   const report = JSON.parse(last) as NativeReport;
   const rows = report.rows.map((r): Row => {
     const t = NATIVE_TARGETS.find((x) => x.match.test(r.case));
+    const target = t?.min !== undefined ? `ratio >= ${t.min}` : t?.max !== undefined ? `ratio <= ${t.max}` : '';
+    const met = t?.min !== undefined ? r.ratio >= t.min : t?.max !== undefined ? r.ratio <= t.max : null;
     return {
       provider: 'native', case: r.case, unit: r.unit, winsock: r.native, net: r.net, ratio: r.ratio,
-      target: t ? `ratio >= ${t.min}` : '', met: t ? r.ratio >= t.min : null,
+      target, met,
       runs: { winsock: r.nativeRuns, net: r.netRuns },
     };
   });
@@ -92,8 +102,9 @@ function main(): void {
   const out = a.get('out');
   if (!out) throw new Error('--out is required');
   const native = a.get('native') ? nativeRows(a.get('native') as string) : null;
+  const idle = a.get('idle') ? nativeRows(a.get('idle') as string) : null;
   const framed = a.get('framed') ? framedRows(a.get('framed') as string) : null;
-  const rows = [...(native?.rows ?? []), ...(framed?.rows ?? [])];
+  const rows = [...(native?.rows ?? []), ...(idle?.rows ?? []), ...(framed?.rows ?? [])];
   const report = {
     schema: 'winsock2-bench-wine/1',
     createdAt: new Date().toISOString(),
@@ -101,7 +112,7 @@ function main(): void {
     nodeExe: native?.node ?? framed?.node ?? null,
     providers: { native: native !== null && native.rows.length > 0, framed: framed !== null && framed.rows.length > 0 },
     rows,
-    sources: { native: a.get('native') ?? null, framed: a.get('framed') ?? null },
+    sources: { native: a.get('native') ?? null, idle: a.get('idle') ?? null, framed: a.get('framed') ?? null },
   };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

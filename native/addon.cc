@@ -64,7 +64,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("poolStarved", Napi::Number::New(env, static_cast<double>(st->statPoolStarved.load())));
   {
     std::lock_guard<std::mutex> lock(st->poolMu);
-    o.Set("poolLent", Napi::Number::New(env, static_cast<double>(st->poolLent)));
+    o.Set("poolLentBytes", Napi::Number::New(env, static_cast<double>(st->poolLent)));
   }
   return o;
 }

@@ -81,13 +81,13 @@ void InitProtocols(Napi::Env env, Napi::Object exports);
 
 enum class OpKind { Recv, Send, Connect };
 
-// A receive buffer lent by the environment's bounded pool (EnvState::TakeBuf);
-// goes back to the pool when destroyed, on any thread.
+// Received bytes waiting for JS, counted against the environment's bounded
+// receive budget (EnvState::Lend); given back when destroyed, on any thread.
 class PoolBuf {
  public:
   PoolBuf() = default;
-  PoolBuf(EnvState* env, char* p) : env_(env), p_(p) {}
-  PoolBuf(PoolBuf&& o) noexcept : env_(o.env_), p_(o.p_) { o.p_ = nullptr; }
+  PoolBuf(EnvState* env, char* p, size_t cap) : env_(env), p_(p), cap_(cap) {}
+  PoolBuf(PoolBuf&& o) noexcept : env_(o.env_), p_(o.p_), cap_(o.cap_) { o.p_ = nullptr; }
   PoolBuf& operator=(PoolBuf&& o) noexcept;
   PoolBuf(const PoolBuf&) = delete;
   PoolBuf& operator=(const PoolBuf&) = delete;
@@ -98,6 +98,7 @@ class PoolBuf {
  private:
   EnvState* env_ = nullptr;
   char* p_ = nullptr;
+  size_t cap_ = 0;  // the allocation's size
 };
 
 // One overlapped operation. `ov` is the first member, so an OVERLAPPED*
@@ -135,13 +136,21 @@ struct Event {
 
 // Per-environment state: WSAStartup, the completion port, its thread and the
 // thread-safe function that carries batches of events to JS.
-// The bounded receive pool: data is read with non-blocking recv() into one of
-// at most kPoolBuffers buffers of kRecvSize, lent until JS copied the bytes.
-// A socket that finds the pool empty waits on `starved` until a buffer
-// comes back (then the IOCP thread resumes it). Idle sockets hold none.
-constexpr size_t kRecvSize = 64 * 1024;
-constexpr size_t kPoolBuffers = 64;  // 4 MiB lent at most per environment
-constexpr size_t kPoolKeep = 16;     // kept allocated while unused (1 MiB)
+// The bounded receive pool: the IOCP thread reads with non-blocking recv()
+// into a block of kRecvSize; a read that filled less than kRecvCopyBelow of
+// it is copied into an allocation of its size (the block is read into
+// again), a larger one hands the block over. Either is held until JS copied
+// it into a Buffer. At most kRecvBudget bytes of allocations are held so per
+// environment; a socket that finds the budget spent waits on `starved`
+// until some are given back (then the IOCP thread resumes it). Idle sockets
+// hold nothing, and many small messages do not pin a large block each.
+// Large blocks keep bulk transfers at few, large JS chunks (each chunk costs
+// JS a call and a stream push).
+constexpr size_t kRecvSize = 256 * 1024;
+constexpr size_t kRecvCopyBelow = kRecvSize / 4;
+constexpr size_t kRecvBudget = 4 * 1024 * 1024;
+constexpr size_t kSpareBlocks = 4;  // kept for reuse: 1 MiB
+constexpr size_t kSpareSendBytes = 8 * 1024 * 1024;
 // Completion key of the IOCP thread's wake-up "resume starved sockets"
 // (lpOverlapped null; key 0 with lpOverlapped null is the quit packet).
 constexpr ULONG_PTR kResumeStarvedKey = 1;
@@ -174,14 +183,28 @@ struct EnvState {
   std::map<int, ProtocolInfo> protoCache;
   LPFN_CONNECTEX connectEx = nullptr;  // guarded by protoMu
 
-  std::mutex poolMu;  // guards the receive pool (after SocketCore::mu)
-  std::vector<std::unique_ptr<char[]>> poolFree;
-  size_t poolLent = 0;
+  std::unique_ptr<char[]> block;  // IOCP thread only: the next recv() reads here
+  std::mutex poolMu;  // guards the receive budget (after SocketCore::mu)
+  size_t poolLent = 0;  // bytes
+  std::vector<std::unique_ptr<char[]>> spareBlocks;
   std::vector<std::weak_ptr<SocketCore>> starved;
-  // Any thread. nullptr when kPoolBuffers are lent: `waiter` is then resumed
-  // (SocketCore::PumpLocked) when one comes back.
-  PoolBuf TakeBuf(const std::shared_ptr<SocketCore>& waiter);
-  void GiveBuf(char* p);
+  // Copied-send buffers of idle sockets, kept (with their capacity) for the
+  // next socket that writes: a busy socket does not reallocate its queue
+  // (under Wine a large allocation is an mmap/munmap pair), an idle one
+  // keeps none. At most kSpareSendBytes of capacity.
+  std::vector<std::vector<char>> spareSendBuffers;
+  size_t spareSendBytes = 0;
+  std::vector<char> TakeSendBuffer();  // any thread
+  void GiveSendBuffer(std::vector<char>&& b);  // any thread
+  // IOCP thread. The block to read into, or nullptr when the budget is
+  // spent: `waiter` is then resumed (SocketCore::PumpLocked) when bytes
+  // come back.
+  char* ReadBlock(const std::shared_ptr<SocketCore>& waiter);
+  PoolBuf Lend(size_t n);  // IOCP thread: `n` bytes were read into the block
+  // Any thread: a block for a posted read, or none when a quarter of the
+  // budget is already lent (the read posted is then a zero-byte one).
+  PoolBuf PostBlock();
+  void GiveBuf(char* p, size_t cap);  // any thread
   void ResumeStarved();  // IOCP thread, no lock held
 
   std::mutex regMu;  // guards the registries below
@@ -245,14 +268,18 @@ class NativeSocket;
 struct SocketCore : std::enable_shared_from_this<SocketCore> {
   std::shared_ptr<EnvState> env;
   SOCKET s = INVALID_SOCKET;
-  ProtocolInfo protocol;
+  // Shared with the listener and its other accepted sockets (same provider).
+  std::shared_ptr<const ProtocolInfo> protocol;
 
   // Guarded by mu (IOCP thread and JS thread).
   std::mutex mu;
   bool closed = false;
   bool reading = false;
   bool eof = false;  // a receive returned 0 or failed: post no more
-  bool zeroReadPosted = false;
+  bool readPosted = false;
+  // The last completion and its drain read a full block or more: the next
+  // read posted carries a block (see PumpLocked).
+  bool streaming = false;
   bool waitingForBuffer = false;  // on EnvState::starved
   size_t undelivered = 0;
   size_t copiedInFlight = 0;  // copied bytes not yet sent (queued + in flight)
@@ -285,13 +312,14 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   bool hasDisconnectData = false;
   std::vector<char> disconnectData;
 
-  // IOCP or JS thread, with mu held: posts the zero-byte read while
-  // reading, under the cap, and not waiting for a pool buffer.
+  // IOCP or JS thread, with mu held: posts the next read while reading,
+  // under the cap, and not waiting for the receive budget.
   void PumpLocked();
-  // Called by the IOCP thread for a dequeued (zero-byte) receive.
+  // Called by the IOCP thread for a dequeued receive.
   void OnRecvComplete(std::unique_ptr<Op> op);
-  // IOCP thread, mu held: recv() what is waiting into pool buffers.
-  void DrainLocked();
+  // IOCP thread, mu held: recv() what is waiting; returns the bytes read.
+  size_t DrainLocked();
+  void PushData(std::unique_ptr<Op> op);  // mu held
   // Called by the IOCP thread for a dequeued copied send.
   void OnCopiedSendComplete(std::unique_ptr<Op> op);
   // mu held: posts the queued copied bytes (when a slot is free, or `force`).
@@ -361,7 +389,7 @@ void InitConnect(Napi::Env env, Napi::Object exports);
 struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   std::shared_ptr<EnvState> env;
   SOCKET s = INVALID_SOCKET;
-  ProtocolInfo protocol;
+  std::shared_ptr<const ProtocolInfo> protocol;
   bool conditionalAccept = false;
   HANDLE event = nullptr;      // FD_ACCEPT (WSAEventSelect)
   HANDLE stopEvent = nullptr;  // ends the waiter thread

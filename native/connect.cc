@@ -55,12 +55,16 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     ThrowWinsock(env, err, fn);
   };
   int err = 0;
-  if (!QueryProtocolCached(st.get(), s, addr.ss_family, &core->protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+  {
+    ProtocolInfo protocol;
+    if (!QueryProtocolCached(st.get(), s, addr.ss_family, &protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+    core->protocol = std::make_shared<const ProtocolInfo>(std::move(protocol));
+  }
   std::memcpy(&core->peer, &addr, sizeof(addr));
   core->peerLen = addrLen;
-  bool carriesConnectData = (core->protocol.serviceFlags & XP1_CONNECT_DATA) != 0;
+  bool carriesConnectData = (core->protocol->serviceFlags & XP1_CONNECT_DATA) != 0;
   if (withCallerData && !carriesConnectData) fail(WSAEOPNOTSUPP, "WSAConnect");
-  if (withQos && (core->protocol.serviceFlags & XP1_QOS_SUPPORTED) == 0) fail(WSAEOPNOTSUPP, "WSAConnect");
+  if (withQos && (core->protocol->serviceFlags & XP1_QOS_SUPPORTED) == 0) fail(WSAEOPNOTSUPP, "WSAConnect");
 
   WSABUF callerBuf{0, nullptr};
   if (withCallerData) {

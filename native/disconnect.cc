@@ -35,7 +35,7 @@ Napi::Value NativeSocket::SendDisconnect(const Napi::CallbackInfo& info) {
     len = b.Length();
   }
   bool withData = len > 0;
-  if (withData && (core->protocol.serviceFlags & XP1_DISCONNECT_DATA) == 0) {
+  if (withData && (core->protocol->serviceFlags & XP1_DISCONNECT_DATA) == 0) {
     ThrowWinsock(env, WSAEOPNOTSUPP, "WSASendDisconnect");
   }
   if (core->disconnectPending) ThrowWinsock(env, WSAEINPROGRESS, "WSASendDisconnect");
@@ -73,7 +73,7 @@ Napi::Value NativeSocket::RecvDisconnect(const Napi::CallbackInfo& info) {
     }
     core->recvDisconnectDone = true;
     if (!closed) {
-      bool carries = (core->protocol.serviceFlags & XP1_DISCONNECT_DATA) != 0;
+      bool carries = (core->protocol->serviceFlags & XP1_DISCONNECT_DATA) != 0;
       std::vector<char> buf(carries ? 65536 : 0);
       WSABUF b{static_cast<ULONG>(buf.size()), buf.data()};
       // Without XP1_DISCONNECT_DATA pass no buffer: Wine leaves it untouched

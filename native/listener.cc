@@ -144,7 +144,11 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
     ThrowWinsock(env, err, fn);
   };
   int err = 0;
-  if (!QueryProtocol(s, &core->protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+  {
+    ProtocolInfo protocol;
+    if (!QueryProtocol(s, &protocol, &err)) fail(err, "getsockopt(SO_PROTOCOL_INFOW)");
+    core->protocol = std::make_shared<const ProtocolInfo>(std::move(protocol));
+  }
   // No SO_EXCLUSIVEADDRUSE, like libuv (src/win/tcp.c): with it, binding
   // the port again fails with WSAEADDRINUSE while connections of the old
   // listener linger in TIME_WAIT, i.e. a restarted server cannot listen for
@@ -302,7 +306,7 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   // Called again from inside the condition function (e.g. close() refusing
   // the queue): WSAAccept is not re-entrant on one socket.
   if (core->acceptDepth > 0) return Napi::Number::New(env, WSAEINPROGRESS);
-  ConditionContext ctx{env, info[0].As<Napi::Function>(), (core->protocol.serviceFlags & XP1_CONNECT_DATA) != 0};
+  ConditionContext ctx{env, info[0].As<Napi::Function>(), (core->protocol->serviceFlags & XP1_CONNECT_DATA) != 0};
   sockaddr_storage addr{};
   int len = sizeof(addr);
   core->deferredHead = false;
@@ -382,7 +386,7 @@ Napi::Value NativeListener::Unref(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
-Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
+Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), *core->protocol); }
 Napi::Value NativeListener::ConditionalAccept(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), core->conditionalAccept);
 }

@@ -19,49 +19,109 @@ std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, 
 
 PoolBuf& PoolBuf::operator=(PoolBuf&& o) noexcept {
   if (this != &o) {
-    if (p_ != nullptr) env_->GiveBuf(p_);
+    if (p_ != nullptr) env_->GiveBuf(p_, cap_);
     env_ = o.env_;
     p_ = o.p_;
+    cap_ = o.cap_;
     o.p_ = nullptr;
   }
   return *this;
 }
 
 PoolBuf::~PoolBuf() {
-  if (p_ != nullptr) env_->GiveBuf(p_);
+  if (p_ != nullptr) env_->GiveBuf(p_, cap_);
 }
 
-// Any thread (the IOCP thread in practice), the waiter's mu held.
-PoolBuf EnvState::TakeBuf(const std::shared_ptr<SocketCore>& waiter) {
+// Any thread.
+std::vector<char> EnvState::TakeSendBuffer() {
   std::lock_guard<std::mutex> lock(poolMu);
-  if (poolLent >= kPoolBuffers) {
+  std::vector<char> b;
+  if (!spareSendBuffers.empty()) {
+    // The largest: a writer that grew its queue before will need it again.
+    auto it = std::max_element(spareSendBuffers.begin(), spareSendBuffers.end(),
+                               [](const std::vector<char>& x, const std::vector<char>& y) { return x.capacity() < y.capacity(); });
+    b.swap(*it);
+    spareSendBuffers.erase(it);
+    spareSendBytes -= b.capacity();
+  }
+  return b;
+}
+
+// Any thread.
+void EnvState::GiveSendBuffer(std::vector<char>&& b) {
+  if (b.capacity() == 0) return;
+  b.clear();
+  std::lock_guard<std::mutex> lock(poolMu);
+  if (spareSendBytes + b.capacity() > kSpareSendBytes) return;  // freed with `b`
+  spareSendBytes += b.capacity();
+  spareSendBuffers.push_back(std::move(b));
+}
+
+// IOCP thread, the waiter's mu held.
+char* EnvState::ReadBlock(const std::shared_ptr<SocketCore>& waiter) {
+  std::lock_guard<std::mutex> lock(poolMu);
+  if (poolLent >= kRecvBudget) {
     statPoolStarved++;
     starved.push_back(waiter);
-    return PoolBuf();
+    return nullptr;
   }
-  poolLent++;
-  if (!poolFree.empty()) {
-    char* p = poolFree.back().release();
-    poolFree.pop_back();
-    return PoolBuf(this, p);
+  if (!block) {
+    if (!spareBlocks.empty()) {
+      block = std::move(spareBlocks.back());
+      spareBlocks.pop_back();
+    } else {
+      block.reset(new char[kRecvSize]);
+    }
   }
-  return PoolBuf(this, new char[kRecvSize]);
+  return block.get();
 }
 
-// Any thread. A socket waiting for a buffer is resumed by the IOCP thread,
+// IOCP thread: what was read into the block, counted until given back.
+PoolBuf EnvState::Lend(size_t n) {
+  char* p;
+  size_t cap;
+  if (n < kRecvCopyBelow) {
+    p = new char[n];
+    std::memcpy(p, block.get(), n);
+    cap = n;
+  } else {
+    p = block.release();
+    cap = kRecvSize;
+  }
+  std::lock_guard<std::mutex> lock(poolMu);
+  poolLent += cap;
+  return PoolBuf(this, p, cap);
+}
+
+// Any thread.
+PoolBuf EnvState::PostBlock() {
+  std::lock_guard<std::mutex> lock(poolMu);
+  if (poolLent + kRecvSize > kRecvBudget / 4) return PoolBuf();
+  char* p;
+  if (!spareBlocks.empty()) {
+    p = spareBlocks.back().release();
+    spareBlocks.pop_back();
+  } else {
+    p = new char[kRecvSize];
+  }
+  poolLent += kRecvSize;
+  return PoolBuf(this, p, kRecvSize);
+}
+
+// Any thread. A socket waiting for the budget is resumed by the IOCP thread,
 // which holds no lock then (resuming here could take a second SocketCore::mu).
-void EnvState::GiveBuf(char* p) {
+void EnvState::GiveBuf(char* p, size_t cap) {
   bool resume;
   {
     std::lock_guard<std::mutex> lock(poolMu);
-    poolLent--;
-    if (poolFree.size() < kPoolKeep) {
-      poolFree.emplace_back(p);
-    } else {
-      delete[] p;
+    poolLent -= cap;
+    if (cap == kRecvSize && spareBlocks.size() < kSpareBlocks) {
+      spareBlocks.emplace_back(p);
+      p = nullptr;
     }
-    resume = !starved.empty();
+    resume = !starved.empty() && poolLent < kRecvBudget;
   }
+  delete[] p;
   if (resume && iocp != nullptr) PostQueuedCompletionStatus(iocp, 0, kResumeStarvedKey, nullptr);
 }
 
@@ -87,16 +147,22 @@ namespace {
 char zeroByte = 0;  // the zero-byte read's buffer (libuv's uv_zero_)
 }  // namespace
 
-// IOCP thread, or JS thread; mu held. Posts the zero-byte WSARecv: it
-// completes when bytes (or the end) are there, without pinning a buffer
-// while the connection is idle. libuv does the same on Windows.
+// IOCP thread, or JS thread; mu held. Posts the next WSARecv: a zero-byte
+// one, which completes when bytes (or the end) are there without pinning a
+// buffer while the connection is idle (libuv does the same on Windows);
+// while a transfer streams, one with a block from the receive budget: under
+// Wine the bytes then arrive with the completion, which halves the
+// wineserver round trips per block (bulk throughput), and the budget bounds
+// how many blocks are posted at once.
 void SocketCore::PumpLocked() {
-  if (closed || !reading || eof || zeroReadPosted || waitingForBuffer || undelivered >= kUndeliveredCap) return;
+  if (closed || !reading || eof || readPosted || waitingForBuffer || undelivered >= kUndeliveredCap) return;
   auto op = std::make_unique<Op>(OpKind::Recv);
   op->core = shared_from_this();
+  if (streaming) op->buf = env->PostBlock();
   WSABUF b{0, &zeroByte};
+  if (op->buf) b = WSABUF{static_cast<ULONG>(kRecvSize), op->buf.get()};
   DWORD flags = 0;
-  zeroReadPosted = true;
+  readPosted = true;
   env->outstandingOps++;
   int r = WSARecv(s, &b, 1, nullptr, &flags, &op->ov, nullptr);
   if (r == 0 || WSAGetLastError() == WSA_IO_PENDING) {
@@ -105,18 +171,18 @@ void SocketCore::PumpLocked() {
   }
   // Failed at once: no completion packet will come. The caller flushes.
   int err = WSAGetLastError();
-  zeroReadPosted = false;
+  readPosted = false;
   env->outstandingOps--;
   eof = true;
   env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, err});
 }
 
-// IOCP thread. The zero-byte read completed: read what is there with
-// non-blocking recv() (under Wine every overlapped completion costs several
-// wineserver round trips, a synchronous read only one), then post the next.
+// IOCP thread. A read completed: read what else is there with non-blocking
+// recv() (under Wine every overlapped completion costs several wineserver
+// round trips, a synchronous read only one), then post the next.
 void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
   std::lock_guard<std::mutex> lock(mu);
-  zeroReadPosted = false;
+  readPosted = false;
   env->statRecvCompletions++;
   if (closed || eof) return;
   if (op->error != 0) {
@@ -124,43 +190,63 @@ void SocketCore::OnRecvComplete(std::unique_ptr<Op> op) {
     env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, op->error});
     return;
   }
-  DrainLocked();
+  size_t got = 0;
+  if (op->buf) {  // a read with a block: 0 bytes is the end
+    if (op->bytes == 0) {
+      eof = true;
+      env->Push(Event{EventKind::End, shared_from_this(), nullptr, nullptr, 0});
+      return;
+    }
+    got = op->bytes;
+    env->statRecvBytes += op->bytes;
+    PushData(std::move(op));
+  }
+  got += DrainLocked();
+  streaming = got >= kRecvSize;
   PumpLocked();
 }
 
+// mu held.
+void SocketCore::PushData(std::unique_ptr<Op> op) {
+  undelivered += op->bytes;
+  Event e{EventKind::Data, shared_from_this(), nullptr, nullptr, 0};
+  e.op = std::move(op);
+  env->Push(std::move(e));
+}
+
 // IOCP thread, mu held: non-blocking reads until WSAEWOULDBLOCK, the cap, or
-// an empty pool.
-void SocketCore::DrainLocked() {
+// the environment's budget is spent.
+size_t SocketCore::DrainLocked() {
+  size_t got = 0;
   while (!closed && reading && !eof && !waitingForBuffer && undelivered < kUndeliveredCap) {
-    PoolBuf buf = env->TakeBuf(shared_from_this());
-    if (!buf) {
+    char* block = env->ReadBlock(shared_from_this());
+    if (block == nullptr) {
       waitingForBuffer = true;  // EnvState::ResumeStarved posts the next read
-      return;
+      return got;
     }
-    int r = recv(s, buf.get(), static_cast<int>(kRecvSize), 0);
+    int r = recv(s, block, static_cast<int>(kRecvSize), 0);
     if (r < 0) {
       int err = WSAGetLastError();
-      if (err == WSAEWOULDBLOCK) return;
+      if (err == WSAEWOULDBLOCK) return got;
       eof = true;
       env->Push(Event{EventKind::RecvError, shared_from_this(), nullptr, nullptr, err});
-      return;
+      return got;
     }
     env->statDrainReads++;
     if (r == 0) {
       eof = true;
       env->Push(Event{EventKind::End, shared_from_this(), nullptr, nullptr, 0});
-      return;
+      return got;
     }
     auto op = std::make_unique<Op>(OpKind::Recv);
     op->core = shared_from_this();
-    op->buf = std::move(buf);
+    op->buf = env->Lend(static_cast<size_t>(r));
     op->bytes = static_cast<DWORD>(r);
     env->statRecvBytes += op->bytes;
-    undelivered += op->bytes;
-    Event e{EventKind::Data, shared_from_this(), nullptr, nullptr, 0};
-    e.op = std::move(op);
-    env->Push(std::move(e));
+    got += op->bytes;
+    PushData(std::move(op));
   }
+  return got;
 }
 
 // IOCP or JS thread, mu held.
@@ -173,7 +259,9 @@ void SocketCore::FlushQueuedLocked(bool force) {
   if (!sendPool.empty()) {
     queued.swap(sendPool.back());
     sendPool.pop_back();
-  }  // else `queued` grows when written to: nothing reserved ahead
+  } else {
+    queued = env->TakeSendBuffer();
+  }
   op->wsabufs.push_back(WSABUF{static_cast<ULONG>(op->data.size()), op->data.data()});
   env->outstandingOps++;
   size_t op_size = op->data.size();
@@ -220,10 +308,13 @@ void SocketCore::OnCopiedSendComplete(std::unique_ptr<Op> op) {
   }
   FlushQueuedLocked(false);
   if (copiedInFlight == 0) {
-    // Idle: an idle socket keeps no send memory (the reuse above is for a
-    // socket that keeps writing).
+    // Idle: an idle socket keeps no send memory; its buffers go to the
+    // environment's spares (the reuse above is for a socket that keeps
+    // writing).
+    for (auto& b : sendPool) env->GiveSendBuffer(std::move(b));
     sendPool.clear();
-    std::vector<char>().swap(queued);
+    env->GiveSendBuffer(std::move(queued));
+    queued = std::vector<char>();
     if (drainWanted) {
       drainWanted = false;
       env->Push(Event{EventKind::SendsDrained, shared_from_this(), nullptr, nullptr, 0});
@@ -447,7 +538,7 @@ void NativeSocket::DeliverEnd() {
   Napi::Value data = env.Null();
   // Providers that carry disconnect data: fetch it now, when every byte has
   // been read (WSARecvDisconnect resets the connection if data is queued).
-  if ((core->protocol.serviceFlags & XP1_DISCONNECT_DATA) != 0 && !core->recvDisconnectDone) {
+  if ((core->protocol->serviceFlags & XP1_DISCONNECT_DATA) != 0 && !core->recvDisconnectDone) {
     std::vector<char> buf(65536);
     WSABUF b{static_cast<ULONG>(buf.size()), buf.data()};
     if (WSARecvDisconnect(core->s, &b) == 0) {
@@ -553,6 +644,7 @@ Napi::Value NativeSocket::Write(const Napi::CallbackInfo& info) {
       // write at once.
       for (uint32_t i = 0; i < n; ++i) {
         Napi::Buffer<char> b = chunks.Get(i).As<Napi::Buffer<char>>();
+        if (core->queued.capacity() == 0) core->queued = core->env->TakeSendBuffer();
         core->queued.insert(core->queued.end(), b.Data(), b.Data() + b.Length());
       }
       core->copiedInFlight += total;
@@ -632,7 +724,7 @@ Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) {
   if (core->peerLen > 0) return AddressToJs(info.Env(), reinterpret_cast<const sockaddr*>(&core->peer), core->peerLen);
   return SockName(info.Env(), core->s, true);
 }
-Napi::Value NativeSocket::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), core->protocol); }
+Napi::Value NativeSocket::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), *core->protocol); }
 
 // Any thread.
 int MakeNonInheritable(SOCKET s) {

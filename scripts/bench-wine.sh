@@ -5,6 +5,8 @@
 #
 #   native:   bench/wine-native.js via scripts/bench-wine-native.sh
 #             (bulk 256 MiB one way; accept rate with a JS condition)
+#   idle:     idle connections' resident memory, native vs net (10,000 by
+#             default), via scripts/bench-wine-idle.sh (bench/wine-idle.js)
 #   framed: the bench harness (out-bench/run.js) under Wine, same cases
 #             (bulk; conn-seq = connect -> JS condition -> accept -> close)
 #
@@ -15,7 +17,8 @@
 # node.exe's stdout/stderr go to files (pipes give EBADF under Wine); the
 # files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
 #
-# Env: BENCH_WINE_PROVIDERS (native,emulated,framed), BENCH_PAIRS (5),
+# Env: BENCH_WINE_PROVIDERS (native,idle,emulated,framed), BENCH_PAIRS (5),
+#      BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_PAIRS (1),
 #      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments),
 #      BENCH_WINE_TIMEOUT (seconds per provider, 900).
 set -euo pipefail
@@ -29,7 +32,7 @@ wine_setup
 npm run build --silent
 npm run build:bench --silent
 
-providers="${BENCH_WINE_PROVIDERS:-native,emulated,framed}"
+providers="${BENCH_WINE_PROVIDERS:-native,idle,emulated,framed}"
 pairs="${BENCH_PAIRS:-5}"
 export BENCH_PAIRS="$pairs"
 cpus="${BENCH_CPUS-0}"
@@ -41,6 +44,7 @@ stamp="$(date -u +%Y-%m-%dT%H-%M-%SZ)"
 work="$root/.cache/bench-wine-harness"
 mkdir -p "$work" bench/results
 native_json=""
+idle_json=""
 framed_json=""
 status=0
 
@@ -66,6 +70,17 @@ if [[ ",$providers," == *",native,"* ]]; then
   fi
 fi
 
+if [[ ",$providers," == *",idle,"* ]]; then
+  echo "== bench:wine idle connections (scripts/bench-wine-idle.sh, pinned to CPU ${cpus:-none})" >&2
+  idle_out="$work/idle-$stamp.txt"
+  if timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-idle.sh | tee "$idle_out"; then
+    idle_json="$idle_out"
+  else
+    status=1
+    echo "bench:wine: the idle-connections run failed (see above)" >&2
+  fi
+fi
+
 if [[ ",$providers," == *",framed,"* ]]; then
   echo "== bench:wine framed (out-bench/run.js under Wine, pinned to CPU ${cpus:-none})" >&2
   # The prefix's wineserver is started by a pinned node.exe (it inherits the
@@ -88,5 +103,5 @@ if [[ ",$providers," == *",framed,"* ]]; then
 fi
 
 node out-bench/wine-summary.js --out "bench/results/wine-$stamp.json" --cpus "${cpus:-none}" \
-  ${native_json:+--native "$native_json"} ${framed_json:+--framed "$framed_json"}
+  ${native_json:+--native "$native_json"} ${idle_json:+--idle "$idle_json"} ${framed_json:+--framed "$framed_json"}
 exit "$status"

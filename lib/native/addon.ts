@@ -130,9 +130,9 @@ export interface NativeStats {
   acceptWakes: number;
   acceptPosted: number;
   acceptDelivered: number;
-  /** Reads that found the receive pool empty (the socket waited for a buffer); buffers lent now. */
+  /** Reads that found the receive budget spent (the socket waited); received bytes not yet taken by JS. */
   poolStarved: number;
-  poolLent: number;
+  poolLentBytes: number;
 }
 
 export interface NativeAddon {

@@ -33,7 +33,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
 
   constructor(private readonly native: NativeListener, private readonly callbacks: ListenerCallbacks) {
     this.address = native.address() ?? UNKNOWN;
-    this.capabilities = capabilitiesOf('native', decodeProtocol(native.protocol()), native.conditionalAccept());
+    this.capabilities = Object.freeze(capabilitiesOf('native', decodeProtocol(native.protocol()), native.conditionalAccept()));
   }
 
   start(): void {
@@ -134,7 +134,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         if (typeof result !== 'number') {
           this.deferred = null;
           const accepted = result;
-          const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept);
+          const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept, this.capabilities);
           handle.captureAddresses();
           this.callbacks.connection(handle, request ?? {
             callerId: handle.remoteAddress, calleeId: handle.localAddress, callerData: null, sqos: null, gqos: null,

@@ -23,7 +23,7 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
   private receiver: HandleReceiver | null = null;
   private closed = false;
   private ended = false;
-  private endWaiters: (() => void)[] = [];
+  private endWaiters: (() => void)[] | null = null;  // made when first needed: idle sockets are many
   private connectSettle: ((errno: number) => void) | null = null;
 
   readonly native: NativeSocket;
@@ -32,10 +32,12 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
    * `open` makes (or hands over) the native socket; it gets this object as
    * the owner, so the addon's callbacks reach whatever holds this handle.
    */
-  constructor(open: (owner: NativeSocketOwner) => NativeSocket, callerData: Buffer | null, conditionalAccept: boolean) {
+  constructor(open: (owner: NativeSocketOwner) => NativeSocket, callerData: Buffer | null, conditionalAccept: boolean, capabilities?: Capabilities) {
     this.native = open(this);
     this.callerData = callerData;
-    this.capabilities = capabilitiesOf('native', decodeProtocol(this.native.protocol()), conditionalAccept);
+    // An accepted socket has its listener's provider (WSAAccept docs): the
+    // listener's (frozen) object is shared, not rebuilt per connection.
+    this.capabilities = capabilities ?? capabilitiesOf('native', decodeProtocol(this.native.protocol()), conditionalAccept);
   }
 
   /** Reads the addresses once connected (they must stay readable after close). */
@@ -147,7 +149,7 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
     // WSARecvDisconnect only after every byte was read (on Windows it resets
     // the connection while data is queued): wait for the end or the close.
     if (!this.ended && !this.closed) {
-      return new Promise<void>((resolve) => this.endWaiters.push(() => resolve())).then(() => this.recvDisconnect());
+      return new Promise<void>((resolve) => (this.endWaiters ??= []).push(() => resolve())).then(() => this.recvDisconnect());
     }
     try {
       return Promise.resolve(this.native.recvDisconnect());
@@ -200,7 +202,7 @@ export class NativeSocketHandle implements SocketHandle, NativeSocketOwner {
 
   private wakeEndWaiters(): void {
     const waiters = this.endWaiters;
-    this.endWaiters = [];
-    for (const w of waiters) w();
+    this.endWaiters = null;
+    for (const w of waiters ?? []) w();
   }
 }
