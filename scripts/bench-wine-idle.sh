@@ -32,25 +32,13 @@ run() {  # run <impl> <i>
     </dev/null >"$dir/stdout.txt" 2>"$dir/stderr.txt" || rc=$?
   wait "$peer" || rc=1
   cat "$dir/stderr.txt" >&2
-  [ "$rc" -eq 0 ] && [ -f "$dir/result-$1.json" ] || { echo "bench-wine-idle: $1 run $2 failed ($rc)" >&2; return 1; }
+  if [ "$rc" -ne 0 ] || [ ! -f "$dir/result-$1.json" ]; then
+    echo "bench-wine-idle: $1 run $2 failed ($rc)" >&2
+    return 1
+  fi
 }
 
 for i in $(seq 1 "$pairs"); do
   if [ $((i % 2)) -eq 1 ]; then run native "$i"; run net "$i"; else run net "$i"; run native "$i"; fi
 done
-node -e '
-  const fs = require("fs"), path = require("path");
-  const dir = process.argv[1];
-  const runs = { native: [], net: [] };
-  for (const d of fs.readdirSync(dir)) {
-    const [impl] = d.split("-");
-    runs[impl].push(JSON.parse(fs.readFileSync(path.join(dir, d, `result-${impl}.json`), "utf8")));
-  }
-  const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-  const per = (impl) => median(runs[impl].map((r) => r.perConnection));
-  const row = { case: `idle ${runs.native[0].connections} connections, RSS per connection`, unit: "B/conn",
-    native: per("native"), net: per("net"), ratio: per("native") / per("net"),
-    nativeRuns: runs.native.map((r) => r.perConnection), netRuns: runs.net.map((r) => r.perConnection) };
-  console.log(`${row.case}: native ${(row.native / 1024).toFixed(1)} KiB, net ${(row.net / 1024).toFixed(1)} KiB, ratio ${row.ratio.toFixed(2)}`);
-  console.log(JSON.stringify({ rows: [row], runs }));
-' "$results"
+node bench/wine-idle-summary.js "$results"
