@@ -108,7 +108,8 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     // Non-blocking, as accepted sockets already are: the IOCP thread reads
     // waiting bytes with recv() (socket.cc, DrainLocked).
     u_long nonBlocking = 1;
-    ioctlsocket(s, FIONBIO, &nonBlocking);
+    // FIONBIO is an unsigned constant above LONG_MAX; ioctlsocket takes a long.
+    ioctlsocket(s, static_cast<long>(FIONBIO), &nonBlocking);
     core->connecting = true;
     wrap->SetOwner(info[0].As<Napi::Object>());
     auto op = std::make_unique<Op>(OpKind::Connect);

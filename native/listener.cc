@@ -342,7 +342,8 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   // (socket.cc, DrainLocked): set explicitly rather than trusted.
   WSAEventSelect(s, nullptr, 0);
   u_long nonBlocking = 1;
-  ioctlsocket(s, FIONBIO, &nonBlocking);
+  // FIONBIO is an unsigned constant above LONG_MAX; ioctlsocket takes a long.
+  ioctlsocket(s, static_cast<long>(FIONBIO), &nonBlocking);
   // Not inherited by child processes, and TCP_NODELAY (see connect.cc), as
   // libuv does for every accepted socket. A socket the completion port
   // refused would never complete a read: reset it and report.

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Cross-compiles the native addon for win32-x64 on Linux with mingw-w64 and
-# writes it where node-gyp-build finds it, named as prebuildify 6 names a
-# Node-API build: prebuilds/win32-x64/winsock2.node.
+# Cross-compiles the native addon for win32-x64 (default) or win32-ia32 on
+# Linux with mingw-w64 and writes it where node-gyp-build finds it, named as
+# prebuildify 6 names a Node-API build: prebuilds/win32-<arch>/winsock2.node.
+#
+#   npm run build:win-cross                  # x64 (Debian g++-mingw-w64-x86-64)
+#   npm run build:win-cross -- --arch ia32   # x86 (Debian g++-mingw-w64-i686)
+#
+# Warnings are errors, with -Wshadow -Wconversion -Wsign-conversion -pedantic
+# on top of -Wall -Wextra: close to what MSVC's /W4 /WX (the prebuild
+# workflow) rejects, so code that breaks MSVC breaks here first.
 #
 # Node-API is linked through a DELAY-LOAD import library made from
 # node-api-headers' def/node_api.def (NAME NODE.EXE) plus a delay-load hook
@@ -11,13 +18,29 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-CXX=x86_64-w64-mingw32-g++-posix
-DLLTOOL=x86_64-w64-mingw32-dlltool
-OBJDUMP=x86_64-w64-mingw32-objdump
+arch=x64
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --arch) arch="${2:-}"; shift 2 ;;
+    --arch=*) arch="${1#--arch=}"; shift ;;
+    *) echo "build-win-cross: unknown argument $1 (usage: build-win-cross.sh [--arch x64|ia32])" >&2; exit 2 ;;
+  esac
+done
+case "$arch" in
+  x64) triple=x86_64-w64-mingw32; apt_gxx=g++-mingw-w64-x86-64; apt_binutils=binutils-mingw-w64-x86-64; machine=i386:x86-64 ;;
+  # x86: Node-API functions are __cdecl (NAPI_CDECL), so node_api.def's
+  # undecorated names are right; dlltool -m i386 adds the leading underscore
+  # of the C symbol and imports the plain name, as node.exe exports it.
+  ia32) triple=i686-w64-mingw32; apt_gxx=g++-mingw-w64-i686; apt_binutils=binutils-mingw-w64-i686; machine=i386 ;;
+  *) echo "build-win-cross: --arch must be x64 or ia32 (got '$arch')" >&2; exit 2 ;;
+esac
+CXX=$triple-g++-posix
+DLLTOOL=$triple-dlltool
+OBJDUMP=$triple-objdump
 
 need_apt=()
-command -v "$CXX" >/dev/null || need_apt+=(g++-mingw-w64-x86-64)
-command -v "$DLLTOOL" >/dev/null || need_apt+=(binutils-mingw-w64-x86-64)
+command -v "$CXX" >/dev/null || need_apt+=("$apt_gxx")
+command -v "$DLLTOOL" >/dev/null || need_apt+=("$apt_binutils")
 command -v x86_64-w64-mingw32-widl >/dev/null || need_apt+=(mingw-w64-tools)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "build-win-cross: installing ${need_apt[*]}" >&2
@@ -31,15 +54,15 @@ fi
 
 napi_headers="$(node -p "require('node-api-headers').include_dir")"
 addon_api="$(node -p "require('node-addon-api').include_dir")"
-build=build/cross-win32-x64
-out=prebuilds/win32-x64
+build=build/cross-win32-$arch
+out=prebuilds/win32-$arch
 mkdir -p "$build" "$out"
 
-"$DLLTOOL" -d node_modules/node-api-headers/def/node_api.def -y "$build/libnode_api_delay.a"
+"$DLLTOOL" -m "$machine" -d node_modules/node-api-headers/def/node_api.def -y "$build/libnode_api_delay.a"
 
 flags=(
   -std=c++17 -O2 -g0 -shared -static
-  -Wall -Wextra -Werror
+  -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -pedantic -Werror
   -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_CPP_EXCEPTIONS_ALL -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
   -DNODE_ADDON_API_DISABLE_DEPRECATED
   -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE
@@ -71,4 +94,21 @@ if "$OBJDUMP" -p "$out/winsock2.node" | awk '/The Import Tables/,/Delay Import T
   echo "build-win-cross: NODE.EXE is a plain import; it must be delay-loaded" >&2
   exit 1
 fi
+# The delay-loaded names must be node.exe's export names: napi_* as they are,
+# no leading underscore or @N stdcall decoration (the x86 .def pitfalls).
+# mingw's delay-import tables have no data-directory entry objdump would
+# decode, so the name table is read as the strings it is (the binary is
+# stripped: no other napi_* strings remain besides our one export).
+all_strings="$(strings -a "$out/winsock2.node")"
+delay_names="$(grep -E '^_*(napi|node_api)_[^ ]*$' <<<"$all_strings" | grep -vx 'napi_register_module_v1' || true)"
+if [ -z "$delay_names" ] || ! grep -qx 'NODE.EXE' <<<"$all_strings"; then
+  echo "build-win-cross: no Node-API imports from NODE.EXE found" >&2
+  exit 1
+fi
+bad_names="$(printf '%s\n' "$delay_names" | grep -Ev '^(napi|node_api)_[A-Za-z0-9_]+$' || true)"
+if [ -n "$bad_names" ]; then
+  echo "build-win-cross: decorated Node-API import names (node.exe exports them plain):" "$bad_names" >&2
+  exit 1
+fi
+echo "build-win-cross: $(printf '%s\n' "$delay_names" | wc -l) Node-API functions delay-loaded from NODE.EXE"
 echo "build-win-cross: wrote $out/winsock2.node"
