@@ -16,9 +16,21 @@
  * At the end: 0 bytes lost or duplicated, 0 unexpected errors, the provider's
  * handle count back to where it started, and RSS flat (after GC).
  *
+ * It adapts to the provider's capabilities. Where there is no connect or
+ * disconnect data (the native provider over TCP/IP), the same checks travel
+ * in band: the server says hello ("H\n") once accepted, then the client sends
+ * its plan as a first line; each side ends its bytes with a summary line
+ * (SHA-256 and length) before its FIN. The condition cannot read the plan
+ * then, so the server draws the verdicts itself and the client counts the
+ * refusals it saw (a refused connect, or, under Wine, which completes the
+ * handshake before the condition runs, an end before the hello): both
+ * counts must agree.
+ *
  *   npm run soak
  *   SOAK_CONNECTIONS=20000 SOAK_CONCURRENCY=128 SOAK_MAX_PAYLOAD=4194304 npm run soak
- *   SOAK_PROVIDER=native SOAK_MODE=message SOAK_SEED=7 npm run soak
+ *   SOAK_PROVIDER=framed SOAK_MODE=message SOAK_SEED=7 npm run soak
+ *   SOAK_IN_BAND=1 npm run soak   # in band even where the provider carries the data
+ *   npm run soak:wine             # the native provider under Wine (in band)
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -46,6 +58,10 @@ const PROVIDER = (process.env['SOAK_PROVIDER'] ?? 'framed') as ProviderName;
 const MODE = (process.env['SOAK_MODE'] ?? 'stream') as SocketMode;
 let seed = env('SOAK_SEED', Date.now() % 0x7fff_ffff) >>> 0 || 1;
 const FIRST_SEED = seed;
+/** Plan and summaries in band: the provider carries no connect or disconnect data. */
+const caps = resolveProvider(PROVIDER).capabilities(MODE);
+const IN_BAND = process.env['SOAK_IN_BAND'] === '1' || !caps.connectData || !caps.disconnectData;  // SOAK_IN_BAND=1 forces it
+const HELLO = Buffer.from('H\n');
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -89,11 +105,14 @@ interface Plan {
 
 function plan(id: number): Plan {
   const r = rand();
-  const verdict = r < REJECT_RATE ? 'reject' : r < REJECT_RATE + DEFER_RATE ? 'defer' : 'accept';
+  // In band the server draws the verdict (its condition cannot read the plan).
+  const verdict = IN_BAND ? 'accept' : r < REJECT_RATE ? 'reject' : r < REJECT_RATE + DEFER_RATE ? 'defer' : 'accept';
   const a = rand();
   const abort: Abort = verdict === 'reject' ? 'none'
     : a < ABORT_RATE / 2 ? 'client-reset' : a < ABORT_RATE ? 'server-reset'
-      : verdict === 'defer' && a < ABORT_RATE + WITHDRAW_RATE * 10 ? 'withdraw' : 'none';
+      : verdict === 'defer' && a < ABORT_RATE + WITHDRAW_RATE * 10 ? 'withdraw'
+        // In band the client does not know whether it will be deferred: some abort anyway.
+        : IN_BAND && a < ABORT_RATE + WITHDRAW_RATE ? 'withdraw' : 'none';
   const upload = size(MAX_PAYLOAD);
   const download = size(MAX_PAYLOAD);
   return { id, upload, download, verdict, abort, abortAt: Math.floor(rand() * (Math.max(upload, download) + 1)), padding: size(2048) };
@@ -101,6 +120,8 @@ function plan(id: number): Plan {
 
 const stats = {
   attempted: 0, accepted: 0, refusedAsPlanned: 0, withdrawnAsPlanned: 0, completed: 0, resets: 0,
+  /** In band: verdicts the server drew, refusals the clients saw. */
+  serverRejected: 0, serverDeferred: 0, serverNoPlan: 0,
   bytesUp: 0, bytesDown: 0, checkedUp: 0, checkedDown: 0, disconnectDataChecked: 0,
   mismatches: 0, unexpected: 0,
 };
@@ -168,6 +189,176 @@ function settled(socket: WinsockSocket): Promise<string> {
     socket.on('error', (e: WinsockError) => { if (e.code !== 'WSAEDISCON') how = e.code ?? String(e); });
     socket.once('close', () => resolve(how));
   });
+}
+
+/**
+ * In band: splits what a socket receives into a line (the plan, or the
+ * hello), `payload` bytes checked by a Receiver, and the rest (the summary
+ * line) until the end.
+ */
+class InBand {
+  private head = Buffer.alloc(0);
+  headLine: string | null = null;
+  rx: Receiver | null = null;
+  payload = 0;
+  tail = Buffer.alloc(0);
+  constructor(private readonly headLength: number | null, private readonly onHead: (line: string) => { key: number; payload: number; what: string }) {}
+  take(chunk: Buffer): number {
+    let c = chunk;
+    if (this.headLine === null) {
+      this.head = Buffer.concat([this.head, c]);
+      const end = this.headLength ?? this.head.indexOf(0x0a) + 1;
+      if (end <= 0 || this.head.length < end) return 0;
+      this.headLine = this.head.subarray(0, end).toString();
+      c = this.head.subarray(end);
+      const h = this.onHead(this.headLine);
+      this.rx = new Receiver(h.key, h.what);
+      this.payload = h.payload;
+    }
+    const rx = this.rx as Receiver;
+    const n = Math.min(c.length, this.payload - rx.offset);
+    if (n > 0) rx.take(c.subarray(0, n));
+    if (c.length > n) this.tail = Buffer.concat([this.tail, c.subarray(n)]);
+    return n;
+  }
+  /** The summary line, once the payload is complete and the end came. */
+  summary(): { sha: string; length: number } | null {
+    if (!this.rx || this.rx.offset !== this.payload) return null;
+    return decodeSummary(this.tail);
+  }
+}
+
+function serveInBand(socket: WinsockSocket): void {
+  const closed = settled(socket);
+  let info: Plan | null = null;
+  let reset = false;
+  let sent: Promise<string> = Promise.resolve('');
+  const rx = new InBand(null, (line) => {
+    info = JSON.parse(line) as Plan;
+    // Full duplex: the reply goes out while the upload comes in.
+    const p = info;
+    sent = send(socket, p.id * 2 + 1, p.download, null, () => undefined);
+    return { key: p.id * 2, payload: p.upload, what: `upload ${p.id}` };
+  });
+  socket.write(HELLO);
+  socket.on('data', (c: Buffer) => {
+    stats.bytesUp += rx.take(c);
+    const p = info;
+    if (p && p.abort === 'server-reset' && !reset && (rx.rx?.offset ?? 0) >= p.abortAt) { reset = true; stats.resets++; socket.resetAndDestroy(); }
+  });
+  socket.once('end', () => {
+    void (async () => {
+      const p = info as Plan | null;
+      const claim = rx.summary();
+      if (!p) {
+        // The caller left before its plan (a withdrawal that landed after the accept).
+        stats.serverNoPlan++;
+        socket.destroy();
+        return;
+      }
+      if (!claim) {
+        // A client reset can read as an end: then only the prefix check applies.
+        if (p.abort !== 'client-reset') problem(`upload ${p.id} (${p.abort}): no summary in band`);
+        socket.destroy();
+        return;
+      }
+      stats.disconnectDataChecked++;
+      const mine = (rx.rx as Receiver).digest();
+      if (claim.length !== p.upload || claim.sha !== mine) mismatch(`upload ${p.id}: received ${p.upload} bytes sha ${mine.slice(0, 12)}, sender says ${claim.length} sha ${claim.sha.slice(0, 12)}`);
+      else stats.checkedUp++;
+      const sha = await sent;
+      if (socket.destroyed) return;
+      socket.write(encodeSummary(sha, p.download));
+      await socket.sendDisconnect(null).catch((e: WinsockError) => {
+        if (!RESET_CODES.has(e.code)) problem(`server sendDisconnect ${p.id}: ${e.code}`);
+      });
+    })();
+  });
+  void closed.then((how) => {
+    const p = info as Plan | null;
+    if (how !== 'end' && !RESET_CODES.has(how)) problem(`server socket ${p?.id ?? '?'} ended with ${how}`);
+    if (how !== 'end' && p?.abort === 'none') problem(`server socket ${p.id} failed with ${how} though nobody reset it`);
+  });
+}
+
+async function clientInBand(port: number, p: Plan): Promise<void> {
+  stats.attempted++;
+  let socket: WinsockSocket;
+  const controller = new AbortController();
+  try {
+    const attempt = connect({ provider: PROVIDER, port, mode: MODE, timeout: 60_000, signal: controller.signal });
+    if (p.abort === 'withdraw') setImmediate(() => controller.abort());
+    socket = await attempt;
+  } catch (err) {
+    const e = err as WinsockError & { name: string };
+    // Windows with SO_CONDITIONAL_ACCEPT: the server's CF_REJECT refuses the SYN.
+    if (e.code === 'WSAECONNREFUSED') { stats.refusedAsPlanned++; return; }
+    if (p.abort === 'withdraw' && e.name === 'AbortError') { stats.withdrawnAsPlanned++; return; }
+    problem(`connect ${p.id}: ${e.code ?? e.name}: ${e.message}`);
+    return;
+  }
+  const closed = settled(socket);
+  let helloSeen = false;
+  const rx = new InBand(HELLO.length, (line) => {
+    if (line !== HELLO.toString()) mismatch(`download ${p.id}: hello ${JSON.stringify(line)}`);
+    helloSeen = true;
+    return { key: p.id * 2 + 1, payload: p.download, what: `download ${p.id}` };
+  });
+  const hello = new Promise<boolean>((resolve) => {
+    socket.on('data', (c: Buffer) => {
+      stats.bytesDown += rx.take(c);
+      if (helloSeen) resolve(true);
+    });
+    socket.once('end', () => resolve(helloSeen));
+    socket.once('close', () => resolve(helloSeen));
+  });
+  const ended = new Promise<void>((resolve) => { socket.once('end', resolve); socket.once('close', resolve); });
+  if (!(await hello)) {
+    // Under Wine the handshake completed before the condition refused it.
+    stats.refusedAsPlanned++;
+    socket.destroy();
+    await closed;
+    return;
+  }
+  if (p.abort === 'withdraw') {
+    // Connected (and accepted) before the abort landed: leave before the plan.
+    stats.withdrawnAsPlanned++;
+    socket.destroy();
+    await closed;
+    return;
+  }
+  stats.accepted++;
+  let reset = false;
+  socket.write(`${JSON.stringify(p)}\n`);
+  const sha = await send(socket, p.id * 2, p.upload, p.abort === 'client-reset' ? p.abortAt : null, () => {
+    reset = true; stats.resets++; socket.resetAndDestroy();
+  });
+  if (!reset && !socket.destroyed) {
+    socket.write(encodeSummary(sha, p.upload));
+    await socket.sendDisconnect(null).catch((e: WinsockError) => {
+      if (!RESET_CODES.has(e.code) || p.abort === 'none') problem(`client sendDisconnect ${p.id}: ${e.code}`);
+    });
+  }
+  await ended;
+  if (socket.readableEnded) {
+    const claim = rx.summary();
+    if (claim) {
+      stats.disconnectDataChecked++;
+      const mine = (rx.rx as Receiver).digest();
+      if (claim.length !== p.download || claim.sha !== mine) mismatch(`download ${p.id}: received ${rx.rx?.offset ?? 0}, server says ${claim.length}`);
+      else stats.checkedDown++;
+    } else if (p.abort === 'none') {
+      problem(`download ${p.id}: the server's end carried no summary`);
+    }
+  }
+  socket.destroy();
+  const how = await closed;
+  if (p.abort === 'none') {
+    if (how !== 'end') problem(`client socket ${p.id} ended with ${how}`);
+    else stats.completed++;
+  } else if (how !== 'end' && !RESET_CODES.has(how)) {
+    problem(`client socket ${p.id} ended with ${how}`);
+  }
 }
 
 // ---- the server side of one connection ----
@@ -285,6 +476,12 @@ async function main(): Promise<void> {
     mode: MODE,
     backlog: 1024,
     condition(req: ConnectionRequest): Decision | Promise<Decision> {
+      if (IN_BAND) {
+        const r = rand();
+        if (r < REJECT_RATE) { stats.serverRejected++; return 'reject'; }
+        if (r < REJECT_RATE + DEFER_RATE) { stats.serverDeferred++; return new Promise((resolve) => setTimeout(() => resolve('accept'), Math.floor(rand() * 3))); }
+        return 'accept';
+      }
       const data = req.callerData;
       if (!data) { problem('a request without caller data'); return 'reject'; }
       const nl = data.indexOf(0x0a);
@@ -295,7 +492,7 @@ async function main(): Promise<void> {
       return 'accept';
     },
   });
-  server.on('connection', serve);
+  server.on('connection', IN_BAND ? serveInBand : serve);
   // A caller that aborts before its hello is complete is a clientError on the server (only withdrawals may cause one).
   let clientErrors = 0;
   server.on('clientError', (e) => {
@@ -329,7 +526,7 @@ async function main(): Promise<void> {
   const worker = async (): Promise<void> => {
     while (next < CONNECTIONS) {
       const id = next++;
-      await client(port, plan(id));
+      await (IN_BAND ? clientInBand : client)(port, plan(id));
       if (id === Math.floor(CONNECTIONS / 10)) { gc(); rssWarm = process.memoryUsage().rss; }
       if (id % Math.max(1, Math.floor(CONNECTIONS / 10)) === 0) { gc(); samples.push(process.memoryUsage().rss); }
     }
@@ -349,6 +546,14 @@ async function main(): Promise<void> {
 
   console.log('\n');
   console.log(`soak: ${PROVIDER} provider, ${MODE} mode, seed ${FIRST_SEED}, ${CONNECTIONS} connections, concurrency ${CONCURRENCY}, payloads up to ${mib(MAX_PAYLOAD)} each way`);
+  if (IN_BAND) {
+    console.log(`  in band       plan, hello and summaries in the byte stream (no connect/disconnect data here, or SOAK_IN_BAND=1); the server drew ${stats.serverRejected} refusals and ${stats.serverDeferred} deferrals`);
+    // A caller that withdrew may have been refused without seeing it.
+    if (stats.refusedAsPlanned > stats.serverRejected || stats.serverRejected > stats.refusedAsPlanned + stats.withdrawnAsPlanned) {
+      problem(`the server refused ${stats.serverRejected} callers, the clients saw ${stats.refusedAsPlanned} refusals (${stats.withdrawnAsPlanned} withdrew)`);
+    }
+    if (stats.serverNoPlan > stats.withdrawnAsPlanned) problem(`${stats.serverNoPlan} accepted callers sent no plan, but only ${stats.withdrawnAsPlanned} withdrew`);
+  }
   console.log(`  connections   ${stats.attempted} attempted: ${stats.accepted} accepted, ${stats.refusedAsPlanned} refused by the condition, ${stats.withdrawnAsPlanned} withdrawn (aborted while deferred)`);
   console.log(`                ${stats.completed} completed the full seed teardown, ${stats.resets} reset mid-stream (resetAndDestroy)`);
   console.log(`  bytes         ${stats.bytesUp + stats.bytesDown} (${mib(stats.bytesUp + stats.bytesDown)}): ${stats.bytesUp} up, ${stats.bytesDown} down, every chunk checked at its offset`);
