@@ -722,4 +722,21 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     // Diagnostics only (whether the pool ran dry depends on scheduling).
     if (process.env['WINSOCK2_TEST_VERBOSE']) console.log('pool starved', provider.addon.stats().poolStarved - starvedBefore);
   });
+
+  it('never truncates a write to a 32-bit WSABUF length: the addon refuses over 1 GiB, the handle splits it', async function () {
+    this.timeout(120_000);
+    if (process.arch === 'ia32') pendingBecause(this, 'a 1 GiB Buffer does not fit a 32-bit process reliably');
+    const { events, port } = await listen();
+    const { client, server } = await pair(port, events);
+    // Uninitialised and never written: the pages stay virtual until sent.
+    const big = Buffer.allocUnsafeSlow(2 ** 30 + 1);
+    assert.throws(() => nativeOf(client).write([big], () => undefined), (err: Error & { errno?: number; syscall?: string }) => err.errno === 10040 && err.syscall === 'WSASend');  // WSAEMSGSIZE
+    let received = 0;
+    const ended = new Promise<void>((resolve) => server.attach({ onData: (c) => { received += c.length; return true; }, onEnd: () => resolve(), onError: () => resolve() }));
+    server.readStart();
+    await writeAsync(client, [big]);
+    await client.sendDisconnect(null);
+    await ended;
+    assert.equal(received, big.length, 'every byte of a write over the native limit arrived');
+  });
 });
