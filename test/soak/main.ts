@@ -557,7 +557,7 @@ async function main(): Promise<void> {
   console.log(`  connections   ${stats.attempted} attempted: ${stats.accepted} accepted, ${stats.refusedAsPlanned} refused by the condition, ${stats.withdrawnAsPlanned} withdrawn (aborted while deferred)`);
   console.log(`                ${stats.completed} completed the full seed teardown, ${stats.resets} reset mid-stream (resetAndDestroy)`);
   console.log(`  bytes         ${stats.bytesUp + stats.bytesDown} (${mib(stats.bytesUp + stats.bytesDown)}): ${stats.bytesUp} up, ${stats.bytesDown} down, every chunk checked at its offset`);
-  console.log(`  SHA-256       ${stats.checkedUp} uploads and ${stats.checkedDown} downloads matched the sender's disconnect data (${stats.disconnectDataChecked} summaries checked)`);
+  console.log(`  SHA-256       ${stats.checkedUp} uploads and ${stats.checkedDown} downloads matched the sender's summary (${stats.disconnectDataChecked} checked; ${IN_BAND ? 'in band' : 'in the disconnect data'})`);
   console.log(`  lost/duplicated/reordered bytes: ${stats.mismatches === 0 ? 0 : `${stats.mismatches} MISMATCHES`}; unexpected errors: ${stats.unexpected}`);
   console.log(`  duration      ${seconds.toFixed(1)} s (${(CONNECTIONS / seconds).toFixed(0)} connections/s, ${mib((stats.bytesUp + stats.bytesDown) / seconds)}/s)`);
   console.log(`  RSS           start ${mib(rss0)}, after warm-up ${mib(rssWarm)}, end ${mib(rss1)} (growth after warm-up ${mib(growth)}), max ${mib(rssMax)}; samples ${samples.map((s) => (s / 2 ** 20).toFixed(0)).join(' ')} MiB`);
