@@ -26,6 +26,9 @@
           "include_dirs": [
             "<!(node -p \"require('node-addon-api').include_dir\")"
           ],
+          # common.gypi defines _HAS_EXCEPTIONS=0: removed here rather than
+          # overridden, so cl sees one definition (no D9025 override warning).
+          "defines!": ["_HAS_EXCEPTIONS=0"],
           "defines": [
             "NAPI_VERSION=8",
             "NAPI_CPP_EXCEPTIONS",
