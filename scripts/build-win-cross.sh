@@ -9,6 +9,13 @@
 # Warnings are errors, with -Wshadow -Wconversion -Wsign-conversion -pedantic
 # on top of -Wall -Wextra: close to what MSVC's /W4 /WX (the prebuild
 # workflow) rejects, so code that breaks MSVC breaks here first.
+# (Debian's clang cannot stand in for MSVC here: with
+# --target=x86_64-pc-windows-msvc it defines _MSC_VER and not __GNUC__, so
+# mingw-w64's _mingw.h defines __attribute__(x) away, which breaks clang's own
+# intrinsics headers, and libstdc++ needs the __GCC_ATOMIC_* macros; MSVC mode
+# needs MSVC's STL and the Windows SDK, which Debian does not have. In GNU
+# mode, --target=x86_64-w64-mingw32 with -Wshadow-all -Wshorten-64-to-32
+# -Wmicrosoft, the sources are clean too; it is not a separate step.)
 #
 # Node-API is linked through a DELAY-LOAD import library made from
 # node-api-headers' def/node_api.def (NAME NODE.EXE) plus a delay-load hook
