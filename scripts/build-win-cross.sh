@@ -44,6 +44,7 @@ esac
 CXX=$triple-g++-posix
 DLLTOOL=$triple-dlltool
 OBJDUMP=$triple-objdump
+STRINGS=$triple-strings  # binutils-mingw-w64: no host binutils needed
 
 need_apt=()
 command -v "$CXX" >/dev/null || need_apt+=("$apt_gxx")
@@ -106,7 +107,7 @@ fi
 # mingw's delay-import tables have no data-directory entry objdump would
 # decode, so the name table is read as the strings it is (the binary is
 # stripped: no other napi_* strings remain besides our one export).
-all_strings="$(strings -a "$out/winsock2.node")"
+all_strings="$("$STRINGS" -a "$out/winsock2.node")"
 delay_names="$(grep -E '^_*(napi|node_api)_[^ ]*$' <<<"$all_strings" | grep -vx 'napi_register_module_v1' || true)"
 if [ -z "$delay_names" ] || ! grep -qx 'NODE.EXE' <<<"$all_strings"; then
   echo "build-win-cross: no Node-API imports from NODE.EXE found" >&2
