@@ -13,9 +13,9 @@ namespace ws2 {
 
 namespace {
 
-// A wake-up at least this often while listening: a watchdog that bounds any
-// missed FD_ACCEPT signal to this delay (it costs one WSAAccept answering
-// WSAEWOULDBLOCK when idle).
+// A watchdog that bounds any missed FD_ACCEPT signal to this delay: the
+// waiter polls the listening socket this often and wakes JS only when a
+// request is waiting (an idle listener costs a poll, not a JS wake-up).
 constexpr DWORD kAcceptWatchdogMs = 250;
 
 // Waiter thread: a connection request waits on the listening socket
