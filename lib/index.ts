@@ -7,15 +7,18 @@
  */
 export { createServer, WinsockServer } from './server';
 export type { WinsockServerEvents } from './server';
+export type { WinsockSocketEvents } from './socket-events';
 export { WinsockSocket } from './socket';
 export { connect, enumerateProtocols } from './connect';
 export { WinsockError, WSA_ERRORS, describeWinsockError, winsockErrorName } from './errors';
 export type { WinsockErrorCode, WinsockErrorOptions } from './errors';
 export { XP1 } from './service-flags';
 export { DEFAULTS } from './types';
-export { nativeUnavailableReason } from './providers';
+export { availableProviders, nativeUnavailableReason } from './providers';
+export type { ProviderAvailability } from './providers';
 export type {
   Capabilities, ConditionFunction, ConnectOptions, ConnectionRequest, DataLimits, Decision, DecisionEvent, DecisionObject,
+  AcceptDecision, RejectDecision, DeferDecision,
   DecisionReason, EnumerateProtocolsOptions, FlowSpec, ListenOptions, ProtocolInfo, ProviderChoice, ProviderName, Qos,
   ServerOptions, SocketAddress, SocketMode, Verdict,
 } from './types';

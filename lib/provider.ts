@@ -126,6 +126,20 @@ export interface SocketHandle {
   readonly calleeData: Buffer | null;
   /** Caller data the client sent (server side); null when none. */
   readonly callerData: Buffer | null;
+  /** The QOS the acceptor granted (both sides); absent or null when none. */
+  readonly qos?: Qos | null;
+  /**
+   * TCP_NODELAY. Every handle starts with it ON (the one default the facade
+   * assumes for every provider); the facade calls this only on a change.
+   * Optional: without it the facade keeps the value and does nothing.
+   */
+  setNoDelay?(enable: boolean): void;
+  /**
+   * SO_KEEPALIVE, the first probe after `delayMs` (whole seconds, as net
+   * rounds; 0 = the system's delay): SIO_KEEPALIVE_VALS on Windows. Handles
+   * start with it off. Optional, as setNoDelay.
+   */
+  setKeepAlive?(enable: boolean, delayMs: number): void;
   /** Starts delivery; called once, before readStart(). */
   attach(receiver: HandleReceiver): void;
   readStart(): void;

@@ -78,3 +78,34 @@ export function nativeUnavailableReason(): string | null {
   const native = loadNative();
   return 'error' in native ? native.error.message : null;
 }
+
+/** Whether this process can use a provider, and why not when it cannot. */
+export interface ProviderAvailability {
+  /** The provider. */
+  name: ProviderName;
+  /** True when `createServer({ provider: name })` and `connect({ provider: name })` work here. */
+  available: boolean;
+  /** Why it is unavailable (e.g. the native addon's load error); null when available. */
+  reason: string | null;
+  /** True for the provider `'auto'` picks in this process (WINSOCK2_PROVIDER included). */
+  auto: boolean;
+}
+
+/**
+ * Which providers this process can use, and why one cannot: e.g. an Electron
+ * app asking whether the native addon loaded, and if not, why. Loads the
+ * native addon on first call (on every OS: off Windows it says why not).
+ */
+export function availableProviders(): ProviderAvailability[] {
+  let autoName: ProviderName | null = null;
+  try {
+    autoName = resolveProvider('auto').name;
+  } catch {
+    // A bad WINSOCK2_PROVIDER: 'auto' picks nothing; each provider is still reported.
+  }
+  return PROVIDER_NAMES.map((name) => {
+    let reason: string | null = null;
+    if (name === 'native') reason = nativeUnavailableReason();
+    return { name, available: reason === null, reason, auto: name === autoName };
+  });
+}

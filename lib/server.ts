@@ -46,8 +46,12 @@ export interface WinsockServerEvents {
   decision: [event: DecisionEvent];
   /** The condition function threw, returned something invalid, or its Promise rejected: that caller was refused. */
   conditionError: [error: WinsockError, request: ConnectionRequest];
-  /** A caller left before its request was accepted (WSAECONNRESET or WSAEACCES, as WSAAccept reports it). */
-  withdrawn: [request: ConnectionRequest, error: WinsockError];
+  /**
+   * A caller left before its request was accepted. The error is always
+   * WSAECONNRESET, whichever provider ran (native's WSAEACCES for a withdrawn
+   * request is its `cause`). Error first, as in `'conditionError'`.
+   */
+  withdrawn: [error: WinsockError, request: ConnectionRequest];
   /** A malformed or hostile handshake; only that connection was dropped. */
   clientError: [error: WinsockError, remote: SocketAddress | null];
   /** The listening socket itself failed; emitted only when someone listens for it. */
@@ -55,6 +59,9 @@ export interface WinsockServerEvents {
   /** `close()` finished: not listening any more, every pending request refused. */
   close: [];
 }
+
+/** Where a server is in its life; `listen()` again after `'closed'` is allowed, as net.Server allows it. */
+type ServerState = 'idle' | 'binding' | 'listening' | 'closing' | 'closed';
 
 /**
  * A listening socket whose connection requests pass through WSAAccept's
@@ -65,7 +72,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   private readonly provider: Provider;
   private readonly condition: ConditionFunction | undefined;
   private readonly blockList: BlockList | undefined;
-  private readonly maxConnections: number | undefined;
+  private maxConnectionsLimit: number | undefined;
   private readonly backlog: number;
   private readonly handshakeTimeout: number;
   private readonly decisionTimeout: number;
@@ -74,16 +81,20 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   private readonly maxDisconnectData: number;
   private readonly mode: SocketMode;
 
+  /** The listener of the current (or last) listen(); kept after close so `capabilities` stays readable. */
   private listener: ProviderListener | null = null;
-  private listening = false;
+  private state: ServerState = 'idle';
   private closing: Promise<void> | null = null;
+  /** The provider's listen() in flight, so close() during listen() can wait for it and close what it bound. */
+  private binding: Promise<ProviderListener> | null = null;
   private refed = true;
   private readonly deferred = new Map<RawRequest, Deferral>();
   private readonly sockets = new Set<WinsockSocket>();
+  /** Sockets for the next accept(): only those no 'connection' listener took (see onConnection). */
   private readonly acceptQueue: WinsockSocket[] = [];
   private readonly acceptWaiters: { resolve(s: WinsockSocket | null): void }[] = [];
-  /** Set by the first accept() / for await: from then on, sockets nobody awaits yet are queued for them. */
-  private pulling = false;
+  /** The 'error' listener each queued socket carries until accept() takes it. */
+  private readonly queuedErrorListeners = new WeakMap<WinsockSocket, () => void>();
 
   constructor(options: ServerOptions = {}, connectionListener?: (socket: WinsockSocket) => void) {
     super();
@@ -102,7 +113,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     this.provider = resolveProvider(options.provider);
     this.condition = options.condition;
     this.blockList = options.blockList;
-    this.maxConnections = options.maxConnections === undefined ? undefined
+    this.maxConnectionsLimit = options.maxConnections === undefined ? undefined
       : checkLimit(options.maxConnections, 'maxConnections', 0, 'listen');
     this.backlog = checkLimit(options.backlog, 'backlog', DEFAULTS.backlog, 'listen');
     if (this.backlog < 1) throw new WinsockError('WSAEINVAL', 'listen', { detail: 'backlog must be at least 1' });
@@ -124,20 +135,55 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     return this.listener.capabilities;
   }
 
-  /** The bound address, or null before `listen()` resolved and after close. */
+  /**
+   * The bound address, as `net.Server.address()` gives it (`{ address, family,
+   * port }`, an `AddressInfo`), or null before `listen()` resolved and after close.
+   */
   address(): SocketAddress | null {
-    return this.listener && this.listening ? { ...this.listener.address } : null;
+    return this.listener && this.state === 'listening' ? { ...this.listener.address } : null;
+  }
+
+  /** True between `listen()` resolving and `close()` (as `net.Server.listening`). */
+  get listening(): boolean { return this.state === 'listening'; }
+
+  /**
+   * Callers beyond this many open accepted sockets are refused before the
+   * condition runs; undefined when unlimited. Settable, as on net.Server
+   * (a new limit applies to the next request).
+   */
+  get maxConnections(): number | undefined { return this.maxConnectionsLimit; }
+  set maxConnections(value: number | undefined) {
+    this.maxConnectionsLimit = value === undefined ? undefined : checkLimit(value, 'maxConnections', 0, 'listen');
   }
 
   /** Accepted sockets that are still open. */
   get connections(): number { return this.sockets.size; }
 
+  /** `net.Server.getConnections()`: the number of open accepted sockets, to a callback (asynchronously, as net does). */
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    if (typeof callback !== 'function') throw new WinsockError('WSAEINVAL', 'getConnections', { detail: 'callback must be a function' });
+    const count = this.sockets.size;
+    process.nextTick(callback, null, count);
+    return this;
+  }
+
   /** Requests waiting for a deferred decision (0 or 1: the head of the backlog). */
   get pendingDecisions(): number { return this.deferred.size; }
 
-  /** Binds and listens; resolves to the bound address. */
+  /**
+   * Binds and listens; resolves to the bound address. One listen at a time:
+   * while a `listen()` is pending or the server listens, another rejects
+   * WSAEINVAL. After `close()` resolved the server may listen again. A
+   * `close()` while `listen()` is pending closes what it bound, and that
+   * `listen()` rejects WSAEINTR.
+   */
   async listen(options: ListenOptions = {}): Promise<SocketAddress> {
-    if (this.listener || this.closing) throw new WinsockError('WSAEINVAL', 'listen', { detail: 'the server is already listening or closed' });
+    if (this.state !== 'idle' && this.state !== 'closed') {
+      throw new WinsockError('WSAEINVAL', 'listen', {
+        detail: this.state === 'binding' ? 'a listen() is already in progress'
+          : this.state === 'listening' ? 'the server is already listening' : 'the server is closing',
+      });
+    }
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new WinsockError('WSAEINVAL', 'bind', { detail: `port must be an integer 0-65535, not ${describe(port)}` });
@@ -152,19 +198,35 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
       clientError: (error, remote) => this.emit('clientError', error, remote),
       error: (error) => this.onListenerError(error),
     };
-    const listener = await this.provider.listen({
+    this.state = 'binding';
+    this.closing = null;
+    const binding = this.provider.listen({
       host,
       port,
       backlog: this.backlog,
-      conditional: this.condition !== undefined || this.blockList !== undefined || this.maxConnections !== undefined,
+      conditional: this.condition !== undefined || this.blockList !== undefined || this.maxConnectionsLimit !== undefined,
       handshakeTimeout: this.handshakeTimeout,
       maxCallerData: this.maxCallerData,
       maxCalleeData: this.maxCalleeData,
       maxDisconnectData: this.maxDisconnectData,
       mode: this.mode,
     }, callbacks);
+    this.binding = binding;
+    let listener: ProviderListener;
+    try {
+      listener = await binding;
+    } catch (err) {
+      this.binding = null;
+      if (this.state === 'binding') this.state = 'idle';
+      throw err;
+    }
+    this.binding = null;
+    if (this.state !== 'binding') {
+      // close() was called meanwhile: it closes this listener (it awaited `binding` too).
+      throw new WinsockError('WSAEINTR', 'listen', { detail: 'close() was called before listen() completed' });
+    }
     this.listener = listener;
-    this.listening = true;
+    this.state = 'listening';
     if (!this.refed) listener.unref();
     debug('listening on %s:%d (%s)', listener.address.address, listener.address.port, this.provider.name);
     this.emit('listening');
@@ -207,10 +269,14 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   }
 
   private nextSocket(): Promise<WinsockSocket | null> {
-    this.pulling = true;
     const queued = this.acceptQueue.shift();
-    if (queued) return Promise.resolve(queued);
-    if (this.closing || !this.listening && this.listener) return Promise.resolve(null);
+    if (queued) {
+      const dropOnError = this.queuedErrorListeners.get(queued);
+      this.queuedErrorListeners.delete(queued);
+      if (dropOnError) queued.off('error', dropOnError);
+      return Promise.resolve(queued);
+    }
+    if (this.state === 'closing' || this.state === 'closed') return Promise.resolve(null);
     return new Promise((resolve) => this.acceptWaiters.push({ resolve }));
   }
 
@@ -218,6 +284,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
    * Stops listening and refuses every queued or deferred request (callers see
    * WSAECONNREFUSED; on `emulated`, a reset after their connect resolved).
    * Accepted sockets stay open: they belong to the application.
+   * Called while `listen()` is pending, it waits for the bind and closes it.
    */
   close(): Promise<void> {
     if (this.closing) return this.closing;
@@ -225,15 +292,28 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     return this.closing;
   }
 
+  /** `await using server = createServer()`: closes the server (as net.Server's Symbol.asyncDispose). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   private async doClose(): Promise<void> {
+    const binding = this.state === 'binding' ? this.binding : null;
+    const wasListening = this.state === 'listening';
+    this.state = 'closing';
     for (const deferral of this.deferred.values()) {
       if (deferral.timer) clearTimeout(deferral.timer);
       this.emitDecision(deferral.request, 'reject', 'serverClose', deferral.deferrals);
     }
     this.deferred.clear();
-    const listener = this.listener;
-    this.listening = false;
-    if (listener) await listener.close();
+    if (binding) {
+      // The bind completes whatever we do: close what it bound (listen() rejects WSAEINTR).
+      const bound = await binding.then((l) => l, () => null);
+      if (bound) await bound.close();
+    } else if (wasListening && this.listener) {
+      await this.listener.close();
+    }
+    this.state = 'closed';
     for (const waiter of this.acceptWaiters.splice(0)) waiter.resolve(null);
     this.emit('close');
   }
@@ -268,10 +348,10 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
       return deferral.verdict;
     }
     const request = new PendingRequest(raw, (r, d) => this.decideRequest(r, d));
-    if (this.closing) return this.final(request, REJECT, 'serverClose');
+    if (this.state !== 'listening') return this.final(request, REJECT, 'serverClose');
     const family = raw.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
     if (this.blockList?.check(raw.callerId.address, family)) return this.final(request, REJECT, 'blockList');
-    if (this.maxConnections !== undefined && this.sockets.size >= this.maxConnections) {
+    if (this.maxConnectionsLimit !== undefined && this.sockets.size >= this.maxConnectionsLimit) {
       return this.final(request, REJECT, 'maxConnections');
     }
     if (!this.condition) return this.final(request, { action: 'accept', calleeData: null, qos: null }, 'no-condition');
@@ -284,7 +364,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
         detail: `the condition function threw: ${reasonOf(err)}`, cause: err,
       }), 0);
     }
-    if (this.closing) {
+    if (this.state !== 'listening') {
       // The condition closed the server: the provider refuses this caller, so
       // report that, and start no deferral (nor its timer) on a closed server.
       if (isThenable(result)) adopt(result).then(undefined, () => undefined);
@@ -371,17 +451,40 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
 
   // ---- provider reports ----
 
+  /**
+   * Who owns an accepted socket, exactly one of:
+   * 1. a pending `accept()` (or `for await` step), the oldest first: it gets
+   *    the socket, and `'connection'` is not emitted for it;
+   * 2. else the `'connection'` listeners, when there are any;
+   * 3. else the queue for the next `accept()` (it holds only sockets nobody
+   *    took, and drops any that close while they wait).
+   */
   private onConnection(handle: SocketHandle, _raw: RawRequest): void {
     const socket = new WinsockSocket(handle, { mode: this.mode, maxDisconnectData: this.maxDisconnectData });
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    this.emit('connection', socket);
     const waiter = this.acceptWaiters.shift();
-    if (waiter) waiter.resolve(socket);
-    else if (this.pulling) this.acceptQueue.push(socket);
+    if (waiter) {
+      waiter.resolve(socket);
+    } else if (this.listenerCount('connection') > 0) {
+      this.emit('connection', socket);
+    } else {
+      // Until accept() takes it, a failure closes it (nobody could listen for its 'error' yet).
+      const dropOnError = (): void => { socket.destroy(); };
+      socket.on('error', dropOnError);
+      socket.once('close', () => {
+        const at = this.acceptQueue.indexOf(socket);
+        if (at >= 0) this.acceptQueue.splice(at, 1);
+      });
+      this.acceptQueue.push(socket);
+      this.queuedErrorListeners.set(socket, dropOnError);
+    }
   }
 
-  private onWithdrawn(raw: RawRequest, error: WinsockError): void {
+  private onWithdrawn(raw: RawRequest, reported: WinsockError): void {
+    // One code for every provider: native reports a withdrawn request as WSAEACCES, the others as WSAECONNRESET.
+    const error = reported.code === 'WSAECONNRESET' ? reported
+      : new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the caller left before its request was accepted', cause: reported });
     const deferral = this.deferred.get(raw);
     if (deferral) {
       if (deferral.timer) clearTimeout(deferral.timer);
@@ -389,7 +492,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     }
     const request = deferral?.request ?? new PendingRequest(raw, (r, d) => this.decideRequest(r, d));
     debug('withdrawn %d %s:%d %s', request.id, raw.callerId.address, raw.callerId.port, error.code);
-    this.emit('withdrawn', request, error);
+    this.emit('withdrawn', error, request);
   }
 
   private onListenerError(error: WinsockError): void {

@@ -6,10 +6,12 @@
  */
 import { Duplex } from 'node:stream';
 import type { HandleReceiver, SocketHandle } from './provider';
-import type { Capabilities, SocketAddress, SocketMode } from './types';
+import type { Capabilities, Qos, SocketAddress, SocketMode } from './types';
 import { WinsockError } from './errors';
 import { toBufferOrNull } from './buffers';
 import { debug } from './debug';
+import type { WinsockSocketEvents } from './socket-events';
+import { checkTimeout } from './socket-options';
 
 export interface WinsockSocketOptions {
   mode: SocketMode;
@@ -17,6 +19,33 @@ export interface WinsockSocketOptions {
 }
 
 type WriteCallback = (error?: Error | null) => void;
+type Listener<K extends keyof WinsockSocketEvents> = (...args: WinsockSocketEvents[K]) => void;
+/** Any other event (the fallback overload, as Node's own typings have it). */
+type AnyListener = (...args: never[]) => void;
+
+/* eslint-disable @typescript-eslint/unified-signatures -- one overload per event, as @types/node types net.Socket */
+/**
+ * The typed events of a {@link WinsockSocket} (see {@link WinsockSocketEvents}):
+ * `sock.on('error', (e) => e.code)` type-checks. Merged into the class.
+ */
+export interface WinsockSocket {
+  on<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  on(event: string | symbol, listener: AnyListener): this;
+  once<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  once(event: string | symbol, listener: AnyListener): this;
+  addListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  addListener(event: string | symbol, listener: AnyListener): this;
+  prependListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  prependListener(event: string | symbol, listener: AnyListener): this;
+  prependOnceListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  prependOnceListener(event: string | symbol, listener: AnyListener): this;
+  off<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  off(event: string | symbol, listener: AnyListener): this;
+  removeListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
+  removeListener(event: string | symbol, listener: AnyListener): this;
+  emit<K extends keyof WinsockSocketEvents>(event: K, ...args: WinsockSocketEvents[K]): boolean;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+}
 
 /**
  * A connected socket of any provider: a `stream.Duplex` with Winsock's
@@ -28,6 +57,16 @@ type WriteCallback = (error?: Error | null) => void;
 export class WinsockSocket extends Duplex {
   /** What this socket's provider can carry. */
   readonly capabilities: Capabilities;
+  /**
+   * The QOS the acceptor granted with its accept (`{ action: 'accept', qos }`),
+   * on both ends; null when none was granted or the provider carries no QOS.
+   * (The QOS a caller asked for is the acceptor's `request.sqos`.)
+   */
+  readonly qos: Qos | null;
+  /** Always false: a WinsockSocket exists only once connected (`connect()` resolves then), as net's after 'connect'. */
+  readonly connecting = false;
+  /** The idle timeout `setTimeout()` set, in ms (undefined before any call), as `net.Socket.timeout`. */
+  timeout: number | undefined = undefined;
   /** Callee data the acceptor sent with its accept (client side); null when none. */
   readonly calleeData: Buffer | null;
   /** Caller data the client sent with its connect (server side); null when none. */
@@ -46,11 +85,22 @@ export class WinsockSocket extends Duplex {
   private recvDisconnectResult: Promise<Buffer | null> | undefined;
   private readonly local: SocketAddress;
   private readonly remote: SocketAddress;
+  /** Application bytes delivered to the readable side, and completed writes (never framing). */
+  private bytesIn = 0;
+  private bytesOut = 0;
+  /** One default for every provider: Nagle off, as node:net sockets made by http and most servers are. */
+  private noDelay = true;
+  private keepAlive = false;
+  private keepAliveDelay = 0;
+  /** net.Socket's idle timer: unref'd, re-armed by every read and write (timer.refresh()). */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   /** @internal Sockets are made by `connect()` and by servers, not by users. */
   constructor(handle: SocketHandle, options: WinsockSocketOptions) {
     super({
       allowHalfOpen: true,
+      // 'close' is emitted by _destroy with hadError, as net.Socket emits it.
+      emitClose: false,
       // Message mode keeps each write as one message: no coalescing writev.
       ...(options.mode === 'stream' ? { writev: (chunks, cb) => this.writeChunks(chunks.map((c) => toChunk(c.chunk)), cb) } : {}),
     });
@@ -60,10 +110,15 @@ export class WinsockSocket extends Duplex {
     this.capabilities = handle.capabilities;
     this.calleeData = handle.calleeData;
     this.callerData = handle.callerData;
+    this.qos = handle.qos ?? null;
     this.local = handle.localAddress;
     this.remote = handle.remoteAddress;
     const receiver: HandleReceiver = {
-      onData: (chunk) => this.push(chunk),
+      onData: (chunk) => {
+        this.bytesIn += chunk.length;
+        if (this.idleTimer !== null) this.idleTimer.refresh();
+        return this.push(chunk);
+      },
       onEnd: (data) => this.onRemoteEnd(data),
       onError: (error) => {
         debug('socket %s:%d error %s', this.remote.address, this.remote.port, error.code);
@@ -88,6 +143,114 @@ export class WinsockSocket extends Duplex {
   /** The peer's endpoint. */
   remoteEndpoint(): SocketAddress { return { ...this.remote }; }
 
+  /** Application bytes received so far (as `net.Socket.bytesRead`; never the provider's framing). */
+  get bytesRead(): number { return this.bytesIn; }
+
+  /**
+   * Application bytes written so far, including those still queued in the
+   * stream (as `net.Socket.bytesWritten`; never the provider's framing).
+   */
+  get bytesWritten(): number { return this.bytesOut + this.writableLength; }
+
+  /** As `net.Socket.readyState`: `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'` (never `'opening'`: see `connecting`). */
+  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  /** As `net.Socket.pending`: true once the socket has no handle any more (destroyed), false while connected. */
+  get pending(): boolean { return this.handleClosed; }
+
+  /**
+   * TCP_NODELAY, as `net.Socket.setNoDelay` (`enable` defaults to true). Every
+   * provider starts with Nagle off (noDelay true). Where the provider cannot
+   * set it, the value is kept and nothing else happens.
+   */
+  setNoDelay(enable?: boolean): this {
+    const value = enable === undefined ? true : Boolean(enable);
+    if (this.handleClosed || value === this.noDelay) {
+      this.noDelay = value;
+      return this;
+    }
+    this.noDelay = value;
+    this.handle.setNoDelay?.(value);
+    return this;
+  }
+
+  /**
+   * SO_KEEPALIVE with its first probe after `initialDelay` ms (SIO_KEEPALIVE_VALS
+   * on native), as `net.Socket.setKeepAlive`; 0 keeps the system's delay.
+   */
+  setKeepAlive(enable?: boolean, initialDelay?: number): this {
+    const on = Boolean(enable);
+    // net: whole seconds (~~(ms / 1000)); NaN and junk become 0.
+    const delay = ~~((initialDelay ?? 0) / 1000) * 1000;
+    if (this.handleClosed || (on === this.keepAlive && (!on || delay === this.keepAliveDelay))) {
+      this.keepAlive = on;
+      this.keepAliveDelay = delay;
+      return this;
+    }
+    this.keepAlive = on;
+    this.keepAliveDelay = delay;
+    this.handle.setKeepAlive?.(on, Math.max(0, delay));
+    return this;
+  }
+
+  /**
+   * The idle timeout, as `net.Socket.setTimeout`: after `ms` without a read or
+   * a write, `'timeout'` is emitted (the socket stays open: end or destroy it
+   * yourself). 0 turns it off. `callback` is added as a once `'timeout'`
+   * listener (and removed by `setTimeout(0, callback)`). Bad arguments throw
+   * WSAEINVAL where net throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE.
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (this.destroyed) return this;
+    const duration = checkTimeout(ms);
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new WinsockError('WSAEINVAL', 'setsockopt', { detail: 'the setTimeout callback must be a function' });
+    }
+    this.timeout = ms;
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    if (duration === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    this.idleTimer = setTimeout(() => this.emit('timeout'), duration);
+    this.idleTimer.unref();
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  /**
+   * As Writable.write, but a write after `sendDisconnect()`/`end()` fails
+   * with WSAESHUTDOWN and one after destroy with WSAENOTSOCK (net gives
+   * ERR_STREAM_WRITE_AFTER_END / ERR_STREAM_DESTROYED). As WSASend after
+   * shutdown(SD_SEND), only that write fails: the socket stays open and keeps
+   * receiving. The error goes to `callback` and to `'error'`.
+   */
+  override write(chunk: unknown, callback?: WriteCallback): boolean;
+  override write(chunk: unknown, encoding: BufferEncoding, callback?: WriteCallback): boolean;
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
+    if (!this.writableEnded && !this.destroyed) {
+      return typeof encoding === 'string' ? super.write(chunk, encoding, callback) : super.write(chunk, encoding);
+    }
+    const cb = typeof encoding === 'function' ? encoding : callback;
+    const error = this.destroyed
+      ? new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' })
+      : new WinsockError('WSAESHUTDOWN', 'WSASend', { detail: 'the sending side was shut down (sendDisconnect or end)' });
+    process.nextTick(() => {
+      cb?.(error);
+      // After destroy nobody may listen any more (net too reports that only to the callback).
+      if (!this.destroyed) this.emit('error', error);
+    });
+    return false;
+  }
+
   /** @internal stream.Duplex implementation. */
   override _read(): void {
     if (this.handleClosed) return;
@@ -104,7 +267,14 @@ export class WinsockSocket extends Duplex {
       callback(new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' }));
       return;
     }
-    this.handle.write(chunks, callback);
+    if (this.idleTimer !== null) this.idleTimer.refresh();
+    let size = 0;
+    for (const c of chunks) size += c.length;
+    this.handle.write(chunks, (error) => {
+      if (!error) this.bytesOut += size;
+      if (this.idleTimer !== null) this.idleTimer.refresh();
+      callback(error);
+    });
   }
 
   /** @internal stream.Duplex implementation: WSASendDisconnect with the pending data. */
@@ -116,12 +286,18 @@ export class WinsockSocket extends Duplex {
 
   /** @internal stream.Duplex implementation: closesocket, or the abortive close. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     if (!this.handleClosed) {
       this.handleClosed = true;
       if (this.resetOnDestroy) this.handle.reset();
       else this.handle.close();
     }
     callback(error);
+    // After 'error' (which callback(error) scheduled first), as net.Socket emits it.
+    process.nextTick(() => this.emit('close', error !== null && error !== undefined));
   }
 
   /**

@@ -65,15 +65,33 @@ export interface Qos {
 /** What the condition function can answer (CF_ACCEPT, CF_REJECT, CF_DEFER). */
 export type Verdict = 'accept' | 'reject' | 'defer';
 
-/** A decision with data: callee data (and QOS) go back to the caller on accept. */
-export interface DecisionObject {
-  /** CF_ACCEPT, CF_REJECT or CF_DEFER. */
-  action: Verdict;
+/** An accept with data: callee data (and QOS) go back to the caller. */
+export interface AcceptDecision {
+  /** CF_ACCEPT. */
+  action: 'accept';
   /** Callee data (lpCalleeData) sent back on accept; needs a provider with connectData. */
   calleeData?: Buffer | Uint8Array | string | null;
-  /** QOS granted on accept (lpSQOS as the condition function fills it). */
+  /** QOS granted on accept (lpSQOS as the condition function fills it); the caller reads it as `socket.qos`. */
   qos?: Qos | null;
 }
+
+/** CF_REJECT as an object (nothing goes back to the caller). */
+export interface RejectDecision {
+  /** CF_REJECT. */
+  action: 'reject';
+}
+
+/** CF_DEFER as an object: decide later with `request.decide()` / `server.decide()`. */
+export interface DeferDecision {
+  /** CF_DEFER. */
+  action: 'defer';
+}
+
+/**
+ * A decision as an object, discriminated by `action`: only an accept carries
+ * callee data and QOS (`{ action: 'reject', calleeData }` does not compile).
+ */
+export type DecisionObject = AcceptDecision | RejectDecision | DeferDecision;
 
 /** Anything the condition function may return. */
 export type Decision = Verdict | DecisionObject;
@@ -200,9 +218,18 @@ export interface ServerOptions extends DataLimits {
   blockList?: BlockList;
   /** Callers beyond this many open accepted sockets are refused before the condition runs. */
   maxConnections?: number;
-  /** Milliseconds to receive a caller's request before dropping it (default 10000). */
+  /**
+   * Milliseconds to receive a caller's request (the framed provider's hello)
+   * before dropping it (default 10000). 0 means no timeout, as for every
+   * timeout in this API. Providers with no handshake of their own (native,
+   * emulated: the kernel's TCP handshake) do not use it.
+   */
   handshakeTimeout?: number;
-  /** Milliseconds a deferred decision may take before it is rejected with WSAETIMEDOUT (default 30000). */
+  /**
+   * Milliseconds a deferred decision may take before it is rejected with
+   * WSAETIMEDOUT (default 30000). 0 means no timeout, as for every timeout
+   * in this API.
+   */
   decisionTimeout?: number;
   /** Stream (default) or message sockets (`framed`; WSAESOCKTNOSUPPORT on the TCP/IP providers). */
   mode?: SocketMode;
@@ -236,7 +263,11 @@ export interface ConnectOptions extends DataLimits {
   gqos?: Qos | null;
   /** Aborting rejects with AbortError and withdraws a pending request. */
   signal?: AbortSignal;
-  /** Milliseconds until the connect (including a deferred decision) fails with WSAETIMEDOUT. */
+  /**
+   * Milliseconds until the connect (including a deferred decision) fails
+   * with WSAETIMEDOUT. 0 (the default) means no timeout, as for every timeout
+   * in this API.
+   */
   timeout?: number;
   /** Stream (default) or message socket (`framed`); must match the server's. */
   mode?: SocketMode;

@@ -124,7 +124,7 @@ forEachProvider('plain TCP interop', (provider) => {
     const requests: ConnectionRequest[] = [];
     const { server, port } = await listen(provider, { condition: (req) => { requests.push(req); return requests.length === 1 ? 'defer' : 'accept'; } });
     const withdrawn: [ConnectionRequest, WinsockError][] = [];
-    server.on('withdrawn', (r, e) => withdrawn.push([r, e]));
+    server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
     const first = await plainClient(port);
     await waitFor(() => requests.length === 1);
     const second = await plainClient(port);

@@ -37,7 +37,7 @@ async function recorded(provider: ProviderName, options: ServerOptions): Promise
   const r: Recorded = { server, port, conditionErrors: [], decisions: [], withdrawn: [], errors: [] };
   server.on('conditionError', (e) => r.conditionErrors.push(e));
   server.on('decision', (d) => { if (!probe.active) r.decisions.push(d); });
-  server.on('withdrawn', (_req, e) => r.withdrawn.push(e));
+  server.on('withdrawn', (e) => r.withdrawn.push(e));
   server.on('error', (e) => r.errors.push(e));
   return r;
 }

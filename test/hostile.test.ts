@@ -118,7 +118,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'defer' });
     const withdrawn: WinsockError[] = [];
-    o.server.on('withdrawn', (_r, e) => withdrawn.push(e));
+    o.server.on('withdrawn', (e) => withdrawn.push(e));
     const p = await RawPeer.connect(o.port);
     await p.hello();
     await waitFor(() => o.server.pendingDecisions === 1);
@@ -305,7 +305,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept' });
     const withdrawn: unknown[] = [];
-    o.server.on('withdrawn', (r) => withdrawn.push(r));
+    o.server.on('withdrawn', (_e, r) => withdrawn.push(r));
     const p = await RawPeer.connect(o.port);
     await p.send(encodeHello({ mode: 'stream', callerData: Buffer.from('x'.repeat(50)), sqos: null, gqos: null }).subarray(0, 30));
     p.reset();
@@ -321,7 +321,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     let n = 0;
     const o = await observed(provider, { condition: () => (n++ === 0 ? 'defer' : 'accept') });
     const withdrawn: WinsockError[] = [];
-    o.server.on('withdrawn', (_r, e) => withdrawn.push(e));
+    o.server.on('withdrawn', (e) => withdrawn.push(e));
     const p = await RawPeer.connect(o.port);
     await p.hello({ callerData: Buffer.from('deferred') });
     await waitFor(() => o.server.pendingDecisions === 1);

@@ -1,5 +1,6 @@
 /** `winsock2 demo`: the seed scenario with a table. */
 import { runSeedScenario, SEED_PROVIDER_WHY } from '../demo/seed';
+import { availableProviders } from '../index';
 import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, intOption, out, parseCommandLine, providerOption } from './common';
 import { formatTable } from './table';
 
@@ -44,8 +45,12 @@ export async function demoCommand(args: string[]): Promise<number> {
   const caps = result.capabilities;
   out(`provider: ${caps.provider} (${caps.protocol}); connect data ${caps.connectData ? 'carried' : 'NOT carried'}, ` +
     `disconnect data ${caps.disconnectData ? 'carried' : 'NOT carried'}`);
-  if (provider === undefined || provider === 'auto') out(`why framed: ${SEED_PROVIDER_WHY}\n`);
-  else out('');
+  if (provider === undefined || provider === 'auto') out(`why framed: ${SEED_PROVIDER_WHY}`);
+  // What else this process could run on, from the package's public answer.
+  for (const p of availableProviders()) {
+    if (!p.available) out(`${p.name}: unavailable: ${(p.reason ?? '').split('\n')[0] ?? ''}`);
+  }
+  out('');
   out(`${formatTable(
     ['client', 'caller data', 'callee data', 'transactions', 'amount sent', 'hung up with', 'server answered'],
     result.clients.map((c) => [c.client, c.callerData, c.calleeData, c.transactions, c.amountSent, c.disconnectSent, c.disconnectReceived]),

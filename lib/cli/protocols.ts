@@ -1,6 +1,6 @@
 /** `winsock2 protocols`: WSAEnumProtocols for a provider, as a table or JSON. */
 import { enumerateProtocols } from '../connect';
-import { nativeUnavailableReason, resolveProvider } from '../providers';
+import { availableProviders } from '../index';
 import type { ProtocolInfo } from '../types';
 import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseCommandLine, providerOption } from './common';
 import { formatTable } from './table';
@@ -17,7 +17,7 @@ why native is unavailable when it is.
 
 options:
   --provider auto|native|emulated|framed   default auto (or WINSOCK2_PROVIDER)
-  --json                            one JSON object: provider, nativeUnavailable, protocols
+  --json                            one JSON object: provider, nativeUnavailable, providers, protocols
   --help, -h                        this help
 
 ${EXIT_CODES_HELP}`;
@@ -36,14 +36,17 @@ export async function protocolsCommand(args: string[]): Promise<number> {
     return EXIT.OK;
   }
   const choice = providerOption(values.provider) ?? 'auto';
-  const provider = resolveProvider(choice);
+  // The public answer (the same one an application gets from the package).
+  const providers = availableProviders();
   const protocols: ProtocolInfo[] = enumerateProtocols({ provider: choice });
-  const nativeReason = provider.name === 'native' ? null : nativeUnavailableReason();
+  const name = choice === 'auto' ? providers.find((p) => p.auto)?.name ?? 'emulated' : choice;
+  const native = providers.find((p) => p.name === 'native');
+  const nativeReason = name === 'native' ? null : native?.reason ?? null;
   if (values.json) {
-    out(JSON.stringify({ provider: provider.name, requested: choice, nativeUnavailable: nativeReason, protocols }, null, 2));
+    out(JSON.stringify({ provider: name, requested: choice, nativeUnavailable: nativeReason, providers, protocols }, null, 2));
     return EXIT.OK;
   }
-  out(`provider: ${provider.name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
+  out(`provider: ${name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
   if (nativeReason !== null) {
     out(`native: unavailable: ${nativeReason.split('\n')[0] ?? nativeReason}`);
   }

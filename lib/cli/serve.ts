@@ -167,7 +167,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     emit('conditionError', { id: req.id, caller: req.callerId, error: describeError(error) },
       `conditionError ${endpoint(req.callerId.address, req.callerId.port)}: ${describeError(error)}`, true);
   });
-  server.on('withdrawn', (req, error: WinsockError) => {
+  server.on('withdrawn', (error: WinsockError, req) => {
     emit('withdrawn', { id: req.id, caller: req.callerId, error: error.code },
       `withdrawn ${endpoint(req.callerId.address, req.callerId.port)} ${error.code}`);
     countOne();

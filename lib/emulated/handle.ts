@@ -176,6 +176,14 @@ export class EmulatedHandle implements SocketHandle {
     abortSocket(this.socket);
   }
 
+  setNoDelay(enable: boolean): void {
+    if (!this.socket.destroyed) this.socket.setNoDelay(enable);
+  }
+
+  setKeepAlive(enable: boolean, delayMs: number): void {
+    if (!this.socket.destroyed) this.socket.setKeepAlive(enable, delayMs);
+  }
+
   ref(): void {
     this.socket.ref();
   }

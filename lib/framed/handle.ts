@@ -431,6 +431,14 @@ export class FramedHandle implements SocketHandle, FrameSink {
     if (this.closeLocally()) abortSocket(this.socket);
   }
 
+  setNoDelay(enable: boolean): void {
+    if (!this.socket.destroyed) this.socket.setNoDelay(enable);
+  }
+
+  setKeepAlive(enable: boolean, delayMs: number): void {
+    if (!this.socket.destroyed) this.socket.setKeepAlive(enable, delayMs);
+  }
+
   ref(): void {
     this.socket.ref();
   }

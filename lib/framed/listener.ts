@@ -157,18 +157,21 @@ export class FramedListener implements ProviderListener {
     socket.on('end', entry.listeners.end);
     socket.on('error', entry.listeners.error);
     socket.on('close', entry.listeners.close);
-    entry.timer = setTimeout(() => {
-      entry.timer = null;
-      if (entry.phase !== 'hello') return;
-      this.dropHandshake(
-        entry,
-        new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
-          detail: `no complete hello within handshakeTimeout (${this.options.handshakeTimeout} ms; ${entry.decoder.received} bytes received)`,
-        }),
-      );
-    }, this.options.handshakeTimeout);
-    // The timer must not keep a process alive on its own; the socket does that.
-    entry.timer.unref();
+    // handshakeTimeout 0 means no timeout, as for every timeout in the API.
+    if (this.options.handshakeTimeout > 0) {
+      entry.timer = setTimeout(() => {
+        entry.timer = null;
+        if (entry.phase !== 'hello') return;
+        this.dropHandshake(
+          entry,
+          new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
+            detail: `no complete hello within handshakeTimeout (${this.options.handshakeTimeout} ms; ${entry.decoder.received} bytes received)`,
+          }),
+        );
+      }, this.options.handshakeTimeout);
+      // The timer must not keep a process alive on its own; the socket does that.
+      entry.timer.unref();
+    }
     this.handshakes.add(entry);
   }
 
@@ -387,7 +390,8 @@ export class FramedListener implements ProviderListener {
       mode: this.options.mode,
       callerData: request.callerData,
       calleeData: null,
-      qos: request.sqos,
+      // The QOS granted (what the caller's socket reports too), not the one asked for (that is request.sqos).
+      qos: verdict.qos,
       maxDisconnectData: this.options.maxDisconnectData,
       maxFramePayload: this.deps.maxFramePayload,
       leftover: null,

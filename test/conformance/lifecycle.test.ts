@@ -20,11 +20,11 @@ forEachProvider('lifecycle', (provider) => {
     }
     const { server, port } = await listen(provider, { condition: () => 'defer' });
     const withdrawn: [ConnectionRequest, WinsockError][] = [];
-    server.on('withdrawn', (r, e) => withdrawn.push([r, e]));
+    server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
     const err = await rejectsWith(connect({ provider, port, timeout: 100 }), 'WSAETIMEDOUT');
     assert.equal(err.syscall, 'WSAConnect');
     await waitFor(() => withdrawn.length === 1);
-    assert.ok(['WSAECONNRESET', 'WSAEACCES'].includes(withdrawn[0]?.[1].code ?? ''));
+    assert.equal(withdrawn[0]?.[1].code, 'WSAECONNRESET', 'one withdrawn code on every provider');
     assert.equal(server.pendingDecisions, 0, 'the deferred request was not leaked');
   });
 
@@ -33,7 +33,7 @@ forEachProvider('lifecycle', (provider) => {
     let offered = false;
     const { server, port } = await listen(provider, { condition: () => { offered = true; return 'defer'; } });
     const withdrawn: WinsockError[] = [];
-    server.on('withdrawn', (_r, e) => withdrawn.push(e));
+    server.on('withdrawn', (e) => withdrawn.push(e));
     const controller = new AbortController();
     const attempt = connect({ provider, port, signal: controller.signal });
     await waitFor(() => offered);
