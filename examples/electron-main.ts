@@ -1,6 +1,9 @@
 /**
- * An Electron main-process snippet: a winsock2 server created once the app is
- * ready and closed when the app quits. In an Electron app it reads:
+ * An Electron main-process snippet: a local HTTP API behind winsock2's
+ * conditional accept (the pattern of examples/http-gate.ts and
+ * docs/ecosystem.md), started once the app is ready and closed when the app
+ * quits. Only loopback callers get in; the HTTP server never sees the others.
+ * In an Electron app it reads:
  *
  * ```ts
  * import { app } from 'electron';
@@ -14,7 +17,8 @@
  * and `main()` runs the same code in plain Node with a stand-in app.
  */
 import { EventEmitter } from 'node:events';
-import { connect, createServer, type WinsockServer } from 'winsock2';
+import * as http from 'node:http';
+import { createServer, type WinsockServer } from 'winsock2';
 
 /** The parts of Electron's `app` this snippet uses (electron's own App type fits it). */
 export interface ElectronAppLike {
@@ -40,14 +44,13 @@ export function startWinsockServer(app: ElectronAppLike, port = 0): Promise<Wins
     });
   });
   return app.whenReady().then(async () => {
+    const api = http.createServer((_req, res) => res.end('hello from the main process\n'));
     server = createServer({
       condition: (req) => (req.callerId.address === '127.0.0.1' || req.callerId.address === '::1' ? 'accept' : 'reject'),
     });
-    server.on('connection', (socket) => {
-      socket.end('hello from the main process\n');
-      socket.resume();
-      socket.on('end', () => socket.destroy());
-    });
+    // Admitted sockets only: the HTTP server never sees a refused caller.
+    server.on('connection', (socket) => api.emit('connection', socket));
+    server.once('close', () => api.closeAllConnections());
     await server.listen({ port, host: '127.0.0.1' });
     return server;
   });
@@ -81,12 +84,15 @@ export async function main(): Promise<ElectronExampleResult> {
   const app = new FakeElectronApp();
   const server = await startWinsockServer(app);
   const { port } = server.address() ?? { port: 0 };
-  const socket = await connect({ host: '127.0.0.1', port });
-  let greeting = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (text: string) => { greeting += text; });
-  await new Promise<void>((resolve) => socket.once('end', resolve));
-  socket.destroy();
+  // A plain HTTP client: the native and emulated providers put plain TCP on the wire.
+  const greeting = await new Promise<string>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s: string) => { text += s; });
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
   const closed = new Promise<void>((resolve) => server.once('close', resolve));
   const quit = new Promise<void>((resolve) => app.once('quit', resolve));
   app.quit();

@@ -11,6 +11,8 @@ import { main as seedScenario } from '../examples/seed-scenario';
 import { main as allowList } from '../examples/allow-list';
 import { main as asyncDecision } from '../examples/async-decision';
 import { FakeElectronApp, main as electronMain, startWinsockServer } from '../examples/electron-main';
+import { main as httpGate } from '../examples/http-gate';
+import { providersUnderTest } from './helpers/harness';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 
@@ -71,6 +73,19 @@ describe('examples', function () {
     });
   }
 
+  for (const provider of providersUnderTest().filter((p) => p !== 'framed')) {
+    it(`http-gate [${provider}]: HTTP and WebSocket callers pass the condition; a blocked caller never reaches HTTP`, async function () {
+      const r = await httpGate(provider);
+      assert.equal(r.provider, provider);
+      assert.match(r.http, /^200 hello 127\.0\.0\.1 at \/status$/);
+      assert.equal(r.websocket, 'echo hi');
+      // Refused at the handshake (Windows) or reset having received nothing (emulated; native under Wine).
+      assert.ok(['ECONNREFUSED', 'ECONNRESET'].includes(r.blocked), r.blocked);
+      assert.equal(r.requestsSeenByHttp, 1, 'the blocked request never reached the HTTP server');
+      assert.deepEqual(r.decisions.map((d) => `${d.verdict}:${d.reason}`), ['accept:condition', 'accept:condition', 'reject:blockList'], 'HTTP, the WebSocket, then the blocked caller');
+    });
+  }
+
   it('electron-main: the server starts in whenReady and closes on will-quit (plain Node, stand-in app)', async function () {
     const r = await electronMain();
     assert.ok(r.listeningPort > 0);
@@ -100,6 +115,7 @@ describe('examples', function () {
     ['allow-list.js', [], /"accepted": false,\s+"error": "WSAECONN(REFUSED|RESET)"[\s\S]*"verdict": "reject"/],
     ['async-decision.js', ['defer'], /"style": "defer"/],
     ['electron-main.js', [], /closedOnQuit: true/],
+    ['http-gate.js', [], /"websocket": "echo hi"/],
   ] as const) {
     it(`${file} runs as a script`, async function () {
       const r = await runScript(file, [...args]);
