@@ -48,7 +48,8 @@ export interface ListenerCallbacks {
   /**
    * A queued or deferred caller left before it was accepted. `error` is
    * WSAECONNRESET (the peer ended the request) or WSAEACCES (it was withdrawn),
-   * as WSAAccept documents.
+   * as WSAAccept documents; the facade reports both as WSAECONNRESET (the
+   * provider's error becomes its `cause`), one code for every provider.
    */
   withdrawn(request: RawRequest, error: WinsockError): void;
   /** A malformed or hostile handshake; only that connection was dropped. */

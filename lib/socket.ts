@@ -138,6 +138,8 @@ export class WinsockSocket extends Duplex {
   get localAddress(): string { return this.local.address; }
   /** The local port. */
   get localPort(): number { return this.local.port; }
+  /** The local address family (as `net.Socket.localFamily`). */
+  get localFamily(): 'IPv4' | 'IPv6' { return this.local.family; }
   /** The local endpoint, as `net.Socket.address()` gives it. */
   address(): SocketAddress { return { ...this.local }; }
   /** The peer's endpoint. */

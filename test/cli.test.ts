@@ -213,7 +213,14 @@ describe('CLI: winsock2 (the real binary)', function () {
     it('with provider auto says why native is unavailable (off Windows)', async function () {
       const r = await run(['protocols', '--json']);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { provider: string; nativeUnavailable: string | null };
+      const out = JSON.parse(r.stdout) as {
+        provider: string; nativeUnavailable: string | null;
+        providers: { name: string; available: boolean; reason: string | null; auto: boolean }[];
+      };
+      // The package's availableProviders(), as an application reads it.
+      assert.deepEqual(out.providers.map((p) => p.name), ['native', 'emulated', 'framed']);
+      assert.equal(out.providers.find((p) => p.auto)?.name, out.provider);
+      assert.equal(out.providers[0]?.reason, out.nativeUnavailable);
       const text = await run(['protocols']);
       assert.equal(text.code, 0, text.stderr);
       if (out.provider === 'native') {
