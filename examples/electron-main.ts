@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
-import { createServer, type WinsockServer } from 'winsock2';
+import { availableProviders, createServer, type ProviderAvailability, type WinsockServer } from 'winsock2';
 
 /** The parts of Electron's `app` this snippet uses (electron's own App type fits it). */
 export interface ElectronAppLike {
@@ -73,6 +73,8 @@ export class FakeElectronApp extends EventEmitter implements ElectronAppLike {
 }
 
 export interface ElectronExampleResult {
+  /** Whether the native addon loaded here, and why not (what an app shows in its diagnostics). */
+  native: ProviderAvailability | undefined;
   listeningPort: number;
   greeting: string;
   closedOnQuit: boolean;
@@ -98,7 +100,7 @@ export async function main(): Promise<ElectronExampleResult> {
   app.quit();
   await closed;
   await quit;
-  return { listeningPort: port, greeting, closedOnQuit: server.address() === null, quitted: app.quitted };
+  return { native: availableProviders().find((p) => p.name === 'native'), listeningPort: port, greeting, closedOnQuit: server.address() === null, quitted: app.quitted };
 }
 
 // Run when executed directly (`node electron-main.js`), as CommonJS or as an ES module

@@ -252,7 +252,12 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     this.decide(request, decision);
   }
 
-  /** Resolves the next accepted socket (pull style); rejects WSAENOTSOCK once the server has closed. */
+  /**
+   * Resolves the next accepted socket (pull style); rejects WSAENOTSOCK once
+   * the server has closed. A socket has one owner: a pending accept() gets it
+   * (no `'connection'` event then); with none pending, the `'connection'`
+   * listeners get it; only with neither does it wait for the next accept().
+   */
   async accept(): Promise<WinsockSocket> {
     const socket = await this.nextSocket();
     if (!socket) throw new WinsockError('WSAENOTSOCK', 'WSAAccept', { detail: 'the server is closed' });

@@ -85,7 +85,7 @@ export class WinsockSocket extends Duplex {
   private recvDisconnectResult: Promise<Buffer | null> | undefined;
   private readonly local: SocketAddress;
   private readonly remote: SocketAddress;
-  /** Application bytes delivered to the readable side, and completed writes (never framing). */
+  /** Application bytes delivered to the readable side, and handed to the provider (never framing). */
   private bytesIn = 0;
   private bytesOut = 0;
   /** One default for every provider: Nagle off, as node:net sockets made by http and most servers are. */
@@ -149,10 +149,20 @@ export class WinsockSocket extends Duplex {
   get bytesRead(): number { return this.bytesIn; }
 
   /**
-   * Application bytes written so far, including those still queued in the
-   * stream (as `net.Socket.bytesWritten`; never the provider's framing).
+   * Application bytes written so far: handed to the provider, plus those
+   * still buffered in the stream (net.Socket.bytesWritten's formula; never the
+   * provider's framing).
    */
-  get bytesWritten(): number { return this.bytesOut + this.writableLength; }
+  get bytesWritten(): number {
+    let buffered = 0;
+    // Writable#writableBuffer (what net.Socket reads here too; not in @types/node).
+    const queue = (this as unknown as { writableBuffer?: { chunk: unknown }[] }).writableBuffer ?? [];
+    for (const entry of queue) {
+      const { chunk } = entry;
+      buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
+    }
+    return this.bytesOut + buffered;
+  }
 
   /** As `net.Socket.readyState`: `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'` (never `'opening'`: see `connecting`). */
   get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
@@ -269,12 +279,15 @@ export class WinsockSocket extends Duplex {
       callback(new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' }));
       return;
     }
-    if (this.idleTimer !== null) this.idleTimer.refresh();
-    let size = 0;
-    for (const c of chunks) size += c.length;
+    for (let i = 0; i < chunks.length; i++) this.bytesOut += (chunks[i] as Buffer).length;
+    if (this.idleTimer === null) {
+      this.handle.write(chunks, callback);
+      return;
+    }
+    // An idle timeout is set: the write's start and its completion are activity (as net's).
+    this.idleTimer.refresh();
     this.handle.write(chunks, (error) => {
-      if (!error) this.bytesOut += size;
-      if (this.idleTimer !== null) this.idleTimer.refresh();
+      this.idleTimer?.refresh();
       callback(error);
     });
   }

@@ -89,6 +89,8 @@ describe('examples', function () {
   it('electron-main: the server starts in whenReady and closes on will-quit (plain Node, stand-in app)', async function () {
     const r = await electronMain();
     assert.ok(r.listeningPort > 0);
+    assert.equal(r.native?.available, r.native?.reason === null);
+    if (process.platform !== 'win32') assert.match(r.native?.reason ?? '', /\S/, 'off Windows it says why native is unavailable');
     assert.equal(r.greeting, 'hello from the main process\n');
     assert.equal(r.closedOnQuit, true);
     assert.equal(r.quitted, true);

@@ -212,7 +212,13 @@ forEachProvider('net.Socket compatibility', (provider) => {
     const payload = Buffer.alloc(10_000, 7);
     let received = 0;
     peer.on('data', (c) => { received += c.length; });
-    await new Promise<void>((resolve, reject) => client.write(payload, (e) => (e ? reject(e) : resolve())));
+    // Counted from write(), as net counts them (handed over or still buffered).
+    client.cork();
+    client.write(payload.subarray(0, 4000));
+    client.write(payload.subarray(4000, 6000));
+    assert.equal(client.bytesWritten, 6000);
+    client.uncork();
+    await new Promise<void>((resolve, reject) => client.write(payload.subarray(6000), (e) => (e ? reject(e) : resolve())));
     await client.sendDisconnect();
     await once(peer, 'end');
     assert.equal(received, payload.length);
