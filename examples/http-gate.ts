@@ -130,7 +130,10 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<HttpGateR
   }
 }
 
-if (require.main === module) {
+// Run when executed directly (`node http-gate.js`), as CommonJS or as an ES module
+// alike (`require.main === module` exists only in CommonJS); importing the
+// file runs nothing.
+if (/[\\/]http-gate\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
   main().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
     console.error(err);
     process.exitCode = 1;

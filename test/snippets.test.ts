@@ -95,6 +95,16 @@ function scratchApp(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const target = join(dir, 'node_modules', 'winsock2');
   mkdirSync(join(dir, 'node_modules'));
+  // The packages examples import besides winsock2 (examples/http-gate.ts: ws),
+  // from this repository's devDependencies, as an application would install them.
+  for (const dep of ['ws', '@types/ws']) {
+    try {
+      mkdirSync(join(dir, 'node_modules', dep, '..'), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), process.platform === 'win32' ? 'junction' : 'dir');
+    } catch {
+      // No links here (Wine): the example that needs it fails and says which package.
+    }
+  }
   try {
     // A junction on Windows needs no privilege; elsewhere an ordinary symlink.
     symlinkSync(ROOT, target, process.platform === 'win32' ? 'junction' : 'dir');
