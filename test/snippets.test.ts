@@ -102,7 +102,16 @@ function scratchApp(prefix: string): string {
       mkdirSync(join(dir, 'node_modules', dep, '..'), { recursive: true });
       symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), process.platform === 'win32' ? 'junction' : 'dir');
     } catch {
-      // No links here (Wine): the example that needs it fails and says which package.
+      // No links here (Wine): a package that re-exports the repository's copy (types are not needed to run).
+      if (dep.startsWith('@types/')) continue;
+      const real = join(ROOT, 'node_modules', dep);
+      mkdirSync(join(dir, 'node_modules', dep), { recursive: true });
+      writeFileSync(join(dir, 'node_modules', dep, 'package.json'), JSON.stringify({
+        name: dep, exports: { '.': { import: './index.mjs', require: './index.js' } },
+      }));
+      writeFileSync(join(dir, 'node_modules', dep, 'index.js'), `module.exports = require(${JSON.stringify(real)});\n`);
+      const esm = pathToFileURL(join(real, 'wrapper.mjs')).href;
+      writeFileSync(join(dir, 'node_modules', dep, 'index.mjs'), `export * from ${JSON.stringify(esm)};\nexport { default } from ${JSON.stringify(esm)};\n`);
     }
   }
   try {
