@@ -271,6 +271,20 @@ forEachProvider('net.Socket compatibility', (provider) => {
     assert.equal(client.setNoDelay(true), client, 'after destroy: a no-op, as net');
   });
 
+  if (provider === 'native') {
+    it('setNoDelay / setKeepAlive reach the native socket (TCP_NODELAY, SO_KEEPALIVE read back with getsockopt)', async function () {
+      const { client, peer } = await pair(provider);
+      // The facade's handle is private; its native socket reads the options back (test-only reach-in).
+      const optionsOf = (s: WinsockSocket): { noDelay: boolean; keepAlive: boolean } =>
+        (s as unknown as { handle: { native: { options(): { noDelay: boolean; keepAlive: boolean } } } }).handle.native.options();
+      for (const s of [client, peer]) assert.deepEqual(optionsOf(s), { noDelay: true, keepAlive: false }, 'the one default: noDelay on');
+      client.setNoDelay(false).setKeepAlive(true, 5000);
+      assert.deepEqual(optionsOf(client), { noDelay: false, keepAlive: true });
+      client.setNoDelay().setKeepAlive(false);
+      assert.deepEqual(optionsOf(client), { noDelay: true, keepAlive: false });
+    });
+  }
+
   it("setTimeout: 'timeout' on an idle socket, the callback once, the timeout property, 0 turns it off", async function () {
     const { client } = await pair(provider);
     assert.equal(client.timeout, undefined);
