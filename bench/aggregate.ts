@@ -11,10 +11,14 @@ interface Summary { median: number; min: number; max: number }
 interface MetricResult {
   id: string; title: string; unit: string; better: 'higher' | 'lower';
   target?: { on: 'ratio' | 'value'; op: '>=' | '<='; value: number };
-  winsock: Summary; net: Summary; ratio: number;
+  /** Schema 2 (`winsock2-bench/2`). */
+  subject?: Summary; baseline?: Summary;
+  /** Schema 1: the same two sides under their old names. */
+  winsock?: Summary; net?: Summary;
+  ratio: number;
 }
 interface CaseResult { id: string; error?: string; metrics: MetricResult[]; cpu?: { ratio: number }; pairs: number }
-interface Report { node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; baseline?: 'net' | 'floor' | 'passthrough' | 'build'; baselineBuild?: string | null; quick: boolean; startedAt: string; cases: CaseResult[] }
+interface Report { schema?: string; node: string; cpus: number; cpuModel: string | null; provider: string | null; subject?: 'winsock' | 'floor' | 'passthrough'; baseline?: 'net' | 'floor' | 'passthrough' | 'build'; baselineBuild?: string | null; quick: boolean; startedAt: string; cases: CaseResult[] }
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -32,6 +36,8 @@ function main(): void {
   const files = args.filter((a) => a.endsWith('.json'));
   if (files.length === 0) throw new Error('usage: aggregate.js report.json... [--markdown]');
   const reports = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Report).filter((r) => !r.quick);
+  const providers = new Set(reports.map((r) => r.provider));
+  if (providers.size > 1) throw new Error(`aggregate.js: these reports measure different providers (${[...providers].join(', ')}); aggregate each on its own`);
   // Reports from before --subject existed are winsock2 runs.
   const pairings = new Set(reports.map((r) => `${r.subject ?? 'winsock'} vs ${r.baseline ?? 'net'}`));
   if (pairings.size > 1) throw new Error(`aggregate.js: these reports measure different pairings (${[...pairings].join(', ')}); aggregate each on its own`);
@@ -49,8 +55,11 @@ function main(): void {
           byMetric.set(m.id, e);
           order.push(m.id);
         }
-        e.ws.push(m.winsock.median);
-        e.net.push(m.net.median);
+        const sub = m.subject ?? m.winsock;
+        const base = m.baseline ?? m.net;
+        if (!sub || !base) throw new Error(`aggregate.js: metric ${m.id} has neither subject/baseline (schema 2) nor winsock/net (schema 1)`);
+        e.ws.push(sub.median);
+        e.net.push(base.median);
         e.ratios.push(m.ratio);
         if (i === 0 && c.cpu) e.cpu.push(c.cpu.ratio);
       });

@@ -1,18 +1,19 @@
 /**
- * The `floor` and `passthrough` subjects of the harness
- * (`npm run bench -- --subject floor`, `--subject passthrough`): what the
- * framed provider's design costs before any winsock2 code runs. Issue 5
- * holds the framed provider to ratios against node:net; these split the gap
- * into steps, each measured against net in the same cases:
+ * The stand-ins of the harness, with no winsock2 code: `floor` and
+ * `passthrough`, as a subject (`npm run bench -- --subject floor`) or as a
+ * baseline (`--provider framed --baseline floor`, where the framed provider's
+ * targets are set). They split the distance from node:net to the framed
+ * provider into steps:
  *
  *   net → passthrough   a second stream layer: a Duplex over net.Socket that
  *                       passes bytes through (no handshake, no framing);
- *   → floor             the least any implementation of the design can do
- *                       (below), with no winsock2 code;
- *   → winsock2          our code on top of the design (winsock2 / floor is an
- *                       upper bound on what our own code costs).
+ *   → floor             the least any implementation of the framed design
+ *                       can do (below): what a user would write by hand to
+ *                       get conditional accept with caller data over TCP;
+ *   → winsock2 framed   our code on top of the design (framed / floor is
+ *                       what our own code costs).
  *
- * The design, as SPEC.md fixes it for the framed provider:
+ * The framed design:
  * - pure TypeScript over node:net, and the user gets a stream.Duplex;
  * - a caller sends a hello and nothing else until the acceptor's verdict,
  *   and connect() resolves only on an accepting verdict (conditional accept);
@@ -30,7 +31,7 @@
  */
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
-import { admitted, HOST, listenLoopback, openSockets, type Impl } from './impls';
+import { admitted, HOST, listenLoopback, openSockets, type Impl } from './loopback';
 
 /** The framed provider's hello and accepting verdict are 20 bytes each when they carry no data. */
 const HANDSHAKE_SIZE = 20;

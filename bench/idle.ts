@@ -10,7 +10,8 @@
  * stays alive, holding its sockets, until the parent kills it.
  */
 import type { Duplex } from 'node:stream';
-import { makeImpl, type ImplName, type ProviderName } from './impls';
+import { makeImpl } from './impls';
+import { isProvider, type ImplName } from './loopback';
 
 const [role, implName, provider, count, portArg] = process.argv.slice(2);
 const n = Number(count);
@@ -34,9 +35,9 @@ async function memory(): Promise<{ rss: number; heapUsed: number; external: numb
 async function main(): Promise<void> {
   if (role !== 'server' && role !== 'client') throw new Error(`unknown role ${role}`);
   if (implName !== 'winsock' && implName !== 'net') throw new Error(`unknown impl ${implName}`);
-  if (provider !== 'native' && provider !== 'framed') throw new Error(`unknown provider ${provider}`);
+  if (provider === undefined || !isProvider(provider)) throw new Error(`unknown provider ${provider}`);
   if (!Number.isInteger(n) || n < 1) throw new Error(`bad connection count ${count}`);
-  const impl = makeImpl(implName as ImplName, provider as ProviderName);
+  const impl = makeImpl(implName as ImplName, provider);
   const held: Duplex[] = [];
   const hold = (s: Duplex): void => {
     s.on('error', (err: Error) => send({ type: 'error', message: `socket error: ${err.message}` }));

@@ -1,30 +1,34 @@
 /**
- * `npm run bench`: every case against its node:net twin in this one process.
+ * `npm run bench`: every case as pairs of runs, a subject against a baseline,
+ * in this one process.
+ *
+ * One vocabulary for what runs:
+ *   --provider native|emulated|framed   which winsock2 provider the subject
+ *        `winsock` runs on (default emulated: what 'auto' picks off Windows;
+ *        native is measured under Wine by `npm run bench:wine`);
+ *   --subject winsock|floor|passthrough  what is measured: winsock2, or a
+ *        stand-in with no winsock2 code (bench/floor-impl.ts): `floor` the
+ *        framed design's minimum, `passthrough` a bare Duplex over net.Socket;
+ *   --baseline net|floor|passthrough|build  what it is measured against:
+ *        node:net, a stand-in, or another build of winsock2 (`build` with
+ *        `--baseline-build DIR`, DIR being that build's dist/; an A/B of a
+ *        change on the real cases; not for `idle`, whose children load ./dist).
+ *
+ * Targets are per provider and anchor (bench/cases.ts): emulated against net,
+ * framed against the floor, native against net. Other pairings are reported
+ * without a target, and `--quick` judges nothing (a cold JIT's ratios mean
+ * nothing).
  *
  * For each case: warm-up pairs (not recorded), then pairs in alternating
- * order — winsock net, net winsock, … — because whichever runs second in a
- * pair is measurably faster here; the ratio is winsock's median over net's
- * median in the same run. Prints a table and writes JSON
- * (bench/results/<timestamp>.json unless --out says otherwise).
- *
- * `--subject floor` puts bench/floor-impl.ts (the framed design's minimum,
- * no winsock2 code) where winsock2 would be, on the cases it can carry: its
- * ratio to net is what the design costs before any of our code runs;
- * `--subject passthrough` a bare Duplex over net.Socket (what a second stream
- * layer costs). `--baseline floor` (or passthrough) puts one of them where
- * net would be: `--baseline floor` alone measures winsock2 against the
- * design's minimum in the same run, i.e. what our own code costs; issue 5's
- * targets are judged only against net. In the JSON the subject's samples stay
- * under the `winsock` key and the baseline's under `net`; `subject` and
- * `baseline` say whose they are.
- *
- * `--baseline-build DIR` runs winsock2 against another build of itself (DIR is
- * that build's dist/, e.g. from a clone of an older commit): an A/B of a change,
- * on the real cases, in one process. Not for `idle` (its children load ./dist).
+ * order — subject baseline, baseline subject, … — because whichever runs
+ * second in a pair is measurably faster here; the ratio is the subject's
+ * median over the baseline's median in the same run. Prints a table and
+ * writes JSON (schema v2: each metric's samples under `subject` and
+ * `baseline`; bench/results/<timestamp>.json unless --out says otherwise).
  *
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
- *        [--skip idle] [--provider framed|native] [--subject winsock|floor|passthrough]
- *        [--baseline net|floor|passthrough] [--baseline-build DIR]
+ *        [--skip idle] [--provider native|emulated|framed] [--subject winsock|floor|passthrough]
+ *        [--baseline net|floor|passthrough|build] [--baseline-build DIR]
  *        [--out file.json] [--label text]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
@@ -33,8 +37,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CASES, type Case, type Metric, type Target } from './cases';
-import { makeImpl, winsockImpl, type ImplName, type ProviderName } from './impls';
+import { CASES, type Case, type Metric, type Pairing, type Target } from './cases';
+import { makeImpl, winsockImpl } from './impls';
+import { isProvider, PROVIDERS, type ImplName, type ProviderName } from './loopback';
 
 /** What runs against net: winsock2 on a provider, or the design's floor. */
 type Subject = 'winsock' | 'floor' | 'passthrough';
@@ -42,10 +47,12 @@ const SUBJECTS: readonly Subject[] = ['winsock', 'floor', 'passthrough'];
 const isSubject = (v: string): v is Subject => (SUBJECTS as readonly string[]).includes(v);
 /** `build`: winsock2 from another build's dist/ (`--baseline-build`). */
 type Baseline = 'net' | 'floor' | 'passthrough' | 'build';
-const BASELINES: readonly Baseline[] = ['net', 'floor', 'passthrough'];
-const isBaseline = (v: string): v is Exclude<Baseline, 'build'> => (BASELINES as readonly string[]).includes(v);
-/** The two sides of every pair: the subject and the baseline, under their historical keys. */
-type Slot = 'winsock' | 'net';
+const BASELINES: readonly Baseline[] = ['net', 'floor', 'passthrough', 'build'];
+const isBaseline = (v: string): v is Baseline => (BASELINES as readonly string[]).includes(v);
+/** The two sides of every pair, as the JSON (schema v2) names them. */
+type Slot = 'subject' | 'baseline';
+/** Off Windows 'auto' is emulated; under Wine `npm run bench:wine` asks for its providers by name. */
+const DEFAULT_PROVIDER: ProviderName = 'emulated';
 
 interface Options {
   quick: boolean;
@@ -63,12 +70,13 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider framed|native] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
+  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: 'framed', subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
+  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: DEFAULT_PROVIDER, subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
+  let providerGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -99,8 +107,9 @@ function parseArgs(argv: string[]): Options {
       case '--skip': o.skip = ids(value()); break;
       case '--provider': {
         const p = value();
-        if (p !== 'framed' && p !== 'native') usage('--provider must be framed or native');
+        if (!isProvider(p)) usage(`--provider must be one of ${PROVIDERS.join(', ')}`);
         o.provider = p;
+        providerGiven = true;
         break;
       }
       case '--subject': {
@@ -130,6 +139,8 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if ((o.subject as string) === o.baseline) usage('--subject and --baseline must differ');
+  if (o.baseline === 'build' && o.baselineBuild === null) usage('--baseline build needs --baseline-build DIR (that build\'s dist/)');
+  if (o.baselineBuild !== null && o.baseline !== 'build') usage(`--baseline-build DIR is the build baseline: it cannot go with --baseline ${o.baseline}`);
   if (o.baseline === 'build') {
     if (o.subject !== 'winsock') usage('--baseline-build compares winsock2 with another build of it: leave out --subject');
     if ((o.cases ?? []).includes('idle')) usage('--baseline-build cannot run idle (its child processes load this checkout\'s dist/)');
@@ -138,7 +149,11 @@ function parseArgs(argv: string[]): Options {
   if (stand !== null) {
     const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
     if (unfit.length > 0) usage(`${stand} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
-    if (o.subject !== 'winsock' && o.provider === 'native') usage(`${stand} runs no provider: leave out --provider`);
+    if (o.subject !== 'winsock' && providerGiven) usage(`${stand} runs no provider: leave out --provider`);
+  }
+  if (o.subject === 'winsock') {
+    const unfit = (o.cases ?? []).filter((id) => !carries(CASES.find((c) => c.id === id) as Case, o.provider));
+    if (unfit.length > 0) usage(`--provider ${o.provider} cannot run ${unfit.join(',')} (it carries no caller or disconnect data: only framed does)`);
   }
   return o;
 }
@@ -157,14 +172,16 @@ function summarise(samples: number[]): Summary {
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, samples };
 }
 
-export interface MetricResult extends Metric {
-  winsock: Summary;
-  net: Summary;
-  /** winsock median / net median (in the metric's unit: for latency and memory, lower is better). */
+export interface MetricResult extends Omit<Metric, 'targets'> {
+  /** The target of this run's pairing, if it has one (reported in --quick too, but not judged). */
+  target?: Target;
+  subject: Summary;
+  baseline: Summary;
+  /** subject median / baseline median (in the metric's unit: for latency and memory, lower is better). */
   ratio: number;
   /** The same ratio within each pair: its spread says how much of the difference is noise. */
   pairRatio: Summary;
-  /** Whether the target holds; null when the metric has none. */
+  /** Whether the target holds; null when the pairing has none, and in --quick runs. */
   met: boolean | null;
 }
 
@@ -182,7 +199,7 @@ export interface CaseResult {
    * run in this one thread, so it is the work each side costs, and it swings
    * less than wall time when other processes compete for the CPUs.
    */
-  cpu?: { unit: 'ms/run'; winsock: Summary; net: Summary; ratio: number; pairRatio: Summary };
+  cpu?: { unit: 'ms/run'; subject: Summary; baseline: Summary; ratio: number; pairRatio: Summary };
   durationSec: number;
   error?: string;
 }
@@ -210,17 +227,17 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const subject: ImplName = o.subject;
   const baseline = o.baseline;
   const impls: Record<Slot, ReturnType<typeof makeImpl>> = {
-    winsock: makeImpl(subject, o.provider),
-    net: baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
+    subject: makeImpl(subject, o.provider),
+    baseline: baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
   };
-  const samples: Record<Slot, Record<string, number>[]> = { winsock: [], net: [] };
-  const cpu: Record<Slot, number[]> = { winsock: [], net: [] };
+  const samples: Record<Slot, Record<string, number>[]> = { subject: [], baseline: [] };
+  const cpu: Record<Slot, number[]> = { subject: [], baseline: [] };
   const order: string[] = [];
   const started = Date.now();
   for (let p = 1 - warmup; p <= pairs; p++) {
-    // Pairs up to 0 are the warm-up (JIT, pools, caches); then winsock first in odd pairs, net first in even ones.
-    const first: Slot = p % 2 === 0 ? 'net' : 'winsock';
-    const sequence: Slot[] = [first, first === 'net' ? 'winsock' : 'net'];
+    // Pairs up to 0 are the warm-up (JIT, pools, caches); then the subject first in odd pairs, the baseline first in even ones.
+    const first: Slot = p % 2 === 0 ? 'baseline' : 'subject';
+    const sequence: Slot[] = [first, first === 'baseline' ? 'subject' : 'baseline'];
     const got: Partial<Record<Slot, Record<string, number>>> = {};
     const cpuMs: Partial<Record<Slot, number>> = {};
     for (const name of sequence) {
@@ -231,40 +248,40 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       cpuMs[name] = (used.user + used.system) / 1000;
     }
     if (p <= 0) {
-      process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
+      process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`);
       continue;
     }
-    order.push(sequence.map((slot) => (slot === 'winsock' ? subject : baseline)).join(' '));
-    samples.winsock.push(got.winsock as Record<string, number>);
-    samples.net.push(got.net as Record<string, number>);
-    cpu.winsock.push(cpuMs.winsock as number);
-    cpu.net.push(cpuMs.net as number);
-    process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.winsock?.[m.id])} / ${fmt(got.net?.[m.id])}`).join(', ')}\n`);
+    order.push(sequence.map((slot) => (slot === 'subject' ? subject : baseline)).join(' '));
+    samples.subject.push(got.subject as Record<string, number>);
+    samples.baseline.push(got.baseline as Record<string, number>);
+    cpu.subject.push(cpuMs.subject as number);
+    cpu.baseline.push(cpuMs.baseline as number);
+    process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`);
   }
   const metrics = c.metrics.map((metric): MetricResult => {
-    const { nativeTarget, target: framedTarget, ...rest } = metric;
-    // Issue 5's targets are ratios to net: against another baseline there is nothing to judge.
-    const target = o.baseline !== 'net' ? undefined : o.provider === 'native' ? nativeTarget : framedTarget;
-    const m: Metric = target ? { ...rest, target } : rest;
-    const ws = samples.winsock.map((s) => s[m.id] as number);
-    const nt = samples.net.map((s) => s[m.id] as number);
-    const winsock = summarise(ws);
-    const net = summarise(nt);
-    const ratio = winsock.median / net.median;
+    const { targets, ...rest } = metric;
+    const target = targetOf(targets, o);
+    const sub = samples.subject.map((s) => s[rest.id] as number);
+    const base = samples.baseline.map((s) => s[rest.id] as number);
+    const subjectSummary = summarise(sub);
+    const baselineSummary = summarise(base);
+    const ratio = subjectSummary.median / baselineSummary.median;
     return {
-      ...m,
-      winsock,
-      net,
+      ...rest,
+      ...(target ? { target } : {}),
+      subject: subjectSummary,
+      baseline: baselineSummary,
       ratio,
-      pairRatio: summarise(ws.map((w, i) => w / (nt[i] as number))),
-      met: target ? holds(target, ratio, winsock.median) : null,
+      pairRatio: summarise(sub.map((w, i) => w / (base[i] as number))),
+      // Quick runs (a cold JIT, one pair) report ratios that mean nothing: never judged.
+      met: target && !o.quick ? holds(target, ratio, subjectSummary.median) : null,
     };
   });
   const result: CaseResult = { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
   if (c.portable) {
-    const winsock = summarise(cpu.winsock);
-    const net = summarise(cpu.net);
-    result.cpu = { unit: 'ms/run', winsock, net, ratio: winsock.median / net.median, pairRatio: summarise(cpu.winsock.map((w, i) => w / (cpu.net[i] as number))) };
+    const sub = summarise(cpu.subject);
+    const base = summarise(cpu.baseline);
+    result.cpu = { unit: 'ms/run', subject: sub, baseline: base, ratio: sub.median / base.median, pairRatio: summarise(cpu.subject.map((w, i) => w / (cpu.baseline[i] as number))) };
   }
   return result;
 }
@@ -277,10 +294,25 @@ function fmt(x: number | undefined): string {
 
 function targetText(t: Target | undefined): string {
   if (!t) return '';
-  return t.on === 'ratio' ? `ratio ${t.op} ${t.value}` : `winsock ${t.op} ${t.value}`;
+  return t.on === 'ratio' ? `ratio ${t.op} ${t.value}` : `median ${t.op} ${t.value}`;
 }
 
-function table(results: CaseResult[], subject: Subject, baseline: Baseline): string {
+/**
+ * The target of this run's pairing: winsock2 on a provider against that
+ * provider's anchor (emulated and native against net, framed against the
+ * floor). Stand-ins and other builds have none.
+ */
+function targetOf(targets: Metric['targets'], o: Options): Target | undefined {
+  if (o.subject !== 'winsock' || o.baseline === 'build') return undefined;
+  return targets?.[`${o.provider}/${o.baseline}` as Pairing];
+}
+
+/** Whether winsock2 on `provider` can run the case: caller and disconnect data only travel on framed. */
+function carries(c: Case, provider: ProviderName): boolean {
+  return !c.callerData || provider === 'framed';
+}
+
+function table(results: CaseResult[], subject: Subject, baseline: Baseline, quick: boolean): string {
   const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, `${baseline} median [min-max]`, 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
@@ -291,13 +323,13 @@ function table(results: CaseResult[], subject: Subject, baseline: Baseline): str
       rows.push([
         m.id,
         m.unit,
-        `${fmt(m.winsock.median)} [${fmt(m.winsock.min)}-${fmt(m.winsock.max)}]`,
-        `${fmt(m.net.median)} [${fmt(m.net.min)}-${fmt(m.net.max)}]`,
+        `${fmt(m.subject.median)} [${fmt(m.subject.min)}-${fmt(m.subject.max)}]`,
+        `${fmt(m.baseline.median)} [${fmt(m.baseline.min)}-${fmt(m.baseline.max)}]`,
         m.ratio.toFixed(3),
         `${m.pairRatio.median.toFixed(3)} [${m.pairRatio.min.toFixed(2)}-${m.pairRatio.max.toFixed(2)}]`,
         r.cpu && m === r.metrics[0] ? r.cpu.ratio.toFixed(3) : '',
         targetText(m.target),
-        m.met === null ? '' : m.met ? 'met' : 'MISSED',
+        quick && m.target ? 'not judged' : m.met === null ? '' : m.met ? 'met' : 'MISSED',
       ]);
     }
   }
@@ -306,8 +338,9 @@ function table(results: CaseResult[], subject: Subject, baseline: Baseline): str
   return [line(rows[0]!), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
 }
 
-/** Without --cases: every case both sides can run (stand-ins carry four; another build all but idle). */
+/** Without --cases: every case both sides can run (stand-ins carry four; another build all but idle; caller data only on framed). */
 function runsByDefault(c: Case, o: Options): boolean {
+  if (o.subject === 'winsock' && !carries(c, o.provider)) return false;
   if (o.baseline === 'build') return c.portable;
   if (o.subject === 'winsock' && o.baseline === 'net') return true;
   return c.floor;
@@ -331,7 +364,7 @@ async function main(): Promise<void> {
   }
   const finishedAt = new Date();
   const report = {
-    schema: 'winsock2-bench/1',
+    schema: 'winsock2-bench/2',
     label: o.label,
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
@@ -343,9 +376,9 @@ async function main(): Promise<void> {
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? null,
     provider: o.subject === 'winsock' ? o.provider : null,
-    /** Whose samples the `winsock` keys hold: winsock2 on `provider`, or a subject of bench/floor-impl.ts. */
+    /** Whose samples each metric's `subject` key holds: winsock2 on `provider`, or a stand-in of bench/floor-impl.ts. */
     subject: o.subject,
-    /** Whose samples the `net` keys hold. */
+    /** Whose samples each metric's `baseline` key holds. */
     baseline: o.baseline,
     baselineBuild: o.baselineBuild,
     quick: o.quick,
@@ -356,8 +389,10 @@ async function main(): Promise<void> {
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the framed design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
-  process.stdout.write(`${table(results, o.subject, o.baseline)}\n`);
-  const judged = o.baseline === 'net' ? ' (targets are judged on it)' : ' (no targets: they are against net)';
+  process.stdout.write(`${table(results, o.subject, o.baseline, o.quick)}\n`);
+  const judged = o.quick
+    ? ' (--quick: a cold JIT and one pair, so no target is judged)'
+    : results.some((r) => r.metrics.some((m) => m.target)) ? ' (targets are judged on it)' : ' (this pairing has no targets)';
   process.stdout.write(`ratio = ${o.subject} median / ${o.baseline} median${judged}; pair ratios = ${o.subject} / ${o.baseline} within each pair, which\n`);
   process.stdout.write(`shared the load of the moment; CPU ratio = ${o.subject} / ${o.baseline} median process CPU time per run (steadier under load)\n`);
   process.stdout.write(`JSON: ${out}\n`);

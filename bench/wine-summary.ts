@@ -30,8 +30,12 @@ interface NativeReport {
   rows: { case: string; unit: string; native: number; net: number; ratio: number; nativeRuns: number[]; netRuns: number[] }[];
 }
 
+/** The harness's JSON, schema 2 (`winsock2-bench/2`): each metric's two sides under `subject` and `baseline`. */
 interface HarnessReport {
+  schema: string;
   node: string;
+  subject: string;
+  baseline: string;
   cases: {
     id: string;
     error?: string;
@@ -39,15 +43,16 @@ interface HarnessReport {
     metrics: {
       id: string; unit: string; ratio: number; met: boolean | null;
       target?: { on: string; op: string; value: number };
-      winsock: { median: number; samples: number[] }; net: { median: number; samples: number[] };
+      subject: { median: number; samples: number[] }; baseline: { median: number; samples: number[] };
     }[];
   }[];
 }
 
 /**
- * The native targets under Wine, by the case names bench/wine-native.js and
- * scripts/bench-wine-idle.sh print: throughput at least `min` times net's
- * (issue 5), idle memory per connection at most `max` times net's (issue 14).
+ * The native provider's targets under Wine, by the case names
+ * bench/wine-native.js and scripts/bench-wine-idle.sh print: throughput at
+ * least `min` times node.exe's net, idle memory per connection at most `max`
+ * times net's.
  */
 const NATIVE_TARGETS: { match: RegExp; min?: number; max?: number }[] = [
   { match: /^bulk/, min: 1.0 },
@@ -82,15 +87,17 @@ function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: nu
 
 function framedRows(file: string): { rows: Row[]; node: string | null } {
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as HarnessReport;
+  if (report.schema !== 'winsock2-bench/2') throw new Error(`${file}: schema ${String(report.schema)}, expected winsock2-bench/2`);
+  if (report.subject !== 'winsock' || report.baseline !== 'net') throw new Error(`${file}: measures ${report.subject} against ${report.baseline}, not winsock2 against net`);
   const rows: Row[] = [];
   for (const c of report.cases) {
     for (const m of c.metrics) {
-      // Issue 5 sets Wine targets for the native provider only; the framed
-      // provider's targets are Linux's (npm run bench), so none is judged here.
+      // Under Wine only the native provider has targets (against node.exe's net);
+      // framed's anchor is the floor (npm run bench on Linux), so none is judged here.
       rows.push({
-        provider: 'framed', case: m.id, unit: m.unit, winsock: m.winsock.median, net: m.net.median, ratio: m.ratio,
+        provider: 'framed', case: m.id, unit: m.unit, winsock: m.subject.median, net: m.baseline.median, ratio: m.ratio,
         target: '', met: null,
-        runs: { winsock: m.winsock.samples, net: m.net.samples },
+        runs: { winsock: m.subject.samples, net: m.baseline.samples },
       });
     }
   }

@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import { pendingBecause } from './helpers/harness';
 
 const root = path.join(__dirname, '..', '..');
-const CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc', 'idle', 'seed'];
+/** The default provider (emulated) runs every case but seed, which needs caller and disconnect data. */
+const CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc', 'idle'];
 const FLOOR_CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc'];
 
 interface Summary { median: number; min: number; max: number; samples: number[] }
@@ -26,14 +27,18 @@ function isSummary(x: unknown): x is Summary {
 
 /** Runs the harness with `args` (plus --quick and --out) and returns its parsed report. */
 function runHarness(dir: string, args: string[]): Record<string, unknown> {
-  const out = path.join(dir, `report-${args.join('_') || 'default'}.json`);
-  execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args, '--out', out], { cwd: root, stdio: 'pipe' });
-  return JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>;
+  return runHarnessWithOutput(dir, args).report;
+}
+
+function runHarnessWithOutput(dir: string, args: string[]): { report: Record<string, unknown>; stdout: string } {
+  const out = path.join(dir, `report-${args.join('_').replace(/[^\w-]/g, '_') || 'default'}.json`);
+  const stdout = execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args, '--out', out], { cwd: root, stdio: 'pipe' }).toString();
+  return { report: JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>, stdout };
 }
 
 /** Every case ran and every metric has both sides' summaries and a finite ratio. */
 function assertWellFormed(report: Record<string, unknown>, subject: string, caseIds: string[]): void {
-  assert.equal(report['schema'], 'winsock2-bench/1');
+  assert.equal(report['schema'], 'winsock2-bench/2');
   assert.equal(report['quick'], true);
   assert.equal(report['subject'], subject);
   assert.ok(['net', 'floor', 'passthrough', 'build'].includes(String(report['baseline'])), 'baseline');
@@ -47,12 +52,13 @@ function assertWellFormed(report: Record<string, unknown>, subject: string, case
     assert.ok(metrics.length > 0, `case ${String(c['id'])} has no metrics`);
     for (const m of metrics) {
       const where = `${String(c['id'])}/${String(m['id'])}`;
-      assert.ok(isSummary(m['winsock']), `${where}: ${subject} summary`);
-      assert.ok(isSummary(m['net']), `${where}: net summary`);
+      assert.ok(isSummary(m['subject']), `${where}: ${subject} summary`);
+      assert.ok(isSummary(m['baseline']), `${where}: baseline summary`);
       assert.ok(isSummary(m['pairRatio']), `${where}: pair ratios`);
       assert.equal(typeof m['ratio'], 'number', `${where}: ratio`);
       assert.ok(Number.isFinite(m['ratio']), `${where}: ratio is finite`);
-      assert.ok(m['met'] === null || typeof m['met'] === 'boolean', `${where}: met`);
+      // --quick never judges a target: its ratios come from a cold JIT and one pair.
+      assert.equal(m['met'], null, `${where}: met`);
       assert.equal(typeof m['unit'], 'string', `${where}: unit`);
     }
   }
@@ -73,8 +79,22 @@ describe('benchmark harness (quick mode)', function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('writes a well-formed JSON report with every case against its net twin', function () {
-    assertWellFormed(runHarness(dir, []), 'winsock', CASE_IDS);
+  it('writes a well-formed JSON report with every case against its net twin (emulated by default), judging nothing', function () {
+    const { report, stdout } = runHarnessWithOutput(dir, []);
+    assertWellFormed(report, 'winsock', CASE_IDS);
+    assert.equal(report['provider'], 'emulated');
+    assert.equal(report['baseline'], 'net');
+    // emulated has targets against net; a quick run shows them but does not judge them.
+    const bulk = (report['cases'] as { id: string; metrics: { target?: unknown }[] }[]).find((c) => c.id === 'bulk');
+    assert.deepEqual(bulk?.metrics[0]?.target, { on: 'ratio', op: '>=', value: 0.97 });
+    assert.doesNotMatch(stdout, /\bmet\b|MISSED/);
+    assert.match(stdout, /not judged/);
+  });
+
+  it('runs the seed scenario on the framed provider (caller and disconnect data)', function () {
+    const report = runHarness(dir, ['--provider', 'framed', '--cases', 'seed']);
+    assertWellFormed(report, 'winsock', ['seed']);
+    assert.equal(report['provider'], 'framed');
   });
 
   for (const subject of ['floor', 'passthrough']) {
@@ -85,21 +105,24 @@ describe('benchmark harness (quick mode)', function () {
     });
   }
 
-  it('measures winsock2 against the floor as baseline, with no targets judged', function () {
-    const report = runHarness(dir, ['--baseline', 'floor']);
+  it('measures framed against the floor as baseline, with the floor targets reported', function () {
+    const report = runHarness(dir, ['--provider', 'framed', '--baseline', 'floor']);
     assertWellFormed(report, 'winsock', FLOOR_CASE_IDS);
     assert.equal(report['baseline'], 'floor');
-    for (const c of report['cases'] as { metrics: { met: unknown; target?: unknown }[] }[]) {
-      for (const m of c.metrics) {
-        assert.equal(m.met, null);
-        assert.equal(m.target, undefined);
-      }
+    const targets = Object.fromEntries((report['cases'] as { id: string; metrics: { target?: { value: number } }[] }[]).map((c) => [c.id, c.metrics[0]?.target?.value]));
+    assert.deepEqual(targets, { bulk: 1.0, pingpong: 1.0, 'conn-seq': 0.95, 'conn-conc': 0.95 });
+  });
+
+  it('sets no target where a pairing has none (framed against net)', function () {
+    const report = runHarness(dir, ['--provider', 'framed', '--cases', 'pingpong']);
+    for (const c of report['cases'] as { metrics: { target?: unknown }[] }[]) {
+      for (const m of c.metrics) assert.equal(m.target, undefined);
     }
   });
 
   it('measures winsock2 against another build of itself (an A/B of a change)', function () {
     // This checkout's own dist/ as the other build: the pairing, not the numbers, is under test.
-    const report = runHarness(dir, ['--baseline-build', path.join(root, 'dist'), '--cases', 'pingpong,seed']);
+    const report = runHarness(dir, ['--provider', 'framed', '--baseline-build', path.join(root, 'dist'), '--cases', 'pingpong,seed']);
     assertWellFormed(report, 'winsock', ['pingpong', 'seed']);
     assert.equal(report['baseline'], 'build');
     assert.equal(report['baselineBuild'], path.join(root, 'dist'));
@@ -116,6 +139,8 @@ describe('benchmark harness (quick mode)', function () {
     };
     assert.throws(() => run(['--baseline-build', path.join(root, 'dist'), '--cases', 'idle']), usageError(/cannot run idle/));
     assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
+    assert.throws(() => run(['--baseline', 'build']), usageError(/needs --baseline-build/));
+    assert.throws(() => run(['--provider', 'emulated', '--cases', 'seed']), usageError(/--provider emulated cannot run seed/));
   });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
