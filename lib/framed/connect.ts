@@ -9,8 +9,8 @@ import { debug } from '../debug';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
 import type { ProviderConnectOptions, SocketHandle } from '../provider';
 import { socketAddress } from '../tcp/sockets';
-import { encodeHello, VerdictDecoder, violationError, type Verdict } from './frames';
-import { FramedHandle } from './handle';
+import { encodeHello, VerdictDecoder, violationError, type PreambleStep, type Verdict, type VerdictLimits } from './frames';
+import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import type { HandleTracker } from '../tcp/tracker';
 
 export interface ConnectDeps {
@@ -35,6 +35,15 @@ function rejectDetail(errno: number, mode: string): string {
   }
 }
 
+/** The hello of a connect without caller data or QOS, per mode: encoded once (node:net never writes into it). */
+const PLAIN_HELLO = {
+  stream: encodeHello({ mode: 'stream', callerData: null, sqos: null, gqos: null }),
+  message: encodeHello({ mode: 'message', callerData: null, sqos: null, gqos: null }),
+} as const;
+
+/** Decodes every verdict that arrives in one chunk (most): no decoder per connect. */
+const verdictDecoder = new VerdictDecoder({ maxCalleeData: 0 });
+
 export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps): Promise<SocketHandle> {
   return new Promise<SocketHandle>((resolve, reject) => {
     const { signal } = options;
@@ -44,93 +53,123 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
     }
     let hello: Buffer;
     try {
-      hello = encodeHello({ mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos }, 'WSAConnect');
+      hello = options.callerData === null && options.sqos === null && options.gqos === null
+        ? PLAIN_HELLO[options.mode]
+        : encodeHello({ mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos }, 'WSAConnect');
     } catch (err) {
       reject(err);
       return;
     }
-
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
-    deps.tracker.socket(socket);
-    const decoder = new VerdictDecoder({ maxCalleeData: options.maxCalleeData });
-    let settled = false;
-    let timer: NodeJS.Timeout | null = null;
-
-    const cleanup = (): void => {
-      settled = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-    };
-    /** Fails the connect; destroying the socket is how the acceptor learns the request was withdrawn. */
-    const fail = (err: Error): void => {
-      if (settled) return;
-      cleanup();
-      socket.on('error', () => {});
-      socket.destroy();
-      debug('framed: connect to %s:%d failed: %s', options.host, options.port, err.message);
-      reject(err);
-    };
-    const onAbort = (): void => fail(createAbortError(signal ?? undefined));
-    const onData = (chunk: Buffer): void => {
-      const step = decoder.feed(chunk);
-      if (step.state === 'more') return;
-      if (step.state === 'error') {
-        fail(violationError(step.violation, 'WSAConnect'));
-        return;
-      }
-      const verdict: Verdict = step.value;
-      if (!verdict.accept) {
-        fail(WinsockError.fromErrno(verdict.errno, 'WSAConnect', rejectDetail(verdict.errno, options.mode)));
-        return;
-      }
-      // Paused before our listener goes, so nothing after the verdict is lost before the handle's readStart().
-      socket.pause();
-      cleanup();
-      const handle = new FramedHandle({
-        socket,
-        mode: options.mode,
-        callerData: null,
-        calleeData: verdict.calleeData,
-        qos: verdict.qos,
-        maxDisconnectData: options.maxDisconnectData,
-        maxFramePayload: deps.maxFramePayload,
-        leftover: step.end < chunk.length ? chunk.subarray(step.end) : null,
-        // Connected to an IPv4 literal: that is the peer, as getpeername would give it, without the
-        // syscall. (Not 0.x.x.x: Linux connects "this host" to a local address and getpeername says which.)
-        ...(isIPv4(options.host) && !options.host.startsWith('0.') ? { remoteAddress: socketAddress(options.host, options.port) } : {}),
-      });
-      debug('framed: connected to %s:%d', options.host, options.port);
-      resolve(handle);
-    };
-    // Before the verdict, a server that hangs up or resets has refused us: with
-    // real conditional accept the caller never got past SYN_SENT and sees WSAECONNREFUSED.
-    const onEnd = (): void =>
-      fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: `the acceptor closed the connection before its verdict (${decoder.received} bytes of it received)` }));
-    const onError = (err: Error & { code?: string }): void => {
-      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-        fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: `the acceptor reset the connection before its verdict: ${err.message}` }));
-      } else {
-        fail(WinsockError.fromNodeError(err, 'WSAConnect'));
-      }
-    };
-    const onClose = (): void => fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before the verdict' }));
-
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const connecting = new Connecting(socket, options, deps, resolve, reject);
+    if (signal) signal.addEventListener('abort', connecting.onAbort, { once: true });
     if (options.timeout > 0) {
-      timer = setTimeout(
-        () => fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `no verdict within ${options.timeout} ms` })),
+      connecting.timer = setTimeout(
+        () => connecting.fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `no verdict within ${options.timeout} ms` })),
         options.timeout,
       );
     }
     // node:net queues this until the TCP connect completes.
     socket.write(hello);
   });
+}
+
+/**
+ * One connect waiting for its verdict: the handshake its handle's socket
+ * events go to until the verdict (one object, shared methods; the handle's
+ * four listeners are the only ones the socket gets).
+ */
+class Connecting implements Handshake {
+  readonly handle: FramedHandle;
+  timer: NodeJS.Timeout | null = null;
+  /** Only for a verdict split over chunks; one that arrives whole is decoded by the shared decoder. */
+  private decoder: VerdictDecoder | null = null;
+  private settled = false;
+  private readonly limits: VerdictLimits;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ProviderConnectOptions,
+    deps: ConnectDeps,
+    private readonly resolve: (handle: SocketHandle) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.limits = { maxCalleeData: options.maxCalleeData };
+    this.handle = new FramedHandle(
+      { socket, mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker },
+      this,
+    );
+  }
+
+  readonly onAbort = (): void => this.fail(createAbortError(this.options.signal ?? undefined));
+
+  private settle(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  /** Fails the connect; destroying the socket is how the acceptor learns the request was withdrawn. */
+  fail(err: Error): void {
+    if (this.settled) return;
+    this.settle();
+    // Whatever the socket still reports is nobody's business now.
+    this.handle.handshake = IGNORE_EVENTS;
+    this.socket.destroy();
+    debug('framed: connect to %s:%d failed: %s', this.options.host, this.options.port, err.message);
+    this.reject(err);
+  }
+
+  private feed(chunk: Buffer): PreambleStep<Verdict> {
+    if (this.decoder) return this.decoder.feed(chunk);
+    const step = verdictDecoder.restart(this.limits).feed(chunk);
+    if (step.state !== 'more') return step;
+    this.decoder = new VerdictDecoder(this.limits);
+    return this.decoder.feed(chunk);
+  }
+
+  data(chunk: Buffer): void {
+    const step = this.feed(chunk);
+    if (step.state === 'more') return;
+    if (step.state === 'error') {
+      this.fail(violationError(step.violation, 'WSAConnect'));
+      return;
+    }
+    const verdict = step.value;
+    const { options } = this;
+    if (!verdict.accept) {
+      this.fail(WinsockError.fromErrno(verdict.errno, 'WSAConnect', rejectDetail(verdict.errno, options.mode)));
+      return;
+    }
+    this.settle();
+    this.handle.open({
+      callerData: null,
+      calleeData: verdict.calleeData,
+      qos: verdict.qos,
+      leftover: step.end < chunk.length ? chunk.subarray(step.end) : null,
+      // Connected to an IPv4 literal: that is the peer, as getpeername would give it, without the
+      // syscall. (Not 0.x.x.x: Linux connects "this host" to a local address and getpeername says which.)
+      ...(isIPv4(options.host) && !options.host.startsWith('0.') ? { remoteAddress: socketAddress(options.host, options.port) } : {}),
+    });
+    debug('framed: connected to %s:%d', options.host, options.port);
+    this.resolve(this.handle);
+  }
+
+  // Before the verdict, a server that hangs up or resets has refused us: with
+  // real conditional accept the caller never got past SYN_SENT and sees WSAECONNREFUSED.
+  end(): void {
+    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: `the acceptor closed the connection before its verdict (${this.decoder ? this.decoder.received : 0} bytes of it received)` }));
+  }
+
+  error(err: Error & { code?: string }): void {
+    if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: `the acceptor reset the connection before its verdict: ${err.message}` }));
+    } else {
+      this.fail(WinsockError.fromNodeError(err, 'WSAConnect'));
+    }
+  }
+
+  close(): void {
+    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before the verdict' }));
+  }
 }

@@ -154,7 +154,7 @@ abstract class PreambleDecoder<T> {
   private readonly header = Buffer.allocUnsafe(PREAMBLE_SIZE);
   private headerFill = 0;
   private lengths: number[] = [];
-  private readonly bodies: Buffer[] = [];
+  private bodies: Buffer[] = [];
   /** Copies of the received pieces of the body being read: memory follows the bytes sent, not the lengths announced. */
   private pieces: Buffer[] = [];
   private bodyIndex = 0;
@@ -167,6 +167,17 @@ abstract class PreambleDecoder<T> {
   protected abstract checkHeader(header: Buffer): number[] | Violation;
   /** Builds the value from the complete bodies; a string is why they are malformed. */
   protected abstract build(header: Buffer, bodies: readonly Buffer[]): T | string;
+
+  /** Back to the state of a new decoder (one decoder serves many preambles that arrive whole). */
+  protected reset(): void {
+    this.headerFill = 0;
+    this.lengths = [];
+    this.bodies = [];
+    this.pieces = [];
+    this.bodyIndex = 0;
+    this.bodyFill = 0;
+    this.finished = null;
+  }
 
   /** How many bytes this decoder has consumed so far (for diagnostics). */
   get received(): number {
@@ -244,8 +255,15 @@ export class HelloDecoder extends PreambleDecoder<Hello> {
   protected readonly kind = KIND_HELLO;
   protected readonly what = 'hello';
 
-  constructor(private readonly limits: HelloLimits) {
+  constructor(private limits: HelloLimits) {
     super();
+  }
+
+  /** Starts over on a new hello, under `limits`. */
+  restart(limits: HelloLimits): this {
+    this.limits = limits;
+    this.reset();
+    return this;
   }
 
   protected checkHeader(h: Buffer): number[] | Violation {
@@ -292,8 +310,15 @@ export class VerdictDecoder extends PreambleDecoder<Verdict> {
   protected readonly kind = KIND_VERDICT;
   protected readonly what = 'verdict';
 
-  constructor(private readonly limits: VerdictLimits) {
+  constructor(private limits: VerdictLimits) {
     super();
+  }
+
+  /** Starts over on a new verdict, under `limits`. */
+  restart(limits: VerdictLimits): this {
+    this.limits = limits;
+    this.reset();
+    return this;
   }
 
   protected checkHeader(h: Buffer): number[] | Violation {

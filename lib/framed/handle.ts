@@ -3,6 +3,12 @@
  * verdict was an accept. It frames writes, decodes the peer's frames and
  * carries the disconnect data; the facade's Duplex sits on top.
  *
+ * One handle per TCP connection, from its first byte: during the handshake
+ * the socket's events go to the {@link Handshake} (the listener's or
+ * connect()'s), and once the verdict was an accept `open()` hands the same
+ * listeners over to the data path. Nothing is re-registered at the hand-off
+ * and the socket is never paused and resumed for it.
+ *
  * Receive path: chunks from node:net go through `stash` (normally empty:
  * a chunk is pushed and decoded at once) so that when the receiver says
  * "full" the undecoded rest of a chunk waits there while the socket is
@@ -15,6 +21,7 @@ import { WinsockError } from '../errors';
 import type { HandleReceiver, SocketHandle } from '../provider';
 import type { Capabilities, Qos, SocketAddress, SocketMode } from '../types';
 import { abortSocket, socketAddress } from '../tcp/sockets';
+import type { HandleTracker } from '../tcp/tracker';
 import {
   encodeDisconnect,
   FRAME_DATA,
@@ -33,23 +40,51 @@ import { framedCapabilities } from './protocols';
  */
 const SMALL_WRITE = 2048;
 
-export interface HandleInit {
+/** What a connection is before and after its handshake. */
+export interface HandleSettings {
   readonly socket: Socket;
   readonly mode: SocketMode;
+  readonly maxDisconnectData: number;
+  readonly maxFramePayload?: number;
+  /** Counts the socket until its 'close' (in the handle's own listener: no listener of its own). */
+  readonly tracker?: HandleTracker;
+}
+
+/** What the handshake learnt, given to `open()`. */
+export interface OpenInit {
   /** Caller data of the request (server side; null on the client). */
   readonly callerData: Buffer | null;
   /** Callee data of the verdict (client side; null on the server). */
   readonly calleeData: Buffer | null;
   /** QOS the verdict carried (client side) or the caller asked for (server side). */
   readonly qos: Qos | null;
-  readonly maxDisconnectData: number;
-  readonly maxFramePayload?: number;
   /** Bytes that arrived in the same chunk as the verdict, already past it (client side). */
   readonly leftover: Buffer | null;
   /** The endpoints, when the creator already knows them: each saves a getsockname/getpeername. */
   readonly localAddress?: SocketAddress;
   readonly remoteAddress?: SocketAddress;
 }
+
+/** A handle open from the start (tests drive the data path this way). */
+export type HandleInit = HandleSettings & OpenInit & { readonly maxDisconnectData: number };
+
+/**
+ * Who gets the socket's events while the connection is in its handshake
+ * (and after it failed or was refused): one object per connection, whose
+ * methods are shared, instead of four closures per connection registered
+ * and later removed.
+ */
+export interface Handshake {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+  close(): void;
+}
+
+/** For a connection whose handshake is over without an accept: every event is dropped (errors too, so none is unhandled). */
+export const IGNORE_EVENTS: Handshake = { data() {}, end() {}, error() {}, close() {} };
+
+const NO_ADDRESS: SocketAddress = Object.freeze({ address: '', port: 0, family: 'IPv4' });
 
 type RecvState = 'open' | 'ended' | 'failed' | 'closed';
 
@@ -72,12 +107,15 @@ function put(out: Buffer, src: Buffer, at: number): number {
 
 export class FramedHandle implements SocketHandle, FrameSink {
   readonly capabilities: Capabilities;
-  readonly localAddress: SocketAddress;
-  readonly remoteAddress: SocketAddress;
-  readonly calleeData: Buffer | null;
-  readonly callerData: Buffer | null;
+  // Set by open(): the handshake fills them in.
+  localAddress: SocketAddress = NO_ADDRESS;
+  remoteAddress: SocketAddress = NO_ADDRESS;
+  calleeData: Buffer | null = null;
+  callerData: Buffer | null = null;
   /** Not part of SocketHandle: the QOS the verdict carried (client) or the caller's SQOS (server). */
-  readonly qos: Qos | null;
+  qos: Qos | null = null;
+  /** Until open(): where the socket's events go. */
+  handshake: Handshake | null;
 
   private readonly socket: Socket;
   private readonly message: boolean;
@@ -100,42 +138,82 @@ export class FramedHandle implements SocketHandle, FrameSink {
   private sendShut = false;
   private closedLocally = false;
 
-  constructor(init: HandleInit) {
+  /**
+   * An open handle (`init` has what the handshake learnt), or, with
+   * `handshake`, a connection still in its handshake: `open()` follows.
+   */
+  constructor(init: HandleInit);
+  constructor(init: HandleSettings, handshake: Handshake);
+  constructor(init: HandleSettings & Partial<OpenInit>, handshake: Handshake | null = null) {
     const { socket } = init;
     this.socket = socket;
     this.message = init.mode === 'message';
     this.capabilities = framedCapabilities(init.mode);
-    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
-    this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
-    this.callerData = init.callerData;
-    this.calleeData = init.calleeData;
-    this.qos = init.qos;
     this.maxFramePayload = init.maxFramePayload ?? MAX_FRAME_PAYLOAD;
     this.maxDisconnectData = init.maxDisconnectData;
     this.decoder = new FrameDecoder({ mode: init.mode, maxDisconnectData: init.maxDisconnectData, maxFramePayload: this.maxFramePayload });
-    if (init.leftover && init.leftover.length > 0) this.stash.push(init.leftover);
+    this.handshake = handshake;
+    const tracker = init.tracker;
+    tracker?.add();
 
-    // The handshake code paused the socket; it stays paused until readStart().
-    // Adding a 'data' listener to a paused (flowing === false) stream does not resume it.
-    socket.pause();
-    socket.on('data', (chunk: Buffer) => this.onSocketData(chunk));
+    // The only four listeners the connection ever gets: the handshake's events go through them too.
+    socket.on('data', (chunk: Buffer) => {
+      if (this.handshake) this.handshake.data(chunk);
+      else this.onSocketData(chunk);
+    });
     socket.on('end', () => {
+      if (this.handshake) {
+        this.handshake.end();
+        return;
+      }
       this.peerEnded = true;
       this.process();
     });
     // Always listened to: an unhandled 'error' would crash the process.
     socket.on('error', (err: Error & { syscall?: string }) => {
+      if (this.handshake) {
+        this.handshake.error(err);
+        return;
+      }
       if (this.closedLocally) return;
       this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), 'none');
     });
     socket.on('close', () => {
+      tracker?.remove();
       this.socketClosed = true;
+      if (this.handshake) {
+        this.handshake.close();
+        return;
+      }
       if (this.closedLocally) return;
       // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
       if (this.recvState === 'open' && !this.peerEnded) {
         this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
       }
     });
+    if (handshake === null) {
+      // Open from the start: paused until readStart(), as after open().
+      socket.pause();
+      this.open(init as HandleInit);
+    }
+  }
+
+  /**
+   * The handshake is over with an accept: the data path takes the socket's
+   * events from here on. The socket keeps flowing (the first readStart()
+   * usually comes within the tick); whatever arrives before it waits in the
+   * stash, and the socket is paused then, so at most one chunk is held.
+   */
+  open(init: OpenInit): void {
+    const socket = this.socket;
+    this.handshake = null;
+    this.socketPaused = socket.isPaused();
+    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
+    this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
+    this.callerData = init.callerData;
+    this.calleeData = init.calleeData;
+    this.qos = init.qos;
+    if (init.leftover && init.leftover.length > 0) this.stash.push(init.leftover);
   }
 
   attach(receiver: HandleReceiver): void {

@@ -2,10 +2,17 @@
  * The framed listening socket: WSAAccept's queue over node:net.
  *
  * Every TCP connection is first a handshake (waiting for its hello, bounded
- * in number and in time), then a queued request, then either a handle
+ * in number and in time), then a queued request, then either an open handle
  * (accepted) or a refused socket that lingers only until the caller has read
  * its verdict. Only the head of the queue is ever offered to the condition;
  * after 'defer' nothing is offered until retry(), as CF_DEFER works.
+ *
+ * What a connection costs is kept to what the design needs: one handle from
+ * the first byte (its four socket listeners serve the handshake, then the
+ * data path), one small record for the handshake, the peer's address read
+ * once, a hello that arrives in one chunk decoded by the listener's one
+ * decoder, and one timer per listener for every handshake deadline (the
+ * deadlines fall in arrival order, since handshakeTimeout is the listener's).
  */
 import type { Server, Socket } from 'node:net';
 import { debug } from '../debug';
@@ -13,8 +20,8 @@ import { WinsockError, WSA_ERRORS } from '../errors';
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
-import { encodeVerdict, HelloDecoder, violationError } from './frames';
-import { FramedHandle } from './handle';
+import { encodeVerdict, HelloDecoder, violationError, type HelloLimits, type PreambleStep, type Hello } from './frames';
+import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import { framedCapabilities } from './protocols';
 import type { HandleTracker } from '../tcp/tracker';
 
@@ -32,24 +39,54 @@ export interface ListenerDeps {
 
 type Phase = 'hello' | 'queued' | 'done';
 
-/** One TCP connection from its arrival until it is accepted, refused or gone. */
-interface Pending {
-  readonly socket: Socket;
-  readonly remote: SocketAddress | null;
-  readonly decoder: HelloDecoder;
-  phase: Phase;
-  request: RawRequest | null;
-  timer: NodeJS.Timeout | null;
-  /** The handshake listeners, removed when the connection leaves the handshake. */
-  readonly listeners: {
-    readonly data: (chunk: Buffer) => void;
-    readonly end: () => void;
-    readonly error: (err: Error) => void;
-    readonly close: () => void;
-  };
+/**
+ * One TCP connection from its arrival until it is accepted, refused or gone:
+ * the handshake its handle's socket events go to meanwhile.
+ */
+class Pending implements Handshake {
+  phase: Phase = 'hello';
+  request: RawRequest | null = null;
+  /** Only for a hello split over chunks; one that arrives whole is decoded by the listener's decoder. */
+  decoder: HelloDecoder | null = null;
+  readonly handle: FramedHandle;
+
+  constructor(
+    private readonly listener: FramedListener,
+    readonly socket: Socket,
+    readonly remote: SocketAddress | null,
+    /** performance.now() by which the hello must be complete. */
+    readonly deadline: number,
+    settings: { mode: 'stream' | 'message'; maxDisconnectData: number; maxFramePayload: number; tracker: HandleTracker },
+  ) {
+    this.handle = new FramedHandle({ socket, ...settings }, this);
+  }
+
+  /** Bytes of the hello received so far (for diagnostics). */
+  get received(): number {
+    return this.decoder ? this.decoder.received : 0;
+  }
+
+  data(chunk: Buffer): void { this.listener.handshakeData(this, chunk); }
+  end(): void { this.listener.handshakeGone(this, null); }
+  error(err: Error): void { this.listener.handshakeGone(this, err); }
+  close(): void { this.listener.handshakeGone(this, null); }
+}
+
+/** A refused socket waiting for its caller to read the verdict and hang up. */
+class Lingering implements Handshake {
+  constructor(private readonly socket: Socket, private readonly timer: NodeJS.Timeout, private readonly done: (socket: Socket) => void) {}
+  data(): void {}
+  end(): void { this.socket.destroy(); }
+  error(): void {}
+  close(): void {
+    clearTimeout(this.timer);
+    this.done(this.socket);
+  }
 }
 
 const REFUSED = WSA_ERRORS.WSAECONNREFUSED;
+/** The verdict of every accept without callee data or QOS: encoded once (node:net never writes into it). */
+const PLAIN_ACCEPT = encodeVerdict({ accept: true, errno: 0, calleeData: null, qos: null });
 
 /**
  * Drops a connection that broke the protocol (or came in a flood) with a
@@ -62,7 +99,14 @@ export class FramedListener implements ProviderListener {
   readonly address: SocketAddress;
   readonly capabilities: Capabilities;
 
+  /** Connections in their handshake, in arrival order, which is their deadlines' order. */
   private readonly handshakes = new Set<Pending>();
+  /** The one timer for every handshake deadline: armed for the oldest. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  /** Decodes every hello that arrives in one chunk (most): no decoder per connection. */
+  private readonly helloDecoder: HelloDecoder;
+  private readonly helloLimits: HelloLimits;
+  private readonly handleSettings: { mode: 'stream' | 'message'; maxDisconnectData: number; maxFramePayload: number; tracker: HandleTracker };
   private readonly queue: Pending[] = [];
   /** Refused sockets still delivering their verdict. */
   private readonly lingering = new Set<Socket>();
@@ -85,6 +129,9 @@ export class FramedListener implements ProviderListener {
   ) {
     this.releaseServer = release;
     this.capabilities = framedCapabilities(options.mode);
+    this.helloLimits = { maxCallerData: options.maxCallerData };
+    this.helloDecoder = new HelloDecoder(this.helloLimits);
+    this.handleSettings = { mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker };
     const addr = server.address();
     this.address =
       addr !== null && typeof addr === 'object' ? socketAddress(addr.address, addr.port) : socketAddress(options.host, options.port);
@@ -122,14 +169,15 @@ export class FramedListener implements ProviderListener {
   // ---- handshake ----
 
   private onConnection(socket: Socket): void {
-    this.deps.tracker.socket(socket);
     if (this.closing) {
+      this.deps.tracker.socket(socket);
       socket.destroy();
       return;
     }
     const remote = remoteOf(socket);
     if (this.handshakes.size >= this.deps.maxHandshakes) {
       // A flood of silent connections must not grow memory: drop at once.
+      this.deps.tracker.socket(socket);
       socket.on('error', () => {});
       abort(socket);
       this.callbacks.clientError(
@@ -139,50 +187,53 @@ export class FramedListener implements ProviderListener {
       return;
     }
     socket.setNoDelay(true);
-    const entry: Pending = {
-      socket,
-      remote,
-      decoder: new HelloDecoder({ maxCallerData: this.options.maxCallerData }),
-      phase: 'hello',
-      request: null,
-      timer: null,
-      listeners: {
-        data: (chunk) => this.onHandshakeData(entry, chunk),
-        end: () => this.onGone(entry, null),
-        error: (err) => this.onGone(entry, err),
-        close: () => this.onGone(entry, null),
-      },
-    };
-    socket.on('data', entry.listeners.data);
-    socket.on('end', entry.listeners.end);
-    socket.on('error', entry.listeners.error);
-    socket.on('close', entry.listeners.close);
-    // handshakeTimeout 0 means no timeout, as for every timeout in the API.
-    if (this.options.handshakeTimeout > 0) {
-      entry.timer = setTimeout(() => {
-        entry.timer = null;
-        if (entry.phase !== 'hello') return;
-        this.dropHandshake(
-          entry,
-          new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
-            detail: `no complete hello within handshakeTimeout (${this.options.handshakeTimeout} ms; ${entry.decoder.received} bytes received)`,
-          }),
-        );
-      }, this.options.handshakeTimeout);
-      // The timer must not keep a process alive on its own; the socket does that.
-      entry.timer.unref();
-    }
+    const entry = new Pending(this, socket, remote, performance.now() + this.options.handshakeTimeout, this.handleSettings);
     this.handshakes.add(entry);
+    if (this.deadlineTimer === null) this.armDeadlines(this.options.handshakeTimeout);
   }
 
-  private onHandshakeData(entry: Pending, chunk: Buffer): void {
+  private armDeadlines(ms: number): void {
+    this.deadlineTimer = setTimeout(this.onDeadline, ms);
+    // The timer must not keep a process alive on its own; the sockets do that.
+    this.deadlineTimer.unref();
+  }
+
+  /** Drops every handshake past its deadline (the oldest first), then waits for the next one's. */
+  private readonly onDeadline = (): void => {
+    this.deadlineTimer = null;
+    const now = performance.now();
+    for (const entry of this.handshakes) {
+      if (entry.deadline > now) {
+        this.armDeadlines(Math.max(1, Math.ceil(entry.deadline - now)));
+        return;
+      }
+      this.dropHandshake(
+        entry,
+        new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
+          detail: `no complete hello within handshakeTimeout (${this.options.handshakeTimeout} ms; ${entry.received} bytes received)`,
+        }),
+      );
+    }
+  };
+
+  /** A hello that arrives whole is decoded by the listener's decoder; a split one gets its own. */
+  private feedHello(entry: Pending, chunk: Buffer): PreambleStep<Hello> {
+    if (entry.decoder) return entry.decoder.feed(chunk);
+    const step = this.helloDecoder.restart(this.helloLimits).feed(chunk);
+    if (step.state !== 'more') return step;
+    entry.decoder = new HelloDecoder(this.helloLimits);
+    return entry.decoder.feed(chunk);
+  }
+
+  /** @internal The handshake's 'data' (Pending.data). */
+  handshakeData(entry: Pending, chunk: Buffer): void {
     if (entry.phase === 'queued') {
       // The caller sends nothing between its hello and the verdict.
       this.dropQueued(entry, new WinsockError('WSAECONNABORTED', 'WSAAccept', { detail: `protocol violation: ${chunk.length} bytes before the verdict` }));
       return;
     }
     if (entry.phase !== 'hello') return;
-    const step = entry.decoder.feed(chunk);
+    const step = this.feedHello(entry, chunk);
     if (step.state === 'more') return;
     if (step.state === 'error') {
       const err = violationError(step.violation, 'WSAAccept');
@@ -191,7 +242,7 @@ export class FramedListener implements ProviderListener {
         entry.phase = 'done';
         this.leaveHandshake(entry);
         this.detach(entry);
-        this.refuse(entry.socket, err.errno);
+        this.refuse(entry, err.errno);
       } else {
         // Not our protocol at all: drop it at its first wrong byte.
         this.dropHandshake(entry, err);
@@ -212,7 +263,7 @@ export class FramedListener implements ProviderListener {
     if (hello.mode !== this.options.mode) {
       entry.phase = 'done';
       this.detach(entry);
-      this.refuse(entry.socket, WSA_ERRORS.WSAEPROTOTYPE);
+      this.refuse(entry, WSA_ERRORS.WSAEPROTOTYPE);
       this.callbacks.clientError(
         new WinsockError('WSAEPROTOTYPE', 'WSAAccept', { detail: `the caller asked for ${hello.mode} mode, this server is in ${this.options.mode} mode` }),
         entry.remote,
@@ -231,7 +282,7 @@ export class FramedListener implements ProviderListener {
     if (this.queue.length >= this.options.backlog) {
       entry.phase = 'done';
       this.detach(entry);
-      this.refuse(socket, REFUSED);
+      this.refuse(entry, REFUSED);
       debug('framed: backlog of %d full, refusing %s:%d', this.options.backlog, request.callerId.address, request.callerId.port);
       this.callbacks.refused(request, 'backlog');
       return;
@@ -244,17 +295,12 @@ export class FramedListener implements ProviderListener {
 
   /** The connection left the handshake phase (hello complete or refused): it no longer counts toward maxHandshakes. */
   private leaveHandshake(entry: Pending): void {
-    if (entry.timer) clearTimeout(entry.timer);
-    entry.timer = null;
     this.handshakes.delete(entry);
   }
 
+  /** The connection's events no longer concern the handshake (refused, dropped or gone): they are dropped. */
   private detach(entry: Pending): void {
-    const { socket, listeners } = entry;
-    socket.removeListener('data', listeners.data);
-    socket.removeListener('end', listeners.end);
-    socket.removeListener('error', listeners.error);
-    socket.removeListener('close', listeners.close);
+    entry.handle.handshake = IGNORE_EVENTS;
   }
 
   private dropHandshake(entry: Pending, err: WinsockError): void {
@@ -262,7 +308,6 @@ export class FramedListener implements ProviderListener {
     entry.phase = 'done';
     this.leaveHandshake(entry);
     this.detach(entry);
-    entry.socket.on('error', () => {});
     abort(entry.socket);
     debug('framed: dropped handshake from %s: %s', entry.remote?.address ?? '?', err.message);
     this.callbacks.clientError(err, entry.remote);
@@ -272,27 +317,25 @@ export class FramedListener implements ProviderListener {
   private dropQueued(entry: Pending, err: WinsockError): void {
     const request = entry.request as RawRequest;
     this.removeQueued(entry);
-    entry.socket.on('error', () => {});
     abort(entry.socket);
     this.callbacks.clientError(err, entry.remote);
     this.callbacks.withdrawn(request, new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the request was dropped for a protocol violation' }));
     this.pump();
   }
 
-  /** The socket ended, failed or closed before it was accepted or refused. */
-  private onGone(entry: Pending, err: Error | null): void {
+  /** @internal The handshake's 'end', 'error' and 'close': the socket went before it was accepted or refused. */
+  handshakeGone(entry: Pending, err: Error | null): void {
     if (entry.phase === 'hello') {
       entry.phase = 'done';
       this.leaveHandshake(entry);
       this.detach(entry);
-      entry.socket.on('error', () => {});
       entry.socket.destroy();
       // A bare connect-and-close (a port probe, a health check, an aborted connect) is not worth an event.
-      if (err || entry.decoder.received > 0) {
+      if (err || entry.received > 0) {
         this.callbacks.clientError(
           err
             ? WinsockError.fromNodeError(err, 'WSAAccept')
-            : new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: `the caller left after ${entry.decoder.received} bytes of its hello` }),
+            : new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: `the caller left after ${entry.received} bytes of its hello` }),
           entry.remote,
         );
       }
@@ -301,7 +344,6 @@ export class FramedListener implements ProviderListener {
     if (entry.phase === 'queued') {
       const request = entry.request as RawRequest;
       this.removeQueued(entry);
-      entry.socket.on('error', () => {});
       entry.socket.destroy();
       debug('framed: %s:%d withdrew its request', request.callerId.address, request.callerId.port);
       this.callbacks.withdrawn(
@@ -362,9 +404,9 @@ export class FramedListener implements ProviderListener {
     }
     this.queue.shift();
     head.phase = 'done';
-    this.detach(head);
     if (verdict.action === 'reject') {
-      this.refuse(head.socket, REFUSED);
+      this.detach(head);
+      this.refuse(head, REFUSED);
       return;
     }
     this.accept(head, verdict);
@@ -375,25 +417,23 @@ export class FramedListener implements ProviderListener {
     const socket = entry.socket;
     let bytes: Buffer;
     try {
-      bytes = encodeVerdict({ accept: true, errno: 0, calleeData: verdict.calleeData, qos: verdict.qos });
+      bytes = verdict.calleeData === null && verdict.qos === null
+        ? PLAIN_ACCEPT
+        : encodeVerdict({ accept: true, errno: 0, calleeData: verdict.calleeData, qos: verdict.qos });
     } catch (err) {
       // A QOS the facade let through but a FLOWSPEC cannot hold: the caller is refused, the server is told.
-      this.refuse(socket, REFUSED);
+      this.detach(entry);
+      this.refuse(entry, REFUSED);
       this.callbacks.clientError(WinsockError.fromNodeError(err, 'WSAAccept', 'WSAEINVAL'), entry.remote);
       return;
     }
-    // Paused before the handshake 'data' listener goes: data arriving now waits for the handle's readStart().
-    socket.pause();
     socket.write(bytes);
-    const handle = new FramedHandle({
-      socket,
-      mode: this.options.mode,
+    const handle = entry.handle;
+    handle.open({
       callerData: request.callerData,
       calleeData: null,
       // The QOS granted (what the caller's socket reports too), not the one asked for (that is request.sqos).
       qos: verdict.qos,
-      maxDisconnectData: this.options.maxDisconnectData,
-      maxFramePayload: this.deps.maxFramePayload,
       leftover: null,
       // Copies: the request's objects are the application's to keep (and change).
       localAddress: { ...request.calleeId },
@@ -411,27 +451,29 @@ export class FramedListener implements ProviderListener {
    * must be reset after lingerMs (a FIN would leave a half-open peer
    * waiting for good).
    */
-  private refuse(socket: Socket, errno: number): void {
+  private refuse(entry: Pending, errno: number): void {
+    const { socket } = entry;
     if (socket.destroyed) return;
     this.lingering.add(socket);
     const timer = setTimeout(() => abort(socket), this.deps.lingerMs);
     timer.unref();
-    socket.on('error', () => {});
-    socket.on('data', () => {});
-    socket.on('end', () => socket.destroy());
-    socket.once('close', () => {
-      clearTimeout(timer);
-      this.lingering.delete(socket);
-    });
+    // The handle's listeners (reading on, so unread bytes cannot turn our close into a RST) now serve the lingering.
+    entry.handle.handshake = new Lingering(socket, timer, this.lingerDone);
     socket.resume();
     socket.write(encodeVerdict({ accept: false, errno, calleeData: null, qos: null }));
   }
+
+  private readonly lingerDone = (socket: Socket): void => {
+    this.lingering.delete(socket);
+  };
 
   // ---- lifetime ----
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closing = (async () => {
+      if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = null;
       this.server.close();
       this.releaseServer?.();
       this.releaseServer = null;
@@ -439,14 +481,14 @@ export class FramedListener implements ProviderListener {
         entry.phase = 'done';
         this.leaveHandshake(entry);
         this.detach(entry);
-        this.refuse(entry.socket, REFUSED);
+        this.refuse(entry, REFUSED);
       }
       const queued = this.queue.splice(0);
       this.headDeferred = false;
       for (const entry of queued) {
         entry.phase = 'done';
         this.detach(entry);
-        this.refuse(entry.socket, REFUSED);
+        this.refuse(entry, REFUSED);
       }
       debug('framed: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);
       // Resolved once every refused caller has its verdict (or lingerMs passed).

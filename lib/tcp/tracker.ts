@@ -20,6 +20,18 @@ export class HandleTracker {
   }
 
   /**
+   * Counts a socket whose owner already listens for its 'close' and calls
+   * remove() there (one listener fewer per connection than socket()).
+   */
+  add(): void {
+    this.count++;
+  }
+
+  remove(): void {
+    this.count--;
+  }
+
+  /**
    * Counts a listening server until the returned release runs: `server.close()`
    * closes the listening handle at once, but node:net emits 'close' only after
    * every accepted socket ended, and those belong to the application.
