@@ -83,7 +83,6 @@ export class WinsockSocket extends Duplex {
   private pendingDisconnectData: Buffer | null = null;
   private disconnectData: Buffer | null = null;
   private recvDisconnectResult: Promise<Buffer | null> | undefined;
-  private readonly local: SocketAddress;
   private readonly remote: SocketAddress;
   /** Application bytes delivered to the readable side, and handed to the provider (never framing). */
   private bytesIn = 0;
@@ -111,7 +110,6 @@ export class WinsockSocket extends Duplex {
     this.calleeData = handle.calleeData;
     this.callerData = handle.callerData;
     this.qos = handle.qos ?? null;
-    this.local = handle.localAddress;
     this.remote = handle.remoteAddress;
     const receiver: HandleReceiver = {
       onData: (chunk) => {
@@ -127,6 +125,9 @@ export class WinsockSocket extends Duplex {
     };
     handle.attach(receiver);
   }
+
+  /** The local endpoint, read from the handle when first asked for (a getsockname the connection itself does not need). */
+  private get local(): SocketAddress { return this.handle.localAddress; }
 
   /** The peer's address. */
   get remoteAddress(): string { return this.remote.address; }

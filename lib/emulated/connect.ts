@@ -10,7 +10,7 @@ import { createAbortError, WinsockError } from '../errors';
 import type { ProviderConnectOptions, SocketHandle } from '../provider';
 import { socketAddress } from '../tcp/sockets';
 import type { HandleTracker } from '../tcp/tracker';
-import { EmulatedHandle } from './handle';
+import { EmulatedHandle, IGNORE_CONNECT, type ConnectPhase } from './handle';
 
 export interface EmulatedConnectDeps {
   readonly connect: (options: NetConnectOpts) => Socket;
@@ -29,59 +29,79 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
-    deps.tracker.socket(socket);
-    let timer: NodeJS.Timeout | null = null;
-    let settled = false;
-
-    const cleanup = (): void => {
-      settled = true;
-      if (timer) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('connect', onConnect);
-      socket.removeListener('error', onError);
-      socket.removeListener('close', onClose);
-    };
-    const fail = (err: Error): void => {
-      if (settled) return;
-      cleanup();
-      socket.on('error', () => {});
-      socket.destroy();
-      debug('emulated: connect to %s:%d failed: %s', options.host, options.port, err.message);
-      reject(err);
-    };
-    const onAbort = (): void => fail(createAbortError(signal ?? undefined));
-    const onConnect = (): void => {
-      cleanup();
-      // Paused until the facade's first read, so nothing arrives before anyone listens.
-      socket.pause();
-      const handle = new EmulatedHandle({
-        socket,
-        early: [],
-        // Connected to an IPv4 literal: that is the peer, without a getpeername.
-        // (Not 0.x.x.x: Linux connects "this host" to a local address.)
-        ...(isIPv4(options.host) && !options.host.startsWith('0.') ? { remoteAddress: socketAddress(options.host, options.port) } : {}),
-      });
-      debug('emulated: connected to %s:%d', options.host, options.port);
-      resolve(handle);
-    };
-    const onError = (err: Error & { code?: string }): void => {
-      // The acceptor reset us as the handshake completed, before node:net
-      // reported the connect: a refusal after the handshake (the caller was
-      // rejected by the condition, the blockList, maxConnections or the backlog).
-      if (err.code === 'ECONNRESET') {
-        fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: 'the acceptor reset the connection as it was established (refused)' }));
-      } else {
-        fail(WinsockError.fromNodeError(err, 'WSAConnect'));
-      }
-    };
-    const onClose = (): void => fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before it was established' }));
-
-    socket.once('connect', onConnect);
-    socket.on('error', onError);
-    socket.on('close', onClose);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const connecting = new Connecting(socket, options, deps.tracker, resolve, reject);
+    socket.once('connect', connecting.onConnect);
+    if (signal) signal.addEventListener('abort', connecting.onAbort, { once: true });
     if (options.timeout > 0) {
-      timer = setTimeout(() => fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `not connected within ${options.timeout} ms` })), options.timeout);
+      connecting.timer = setTimeout(
+        () => connecting.fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `not connected within ${options.timeout} ms` })),
+        options.timeout,
+      );
     }
   });
+}
+
+/**
+ * One connect in flight: the handle exists from the start, and its own
+ * 'error' and 'close' listeners report to this object until the connect
+ * completes (no listeners of the connect's own to add and remove).
+ */
+class Connecting implements ConnectPhase {
+  readonly handle: EmulatedHandle;
+  timer: NodeJS.Timeout | null = null;
+  private settled = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly options: ProviderConnectOptions,
+    tracker: HandleTracker,
+    private readonly resolve: (handle: SocketHandle) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.handle = new EmulatedHandle({ socket, early: [], connecting: this, tracker });
+  }
+
+  readonly onAbort = (): void => this.fail(createAbortError(this.options.signal ?? undefined));
+
+  readonly onConnect = (): void => {
+    if (this.settled) return;
+    this.settle();
+    const { options } = this;
+    // Connected to an IPv4 literal: that is the peer, without a getpeername.
+    // (Not 0.x.x.x: Linux connects "this host" to a local address.)
+    this.handle.connected(isIPv4(options.host) && !options.host.startsWith('0.') ? socketAddress(options.host, options.port) : undefined);
+    debug('emulated: connected to %s:%d', options.host, options.port);
+    this.resolve(this.handle);
+  };
+
+  private settle(): void {
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+  }
+
+  fail(err: Error): void {
+    if (this.settled) return;
+    this.settle();
+    this.socket.removeListener('connect', this.onConnect);
+    this.handle.connecting = IGNORE_CONNECT;
+    this.socket.destroy();
+    debug('emulated: connect to %s:%d failed: %s', this.options.host, this.options.port, err.message);
+    this.reject(err);
+  }
+
+  error(err: Error & { code?: string }): void {
+    // The acceptor reset us as the handshake completed, before node:net
+    // reported the connect: a refusal after the handshake (the caller was
+    // rejected by the condition, the blockList, maxConnections or the backlog).
+    if (err.code === 'ECONNRESET') {
+      this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: 'the acceptor reset the connection as it was established (refused)' }));
+    } else {
+      this.fail(WinsockError.fromNodeError(err, 'WSAConnect'));
+    }
+  }
+
+  close(): void {
+    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before it was established' }));
+  }
 }

@@ -9,7 +9,21 @@ import { WinsockError } from '../errors';
 import type { HandleReceiver, SocketHandle } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, socketAddress } from '../tcp/sockets';
+import type { HandleTracker } from '../tcp/tracker';
 import { emulatedCapabilities } from './protocols';
+
+/**
+ * Where a connecting socket's 'error' and 'close' go until connect() has
+ * its connection: the handle's own listeners serve the connect too, so a
+ * connection gets four listeners in all, none swapped.
+ */
+export interface ConnectPhase {
+  error(err: Error): void;
+  close(): void;
+}
+
+/** For a connect that failed: whatever the socket still reports is dropped (errors too, so none is unhandled). */
+export const IGNORE_CONNECT: ConnectPhase = { error() {}, close() {} };
 
 export interface EmulatedHandleInit {
   readonly socket: Socket;
@@ -17,20 +31,29 @@ export interface EmulatedHandleInit {
   readonly early: readonly Buffer[];
   readonly localAddress?: SocketAddress;
   readonly remoteAddress?: SocketAddress;
+  /** A socket still connecting: `connected()` follows. */
+  readonly connecting?: ConnectPhase;
+  /** Counts the socket until its 'close' (in the handle's own listener). */
+  readonly tracker?: HandleTracker;
 }
+
+const NO_ADDRESS: SocketAddress = Object.freeze({ address: '', port: 0, family: 'IPv4' });
 
 const NO_DATA = Promise.resolve(null);
 
 export class EmulatedHandle implements SocketHandle {
   readonly capabilities: Capabilities = emulatedCapabilities();
-  readonly localAddress: SocketAddress;
-  readonly remoteAddress: SocketAddress;
+  remoteAddress: SocketAddress;
+  /** Until connected(): where 'error' and 'close' go. */
+  connecting: ConnectPhase | null;
   /** TCP/IP carries neither (the facade refuses them with WSAEOPNOTSUPP before they get here). */
   readonly calleeData = null;
   readonly callerData = null;
   readonly qos = null;
 
   private readonly socket: Socket;
+  /** The local endpoint once known (given by the listener, or read on first use). */
+  private local: SocketAddress | null;
   private receiver: HandleReceiver | null = null;
   private early: Buffer[] | null;
   private peerEnded = false;
@@ -42,9 +65,12 @@ export class EmulatedHandle implements SocketHandle {
   constructor(init: EmulatedHandleInit) {
     const { socket } = init;
     this.socket = socket;
-    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
-    this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
+    this.local = init.localAddress ?? null;
+    this.connecting = init.connecting ?? null;
+    this.remoteAddress = init.remoteAddress ?? (this.connecting ? NO_ADDRESS : socketAddress(socket.remoteAddress, socket.remotePort));
     this.early = init.early.length > 0 ? [...init.early] : null;
+    const tracker = init.tracker;
+    tracker?.add();
     // Paused until readStart(); adding 'data' to a paused stream does not resume it.
     socket.pause();
     socket.on('data', (chunk: Buffer) => {
@@ -56,15 +82,40 @@ export class EmulatedHandle implements SocketHandle {
     });
     // Always listened to: an unhandled 'error' would crash the process.
     socket.on('error', (err: Error & { syscall?: string }) => {
+      if (this.connecting) {
+        this.connecting.error(err);
+        return;
+      }
       this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'));
     });
     socket.on('close', () => {
+      tracker?.remove();
+      if (this.connecting) {
+        this.connecting.close();
+        return;
+      }
       // 'end' and 'error' come before 'close'; a close with neither (and not
       // ours) is a connection that vanished under us.
       if (!this.closedLocally && !this.peerEnded) {
         this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }));
       }
     });
+  }
+
+  /** The TCP connect completed: the socket's events are the connection's from here on. */
+  connected(remoteAddress: SocketAddress | undefined): void {
+    this.connecting = null;
+    this.remoteAddress = remoteAddress ?? socketAddress(this.socket.remoteAddress, this.socket.remotePort);
+  }
+
+  /**
+   * The local endpoint, read (getsockname) on first use rather than for
+   * every connection; node:net keeps what it read. Never read before the
+   * socket closed: unknown ('' and port 0), as net.Socket's localAddress.
+   */
+  get localAddress(): SocketAddress {
+    if (this.local === null) this.local = socketAddress(this.socket.localAddress, this.socket.localPort);
+    return this.local;
   }
 
   private fail(error: WinsockError): void {

@@ -108,7 +108,6 @@ function put(out: Buffer, src: Buffer, at: number): number {
 export class FramedHandle implements SocketHandle, FrameSink {
   readonly capabilities: Capabilities;
   // Set by open(): the handshake fills them in.
-  localAddress: SocketAddress = NO_ADDRESS;
   remoteAddress: SocketAddress = NO_ADDRESS;
   calleeData: Buffer | null = null;
   callerData: Buffer | null = null;
@@ -116,6 +115,8 @@ export class FramedHandle implements SocketHandle, FrameSink {
   qos: Qos | null = null;
   /** Until open(): where the socket's events go. */
   handshake: Handshake | null;
+  /** The local endpoint once known (given by the listener, or read on first use). */
+  private local: SocketAddress | null = null;
 
   private readonly socket: Socket;
   private readonly message: boolean;
@@ -208,12 +209,22 @@ export class FramedHandle implements SocketHandle, FrameSink {
     const socket = this.socket;
     this.handshake = null;
     this.socketPaused = socket.isPaused();
-    this.localAddress = init.localAddress ?? socketAddress(socket.localAddress, socket.localPort);
+    this.local = init.localAddress ?? null;
     this.remoteAddress = init.remoteAddress ?? socketAddress(socket.remoteAddress, socket.remotePort);
     this.callerData = init.callerData;
     this.calleeData = init.calleeData;
     this.qos = init.qos;
     if (init.leftover && init.leftover.length > 0) this.stash.push(init.leftover);
+  }
+
+  /**
+   * The local endpoint, read (getsockname) on first use rather than for
+   * every connection; node:net keeps what it read. Never read before the
+   * socket closed: unknown ('' and port 0), as net.Socket's localAddress.
+   */
+  get localAddress(): SocketAddress {
+    if (this.local === null) this.local = socketAddress(this.socket.localAddress, this.socket.localPort);
+    return this.local;
   }
 
   attach(receiver: HandleReceiver): void {
