@@ -10,3 +10,6 @@ const logger = debuglog('winsock2');
  * showed up in the connection-rate profile (several messages per connection).
  */
 export const debug: (format: string, ...args: unknown[]) => void = logger.enabled ? logger : () => undefined;
+
+/** Whether `debug` prints: for messages whose arguments cost something to build. */
+export const debugEnabled: boolean = logger.enabled;

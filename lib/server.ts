@@ -22,7 +22,7 @@ import { describe, isThenable, normaliseDecision, reasonOf } from './decision';
 import { PendingRequest } from './request';
 import { resolveProvider } from './providers';
 import { WinsockSocket } from './socket';
-import { debug } from './debug';
+import { debug, debugEnabled } from './debug';
 
 const DEFER: ConditionVerdict = { action: 'defer' };
 const REJECT: ConditionVerdict = { action: 'reject' };
@@ -449,6 +449,8 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   }
 
   private emitDecision(request: PendingRequest, verdict: 'accept' | 'reject', reason: DecisionReason, deferrals: number): void {
+    // Once per connection: built only when someone listens or debug output is on.
+    if (!debugEnabled && this.listenerCount('decision') === 0) return;
     const event: DecisionEvent = { request, verdict, reason, durationMs: performance.now() - request.offeredAt, deferrals };
     debug('decision %d %s:%d %s (%s, %d ms)', request.id, request.callerId.address, request.callerId.port, verdict, reason, event.durationMs.toFixed(2));
     this.emit('decision', event);

@@ -187,9 +187,11 @@ export class FramedListener implements ProviderListener {
       return;
     }
     socket.setNoDelay(true);
-    const entry = new Pending(this, socket, remote, performance.now() + this.options.handshakeTimeout, this.handleSettings);
+    const timeout = this.options.handshakeTimeout;
+    const entry = new Pending(this, socket, remote, performance.now() + timeout, this.handleSettings);
     this.handshakes.add(entry);
-    if (this.deadlineTimer === null) this.armDeadlines(this.options.handshakeTimeout);
+    // handshakeTimeout 0 means no timeout, as for every timeout in the API.
+    if (this.deadlineTimer === null && timeout > 0) this.armDeadlines(timeout);
   }
 
   private armDeadlines(ms: number): void {
