@@ -312,7 +312,7 @@ function carries(c: Case, provider: ProviderName): boolean {
   return !c.callerData || provider === 'framed';
 }
 
-function table(results: CaseResult[], subject: Subject, baseline: Baseline, quick: boolean): string {
+function table(results: CaseResult[], subject: string, baseline: string, quick: boolean): string {
   const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, `${baseline} median [min-max]`, 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
   for (const r of results) {
     if (r.error) {
@@ -389,12 +389,14 @@ async function main(): Promise<void> {
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the framed design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
   process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
-  process.stdout.write(`${table(results, o.subject, o.baseline, o.quick)}\n`);
+  const subjectName = o.subject === 'winsock' ? `winsock2 ${o.provider}` : o.subject;
+  const baselineName = o.baseline === 'build' ? 'other build' : o.baseline;
+  process.stdout.write(`${table(results, subjectName, baselineName, o.quick)}\n`);
   const judged = o.quick
     ? ' (--quick: a cold JIT and one pair, so no target is judged)'
     : results.some((r) => r.metrics.some((m) => m.target)) ? ' (targets are judged on it)' : ' (this pairing has no targets)';
-  process.stdout.write(`ratio = ${o.subject} median / ${o.baseline} median${judged}; pair ratios = ${o.subject} / ${o.baseline} within each pair, which\n`);
-  process.stdout.write(`shared the load of the moment; CPU ratio = ${o.subject} / ${o.baseline} median process CPU time per run (steadier under load)\n`);
+  process.stdout.write(`ratio = ${subjectName} median / ${baselineName} median${judged}; pair ratios = the same within each pair, which\n`);
+  process.stdout.write(`shared the load of the moment; CPU ratio = ${subjectName} / ${baselineName} median process CPU time per run (steadier under load)\n`);
   process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
