@@ -39,6 +39,10 @@ export interface EmulatedHandleInit {
 
 const NO_ADDRESS: SocketAddress = Object.freeze({ address: '', port: 0, family: 'IPv4' });
 
+/** The handle a socket belongs to, on the socket itself (see the shared listeners below). */
+const kHandle = Symbol('winsock2.emulatedHandle');
+type OwnedSocket = Socket & { [kHandle]: EmulatedHandle };
+
 const NO_DATA = Promise.resolve(null);
 
 export class EmulatedHandle implements SocketHandle {
@@ -61,6 +65,7 @@ export class EmulatedHandle implements SocketHandle {
   private closedLocally = false;
   private sendShut = false;
   private failure: WinsockError | null = null;
+  private readonly tracker: HandleTracker | null;
 
   constructor(init: EmulatedHandleInit) {
     const { socket } = init;
@@ -69,37 +74,55 @@ export class EmulatedHandle implements SocketHandle {
     this.connecting = init.connecting ?? null;
     this.remoteAddress = init.remoteAddress ?? (this.connecting ? NO_ADDRESS : socketAddress(socket.remoteAddress, socket.remotePort));
     this.early = init.early.length > 0 ? [...init.early] : null;
-    const tracker = init.tracker;
-    tracker?.add();
+    this.tracker = init.tracker ?? null;
+    this.tracker?.add();
     // Paused until readStart(); adding 'data' to a paused stream does not resume it.
     socket.pause();
-    socket.on('data', (chunk: Buffer) => {
-      if (this.receiver && !this.receiver.onData(chunk)) socket.pause();
-    });
-    socket.on('end', () => {
-      this.peerEnded = true;
-      this.receiver?.onEnd(null);
-    });
+    (socket as OwnedSocket)[kHandle] = this;
+    socket.on('data', EmulatedHandle.onSocketData);
+    socket.on('end', EmulatedHandle.onSocketEnd);
     // Always listened to: an unhandled 'error' would crash the process.
-    socket.on('error', (err: Error & { syscall?: string }) => {
-      if (this.connecting) {
-        this.connecting.error(err);
-        return;
-      }
-      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'));
-    });
-    socket.on('close', () => {
-      tracker?.remove();
-      if (this.connecting) {
-        this.connecting.close();
-        return;
-      }
-      // 'end' and 'error' come before 'close'; a close with neither (and not
-      // ours) is a connection that vanished under us.
-      if (!this.closedLocally && !this.peerEnded) {
-        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }));
-      }
-    });
+    socket.on('error', EmulatedHandle.onSocketError);
+    socket.on('close', EmulatedHandle.onSocketClose);
+  }
+
+  // The socket's four listeners are shared by every handle (node:net calls
+  // them with the socket as `this`, which knows its handle): four closures
+  // and their context less per connection, which an idle server holds by
+  // the ten thousand.
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    const handle = this[kHandle];
+    if (handle.receiver && !handle.receiver.onData(chunk)) this.pause();
+  }
+
+  private static onSocketEnd(this: OwnedSocket): void {
+    const handle = this[kHandle];
+    handle.peerEnded = true;
+    handle.receiver?.onEnd(null);
+  }
+
+  private static onSocketError(this: OwnedSocket, err: Error & { syscall?: string }): void {
+    const handle = this[kHandle];
+    if (handle.connecting) {
+      handle.connecting.error(err);
+      return;
+    }
+    handle.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'));
+  }
+
+  private static onSocketClose(this: OwnedSocket): void {
+    const handle = this[kHandle];
+    handle.tracker?.remove();
+    if (handle.connecting) {
+      handle.connecting.close();
+      return;
+    }
+    // 'end' and 'error' come before 'close'; a close with neither (and not
+    // ours) is a connection that vanished under us.
+    if (!handle.closedLocally && !handle.peerEnded) {
+      handle.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }));
+    }
   }
 
   /** The TCP connect completed: the socket's events are the connection's from here on. */

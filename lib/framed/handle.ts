@@ -86,6 +86,10 @@ export const IGNORE_EVENTS: Handshake = { data() {}, end() {}, error() {}, close
 
 const NO_ADDRESS: SocketAddress = Object.freeze({ address: '', port: 0, family: 'IPv4' });
 
+/** The handle a socket belongs to, on the socket itself (see the shared listeners in FramedHandle). */
+const kHandle = Symbol('winsock2.framedHandle');
+type OwnedSocket = Socket & { [kHandle]: FramedHandle };
+
 type RecvState = 'open' | 'ended' | 'failed' | 'closed';
 
 function writeHeader(out: Buffer, type: number, length: number, at = 0): void {
@@ -117,6 +121,7 @@ export class FramedHandle implements SocketHandle, FrameSink {
   handshake: Handshake | null;
   /** The local endpoint once known (given by the listener, or read on first use). */
   private local: SocketAddress | null = null;
+  private readonly tracker: HandleTracker | null;
 
   private readonly socket: Socket;
   private readonly message: boolean;
@@ -154,48 +159,64 @@ export class FramedHandle implements SocketHandle, FrameSink {
     this.maxDisconnectData = init.maxDisconnectData;
     this.decoder = new FrameDecoder({ mode: init.mode, maxDisconnectData: init.maxDisconnectData, maxFramePayload: this.maxFramePayload });
     this.handshake = handshake;
-    const tracker = init.tracker;
-    tracker?.add();
-
+    this.tracker = init.tracker ?? null;
+    this.tracker?.add();
+    (socket as OwnedSocket)[kHandle] = this;
     // The only four listeners the connection ever gets: the handshake's events go through them too.
-    socket.on('data', (chunk: Buffer) => {
-      if (this.handshake) this.handshake.data(chunk);
-      else this.onSocketData(chunk);
-    });
-    socket.on('end', () => {
-      if (this.handshake) {
-        this.handshake.end();
-        return;
-      }
-      this.peerEnded = true;
-      this.process();
-    });
+    socket.on('data', FramedHandle.onSocketData);
+    socket.on('end', FramedHandle.onSocketEnd);
     // Always listened to: an unhandled 'error' would crash the process.
-    socket.on('error', (err: Error & { syscall?: string }) => {
-      if (this.handshake) {
-        this.handshake.error(err);
-        return;
-      }
-      if (this.closedLocally) return;
-      this.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), 'none');
-    });
-    socket.on('close', () => {
-      tracker?.remove();
-      this.socketClosed = true;
-      if (this.handshake) {
-        this.handshake.close();
-        return;
-      }
-      if (this.closedLocally) return;
-      // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
-      if (this.recvState === 'open' && !this.peerEnded) {
-        this.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
-      }
-    });
+    socket.on('error', FramedHandle.onSocketError);
+    socket.on('close', FramedHandle.onSocketClose);
     if (handshake === null) {
       // Open from the start: paused until readStart(), as after open().
       socket.pause();
       this.open(init as HandleInit);
+    }
+  }
+
+  // The socket's four listeners are shared by every handle (node:net calls
+  // them with the socket as `this`, which knows its handle): four closures
+  // and their context less per connection.
+
+  private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
+    const handle = this[kHandle];
+    if (handle.handshake) handle.handshake.data(chunk);
+    else handle.onSocketData(chunk);
+  }
+
+  private static onSocketEnd(this: OwnedSocket): void {
+    const handle = this[kHandle];
+    if (handle.handshake) {
+      handle.handshake.end();
+      return;
+    }
+    handle.peerEnded = true;
+    handle.process();
+  }
+
+  private static onSocketError(this: OwnedSocket, err: Error & { syscall?: string }): void {
+    const handle = this[kHandle];
+    if (handle.handshake) {
+      handle.handshake.error(err);
+      return;
+    }
+    if (handle.closedLocally) return;
+    handle.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'), 'none');
+  }
+
+  private static onSocketClose(this: OwnedSocket): void {
+    const handle = this[kHandle];
+    handle.tracker?.remove();
+    handle.socketClosed = true;
+    if (handle.handshake) {
+      handle.handshake.close();
+      return;
+    }
+    if (handle.closedLocally) return;
+    // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
+    if (handle.recvState === 'open' && !handle.peerEnded) {
+      handle.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
     }
   }
 
