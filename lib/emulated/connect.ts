@@ -10,7 +10,7 @@ import { createAbortError, WinsockError } from '../errors';
 import type { ProviderConnectOptions, SocketHandle } from '../provider';
 import { socketAddress } from '../tcp/sockets';
 import type { HandleTracker } from '../tcp/tracker';
-import { EmulatedHandle, IGNORE_CONNECT, type ConnectPhase } from './handle';
+import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
 
 export interface EmulatedConnectDeps {
   readonly connect: (options: NetConnectOpts) => Socket;
@@ -46,7 +46,7 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
  * 'error' and 'close' listeners report to this object until the connect
  * completes (no listeners of the connect's own to add and remove).
  */
-class Connecting implements ConnectPhase {
+class Connecting implements SetupPhase {
   readonly handle: EmulatedHandle;
   timer: NodeJS.Timeout | null = null;
   private settled = false;
@@ -58,7 +58,7 @@ class Connecting implements ConnectPhase {
     private readonly resolve: (handle: SocketHandle) => void,
     private readonly reject: (err: Error) => void,
   ) {
-    this.handle = new EmulatedHandle({ socket, early: [], connecting: this, tracker });
+    this.handle = new EmulatedHandle({ socket, early: [], setup: this, tracker });
   }
 
   readonly onAbort = (): void => this.fail(createAbortError(this.options.signal ?? undefined));
@@ -69,7 +69,7 @@ class Connecting implements ConnectPhase {
     const { options } = this;
     // Connected to an IPv4 literal: that is the peer, without a getpeername.
     // (Not 0.x.x.x: Linux connects "this host" to a local address.)
-    this.handle.connected(isIPv4(options.host) && !options.host.startsWith('0.') ? socketAddress(options.host, options.port) : undefined);
+    this.handle.open({ remoteAddress: isIPv4(options.host) && !options.host.startsWith('0.') ? socketAddress(options.host, options.port) : undefined });
     debug('emulated: connected to %s:%d', options.host, options.port);
     this.resolve(this.handle);
   };
@@ -84,11 +84,15 @@ class Connecting implements ConnectPhase {
     if (this.settled) return;
     this.settle();
     this.socket.removeListener('connect', this.onConnect);
-    this.handle.connecting = IGNORE_CONNECT;
+    this.handle.setup = IGNORE_EVENTS;
     this.socket.destroy();
     debug('emulated: connect to %s:%d failed: %s', this.options.host, this.options.port, err.message);
     this.reject(err);
   }
+
+  // Nothing is read before the connect completes (the socket is paused).
+  data(): void {}
+  end(): void {}
 
   error(err: Error & { code?: string }): void {
     // The acceptor reset us as the handshake completed, before node:net

@@ -13,17 +13,28 @@ import type { HandleTracker } from '../tcp/tracker';
 import { emulatedCapabilities } from './protocols';
 
 /**
- * Where a connecting socket's 'error' and 'close' go until connect() has
- * its connection: the handle's own listeners serve the connect too, so a
- * connection gets four listeners in all, none swapped.
+ * Where the socket's events go before the connection is the application's:
+ * connect()'s until the TCP connect completes, the listener's while the
+ * request waits in the queue. The handle's own four listeners serve that
+ * phase too, so a connection gets four listeners in all, none swapped.
  */
-export interface ConnectPhase {
+export interface SetupPhase {
+  data(chunk: Buffer): void;
+  end(): void;
   error(err: Error): void;
   close(): void;
 }
 
-/** For a connect that failed: whatever the socket still reports is dropped (errors too, so none is unhandled). */
-export const IGNORE_CONNECT: ConnectPhase = { error() {}, close() {} };
+/** For a connection refused or given up before it opened: whatever the socket still reports is dropped (errors too, so none is unhandled). */
+export const IGNORE_EVENTS: SetupPhase = { data() {}, end() {}, error() {}, close() {} };
+
+/** What the setup phase learnt, given to open(). */
+export interface OpenInit {
+  /** Bytes already read from the socket (while the request waited in the queue), delivered first. */
+  readonly early?: readonly Buffer[];
+  readonly localAddress?: SocketAddress | undefined;
+  readonly remoteAddress?: SocketAddress | undefined;
+}
 
 export interface EmulatedHandleInit {
   readonly socket: Socket;
@@ -31,8 +42,8 @@ export interface EmulatedHandleInit {
   readonly early: readonly Buffer[];
   readonly localAddress?: SocketAddress;
   readonly remoteAddress?: SocketAddress;
-  /** A socket still connecting: `connected()` follows. */
-  readonly connecting?: ConnectPhase;
+  /** A connection still being set up (connecting, or queued): `open()` follows. */
+  readonly setup?: SetupPhase;
   /** Counts the socket until its 'close' (in the handle's own listener). */
   readonly tracker?: HandleTracker;
 }
@@ -48,8 +59,8 @@ const NO_DATA = Promise.resolve(null);
 export class EmulatedHandle implements SocketHandle {
   readonly capabilities: Capabilities = emulatedCapabilities();
   remoteAddress: SocketAddress;
-  /** Until connected(): where 'error' and 'close' go. */
-  connecting: ConnectPhase | null;
+  /** Until open(): where the socket's events go. */
+  setup: SetupPhase | null;
   /** TCP/IP carries neither (the facade refuses them with WSAEOPNOTSUPP before they get here). */
   readonly calleeData = null;
   readonly callerData = null;
@@ -71,8 +82,8 @@ export class EmulatedHandle implements SocketHandle {
     const { socket } = init;
     this.socket = socket;
     this.local = init.localAddress ?? null;
-    this.connecting = init.connecting ?? null;
-    this.remoteAddress = init.remoteAddress ?? (this.connecting ? NO_ADDRESS : socketAddress(socket.remoteAddress, socket.remotePort));
+    this.setup = init.setup ?? null;
+    this.remoteAddress = init.remoteAddress ?? (this.setup ? NO_ADDRESS : socketAddress(socket.remoteAddress, socket.remotePort));
     this.early = init.early.length > 0 ? [...init.early] : null;
     this.tracker = init.tracker ?? null;
     this.tracker?.add();
@@ -93,19 +104,24 @@ export class EmulatedHandle implements SocketHandle {
 
   private static onSocketData(this: OwnedSocket, chunk: Buffer): void {
     const handle = this[kHandle];
-    if (handle.receiver && !handle.receiver.onData(chunk)) this.pause();
+    if (handle.setup) handle.setup.data(chunk);
+    else if (handle.receiver && !handle.receiver.onData(chunk)) this.pause();
   }
 
   private static onSocketEnd(this: OwnedSocket): void {
     const handle = this[kHandle];
+    if (handle.setup) {
+      handle.setup.end();
+      return;
+    }
     handle.peerEnded = true;
     handle.receiver?.onEnd(null);
   }
 
   private static onSocketError(this: OwnedSocket, err: Error & { syscall?: string }): void {
     const handle = this[kHandle];
-    if (handle.connecting) {
-      handle.connecting.error(err);
+    if (handle.setup) {
+      handle.setup.error(err);
       return;
     }
     handle.fail(WinsockError.fromNodeError(err, err.syscall === 'write' ? 'WSASend' : 'WSARecv'));
@@ -114,8 +130,8 @@ export class EmulatedHandle implements SocketHandle {
   private static onSocketClose(this: OwnedSocket): void {
     const handle = this[kHandle];
     handle.tracker?.remove();
-    if (handle.connecting) {
-      handle.connecting.close();
+    if (handle.setup) {
+      handle.setup.close();
       return;
     }
     // 'end' and 'error' come before 'close'; a close with neither (and not
@@ -125,10 +141,13 @@ export class EmulatedHandle implements SocketHandle {
     }
   }
 
-  /** The TCP connect completed: the socket's events are the connection's from here on. */
-  connected(remoteAddress: SocketAddress | undefined): void {
-    this.connecting = null;
-    this.remoteAddress = remoteAddress ?? socketAddress(this.socket.remoteAddress, this.socket.remotePort);
+  /** Connected (client) or accepted (server): the socket's events are the connection's from here on. */
+  open(init: OpenInit): void {
+    this.setup = null;
+    if (init.localAddress) this.local = init.localAddress;
+    this.remoteAddress = init.remoteAddress ?? socketAddress(this.socket.remoteAddress, this.socket.remotePort);
+    const early = init.early;
+    if (early && early.length > 0) this.early = [...early];
   }
 
   /**

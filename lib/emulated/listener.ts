@@ -20,7 +20,7 @@ import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderLis
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import type { HandleTracker } from '../tcp/tracker';
-import { EmulatedHandle } from './handle';
+import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
 import { emulatedCapabilities } from './protocols';
 
 export interface EmulatedListenerDeps {
@@ -31,18 +31,30 @@ export interface EmulatedListenerDeps {
   readonly kernelBacklog: number;
 }
 
-/** A connection waiting in the queue. */
-interface Queued {
-  readonly socket: Socket;
-  readonly request: RawRequest;
-  /** Set while the request waits: the listeners that notice a caller leaving, and what they read. */
-  watch: Watch | null;
-}
+/**
+ * A connection in the queue: the setup phase its handle's socket events go
+ * to until it is accepted or refused (the handle exists from arrival, so its
+ * four listeners are the only ones the socket ever gets).
+ */
+class Queued implements SetupPhase {
+  readonly handle: EmulatedHandle;
+  /** Set while the request waits and its socket is read: what the caller sent meanwhile. */
+  early: Buffer[] | null = null;
 
-interface Watch {
-  readonly early: Buffer[];
-  readonly onData: (chunk: Buffer) => void;
-  readonly onGone: (err?: Error) => void;
+  constructor(private readonly listener: EmulatedListener, readonly socket: Socket, readonly request: RawRequest, tracker: HandleTracker) {
+    this.handle = new EmulatedHandle({ socket, early: NO_EARLY, setup: this, tracker });
+  }
+
+  data(chunk: Buffer): void {
+    // Keep the caller's first bytes for the application and read no further:
+    // the rest stays in the kernel, where TCP flow control holds the caller.
+    (this.early ??= []).push(chunk);
+    this.socket.pause();
+  }
+
+  end(): void { this.listener.onGone(this, null); }
+  error(err: Error): void { this.listener.onGone(this, err); }
+  close(): void { this.listener.onGone(this, null); }
 }
 
 const NO_EARLY: readonly Buffer[] = [];
@@ -101,14 +113,15 @@ export class EmulatedListener implements ProviderListener {
   }
 
   private onConnection(socket: Socket): void {
-    this.deps.tracker.socket(socket);
     if (this.closing) {
+      this.deps.tracker.socket(socket);
       refuse(socket);
       return;
     }
     const remote = remoteOf(socket);
     if (remote === null) {
       // Gone before we saw it (reset in the accept queue): nothing to offer.
+      this.deps.tracker.socket(socket);
       socket.destroy();
       return;
     }
@@ -120,61 +133,41 @@ export class EmulatedListener implements ProviderListener {
       gqos: null,
     };
     if (this.queue.length >= this.options.backlog) {
+      this.deps.tracker.socket(socket);
       refuse(socket);
       debug('emulated: backlog of %d full, refusing %s:%d', this.options.backlog, remote.address, remote.port);
       this.callbacks.refused(request, 'backlog');
       return;
     }
-    const entry: Queued = { socket, request, watch: null };
+    const entry = new Queued(this, socket, request, this.deps.tracker);
     this.queue.push(entry);
     this.pump();
   }
 
-  /** Starts reading a waiting request's socket so a caller that leaves is noticed; keeps what it sends. */
+  /** Starts reading a waiting request's socket so a caller that leaves is noticed; Queued.data keeps what it sends. */
   private watch(entry: Queued): void {
-    if (entry.watch) return;
-    const { socket } = entry;
-    const early: Buffer[] = [];
-    const watch: Watch = {
-      early,
-      onData: (chunk) => {
-        // Keep the caller's first bytes for the application and read no further:
-        // the rest stays in the kernel, where TCP flow control holds the caller.
-        early.push(chunk);
-        socket.pause();
-      },
-      onGone: (err) => this.onGone(entry, err ?? null),
-    };
-    entry.watch = watch;
-    socket.on('data', watch.onData);
-    socket.on('end', watch.onGone);
-    socket.on('error', watch.onGone);
-    socket.on('close', watch.onGone);
-    socket.resume();
+    if (entry.early) return;
+    entry.early = [];
+    entry.socket.resume();
   }
 
   private unwatch(entry: Queued): readonly Buffer[] {
-    const watch = entry.watch;
-    if (!watch) return NO_EARLY;
-    entry.watch = null;
-    const { socket } = entry;
-    socket.pause();
-    socket.removeListener('data', watch.onData);
-    socket.removeListener('end', watch.onGone);
-    socket.removeListener('error', watch.onGone);
-    socket.removeListener('close', watch.onGone);
-    return watch.early;
+    const early = entry.early;
+    if (!early) return NO_EARLY;
+    entry.early = null;
+    entry.socket.pause();
+    return early;
   }
 
-  /** A waiting caller ended, failed or closed before it was accepted or refused. */
-  private onGone(entry: Queued, err: Error | null): void {
+  /** @internal Queued's 'end', 'error' and 'close': a waiting caller left before it was accepted or refused. */
+  onGone(entry: Queued, err: Error | null): void {
     const i = this.queue.indexOf(entry);
     if (i < 0) return;
     this.queue.splice(i, 1);
     // The deferred request was the head; whoever is head now has not been offered.
     if (i === 0) this.headDeferred = false;
     this.unwatch(entry);
-    entry.socket.on('error', () => {});
+    entry.handle.setup = IGNORE_EVENTS;
     entry.socket.destroy();
     debug('emulated: %s:%d withdrew its request', entry.request.callerId.address, entry.request.callerId.port);
     this.callbacks.withdrawn(
@@ -212,12 +205,13 @@ export class EmulatedListener implements ProviderListener {
         }
         this.queue.shift();
         const early = this.unwatch(head);
+        const handle = head.handle;
         if (verdict.action === 'reject') {
+          handle.setup = IGNORE_EVENTS;
           refuse(head.socket);
           continue;
         }
-        const handle = new EmulatedHandle({
-          socket: head.socket,
+        handle.open({
           early,
           // Copies: the request's objects are the application's to keep (and change).
           localAddress: { ...head.request.calleeId },
@@ -245,6 +239,7 @@ export class EmulatedListener implements ProviderListener {
       this.headDeferred = false;
       for (const entry of queued) {
         this.unwatch(entry);
+        entry.handle.setup = IGNORE_EVENTS;
         refuse(entry.socket);
       }
       debug('emulated: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);
