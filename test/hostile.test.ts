@@ -202,6 +202,29 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     await assertServes(provider, o.server, o.port);
   });
 
+  it('silent sockets arriving at different times each get their whole handshakeTimeout (one deadline timer serves them all)', async function () {
+    framedOnly(this, provider);
+    const timeout = 300;
+    const o = await observed(provider, { condition: () => 'accept', handshakeTimeout: timeout });
+    // Three waves 150 ms apart: the later ones must outlive the first wave's deadline.
+    const lifetimes: Promise<number>[] = [];
+    for (let wave = 0; wave < 3; wave++) {
+      if (wave > 0) await new Promise((r) => setTimeout(r, 150));
+      for (let i = 0; i < 4; i++) {
+        const p = await RawPeer.connect(o.port);
+        const t0 = performance.now();
+        lifetimes.push(p.closed.then(() => performance.now() - t0));
+      }
+    }
+    const lived = await Promise.all(lifetimes);
+    // A lower bound only (a loaded machine can only make them live longer); some slack for timer rounding and for the client seeing its connect after the server did.
+    for (const ms of lived) assert.ok(ms >= timeout - 25, `a silent socket was dropped after ${ms.toFixed(0)} ms, before its handshakeTimeout of ${timeout} ms`);
+    await waitFor(() => o.clientErrors.length === 12);
+    assert.ok(o.clientErrors.every((e) => e.code === 'WSAETIMEDOUT'));
+    assert.equal(o.offered, 0);
+    await assertServes(provider, o.server, o.port);
+  });
+
   it('a slow writer (a hello one byte at a time) is dropped by handshakeTimeout even though it keeps sending', async function () {
     framedOnly(this, provider);
     const o = await observed(provider, { condition: () => 'accept', handshakeTimeout: 300 });

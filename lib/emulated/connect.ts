@@ -61,7 +61,12 @@ class Connecting implements SetupPhase {
     this.handle = new EmulatedHandle({ socket, early: [], setup: this, tracker });
   }
 
-  readonly onAbort = (): void => this.fail(createAbortError(this.options.signal ?? undefined));
+  /** Made only for a connect with a signal. */
+  private abortListener: (() => void) | null = null;
+
+  get onAbort(): () => void {
+    return (this.abortListener ??= (): void => this.fail(createAbortError(this.options.signal ?? undefined)));
+  }
 
   readonly onConnect = (): void => {
     if (this.settled) return;
@@ -77,7 +82,7 @@ class Connecting implements SetupPhase {
   private settle(): void {
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
   }
 
   fail(err: Error): void {

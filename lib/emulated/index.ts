@@ -50,8 +50,13 @@ export function createEmulatedProvider(options: EmulatedProviderOptions = {}): P
       checkMode(listenOptions.mode, 'WSASocketW');
       return EmulatedListener.listen(listenOptions, callbacks, listenerDeps);
     },
-    connect: async (connectOptions) => {
-      checkMode(connectOptions.mode, 'WSAConnect');
+    // Not async: connectEmulated's promise is returned as it is, without another promise around it per connect.
+    connect: (connectOptions) => {
+      try {
+        checkMode(connectOptions.mode, 'WSAConnect');
+      } catch (err) {
+        return Promise.reject(err);
+      }
       return connectEmulated(connectOptions, connectDeps);
     },
     enumerateProtocols: emulatedProtocols,

@@ -101,12 +101,17 @@ class Connecting implements Handshake {
     );
   }
 
-  readonly onAbort = (): void => this.fail(createAbortError(this.options.signal ?? undefined));
+  /** Made only for a connect with a signal. */
+  private abortListener: (() => void) | null = null;
+
+  get onAbort(): () => void {
+    return (this.abortListener ??= (): void => this.fail(createAbortError(this.options.signal ?? undefined)));
+  }
 
   private settle(): void {
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    this.options.signal?.removeEventListener('abort', this.onAbort);
+    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
   }
 
   /** Fails the connect; destroying the socket is how the acceptor learns the request was withdrawn. */
