@@ -8,6 +8,7 @@ import { debug } from '../debug';
 import { WinsockError } from '../errors';
 import type { HandleReceiver, SocketHandle } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
+import { writeParts } from '../tcp/write';
 import { abortSocket, socketAddress } from '../tcp/sockets';
 import type { HandleTracker } from '../tcp/tracker';
 import { emulatedCapabilities } from './protocols';
@@ -202,29 +203,7 @@ export class EmulatedHandle implements SocketHandle {
       process.nextTick(callback, refused);
       return;
     }
-    const socket = this.socket;
-    let early = false;
-    const done = (err?: Error | null): void => {
-      if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
-    };
-    if (chunks.length === 1) {
-      socket.write(chunks[0] as Buffer, done);
-    } else {
-      // Corked: node:net hands every chunk to one writev.
-      socket.cork();
-      const last = chunks.length - 1;
-      for (let i = 0; i < last; i++) socket.write(chunks[i] as Buffer);
-      socket.write(chunks[last] as Buffer, done);
-      socket.uncork();
-    }
-    // The kernel took every byte at once (libuv's try-write): node:net holds
-    // none of the caller's buffers, so complete synchronously as net.Socket
-    // does, and a writer loop needs no 'drain' round trip. A later failure
-    // still reaches the receiver through 'error'.
-    if (socket.writableLength === 0) {
-      early = true;
-      callback(null);
-    }
+    writeParts(this.socket, chunks, callback);
   }
 
   private sendError(syscall: string): WinsockError | null {

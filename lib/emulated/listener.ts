@@ -19,6 +19,7 @@ import { WinsockError } from '../errors';
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
+import { listenServer, type BoundServer } from '../tcp/listen';
 import type { HandleTracker } from '../tcp/tracker';
 import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
 import { emulatedCapabilities } from './protocols';
@@ -67,23 +68,23 @@ export class EmulatedListener implements ProviderListener {
   private headDeferred = false;
   private pumping = false;
   private closing: Promise<void> | null = null;
+  private readonly server: Server;
   private releaseServer: (() => void) | null;
   /** The local endpoint of every accepted socket when bound to one address (no getsockname per connection). */
   private readonly boundLocal: SocketAddress | null;
 
   private constructor(
-    private readonly server: Server,
+    bound: BoundServer,
     private readonly options: ProviderListenOptions,
     private readonly callbacks: ListenerCallbacks,
     private readonly deps: EmulatedListenerDeps,
     release: () => void,
   ) {
     this.releaseServer = release;
-    const addr = server.address();
-    this.address =
-      addr !== null && typeof addr === 'object' ? socketAddress(addr.address, addr.port) : socketAddress(options.host, options.port);
-    const bound = this.address.address;
-    this.boundLocal = bound !== '' && bound !== '0.0.0.0' && bound !== '::' ? this.address : null;
+    const { server } = bound;
+    this.server = server;
+    this.address = bound.address;
+    this.boundLocal = bound.boundLocal;
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
       if (this.closing) return;
@@ -91,25 +92,11 @@ export class EmulatedListener implements ProviderListener {
     });
   }
 
-  static listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: EmulatedListenerDeps): Promise<EmulatedListener> {
-    return new Promise((resolve, reject) => {
-      const server = deps.createServer();
-      const onError = (err: Error & { code?: string }): void => {
-        server.removeListener('listening', onListening);
-        // Binding errors are bind()'s in Winsock even though libuv reports them from listen().
-        const bindErr = err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES';
-        reject(WinsockError.fromNodeError(err, bindErr ? 'bind' : 'listen'));
-      };
-      const onListening = (): void => {
-        server.removeListener('error', onError);
-        const listener = new EmulatedListener(server, options, callbacks, deps, deps.tracker.server());
-        debug('emulated: listening on %s:%d (backlog %d)', listener.address.address, listener.address.port, options.backlog);
-        resolve(listener);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ host: options.host, port: options.port, backlog: deps.kernelBacklog });
-    });
+  static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: EmulatedListenerDeps): Promise<EmulatedListener> {
+    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog);
+    const listener = new EmulatedListener(bound, options, callbacks, deps, deps.tracker.server());
+    debug('emulated: listening on %s:%d (backlog %d)', listener.address.address, listener.address.port, options.backlog);
+    return listener;
   }
 
   private onConnection(socket: Socket): void {

@@ -20,6 +20,7 @@ import { debug } from '../debug';
 import { WinsockError } from '../errors';
 import type { HandleReceiver, SocketHandle } from '../provider';
 import type { Capabilities, Qos, SocketAddress, SocketMode } from '../types';
+import { writeParts } from '../tcp/write';
 import { abortSocket, socketAddress } from '../tcp/sockets';
 import type { HandleTracker } from '../tcp/tracker';
 import {
@@ -414,33 +415,7 @@ export class FramedHandle implements SocketHandle, FrameSink {
       process.nextTick(callback, null);
       return;
     }
-    let early = false;
-    const done = (err?: Error | null): void => {
-      if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);
-    };
-    if (parts.length === 1) {
-      socket.write(parts[0] as Buffer, done);
-    } else {
-      // Corked: node:net hands all parts to one writev; no concatenation copy.
-      socket.cork();
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) socket.write(parts[i] as Buffer);
-      socket.write(parts[last] as Buffer, done);
-      socket.uncork();
-    }
-    // When the kernel took every byte synchronously (node:net holds none of
-    // the caller's buffers any more), complete at once and synchronously, as
-    // net.Socket completes such a write: the facade's Writable then sees the
-    // write done before write() returns, so write() returns true and a writer
-    // loop goes on without a 'drain' round trip per chunk. With bytes still
-    // queued in node:net the callback waits for their completion: they may be
-    // the caller's own buffers (large writes are not copied), which it must not
-    // reuse before then. A later failure still reaches the receiver through
-    // the socket's 'error'.
-    if (socket.writableLength === 0) {
-      early = true;
-      callback(null);
-    }
+    writeParts(socket, parts, callback);
   }
 
   /** Stream mode: the bytes in as few frames as the payload bound allows (boundaries mean nothing). */

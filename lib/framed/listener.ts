@@ -23,6 +23,7 @@ import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import { encodeVerdict, HelloDecoder, violationError, type HelloLimits, type PreambleStep, type Hello } from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import { framedCapabilities } from './protocols';
+import { listenServer, type BoundServer } from '../tcp/listen';
 import type { HandleTracker } from '../tcp/tracker';
 
 export interface ListenerDeps {
@@ -113,6 +114,7 @@ export class FramedListener implements ProviderListener {
   private headDeferred = false;
   private pumping = false;
   private closing: Promise<void> | null = null;
+  private readonly server: Server;
   private releaseServer: (() => void) | null;
   /**
    * The local endpoint of every accepted socket when the listener is bound to
@@ -121,7 +123,7 @@ export class FramedListener implements ProviderListener {
   private readonly boundLocal: SocketAddress | null;
 
   private constructor(
-    private readonly server: Server,
+    bound: BoundServer,
     private readonly options: ProviderListenOptions,
     private readonly callbacks: ListenerCallbacks,
     private readonly deps: ListenerDeps,
@@ -132,11 +134,10 @@ export class FramedListener implements ProviderListener {
     this.helloLimits = { maxCallerData: options.maxCallerData };
     this.helloDecoder = new HelloDecoder(this.helloLimits);
     this.handleSettings = { mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker };
-    const addr = server.address();
-    this.address =
-      addr !== null && typeof addr === 'object' ? socketAddress(addr.address, addr.port) : socketAddress(options.host, options.port);
-    const bound = this.address.address;
-    this.boundLocal = addr !== null && typeof addr === 'object' && bound !== '' && bound !== '0.0.0.0' && bound !== '::' ? this.address : null;
+    const { server } = bound;
+    this.server = server;
+    this.address = bound.address;
+    this.boundLocal = bound.boundLocal;
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
       if (this.closing) return;
@@ -144,26 +145,11 @@ export class FramedListener implements ProviderListener {
     });
   }
 
-  static listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: ListenerDeps): Promise<FramedListener> {
-    return new Promise((resolve, reject) => {
-      const server = deps.createServer();
-      const onError = (err: Error & { code?: string }): void => {
-        server.removeListener('listening', onListening);
-        // Binding errors are bind()'s in Winsock even though libuv reports them from listen().
-        const bindErr = err.code === 'EADDRINUSE' || err.code === 'EADDRNOTAVAIL' || err.code === 'EACCES';
-        reject(WinsockError.fromNodeError(err, bindErr ? 'bind' : 'listen'));
-      };
-      const onListening = (): void => {
-        server.removeListener('error', onError);
-        const release = deps.tracker.server();
-        const listener = new FramedListener(server, options, callbacks, deps, release);
-        debug('framed: listening on %s:%d (%s mode, backlog %d)', listener.address.address, listener.address.port, options.mode, options.backlog);
-        resolve(listener);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen({ host: options.host, port: options.port, backlog: deps.kernelBacklog });
-    });
+  static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: ListenerDeps): Promise<FramedListener> {
+    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog);
+    const listener = new FramedListener(bound, options, callbacks, deps, deps.tracker.server());
+    debug('framed: listening on %s:%d (%s mode, backlog %d)', listener.address.address, listener.address.port, options.mode, options.backlog);
+    return listener;
   }
 
   // ---- handshake ----
