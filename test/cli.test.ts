@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { spawnChild } from './helpers/spawn';
 import { pendingBecause, platform } from './helpers/harness';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'winsock2.js');
@@ -42,7 +43,7 @@ function collect(child: ChildProcess): Promise<Result> {
 
 /** Runs `winsock2 ...args` to completion, with `input` on stdin. */
 function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...env(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnChild(() => spawn(process.execPath, [BIN, ...args], { env: { ...env(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] }));
   const done = collect(child);
   child.stdin?.end(input);
   return done;
@@ -58,7 +59,7 @@ interface Serving {
 
 /** Starts `winsock2 serve --port 0 ...args` and resolves once it prints where it listens. */
 function serve(args: string[]): Promise<Serving> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnChild(() => spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] }));
   const done = collect(child);
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -401,8 +402,8 @@ describe('CLI: winsock2 (the real binary)', function () {
         if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
         const server = await serve(['--provider', 'framed', ...(json ? ['--json'] : [])]);
         // A caller that stays connected (it never hangs up by itself).
-        const caller = spawn(process.execPath, [BIN, 'connect', '--provider', 'framed', '--port', String(server.port)],
-          { env: env(), stdio: ['pipe', 'pipe', 'pipe'] });
+        const caller = spawnChild(() => spawn(process.execPath, [BIN, 'connect', '--provider', 'framed', '--port', String(server.port)],
+          { env: env(), stdio: ['pipe', 'pipe', 'pipe'] }));
         const callerDone = collect(caller);
         await new Promise<void>((resolve) => {
           let seen = '';
@@ -464,8 +465,8 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     /** Runs connect until its stderr has a hint, then stops it; resolves that stderr. */
     async function hintOf(args: string[]): Promise<string> {
-      const child = spawn(process.execPath, [BIN, 'connect', ...args, '--timeout', '0', '--data', 'GET / HTTP/1.0\r\n'],
-        { env: { ...env(), WINSOCK2_HINT_AFTER_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawnChild(() => spawn(process.execPath, [BIN, 'connect', ...args, '--timeout', '0', '--data', 'GET / HTTP/1.0\r\n'],
+        { env: { ...env(), WINSOCK2_HINT_AFTER_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] }));
       const done = collect(child);
       let stderr = '';
       await new Promise<void>((resolve) => {

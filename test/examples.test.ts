@@ -6,6 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { spawnChild } from './helpers/spawn';
 import { join } from 'node:path';
 import { main as seedScenario } from '../examples/seed-scenario';
 import { main as allowList } from '../examples/allow-list';
@@ -17,7 +18,7 @@ import { providersUnderTest } from './helpers/harness';
 const EXAMPLES = join(__dirname, '..', 'examples');
 
 function runScript(file: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnChild(() => spawn(process.execPath, [join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });

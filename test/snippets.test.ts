@@ -12,13 +12,14 @@
  * `exports` (dist/index.mjs, dist/index.js, dist/index.d.ts, built by
  * `npm test` first) are what the snippets get.
  */
-import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ts from 'typescript';
+import { spawnChild } from './helpers/spawn';
 import { extractSnippets, type Flavour, type Snippet } from './helpers/markdown-snippets';
 
 const ROOT = join(__dirname, '..', '..');
@@ -137,7 +138,7 @@ interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: stri
 function runNode(dir: string, file: string): Promise<Run> {
   const env = { ...process.env };
   delete env['NODE_DEBUG'];
-  const child = spawn(process.execPath, [file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnChild(() => spawn(process.execPath, [file], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   let stdout = '';
   let stderr = '';
   let timedOut = false;
