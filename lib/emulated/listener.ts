@@ -20,6 +20,7 @@ import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderLis
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import { listenServer, type BoundServer } from '../tcp/listen';
+import { Backlog } from '../tcp/backlog';
 import type { HandleTracker } from '../tcp/tracker';
 import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
 import { emulatedCapabilities } from './protocols';
@@ -64,9 +65,11 @@ export class EmulatedListener implements ProviderListener {
   readonly address: SocketAddress;
   readonly capabilities: Capabilities = emulatedCapabilities();
 
-  private readonly queue: Queued[] = [];
-  private headDeferred = false;
-  private pumping = false;
+  private readonly backlog: Backlog<Queued> = new Backlog<Queued>({
+    condition: (entry) => this.callbacks.condition(entry.request),
+    closed: () => this.closing !== null,
+    decided: (entry, verdict) => this.decided(entry, verdict),
+  });
   private closing: Promise<void> | null = null;
   private readonly server: Server;
   private releaseServer: (() => void) | null;
@@ -119,16 +122,15 @@ export class EmulatedListener implements ProviderListener {
       sqos: null,
       gqos: null,
     };
-    if (this.queue.length >= this.options.backlog) {
+    if (this.backlog.size >= this.options.backlog) {
       this.deps.tracker.socket(socket);
       refuse(socket);
       debug('emulated: backlog of %d full, refusing %s:%d', this.options.backlog, remote.address, remote.port);
       this.callbacks.refused(request, 'backlog');
       return;
     }
-    const entry = new Queued(this, socket, request, this.deps.tracker);
-    this.queue.push(entry);
-    this.pump();
+    this.backlog.push(new Queued(this, socket, request, this.deps.tracker));
+    this.watchWaiting();
   }
 
   /** Starts reading a waiting request's socket so a caller that leaves is noticed; Queued.data keeps what it sends. */
@@ -148,11 +150,7 @@ export class EmulatedListener implements ProviderListener {
 
   /** @internal Queued's 'end', 'error' and 'close': a waiting caller left before it was accepted or refused. */
   onGone(entry: Queued, err: Error | null): void {
-    const i = this.queue.indexOf(entry);
-    if (i < 0) return;
-    this.queue.splice(i, 1);
-    // The deferred request was the head; whoever is head now has not been offered.
-    if (i === 0) this.headDeferred = false;
+    if (!this.backlog.remove(entry)) return;
     this.unwatch(entry);
     entry.handle.setup = IGNORE_EVENTS;
     entry.socket.destroy();
@@ -165,53 +163,37 @@ export class EmulatedListener implements ProviderListener {
   }
 
   retry(): void {
-    this.headDeferred = false;
-    this.pump();
+    this.backlog.retry();
+    this.watchWaiting();
   }
 
-  /** Offers the head to the condition until one defers or the queue is empty. */
+  /** Offers what can be offered, then watches whatever still waits, so a caller that leaves is reported. */
   private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (!this.closing && !this.headDeferred && this.queue.length > 0) {
-        const head = this.queue[0] as Queued;
-        let verdict: ConditionVerdict;
-        try {
-          verdict = this.callbacks.condition(head.request);
-        } catch (err) {
-          // The contract says condition() never throws; if it does, refuse only this caller.
-          process.emitWarning(`winsock2: the listener's condition callback threw; the caller was refused: ${String(err)}`, 'WinsockWarning');
-          verdict = { action: 'reject' };
-        }
-        // The callbacks may have closed the listener or dropped the head meanwhile.
-        if (this.closing || this.queue[0] !== head) continue;
-        if (verdict.action === 'defer') {
-          this.headDeferred = true;
-          break;
-        }
-        this.queue.shift();
-        const early = this.unwatch(head);
-        const handle = head.handle;
-        if (verdict.action === 'reject') {
-          handle.setup = IGNORE_EVENTS;
-          refuse(head.socket);
-          continue;
-        }
-        handle.open({
-          early,
-          // Copies: the request's objects are the application's to keep (and change).
-          localAddress: { ...head.request.calleeId },
-          remoteAddress: { ...head.request.callerId },
-        });
-        debug('emulated: accepted %s:%d', head.request.callerId.address, head.request.callerId.port);
-        this.callbacks.connection(handle, head.request);
-      }
-    } finally {
-      this.pumping = false;
+    this.backlog.pump();
+    this.watchWaiting();
+  }
+
+  private watchWaiting(): void {
+    for (const entry of this.backlog.waiting()) this.watch(entry);
+  }
+
+  /** The head got its final verdict and has left the backlog. */
+  private decided(head: Queued, verdict: Exclude<ConditionVerdict, { action: 'defer' }>): void {
+    const early = this.unwatch(head);
+    const handle = head.handle;
+    if (verdict.action === 'reject') {
+      handle.setup = IGNORE_EVENTS;
+      refuse(head.socket);
+      return;
     }
-    // Whatever still waits is watched, so a caller that leaves is reported.
-    for (const entry of this.queue) this.watch(entry);
+    handle.open({
+      early,
+      // Copies: the request's objects are the application's to keep (and change).
+      localAddress: { ...head.request.calleeId },
+      remoteAddress: { ...head.request.callerId },
+    });
+    debug('emulated: accepted %s:%d', head.request.callerId.address, head.request.callerId.port);
+    this.callbacks.connection(handle, head.request);
   }
 
   close(): Promise<void> {
@@ -222,8 +204,7 @@ export class EmulatedListener implements ProviderListener {
       this.server.close();
       this.releaseServer?.();
       this.releaseServer = null;
-      const queued = this.queue.splice(0);
-      this.headDeferred = false;
+      const queued = this.backlog.drain();
       for (const entry of queued) {
         this.unwatch(entry);
         entry.handle.setup = IGNORE_EVENTS;

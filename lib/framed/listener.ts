@@ -24,6 +24,7 @@ import { encodeVerdict, HelloDecoder, violationError, type HelloLimits, type Pre
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import { framedCapabilities } from './protocols';
 import { listenServer, type BoundServer } from '../tcp/listen';
+import { Backlog } from '../tcp/backlog';
 import type { HandleTracker } from '../tcp/tracker';
 
 export interface ListenerDeps {
@@ -108,11 +109,13 @@ export class FramedListener implements ProviderListener {
   private readonly helloDecoder: HelloDecoder;
   private readonly helloLimits: HelloLimits;
   private readonly handleSettings: { mode: 'stream' | 'message'; maxDisconnectData: number; maxFramePayload: number; tracker: HandleTracker };
-  private readonly queue: Pending[] = [];
+  private readonly backlog: Backlog<Pending> = new Backlog<Pending>({
+    condition: (entry) => this.callbacks.condition(entry.request as RawRequest),
+    closed: () => this.closing !== null,
+    decided: (entry, verdict) => this.decide(entry, verdict),
+  });
   /** Refused sockets still delivering their verdict. */
   private readonly lingering = new Set<Socket>();
-  private headDeferred = false;
-  private pumping = false;
   private closing: Promise<void> | null = null;
   private readonly server: Server;
   private releaseServer: (() => void) | null;
@@ -267,7 +270,7 @@ export class FramedListener implements ProviderListener {
       gqos: hello.gqos,
     };
     entry.request = request;
-    if (this.queue.length >= this.options.backlog) {
+    if (this.backlog.size >= this.options.backlog) {
       entry.phase = 'done';
       this.detach(entry);
       this.refuse(entry, REFUSED);
@@ -277,8 +280,7 @@ export class FramedListener implements ProviderListener {
     }
     // Still listening ('data', 'end', 'close') so a caller that leaves is noticed while queued.
     entry.phase = 'queued';
-    this.queue.push(entry);
-    this.pump();
+    this.backlog.push(entry);
   }
 
   /** The connection left the handshake phase (hello complete or refused): it no longer counts toward maxHandshakes. */
@@ -308,7 +310,7 @@ export class FramedListener implements ProviderListener {
     abort(entry.socket);
     this.callbacks.clientError(err, entry.remote);
     this.callbacks.withdrawn(request, new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the request was dropped for a protocol violation' }));
-    this.pump();
+    this.backlog.pump();
   }
 
   /** @internal The handshake's 'end', 'error' and 'close': the socket went before it was accepted or refused. */
@@ -338,59 +340,24 @@ export class FramedListener implements ProviderListener {
         request,
         new WinsockError('WSAECONNRESET', 'WSAAccept', err ? { cause: err, detail: err.message } : { detail: 'the caller closed its connection' }),
       );
-      this.pump();
+      this.backlog.pump();
     }
   }
 
   private removeQueued(entry: Pending): void {
     entry.phase = 'done';
     this.detach(entry);
-    const i = this.queue.indexOf(entry);
-    if (i < 0) return;
-    this.queue.splice(i, 1);
-    // The deferred request was the head; whoever is head now has not been offered.
-    if (i === 0) this.headDeferred = false;
+    this.backlog.remove(entry);
   }
 
   // ---- the queue ----
 
   retry(): void {
-    this.headDeferred = false;
-    this.pump();
+    this.backlog.retry();
   }
 
-  /** Offers the head to the condition until one defers or the queue is empty. */
-  private pump(): void {
-    if (this.pumping) return;
-    this.pumping = true;
-    try {
-      while (!this.closing && !this.headDeferred && this.queue.length > 0) {
-        const head = this.queue[0] as Pending;
-        let verdict: ConditionVerdict;
-        try {
-          verdict = this.callbacks.condition(head.request as RawRequest);
-        } catch (err) {
-          // The contract says condition() never throws. If it does, throwing on
-          // inside a socket event would take the process down: refuse only
-          // this caller and make the bug visible as a warning instead.
-          process.emitWarning(`winsock2: the listener's condition callback threw; the caller was refused: ${String(err)}`, 'WinsockWarning');
-          verdict = { action: 'reject' };
-        }
-        // The callbacks may have closed the listener or dropped the head meanwhile.
-        if (this.closing || this.queue[0] !== head) continue;
-        this.decide(head, verdict);
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  private decide(head: Pending, verdict: ConditionVerdict): void {
-    if (verdict.action === 'defer') {
-      this.headDeferred = true;
-      return;
-    }
-    this.queue.shift();
+  /** The head got its final verdict and has left the backlog. */
+  private decide(head: Pending, verdict: Exclude<ConditionVerdict, { action: 'defer' }>): void {
     head.phase = 'done';
     if (verdict.action === 'reject') {
       this.detach(head);
@@ -471,8 +438,7 @@ export class FramedListener implements ProviderListener {
         this.detach(entry);
         this.refuse(entry, REFUSED);
       }
-      const queued = this.queue.splice(0);
-      this.headDeferred = false;
+      const queued = this.backlog.drain();
       for (const entry of queued) {
         entry.phase = 'done';
         this.detach(entry);
