@@ -4,11 +4,10 @@
  * decided (conditional accept), so a deferred request keeps the caller
  * waiting, bounded by `timeout` and `signal`.
  */
-import { isIPv4, type NetConnectOpts, type Socket } from 'node:net';
-import { debug } from '../debug';
+import type { NetConnectOpts, Socket } from 'node:net';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
 import type { ProviderConnectOptions, SocketHandle } from '../provider';
-import { socketAddress } from '../tcp/sockets';
+import { ConnectAttempt } from '../tcp/connect-attempt';
 import { encodeHello, VerdictDecoder, violationError, type PreambleStep, type Verdict, type VerdictLimits } from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import type { HandleTracker } from '../tcp/tracker';
@@ -61,14 +60,7 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
-    const connecting = new Connecting(socket, options, deps, resolve, reject);
-    if (signal) signal.addEventListener('abort', connecting.onAbort, { once: true });
-    if (options.timeout > 0) {
-      connecting.timer = setTimeout(
-        () => connecting.fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `no verdict within ${options.timeout} ms` })),
-        options.timeout,
-      );
-    }
+    new Connecting(socket, options, deps, resolve, reject);
     // node:net queues this until the TCP connect completes.
     socket.write(hello);
   });
@@ -79,50 +71,30 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
  * events go to until the verdict (one object, shared methods; the handle's
  * four listeners are the only ones the socket gets).
  */
-class Connecting implements Handshake {
-  readonly handle: FramedHandle;
-  timer: NodeJS.Timeout | null = null;
+class Connecting extends ConnectAttempt implements Handshake {
+  private readonly handle: FramedHandle;
   /** Only for a verdict split over chunks; one that arrives whole is decoded by the shared decoder. */
   private decoder: VerdictDecoder | null = null;
-  private settled = false;
   private readonly limits: VerdictLimits;
 
   constructor(
-    private readonly socket: Socket,
-    private readonly options: ProviderConnectOptions,
+    socket: Socket,
+    options: ProviderConnectOptions,
     deps: ConnectDeps,
-    private readonly resolve: (handle: SocketHandle) => void,
-    private readonly reject: (err: Error) => void,
+    resolve: (handle: SocketHandle) => void,
+    reject: (err: Error) => void,
   ) {
+    super('framed', socket, options, resolve, reject);
     this.limits = { maxCalleeData: options.maxCalleeData };
     this.handle = new FramedHandle(
       { socket, mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker },
       this,
     );
+    this.arm('no verdict');
   }
 
-  /** Made only for a connect with a signal. */
-  private abortListener: (() => void) | null = null;
-
-  get onAbort(): () => void {
-    return (this.abortListener ??= (): void => this.fail(createAbortError(this.options.signal ?? undefined)));
-  }
-
-  private settle(): void {
-    this.settled = true;
-    if (this.timer) clearTimeout(this.timer);
-    if (this.abortListener) this.options.signal?.removeEventListener('abort', this.abortListener);
-  }
-
-  /** Fails the connect; destroying the socket is how the acceptor learns the request was withdrawn. */
-  fail(err: Error): void {
-    if (this.settled) return;
-    this.settle();
-    // Whatever the socket still reports is nobody's business now.
+  protected discard(): void {
     this.handle.handshake = IGNORE_EVENTS;
-    this.socket.destroy();
-    debug('framed: connect to %s:%d failed: %s', this.options.host, this.options.port, err.message);
-    this.reject(err);
   }
 
   private feed(chunk: Buffer): PreambleStep<Verdict> {
@@ -146,18 +118,15 @@ class Connecting implements Handshake {
       this.fail(WinsockError.fromErrno(verdict.errno, 'WSAConnect', rejectDetail(verdict.errno, options.mode)));
       return;
     }
-    this.settle();
+    const remoteAddress = this.knownPeer();
     this.handle.open({
       callerData: null,
       calleeData: verdict.calleeData,
       qos: verdict.qos,
       leftover: step.end < chunk.length ? chunk.subarray(step.end) : null,
-      // Connected to an IPv4 literal: that is the peer, as getpeername would give it, without the
-      // syscall. (Not 0.x.x.x: Linux connects "this host" to a local address and getpeername says which.)
-      ...(isIPv4(options.host) && !options.host.startsWith('0.') ? { remoteAddress: socketAddress(options.host, options.port) } : {}),
+      ...(remoteAddress ? { remoteAddress } : {}),
     });
-    debug('framed: connected to %s:%d', options.host, options.port);
-    this.resolve(this.handle);
+    this.succeed(this.handle);
   }
 
   // Before the verdict, a server that hangs up or resets has refused us: with
