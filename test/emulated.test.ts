@@ -154,12 +154,12 @@ forEachProvider('plain TCP interop', (provider) => {
     second.destroy();
   });
 
-  it('refuses caller data, callee data, QOS and disconnect data with WSAEOPNOTSUPP before sending', async function () {
+  it('refuses caller data (WSAEPROTONOSUPPORT), callee data and QOS (WSAEOPNOTSUPP) and disconnect data (WSAENOPROTOOPT) before sending', async function () {
     plainTcpOnly(this, provider, false);
     const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', calleeData: Buffer.from('x') }) });
     const errors: WinsockError[] = [];
     server.on('conditionError', (e) => errors.push(e));
-    await rejectsWith(connect({ provider, port, callerData: Buffer.from('hi') }), 'WSAEOPNOTSUPP');
+    await rejectsWith(connect({ provider, port, callerData: Buffer.from('hi') }), 'WSAEPROTONOSUPPORT');
     const qos = { sending: null, receiving: null, providerSpecific: Buffer.from('q') };
     await rejectsWith(connect({ provider, port, sqos: qos }), 'WSAEOPNOTSUPP');
     // Callee data in the decision is a conditionError: that caller is refused (reset), not silently accepted without it.
@@ -168,7 +168,7 @@ forEachProvider('plain TCP interop', (provider) => {
     assert.equal(errors[0]?.code, 'WSAEOPNOTSUPP');
     const plain = await listen(provider);
     const socket = own(await connect({ provider, port: plain.port }));
-    await rejectsWith(socket.sendDisconnect('bye'), 'WSAEOPNOTSUPP');
+    await rejectsWith(socket.sendDisconnect('bye'), 'WSAENOPROTOOPT');
   });
 
   describe('HTTP through an emulated server (http.Server fed with emit("connection"))', function () {

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import type { ConditionVerdict, HandleReceiver, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, ProviderListener, RawRequest, SocketHandle } from '../lib/provider';
+import { isNetConnection, type ConditionVerdict, type HandleReceiver, type ListenerCallbacks, type ProviderConnectOptions, type ProviderListenOptions, type ProviderListener, type RawRequest, type SocketHandle } from '../lib/provider';
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
@@ -100,6 +100,7 @@ function callbacksFor(decide: (req: RawRequest) => ConditionVerdict, events: Eve
       return decide(req);
     },
     connection(handle, request) {
+      if (isNetConnection(handle)) throw new Error('this test drives the addon data path (SocketHandle)');
       events.connections.push({ handle, request });
     },
     refused() {},

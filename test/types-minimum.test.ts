@@ -23,7 +23,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const CONSUMER = `
 import { createServer, connect, availableProviders, WinsockError } from 'winsock2';
 import type { Decision, ConnectionRequest, WinsockSocket, ProviderAvailability } from 'winsock2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
 export async function main(): Promise<void> {
@@ -46,8 +46,9 @@ export async function main(): Promise<void> {
   sock.on('data', (chunk) => { const n: number = chunk.length; void n; });
   sock.setNoDelay(true).setKeepAlive(true, 1000).setTimeout(1000, () => sock.destroy());
   const counts: number = sock.bytesRead + sock.bytesWritten;
-  const state: 'open' | 'readOnly' | 'writeOnly' | 'closed' = sock.readyState;
+  const state: 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' = sock.readyState;
   const duplex: Duplex = sock;
+  const netSocket: Socket = sock;  // Node's own socket class (framed: with no libuv handle)
   const qos = sock.qos?.sending?.tokenRate;
   const providers: ProviderAvailability[] = availableProviders();
   // @ts-expect-error: only an accept carries callee data
@@ -57,7 +58,7 @@ export async function main(): Promise<void> {
   // @ts-expect-error: socket errors are WinsockErrors, with no 'nope'
   sock.on('error', (e) => e.nope);
   await server[Symbol.asyncDispose]();
-  void [listening, max, info, counts, state, duplex, qos, providers, wrong, WinsockError];
+  void [listening, max, info, counts, state, duplex, netSocket, qos, providers, wrong, WinsockError];
 }
 `;
 

@@ -110,7 +110,7 @@ forEachProvider('conditional accept', (provider) => {
       },
     });
     const order: number[] = [];
-    server.on('connection', (s) => { own(s); order.push(s.remotePort); });
+    server.on('connection', (s) => { own(s); order.push(s.remotePort ?? 0); });
     const first = connect({ provider, port });
     await waitFor(() => release !== undefined);
     const second = connect({ provider, port });

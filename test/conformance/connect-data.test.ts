@@ -97,11 +97,11 @@ forEachProvider('connect data', (provider) => {
       await rejectsWith(connect({ provider, port, maxCalleeData: 16 }), 'WSAEMSGSIZE');
     });
   } else {
-    it('refuses caller data with WSAEOPNOTSUPP before anything is sent', async function () {
+    it('refuses caller data with WSAEPROTONOSUPPORT (WSAConnect\'s documented code) before anything is sent', async function () {
       let offered = 0;
       const { port } = await listen(provider, { condition: () => { offered++; return 'accept'; } });
       const before = resolveProvider(provider).handleCount();
-      const err = await rejectsWith(connect({ provider, port, callerData: Buffer.from('x') }), 'WSAEOPNOTSUPP');
+      const err = await rejectsWith(connect({ provider, port, callerData: Buffer.from('x') }), 'WSAEPROTONOSUPPORT');
       assert.equal(err.syscall, 'WSAConnect');
       assert.equal(resolveProvider(provider).handleCount(), before, 'no socket was even created');
       await new Promise((r) => setTimeout(r, 50));
