@@ -7,6 +7,11 @@
  *   offer the same request again, and FD_ACCEPT does not re-fire for it);
  * - the re-offered request is the head, matched by caller address:port, and
  *   passed to the condition as the same RawRequest object.
+ * A WSAAccept error that means the request is gone (WSAECONNRESET,
+ * WSAEACCES, and Wine's WSAENOTCONN after the caller's reset) ends that
+ * request with 'withdrawn' and frees the head; the listener keeps serving.
+ * Under SO_CONDITIONAL_ACCEPT a rejected caller's SYN retries are refused
+ * without asking the condition again (rejections.ts).
  */
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
@@ -16,6 +21,23 @@ import { debug } from '../debug';
 import { CF_ACCEPT, CF_DEFER, CF_REJECT, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
 import { NativeSocketHandle } from './socket';
 import { toWinsockError } from './errors';
+import { RejectionMemory } from './rejections';
+
+/**
+ * WSAAccept results that mean the offered (or deferred) request is gone, not
+ * that the listener failed: the caller ended it (WSAECONNRESET), it timed out
+ * or was withdrawn (WSAEACCES), both documented for WSAAccept; and Wine's
+ * WSAENOTCONN, which its WSAAccept returns for a deferred caller that reset
+ * (test/probe/expected-wine.json, 9.withdrawn.*_rst_accept).
+ */
+const REQUEST_GONE: ReadonlySet<number> = new Set([WSA_ERRORS.WSAECONNRESET, WSA_ERRORS.WSAEACCES, WSA_ERRORS.WSAENOTCONN]);
+
+/**
+ * WSAAccept calls per turn of the event loop: a flood of callers (or a
+ * stack that keeps answering "gone") must not hold the JS thread; the rest
+ * is accepted on the next turn.
+ */
+const ACCEPTS_PER_TURN = 256;
 
 const UNKNOWN: SocketAddress = { address: '', port: 0, family: 'IPv4' };
 
@@ -30,8 +52,18 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   private deferred: RawRequest | null = null;
   private closed = false;
   private draining = false;
+  private continuation: NodeJS.Immediate | null = null;
 
-  constructor(private readonly native: NativeListener, private readonly callbacks: ListenerCallbacks) {
+  /**
+   * @param rejections callers rejected a moment ago (rejections.ts); used
+   *   only where SO_CONDITIONAL_ACCEPT took, the one case where a rejected
+   *   caller retries its SYN. Injectable so tests can run its clock.
+   */
+  constructor(
+    private readonly native: NativeListener,
+    private readonly callbacks: ListenerCallbacks,
+    private readonly rejections: RejectionMemory = new RejectionMemory(),
+  ) {
     this.address = native.address() ?? UNKNOWN;
     this.capabilities = Object.freeze(capabilitiesOf('native', decodeProtocol(native.protocol()), native.conditionalAccept()));
   }
@@ -54,6 +86,8 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    if (this.continuation !== null) clearImmediate(this.continuation);
+    this.continuation = null;
     // Refuse every queued (and the deferred) request before closing.
     // With SO_CONDITIONAL_ACCEPT in effect (Windows) the handshake has not
     // completed: CF_REJECT, and the caller sees WSAECONNREFUSED. Without it
@@ -71,7 +105,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         result.reset();
         continue;
       }
-      if (result !== WSA_ERRORS.WSAECONNREFUSED && result !== WSA_ERRORS.WSAECONNRESET && result !== WSA_ERRORS.WSAEACCES) break;
+      if (result !== WSA_ERRORS.WSAECONNREFUSED && !REQUEST_GONE.has(result)) break;
     }
     this.deferred = null;
     this.native.close();
@@ -86,16 +120,34 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     this.native.unref();
   }
 
-  /** The RawRequest for what WSAAccept offers: the deferred head again, or a new one. */
-  private requestFor(raw: NativeRequest): RawRequest {
+  /**
+   * What WSAAccept's condition function answers for `raw`: a SYN retry of a
+   * caller rejected a moment ago is refused without asking the facade; the
+   * deferred head is offered again as the same RawRequest; anything else is
+   * a new request for the facade's condition.
+   */
+  private offer(raw: NativeRequest, offered: Offered): NativeVerdictCode | NativeVerdictWithData {
     const callerId = raw.callerId ?? UNKNOWN;
-    if (this.deferred !== null) {
-      if (sameAddress(this.deferred.callerId, callerId)) return this.deferred;
+    if (this.deferred !== null && !sameAddress(this.deferred.callerId, callerId)) {
       // The deferred caller is gone and another one is at the head.
       const gone = this.deferred;
       this.deferred = null;
       this.callbacks.withdrawn(gone, new WinsockError('WSAECONNRESET', 'WSAAccept'));
     }
+    if (this.deferred === null && this.capabilities.conditionalAccept && this.rejections.isRetry(callerId)) {
+      offered.request = this.newRequest(raw, callerId);
+      offered.retry = true;
+      offered.verdict = 'reject';
+      return CF_REJECT;
+    }
+    const request = this.deferred ?? this.newRequest(raw, callerId);
+    offered.request = request;
+    const verdict = this.callbacks.condition(request);
+    offered.verdict = verdict.action;
+    return this.verdictCode(verdict);
+  }
+
+  private newRequest(raw: NativeRequest, callerId: SocketAddress): RawRequest {
     return { callerId, calleeId: raw.calleeId ?? this.address, callerData: raw.callerData, sqos: raw.sqos, gqos: null };
   }
 
@@ -110,20 +162,20 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     }
   }
 
-  /** WSAAccept until WSAEWOULDBLOCK, a CF_DEFER, or close. */
+  /** WSAAccept until WSAEWOULDBLOCK, a CF_DEFER, close, or the turn's budget. */
   private drain(): void {
     if (this.draining) return;  // a callback re-entered us (e.g. retry() from connection())
     this.draining = true;
     try {
-      while (!this.closed) {
-        const offered: { request: RawRequest | null } = { request: null };
+      for (let n = 0; !this.closed; n++) {
+        if (n === ACCEPTS_PER_TURN) {
+          this.continueNextTurn();
+          return;
+        }
+        const offered: Offered = { request: null, retry: false, verdict: null };
         let result: ReturnType<NativeListener['accept']>;
         try {
-          result = this.native.accept((raw) => {
-            const request = this.requestFor(raw);
-            offered.request = request;
-            return this.verdictCode(this.callbacks.condition(request));
-          });
+          result = this.native.accept((raw) => this.offer(raw, offered));
         } catch (err) {
           // The condition threw (the facade's never does): that request was
           // rejected; the error must not be lost, and the server keeps serving.
@@ -141,38 +193,41 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
           });
           continue;
         }
-        switch (result) {
-          case WSA_ERRORS.WSAEWOULDBLOCK:
-            return;
-          case WSA_ERRORS.WSATRY_AGAIN:
-            // CF_DEFER: the request stays at the head; nothing else until retry().
-            this.deferred = request;
-            return;
-          case WSA_ERRORS.WSAECONNREFUSED:
-            // CF_REJECT: the caller was refused; the next request may follow.
-            if (this.deferred === request) this.deferred = null;
-            continue;
-          case WSA_ERRORS.WSAECONNRESET:
-          case WSA_ERRORS.WSAEACCES: {
-            // The caller left (RESET) or its request was withdrawn (ACCES).
-            const gone = request ?? this.deferred;
-            this.deferred = null;
-            if (gone) this.callbacks.withdrawn(gone, WinsockError.fromErrno(result, 'WSAAccept'));
-            continue;
-          }
-          default: {
-            if (this.closed) return;
-            const error = WinsockError.fromErrno(result, 'WSAAccept');
-            debug('native WSAAccept failed: %s', error.message);
-            if (result === WSA_ERRORS.WSAEMFILE || result === WSA_ERRORS.WSAENOBUFS) {
-              // Out of resources: that request stays queued; try again on the next FD_ACCEPT.
-              this.callbacks.clientError(error, null);
-              return;
-            }
-            this.callbacks.error(error);
-            return;
-          }
+        if (result === WSA_ERRORS.WSAEWOULDBLOCK) return;
+        if (result === WSA_ERRORS.WSATRY_AGAIN) {
+          // CF_DEFER: the request stays at the head; nothing else until retry().
+          this.deferred = request;
+          return;
         }
+        if (result === WSA_ERRORS.WSAECONNREFUSED) {
+          // CF_REJECT: the caller was refused; the next request may follow.
+          if (this.deferred === request) this.deferred = null;
+          if (request !== null && offered.retry) {
+            this.callbacks.refused(request, 'rejectedRetry');
+          } else if (request !== null && offered.verdict === 'reject' && this.capabilities.conditionalAccept) {
+            // Its SYN retries must get the same answer (rejections.ts).
+            this.rejections.remember(request.callerId);
+          }
+          continue;
+        }
+        if (REQUEST_GONE.has(result)) {
+          // The caller left (RESET, Wine's NOTCONN) or its request was
+          // withdrawn (ACCES): end that request, free the head, keep serving.
+          const gone = request ?? this.deferred;
+          this.deferred = null;
+          if (gone !== null && !offered.retry) this.callbacks.withdrawn(gone, WinsockError.fromErrno(result, 'WSAAccept'));
+          continue;
+        }
+        if (this.closed) return;
+        const error = WinsockError.fromErrno(result, 'WSAAccept');
+        debug('native WSAAccept failed: %s', error.message);
+        if (result === WSA_ERRORS.WSAEMFILE || result === WSA_ERRORS.WSAENOBUFS) {
+          // Out of resources: that request stays queued; try again on the next FD_ACCEPT.
+          this.callbacks.clientError(error, null);
+          return;
+        }
+        this.callbacks.error(error);
+        return;
       }
     } catch (err) {
       if (!this.closed) this.callbacks.error(toWinsockError(err, 'WSAAccept'));
@@ -180,4 +235,20 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
       this.draining = false;
     }
   }
+
+  private continueNextTurn(): void {
+    if (this.continuation !== null) return;
+    this.continuation = setImmediate(() => {
+      this.continuation = null;
+      if (!this.closed && this.deferred === null) this.drain();
+    });
+  }
+}
+
+/** What the condition function saw during one WSAAccept call. */
+interface Offered {
+  request: RawRequest | null;
+  /** A SYN retry of a caller rejected a moment ago, refused without asking. */
+  retry: boolean;
+  verdict: ConditionVerdict['action'] | null;
 }
