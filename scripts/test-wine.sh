@@ -63,9 +63,9 @@ fi
 set +e
 # node.exe's stdout and stderr must be files (a pipe gives EBADF under Wine),
 # stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/ under Wine.
+# No WINSOCK2_TEST_PLATFORM: the tests recognise Wine themselves (test/helpers/harness.ts).
 PREBUILDS_ONLY=1 \
 WINSOCK2_TEST_PROVIDERS="${WINSOCK2_TEST_PROVIDERS:-native,emulated,framed}" \
-WINSOCK2_TEST_PLATFORM=wine \
   wine_run "$NODE_EXE" node_modules/mocha/bin/mocha.js --no-color "${spec[@]}" \
   </dev/null >"$out" 2>"$err"
 status=$?

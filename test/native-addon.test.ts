@@ -19,7 +19,7 @@ import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
 import type { NativeListener, NativeSocket } from '../lib/native/addon';
 import type { NativeSocketHandle } from '../lib/native/socket';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 import { loadExpectations } from './probe/expectations';
 
 const onWindows = process.platform === 'win32';
@@ -30,7 +30,7 @@ const onWindows = process.platform === 'win32';
  * Windows' documented one.
  */
 function probe(id: string, key: string): unknown {
-  const file = loadExpectations(process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows');
+  const file = loadExpectations(platform === 'wine' ? 'wine' : 'windows');
   const value = file[id]?.[key];
   assert.ok(value !== undefined && value !== 'record', `the probe has a settled value for ${id}.${key}`);
   return value;
@@ -168,7 +168,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
   }
 
   it('knows whether it runs under Wine (wine_get_version)', function () {
-    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') assert.match(String(wine), /^\d+\.\d+/);
+    if (platform === 'wine') assert.match(String(wine), /^\d+\.\d+/);
     else assert.equal(wine, null);
   });
 

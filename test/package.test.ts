@@ -4,7 +4,7 @@
  *
  * Runs with `npm test` after `npm run build` (dist/ must exist). Packing uses
  * `--ignore-scripts` so `prepare` does not rebuild dist/ a second time.
- * Under Wine (WINSOCK2_TEST_PLATFORM=wine) there is no npm: the packed tarball
+ * Under Wine there is no npm: the packed tarball
  * is checked there by `npm run test:pack-wine` instead.
  */
 import { strict as assert } from 'node:assert';
@@ -12,11 +12,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
-const underWine = process.env['WINSOCK2_TEST_PLATFORM'] === 'wine';
+const underWine = platform === 'wine';
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
