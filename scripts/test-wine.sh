@@ -21,7 +21,7 @@ cd "$root"
 
 wine_setup
 
-if [ ! -f prebuilds/win32-x64/winsock2.node ]; then
+if [ ! -f prebuilds/win32-x64/node.napi.node ]; then
   bash scripts/build-win-cross.sh
 fi
 if [ "${WINSOCK2_SKIP_BUILD:-}" != "1" ]; then

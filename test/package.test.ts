@@ -65,6 +65,9 @@ function parsePack(stdout: string): PackEntry {
   return entries[0]!;
 }
 
+/** scripts/prebuild-name.cjs: the one place the prebuild file names are decided. */
+const prebuildNames = require('../../scripts/prebuild-name.cjs') as { prebuildPath(arch: string): string };
+
 function prebuildFiles(): string[] {
   const dir = path.join(root, 'prebuilds');
   if (!fs.existsSync(dir)) return [];
@@ -112,17 +115,18 @@ describe('package: npm pack contents', function () {
       if (fs.existsSync(path.join(root, f))) assert.ok(files.includes(f), `${f} is not in the tarball`);
       else assert.fail(`${f} does not exist in the repository`);
     }
-    const sources = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|cpp|h|hpp|def)$/.test(f));
+    const sources = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|cpp|h|hpp|def|json)$/.test(f));
     assert.ok(sources.length > 0, 'native/ has no sources');
     for (const f of sources) assert.ok(files.includes(`native/${f}`), `native/${f} is not in the tarball`);
   });
 
-  it('ships every prebuild that exists (prebuilds/<platform>-<arch>/<name>.node, as prebuildify 6 names them)', function () {
+  it('ships every prebuild that exists, named as scripts/prebuild-name.cjs says (node-gyp-build and @electron/rebuild find it)', function () {
     const expected = prebuildFiles();
     for (const f of expected) assert.ok(files.includes(f), `${f} is not in the tarball`);
     for (const f of files.filter((p) => p.startsWith('prebuilds/'))) {
       assert.match(f, /^prebuilds\/(README\.md|win32-(x64|ia32|arm64)\/[^/]+\.node)$/, `unexpected file in prebuilds/: ${f}`);
-      if (f.endsWith('.node')) assert.equal(path.posix.basename(f), `${pkg.name.replace(/\//g, '+')}.node`);
+      const arch = /^prebuilds\/win32-(x64|ia32|arm64)\//.exec(f)?.[1];
+      if (f.endsWith('.node') && arch !== undefined) assert.equal(f, prebuildNames.prebuildPath(arch));
     }
   });
 
