@@ -11,14 +11,18 @@
  * WSAEACCES, and Wine's WSAENOTCONN after the caller's reset) ends that
  * request with 'withdrawn' and frees the head; the listener keeps serving.
  * Under SO_CONDITIONAL_ACCEPT a rejected caller's SYN retries are refused
- * without asking the condition again (rejections.ts).
+ * without asking the condition again (rejections.ts), and an accept is
+ * applied off this thread: WSAAccept returning CF_ACCEPT can wait for the TCP
+ * handshake there (docs/windows.md), so the condition's 'accept' becomes
+ * CF_DEFER here and the addon's acceptHeld() answers CF_ACCEPT on a native
+ * thread; reject and defer stay on this thread (neither waits).
  */
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { WSA_ERRORS, WinsockError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import { debug } from '../debug';
-import { CF_ACCEPT, CF_DEFER, CF_REJECT, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
+import { CF_ACCEPT, CF_DEFER, CF_REJECT, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeSocket, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
 import { NativeSocketHandle } from './socket';
 import { toWinsockError } from './errors';
 import { RejectionMemory } from './rejections';
@@ -53,6 +57,8 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   private closed = false;
   private draining = false;
   private continuation: NodeJS.Immediate | null = null;
+  /** acceptHeld() is running for the deferred head. */
+  private accepting = false;
 
   /**
    * @param rejections callers rejected a moment ago (rejections.ts); used
@@ -78,8 +84,31 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     this.drain();
   }
 
+  /** Called by the addon: the held accept of the deferred head finished. */
+  onAcceptHeld(result: NativeSocket | number): void {
+    this.accepting = false;
+    const request = this.deferred;
+    this.deferred = null;
+    if (this.closed) {
+      if (typeof result !== 'number') result.reset();
+      return;
+    }
+    if (typeof result !== 'number') {
+      this.adopt(result, request);
+    } else if (request !== null) {
+      // The caller left before the handshake completed (WSAECONNRESET,
+      // WSAEACCES), or another caller is at the head (WSATRY_AGAIN: the held
+      // one is gone): that request is withdrawn; the listener keeps serving.
+      const error = result === WSA_ERRORS.WSATRY_AGAIN || result === WSA_ERRORS.WSAEWOULDBLOCK
+        ? new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the caller left before the handshake completed' })
+        : WinsockError.fromErrno(result, 'WSAAccept');
+      this.callbacks.withdrawn(request, error);
+    }
+    this.drain();
+  }
+
   retry(): void {
-    if (this.closed) return;
+    if (this.closed || this.accepting) return;
     this.drain();
   }
 
@@ -94,7 +123,10 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     // (Wine, or no condition) the caller is already connected: accept and
     // close abortively, so it sees a reset rather than a silent end.
     const refuse = this.capabilities.conditionalAccept;
-    for (let i = 0; i < 100_000; i++) {
+    // While a held accept runs on its thread, WSAAccept is not called here
+    // too (both would take the head); closing the socket ends it, and the
+    // requests still queued are reset by the closed listener.
+    for (let i = 0; i < (this.accepting ? 0 : 100_000); i++) {
       let result: ReturnType<NativeListener['accept']>;
       try {
         result = this.native.accept(() => (refuse ? CF_REJECT : CF_ACCEPT));
@@ -144,6 +176,11 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     offered.request = request;
     const verdict = this.callbacks.condition(request);
     offered.verdict = verdict.action;
+    if (verdict.action === 'accept' && this.capabilities.conditionalAccept && verdict.calleeData === null) {
+      // Held: CF_DEFER now, CF_ACCEPT from acceptHeld() off this thread.
+      offered.held = true;
+      return CF_DEFER;
+    }
     return this.verdictCode(verdict);
   }
 
@@ -164,7 +201,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
 
   /** WSAAccept until WSAEWOULDBLOCK, a CF_DEFER, close, or the turn's budget. */
   private drain(): void {
-    if (this.draining) return;  // a callback re-entered us (e.g. retry() from connection())
+    if (this.draining || this.accepting) return;  // a callback re-entered us (e.g. retry() from connection())
     this.draining = true;
     try {
       for (let n = 0; !this.closed; n++) {
@@ -172,7 +209,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
           this.continueNextTurn();
           return;
         }
-        const offered: Offered = { request: null, retry: false, verdict: null };
+        const offered: Offered = { request: null, retry: false, verdict: null, held: false };
         let result: ReturnType<NativeListener['accept']>;
         try {
           result = this.native.accept((raw) => this.offer(raw, offered));
@@ -185,18 +222,25 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         const request = offered.request;
         if (typeof result !== 'number') {
           this.deferred = null;
-          const accepted = result;
-          const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept, this.capabilities);
-          handle.captureAddresses();
-          this.callbacks.connection(handle, request ?? {
-            callerId: handle.remoteAddress, calleeId: handle.localAddress, callerData: null, sqos: null, gqos: null,
-          });
+          this.adopt(result, request);
           continue;
         }
         if (result === WSA_ERRORS.WSAEWOULDBLOCK) return;
         if (result === WSA_ERRORS.WSATRY_AGAIN) {
           // CF_DEFER: the request stays at the head; nothing else until retry().
           this.deferred = request;
+          if (offered.held && request !== null) {
+            // Accepted by the condition: CF_ACCEPT off this thread.
+            this.accepting = true;
+            try {
+              this.native.acceptHeld(request.callerId);
+            } catch (err) {
+              this.accepting = false;
+              this.deferred = null;
+              this.callbacks.withdrawn(request, toWinsockError(err, 'WSAAccept'));
+              continue;
+            }
+          }
           return;
         }
         if (result === WSA_ERRORS.WSAECONNREFUSED) {
@@ -236,11 +280,20 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     }
   }
 
+  /** An accepted socket becomes the facade's connection. */
+  private adopt(accepted: NativeSocket, request: RawRequest | null): void {
+    const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept, this.capabilities);
+    handle.captureAddresses();
+    this.callbacks.connection(handle, request ?? {
+      callerId: handle.remoteAddress, calleeId: handle.localAddress, callerData: null, sqos: null, gqos: null,
+    });
+  }
+
   private continueNextTurn(): void {
     if (this.continuation !== null) return;
     this.continuation = setImmediate(() => {
       this.continuation = null;
-      if (!this.closed && this.deferred === null) this.drain();
+      if (!this.closed && this.deferred === null && !this.accepting) this.drain();
     });
   }
 }
@@ -251,4 +304,6 @@ interface Offered {
   /** A SYN retry of a caller rejected a moment ago, refused without asking. */
   retry: boolean;
   verdict: ConditionVerdict['action'] | null;
+  /** An accept answered CF_DEFER, to be applied by acceptHeld(). */
+  held: boolean;
 }

@@ -30,8 +30,10 @@ export interface Expect {
   offered?: string[];
   /** The callers WSAAccept's condition function ran for (retries refused without asking included). */
   conditionCalls?: string[];
-  /** Every WSAAccept result so far, in the probe's notation. */
+  /** Every WSAAccept result so far, in the probe's notation ("held": an acceptHeld() call). */
   wsaaccept?: string[];
+  /** How many accepts were applied off the JS thread (acceptHeld), so far. */
+  heldAccepts?: number;
   /** [caller, reason] of every request the listener refused without asking. */
   refused?: [string, string][];
   /** [caller, code] of every withdrawn request. */
@@ -163,6 +165,7 @@ export async function play(script: ReplayScript): Promise<void> {
       if (e.offered) assert.deepEqual(seen.offered, e.offered, `${where}: offered to the condition`);
       if (e.conditionCalls) assert.deepEqual(ws2.conditionCalls, e.conditionCalls, `${where}: WSAAccept condition calls`);
       if (e.wsaaccept) assert.deepEqual(ws2.log, e.wsaaccept, `${where}: WSAAccept results`);
+      if (e.heldAccepts !== undefined) assert.equal(ws2.log.filter((r) => r === 'held').length, e.heldAccepts, `${where}: held accepts`);
       if (e.refused) assert.deepEqual(seen.refused, e.refused, `${where}: refused`);
       if (e.withdrawn) assert.deepEqual(seen.withdrawn, e.withdrawn, `${where}: withdrawn`);
       if (e.connections) assert.deepEqual(seen.connections, e.connections, `${where}: connections`);

@@ -21,7 +21,8 @@
  * - a caller that resets while its request waits makes the next WSAAccept
  *   fail with `goneError` (WSAECONNRESET or WSAEACCES as documented, Wine's
  *   WSAENOTCONN) and removes the request;
- * - CF_DEFER answers WSATRY_AGAIN and leaves the request at the head.
+ * - CF_DEFER answers WSATRY_AGAIN and leaves the request at the head;
+ *   acceptHeld() then answers CF_ACCEPT for it, its result a turn later.
  * Every WSAAccept result is logged in the probe's notation ("ok",
  * "error:<n>") so a script can say which probe observation it replays.
  */
@@ -211,6 +212,38 @@ export class StandInListener implements NativeListener {
       head.caller.state = 'refused';
       head.caller.socket.settleConnect(WSAECONNREFUSED);
     }
+  }
+
+  /**
+   * CF_ACCEPT for the deferred head, as the addon runs it on its own thread:
+   * the result reaches the owner on a later turn. Logged as "held" and then
+   * its result.
+   */
+  acceptHeld(callerId: SocketAddress): void {
+    this.host.log.push('held');
+    setImmediate(() => {
+      const result = this.heldResult(callerId);
+      this.host.log.push(typeof result === 'number' ? `error:${result}` : 'ok');
+      if (this.owner) this.owner.onAcceptHeld(result);
+      else if (typeof result !== 'number') result.reset();
+    });
+  }
+
+  private heldResult(callerId: SocketAddress): NativeSocket | number {
+    if (this.closed) return WSAENOTSOCK;
+    const head = this.backlog[0];
+    if (head === undefined) return WSAEWOULDBLOCK;
+    if (head.caller.gone) {
+      this.backlog.shift();
+      return errnoOf(this.host.facts.goneError);
+    }
+    if (head.caller.address.port !== callerId.port) return WSATRY_AGAIN;  // another caller is at the head
+    this.backlog.shift();
+    if (!head.connected) {
+      head.caller.state = 'connected';
+      head.caller.socket.settleConnect(0);
+    }
+    return new StandInSocket(this.host, null, this.local, head.caller.address);
   }
 
   close(): void {
