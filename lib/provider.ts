@@ -42,10 +42,11 @@ export interface ListenerCallbacks {
   /** A request was accepted: the socket is connected and belongs to the facade now. */
   connection(connection: Connection, request: RawRequest): void;
   /**
-   * The provider refused a request without offering it (backlog full); the
-   * caller has been told WSAECONNREFUSED.
+   * The provider refused a request without offering it (backlog full; or
+   * native's SYN retry of a caller rejected a moment ago); the caller has
+   * been told WSAECONNREFUSED.
    */
-  refused(request: RawRequest, reason: 'backlog'): void;
+  refused(request: RawRequest, reason: 'backlog' | 'rejectedRetry'): void;
   /**
    * A queued or deferred caller left before it was accepted. `error` is
    * WSAECONNRESET (the peer ended the request) or WSAEACCES (it was withdrawn),

@@ -129,6 +129,7 @@ export type DecisionReason =
   | 'blockList' // refused by the server's blockList
   | 'maxConnections' // refused because maxConnections sockets are open
   | 'backlog' // refused because the backlog of queued requests was full
+  | 'rejectedRetry' // native under SO_CONDITIONAL_ACCEPT: a rejected caller's SYN retry, refused again without asking
   | 'conditionError' // the condition threw or returned something invalid
   | 'decisionTimeout' // no decision within decisionTimeout
   | 'serverClose'; // the server closed while the request waited

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
@@ -75,7 +75,7 @@ describe('types: a strict consumer compiles against the minimum @types/node', fu
   });
 
   it('compiles (skipLibCheck off) with exactly that @types/node', function () {
-    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') pendingBecause(this, 'no npm under Wine; the same declarations are checked on the host');
+    if (platform === 'wine') pendingBecause(this, 'no npm under Wine; the same declarations are checked on the host');
     const minimum = (pkg.peerDependencies?.['@types/node'] ?? '').replace(/^>=/, '');
     assert.ok(fs.existsSync(path.join(root, 'dist', 'index.d.ts')), 'dist/ is missing: run `npm run build` first (npm test does)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-types-'));
