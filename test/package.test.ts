@@ -274,3 +274,59 @@ describe('package: installing the tarball into an empty project', function () {
     }
   });
 });
+
+describe('package: the release sets repository, homepage and bugs (scripts/stamp-repository.sh, as release.yml runs it)', function () {
+  this.timeout(120_000);
+  let tmp = '';
+
+  before(function () {
+    if (underWine) pendingBecause(this, 'no npm or bash under Wine; the release runs on ubuntu-latest');
+    if (process.platform === 'win32') pendingBecause(this, 'the release step is a bash script run on ubuntu-latest');
+    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-stamp-'));
+  });
+
+  after(function () {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function listTarball(tarball: string): string[] {
+    return ok(run('tar', ['tzf', tarball], tmp, 30_000), `tar tzf ${tarball}`).split('\n').filter((l) => l !== '').sort();
+  }
+
+  it('stamps the fields npm provenance needs from the repository given, and changes no other file', function () {
+    const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
+    const tarball = path.join(tmp, packed.filename);
+    const inGit = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(inGit['repository'], undefined, 'package.json in git names no repository: the release sets it');
+
+    const stamped = ok(run('bash', [path.join(root, 'scripts', 'stamp-repository.sh'), tarball, 'example-org/winsock2', 'https://github.com',
+      path.join(tmp, 'stamped')], tmp, 90_000), 'stamp-repository.sh').trim();
+    assert.equal(stamped, path.join(tmp, 'stamped', packed.filename));
+    const manifest = JSON.parse(ok(run('tar', ['xzf', stamped, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    assert.deepEqual(manifest['repository'], { type: 'git', url: 'git+https://github.com/example-org/winsock2.git' });
+    assert.equal(manifest['homepage'], 'https://github.com/example-org/winsock2#readme');
+    assert.deepEqual(manifest['bugs'], { url: 'https://github.com/example-org/winsock2/issues' });
+    // Everything else is the package.json that was packed.
+    const rest = { ...manifest };
+    for (const k of ['repository', 'homepage', 'bugs']) delete rest[k];
+    const original = JSON.parse(ok(run('tar', ['xzf', tarball, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    assert.deepEqual(rest, original);
+    assert.deepEqual(listTarball(stamped), listTarball(tarball), 'the same files as the tested tarball');
+  });
+
+  it('refuses a repository or server that is not one', function () {
+    const script = path.join(root, 'scripts', 'stamp-repository.sh');
+    for (const [repo, server] of [['not a repo', 'https://github.com'], ['example-org/winsock2', 'github.com']] as const) {
+      const r = run('bash', [script, 'x.tgz', repo, server, tmp], tmp, 30_000);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /must look like/);
+    }
+  });
+
+  it('release.yml runs that script with the repository it runs in, then publishes the stamped tarball with provenance', function () {
+    const workflow = fs.readFileSync(path.join(root, '.github', 'workflows', 'release.yml'), 'utf8');
+    assert.match(workflow, /bash scripts\/stamp-repository\.sh "\$tarball" "\$GITHUB_REPOSITORY" "\$GITHUB_SERVER_URL" stamped/);
+    assert.match(workflow, /npm publish "stamped\/winsock2-\$\{GITHUB_REF_NAME#v\}\.tgz" --provenance --access public/);
+  });
+});
