@@ -115,7 +115,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       for (const [i, row] of table.entries()) {
         assert.match(row, new RegExp(`client-${i + 1}\\s+welcome client-${i + 1}\\s+4\\s+\\d+\\s+count=4\\s+total=\\d+$`));
       }
-      assert.ok((table[2] as string).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
+      assert.ok((table[2]).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
     });
 
     it('--json gives the totals', async function () {
@@ -253,7 +253,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(s.code, 0, s.stderr);
       const events = jsonLines(s.stdout);
       assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
-      const decision = events[1] as Record<string, unknown>;
+      const decision = events[1];
       assert.equal(decision['verdict'], 'accept');
       assert.equal(decision['reason'], 'condition');
       assert.equal(decision['rule'], 'allow 127.0.0.0/8');
@@ -261,7 +261,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(decision['deferrals'], 1, '--defer decides through a Promise (CF_DEFER underneath)');
       assert.equal(typeof decision['durationMs'], 'number');
       assert.equal(typeof decision['time'], 'string');
-      const closed = events[2] as Record<string, unknown>;
+      const closed = events[2];
       assert.equal(closed['disconnectData'], 'n=0');
       assert.equal(closed['receivedBytes'], 7);
       assert.equal(closed['reply'], 'bye');
@@ -290,7 +290,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(error['errno'], 10061);
       assert.equal(error['exitCode'], 3);
       const s = await server.done;
-      const decision = jsonLines(s.stdout)[1] as Record<string, unknown>;
+      const decision = jsonLines(s.stdout)[1];
       assert.equal(decision['verdict'], 'reject');
       assert.equal(decision['reason'], 'condition');
       assert.equal(decision['rule'], 'not in --allow');
@@ -300,7 +300,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       const server = await serve(['--provider', 'framed', '--count', '1', '--max-connections', '0', '--json']);
       const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--data', '']);
       assert.equal(client.code, 3);
-      const decision = jsonLines((await server.done).stdout)[1] as Record<string, unknown>;
+      const decision = jsonLines((await server.done).stdout)[1];
       assert.equal(decision['reason'], 'maxConnections');
       assert.equal(decision['rule'], 'max-connections 0');
     });

@@ -11,7 +11,7 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { connect as netConnect } from 'node:net';
-import { connect, createServer, DEFAULTS, WinsockError, type ConnectionRequest, type WinsockServer } from '../lib/index';
+import { connect, createServer, DEFAULTS, WinsockError, type WinsockServer } from '../lib/index';
 import { encodeHello, PREAMBLE_SIZE } from '../lib/framed/frames';
 
 async function listening(server: WinsockServer): Promise<number> {
@@ -72,7 +72,7 @@ describe('mismatched providers fail fast', function () {
     const decisions: ((accept: boolean) => void)[] = [];
     const server = createServer({
       provider: 'framed',
-      condition: (_req: ConnectionRequest) => new Promise((resolve) => decisions.push((ok) => resolve(ok ? 'accept' : 'reject'))),
+      condition: () => new Promise<'accept' | 'reject'>((resolve) => decisions.push((ok) => resolve(ok ? 'accept' : 'reject'))),
     });
     const port = await listening(server);
     const raw = netConnect({ host: '127.0.0.1', port });

@@ -62,7 +62,7 @@ function parsePack(stdout: string): PackEntry {
   const start = stdout.indexOf('[');
   const entries = JSON.parse(stdout.slice(start)) as PackEntry[];
   assert.equal(entries.length, 1);
-  return entries[0]!;
+  return entries[0];
 }
 
 function prebuildFiles(): string[] {

@@ -78,7 +78,7 @@ export function parseOptions<T>(parse: () => T): T {
 export function negativeValues(args: readonly string[], takesValue: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
+    const a = args[i];
     const next = args[i + 1];
     if (takesValue.has(a) && next !== undefined && /^-\d/.test(next)) {
       out.push(`${a}=${next}`);
@@ -216,7 +216,7 @@ export function ruleMatches(rule: AddressRule, address: string): boolean {
   if (v === 0) return false;
   if (rule.list.check(address, v === 4 ? 'ipv4' : 'ipv6')) return true;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped !== null && rule.list.check(mapped[1] as string, 'ipv4');
+  return mapped !== null && rule.list.check(mapped[1], 'ipv4');
 }
 
 /** Connect or disconnect data for humans: a JSON string when it is printable UTF-8, else hex. */

@@ -286,6 +286,6 @@ function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
     const timer = setTimeout(() => reject(new WinsockError('WSAETIMEDOUT', 'WSARecvDisconnect', {
       detail: `the peer did not hang up within ${ms} ms`,
     })), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
+    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: Error) => { clearTimeout(timer); reject(e); });
   });
 }

@@ -65,9 +65,9 @@ export async function main(argv: string[]): Promise<number> {
   const globals: string[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (GLOBAL_FLAGS.has(a)) globals.push(a);
-    else if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) globals.push(a, argv[++i] as string);
+    else if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) globals.push(a, argv[++i]);
     else if (a.startsWith('--provider=')) globals.push(a);
     else break;
   }

@@ -27,7 +27,12 @@ const PROTO: Record<number, string> = { 0: '0', 1: 'IPPROTO_ICMP', 6: 'IPPROTO_T
 const named = (table: Record<number, string>, n: number): string => table[n] ?? String(n);
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
 
-export async function protocolsCommand(args: string[]): Promise<number> {
+export function protocolsCommand(args: string[]): Promise<number> {
+  // Synchronous work behind the asynchronous Command signature (a throw becomes the rejection).
+  return new Promise<number>((resolve) => resolve(listProtocols(args)));
+}
+
+function listProtocols(args: string[]): number {
   const values = parseCommandLine(args, { ...COMMON_OPTIONS });
   if (values.help) {
     out(HELP);

@@ -70,7 +70,8 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
         ? PLAIN_HELLO[options.mode]
         : encodeHello({ mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos }, 'WSAConnect');
     } catch (err) {
-      reject(err);
+      // encodeHello throws WinsockErrors only (bad QOS values).
+      reject(WinsockError.fromNodeError(err, 'WSAConnect', 'WSAEINVAL'));
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
