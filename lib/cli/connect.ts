@@ -111,6 +111,8 @@ async function open(request: ConnectRequest): Promise<WinsockSocket> {
       `(a firewall dropping packets?). ${giveUp}`);
   try {
     return await connect({
+      // connect reads the server's answer after its own hang-up (Winsock's half-open rule).
+      allowHalfOpen: true,
       host: request.host,
       port: request.port,
       timeout,
@@ -162,7 +164,9 @@ async function exchange(socket: WinsockSocket, request: ConnectRequest): Promise
   const failure = watchFailure(socket);
   const peerEnded = waitForEnd(socket);
   if (!request.json) {
-    out(`connected to ${endpoint(socket.remoteAddress, socket.remotePort)} from ${endpoint(socket.localAddress, socket.localPort)} ` +
+    // A socket the server already reset no longer knows its addresses: the request's are the same.
+    out(`connected to ${endpoint(socket.remoteAddress ?? request.host, socket.remotePort ?? request.port)} ` +
+      `from ${endpoint(socket.localAddress ?? '?', socket.localPort ?? 0)} ` +
       `(provider ${socket.capabilities.provider}, ${socket.capabilities.protocol})`);
     out(`callee data: ${showData(socket.calleeData)}`);
   }

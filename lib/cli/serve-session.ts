@@ -30,6 +30,8 @@ export class ServeSession {
   constructor(private readonly config: ServeConfig, private readonly report: ServeReport) {
     this.finished = new Promise<void>((resolve) => { this.finish = resolve; });
     this.server = createServer({
+      // serve answers a client's hang-up with its own disconnect data: Winsock's half-open rule.
+      allowHalfOpen: true,
       ...(config.provider === undefined ? {} : { provider: config.provider }),
       ...(config.blockList === null ? {} : { blockList: config.blockList }),
       ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
