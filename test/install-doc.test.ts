@@ -34,7 +34,7 @@ function blocks(): Block[] {
     const marker = MARKER.exec(above);
     if (!marker) throw new Error(`${PAGE}:${s.line}: a ${s.language || 'untagged'} block without an <!-- install-test: ... --> marker`);
     if (marker[1] === 'skip' && (marker[2] ?? '') === '') throw new Error(`${PAGE}:${s.line}: "install-test: skip" needs a reason`);
-    return { line: s.line, language: s.language, code: s.code, how: marker[1] as string, why: marker[2] ?? '' };
+    return { line: s.line, language: s.language, code: s.code, how: marker[1], why: marker[2] ?? '' };
   });
 }
 

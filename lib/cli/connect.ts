@@ -38,8 +38,9 @@ options:
   --help, -h              this help
 
 Caller data and disconnect data need a provider that carries them
-(capabilities.connectData / disconnectData); on one that cannot, connect fails
-with WSAEOPNOTSUPP before anything is sent.
+(capabilities.connectData / disconnectData); on one that cannot, they are
+refused before anything is sent: WSAEPROTONOSUPPORT (caller data, at the
+connect), WSAENOPROTOOPT (disconnect data, at the hang-up).
 
 ${EXIT_CODES_HELP}`;
 

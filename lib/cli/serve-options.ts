@@ -45,7 +45,8 @@ options:
 
 Callee data and disconnect replies need a provider that carries them
 (capabilities.connectData / disconnectData); asking for them on one that
-cannot fails with WSAEOPNOTSUPP.
+cannot fails before listening: WSAEOPNOTSUPP (callee data), WSAENOPROTOOPT
+(disconnect data).
 
 ${EXIT_CODES_HELP}`;
 

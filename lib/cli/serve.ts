@@ -47,7 +47,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     }
     if (config.disconnectReply !== undefined && config.disconnectReply !== '' && !caps.disconnectData) {
       await session.server.close();
-      throw new WinsockError('WSAEOPNOTSUPP', 'WSASendDisconnect', {
+      throw new WinsockError('WSAENOPROTOOPT', 'WSASendDisconnect', {
         detail: `the ${caps.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use --provider framed to carry it`,
       });
     }
