@@ -48,6 +48,8 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
     });
   }
   if (callerData !== null && callerData.length > 0) checkDataCarried('callerData', capabilities);
+  // Every provider the same: QOS (socket or group) is carried where the protocol has XP1_QOS_SUPPORTED, else refused.
+  if ((options.sqos ?? null) !== null || (options.gqos ?? null) !== null) checkDataCarried('connectQos', capabilities);
   if (signal?.aborted) throw createAbortError(signal);
   const connection = await provider.connect({
     host,

@@ -7,6 +7,7 @@ import type { ConditionVerdict } from './provider';
 import type { Capabilities, Decision, Qos } from './types';
 import { WinsockError } from './errors';
 import { toBufferOrNull } from './buffers';
+import { checkDataCarried } from './validation';
 
 export type NormalisedDecision = ConditionVerdict | { readonly action: 'invalid'; readonly error: WinsockError };
 
@@ -63,13 +64,11 @@ function readDecision(value: unknown, capabilities: Capabilities, maxCalleeData:
       }),
     };
   }
-  if (calleeData !== null && calleeData.length > 0 && !capabilities.connectData) {
-    return {
-      action: 'invalid',
-      error: new WinsockError('WSAEOPNOTSUPP', 'WSAAccept', {
-        detail: `the ${capabilities.protocol} provider cannot carry callee data (no XP1_CONNECT_DATA); use provider 'framed' to carry it`,
-      }),
-    };
+  try {
+    if (calleeData !== null && calleeData.length > 0) checkDataCarried('calleeData', capabilities);
+    if (qos !== null) checkDataCarried('grantedQos', capabilities);
+  } catch (err) {
+    return { action: 'invalid', error: err as WinsockError };
   }
   return { action: 'accept', calleeData, qos };
 }

@@ -52,10 +52,18 @@ const DATA_REFUSALS = {
   calleeData: { code: 'WSAEOPNOTSUPP', syscall: 'WSAAccept', flag: 'connectData', xp1: 'XP1_CONNECT_DATA', what: 'callee data' },
   // WSASendDisconnect: "WSAENOPROTOOPT: The parameter lpOutboundDisconnectData is not NULL, and the disconnect data is not supported by the service provider."
   disconnectData: { code: 'WSAENOPROTOOPT', syscall: 'WSASendDisconnect', flag: 'disconnectData', xp1: 'XP1_DISCONNECT_DATA', what: 'disconnect data' },
+  // WSAConnect's lpSQOS/lpGQOS on a protocol without XP1_QOS_SUPPORTED. The page lists no code for it
+  // (Windows' TCP/IP ignores lpSQOS, which would drop it silently): we choose WSAEOPNOTSUPP, before sending.
+  connectQos: { code: 'WSAEOPNOTSUPP', syscall: 'WSAConnect', flag: 'qos', xp1: 'XP1_QOS_SUPPORTED', what: 'QOS (sqos or gqos)' },
+  // The QOS a condition function grants through lpSQOS/lpGQOS: the page is silent; refused as for callee data.
+  grantedQos: { code: 'WSAEOPNOTSUPP', syscall: 'WSAAccept', flag: 'qos', xp1: 'XP1_QOS_SUPPORTED', what: 'a granted QOS' },
 } as const;
 
+/** The situations {@link checkDataCarried} refuses. */
+export type CarriedKind = keyof typeof DATA_REFUSALS;
+
 /** Refuses data the provider cannot carry, before anything is sent (nothing is dropped silently). */
-export function checkDataCarried(kind: keyof typeof DATA_REFUSALS, capabilities: Capabilities): void {
+export function checkDataCarried(kind: CarriedKind, capabilities: Capabilities): void {
   const refusal = DATA_REFUSALS[kind];
   if (capabilities[refusal.flag]) return;
   throw new WinsockError(refusal.code, refusal.syscall, {

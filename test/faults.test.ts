@@ -203,7 +203,8 @@ forEachProvider('faults: destroy() in every phase', (provider) => describe('', f
     (requests[1] as ConnectionRequest).decide('accept');
     own(await second);
     assert.equal(r.withdrawn.length, 1);
-    assert.ok(['WSAECONNRESET', 'WSAEACCES'].includes(r.withdrawn[0]?.code ?? ''));
+    // One code for every provider (server.ts): native's WSAEACCES, where Windows reports it, is the cause.
+    assert.equal(r.withdrawn[0]?.code, 'WSAECONNRESET');
   });
 
   it('mid-data: destroying either side while the other writes megabytes fails or ends the other cleanly', async function () {

@@ -122,6 +122,26 @@ forEachProvider('connect data', (provider) => {
       assert.equal(errors[0]?.code, 'WSAEOPNOTSUPP');
     });
 
+    it('refuses a granted QOS with conditionError WSAEOPNOTSUPP instead of dropping it', async function () {
+      const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', qos: QOS }) });
+      const errors: WinsockError[] = [];
+      server.on('conditionError', (e) => errors.push(e));
+      await expectRefused(provider, connect({ provider, port }));
+      assert.equal(errors[0]?.code, 'WSAEOPNOTSUPP');
+      assert.equal(errors[0]?.syscall, 'WSAAccept');
+    });
+
+    it('refuses socket QOS and group QOS with WSAEOPNOTSUPP before anything is sent (no XP1_QOS_SUPPORTED)', async function () {
+      let offered = 0;
+      const { port } = await listen(provider, { condition: () => { offered++; return 'accept'; } });
+      const before = resolveProvider(provider).handleCount();
+      await rejectsWith(connect({ provider, port, sqos: QOS }), 'WSAEOPNOTSUPP');
+      await rejectsWith(connect({ provider, port, gqos: { sending: null, receiving: QOS.sending, providerSpecific: null } }), 'WSAEOPNOTSUPP');
+      assert.equal(resolveProvider(provider).handleCount(), before, 'no socket was even created');
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(offered, 0);
+    });
+
     it('gives the condition no caller data and no QOS on TCP/IP', async function () {
       let seen: ConnectionRequest | undefined;
       const { port } = await listen(provider, { condition: (req) => { seen = req; return 'accept'; } });
