@@ -17,6 +17,7 @@
             "native/connect.cc",
             "native/disconnect.cc",
             "native/errors.cc",
+            "native/handoff.cc",
             "native/iocp.cc",
             "native/listener.cc",
             "native/protocols.cc",

@@ -36,8 +36,15 @@ void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN timedOut) {
   core->env->statAcceptWakes++;
   if (core->wakePosted.exchange(true)) return;
   core->env->statAcceptPosted++;
-  Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
-  core->env->Push(std::move(e));
+  try {
+    Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
+    core->env->Push(std::move(e));
+  } catch (const std::bad_alloc&) {
+    // Out of memory on this thread: no wake-up now; the watchdog tries
+    // again (an exception leaving the thread would terminate the process).
+    core->wakePosted = false;
+    return;
+  }
   core->env->Flush();
   core->env->statAcceptWakesDone++;
 }
@@ -294,14 +301,17 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
 }
 
 // JS thread. accept(condition): NativeSocket | number. Runs WSAAccept once;
-// returns the accepted socket, or the Winsock error number (WSAEWOULDBLOCK:
+// returns the accepted socket ({ socket: SOCKET } with handOff: the caller
+// owns that SOCKET, unassociated, and hands it to Node's TCP handle or
+// closes it with closeSocket()), or the Winsock error number (WSAEWOULDBLOCK:
 // nothing pending; WSATRY_AGAIN: deferred; WSAECONNREFUSED: rejected;
 // WSAECONNRESET / WSAEACCES: the caller withdrew). condition(request) returns
 // CF_ACCEPT/CF_REJECT/CF_DEFER (0/1/2) or { verdict, calleeData }. An
 // exception thrown by it rejects the request and is re-thrown here.
 Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition)"), Napi::Value());
+  if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition, handOff)"), Napi::Value());
+  bool handOff = info[1].ToBoolean();
   if (core->closed) return Napi::Number::New(env, WSAENOTSOCK);
   // Called again from inside the condition function (e.g. close() refusing
   // the queue): WSAAccept is not re-entrant on one socket.
@@ -336,6 +346,26 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   }
   if (s == INVALID_SOCKET) return Napi::Number::New(env, err);
 
+  if (handOff) {
+    // The 'libuv' data path: the SOCKET goes to Node's TCP handle, never to
+    // our completion port (libuv associates it with its own; one already
+    // associated would put libuv in its slow emulated-IOCP mode). A
+    // WSAAccept socket needs no SO_UPDATE_ACCEPT_CONTEXT: that option is
+    // for AcceptEx sockets, which are created unconnected and only learn
+    // the listener's properties from it; WSAAccept, like accept(), returns
+    // a socket already in its connected state (getpeername, shutdown and
+    // setsockopt work at once, which libuv's uv_tcp_open checks).
+    int prepError = PrepareForHandOff(s);
+    if (prepError != 0) {
+      linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+      closesocket(s);
+      return Napi::Number::New(env, prepError == WSAENOTSOCK ? WSAENOBUFS : prepError);
+    }
+    Napi::Object given = Napi::Object::New(env);
+    given.Set("socket", SocketToJs(env, s));
+    return given;
+  }
   // The accepted socket inherits the listener's WSAEventSelect (and so its
   // non-blocking mode): cancel it; the data path is overlapped I/O.
   // It stays non-blocking, which the IOCP thread's recv() drain relies on
@@ -358,6 +388,7 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   }
   SetNoDelayOption(s, true);  // best effort: a failure leaves Nagle on
   std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
+  sc->associated = true;
   // An accepted socket has the listening socket's properties (WSAAccept docs):
   // the same provider, so the same flags.
   sc->protocol = core->protocol;
@@ -386,7 +417,11 @@ Napi::Value NativeListener::Unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
+// After close the SOCKET value may already name another socket.
+Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) {
+  if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "getsockname");
+  return SockName(info.Env(), core->s, false);
+}
 Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), *core->protocol); }
 Napi::Value NativeListener::ConditionalAccept(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), core->conditionalAccept);
