@@ -49,6 +49,8 @@ export async function protocolsCommand(args: string[]): Promise<number> {
   out(`provider: ${name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
   if (nativeReason !== null) {
     out(`native: unavailable: ${nativeReason.split('\n')[0] ?? nativeReason}`);
+  } else if (native?.dataPath) {
+    out(`native data path: ${native.dataPath} (${native.dataPathReason ?? ''})`);
   }
   out('');
   out(formatTable(

@@ -4,9 +4,11 @@
  */
 import type { Provider } from '../provider';
 import { loadAddon } from './load';
-import { NativeProvider } from './provider';
+import { chooseDataPath } from './handoff';
+import { FACADE_TAKES_NET, NativeProvider } from './provider';
 
-export { NativeProvider } from './provider';
+export { NativeProvider, FACADE_TAKES_NET } from './provider';
+export { chooseDataPath, type DataPathChoice, type NativeDataPath } from './handoff';
 export { findPackageRoot } from './load';
 export type { NativeAddon } from './addon';
 
@@ -17,6 +19,15 @@ let cached: NativeProvider | null = null;
  * why it cannot load (not win32, addon missing, load failure).
  */
 export function loadNativeProvider(): Provider {
-  if (cached === null) cached = new NativeProvider(loadAddon());
+  if (cached === null) {
+    const addon = loadAddon();
+    // Throws (the provider does not load, and says why) for a bad
+    // WINSOCK2_NATIVE_DATA or a forced libuv path that cannot work here.
+    let choice = chooseDataPath(addon);
+    if (choice.path === 'libuv' && !FACADE_TAKES_NET) {
+      choice = { path: 'addon', reason: `${choice.reason}, but this build's facade takes no NetConnection yet` };
+    }
+    cached = new NativeProvider(addon, choice);
+  }
   return cached;
 }

@@ -8,14 +8,18 @@
  * - the re-offered request is the head, matched by caller address:port, and
  *   passed to the condition as the same RawRequest object.
  */
-import type { ConditionVerdict, ListenerCallbacks, ProviderListener, RawRequest } from '../provider';
+import type { ConditionVerdict, ProviderListener, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { WSA_ERRORS, WinsockError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import { debug } from '../debug';
-import { CF_ACCEPT, CF_DEFER, CF_REJECT, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
+import { CF_ACCEPT, CF_DEFER, CF_REJECT, isHandedOver, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
 import { NativeSocketHandle } from './socket';
 import { toWinsockError } from './errors';
+import type { NetConnection, NetListenerCallbacks } from './net-connection';
+
+/** The 'libuv' data path: makes an accepted SOCKET a NetConnection (lib/native/handoff.ts); throws a WinsockError. */
+export type AdoptAccepted = (socket: number, callerData: Buffer | null) => NetConnection;
 
 const UNKNOWN: SocketAddress = { address: '', port: 0, family: 'IPv4' };
 
@@ -31,7 +35,8 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   private closed = false;
   private draining = false;
 
-  constructor(private readonly native: NativeListener, private readonly callbacks: ListenerCallbacks) {
+  /** `adopt`: accepted SOCKETs go to Node's TCP handle (the 'libuv' data path); null: the addon's data path. */
+  constructor(private readonly native: NativeListener, private readonly callbacks: NetListenerCallbacks, private readonly adopt: AdoptAccepted | null = null) {
     this.address = native.address() ?? UNKNOWN;
     this.capabilities = Object.freeze(capabilitiesOf('native', decodeProtocol(native.protocol()), native.conditionalAccept()));
   }
@@ -68,7 +73,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         break;
       }
       if (typeof result !== 'number') {
-        result.reset();
+        if (!isHandedOver(result)) result.reset();
         continue;
       }
       if (result !== WSA_ERRORS.WSAECONNREFUSED && result !== WSA_ERRORS.WSAECONNRESET && result !== WSA_ERRORS.WSAEACCES) break;
@@ -110,6 +115,25 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     }
   }
 
+  /**
+   * An accepted SOCKET to Node's TCP handle. A hand-off that fails closes
+   * that SOCKET (once, in handoff.ts) and is that connection's clientError;
+   * the listener keeps serving.
+   */
+  private handOver(socket: number, request: RawRequest | null): void {
+    let conn: NetConnection;
+    try {
+      conn = (this.adopt as AdoptAccepted)(socket, request?.callerData ?? null);
+    } catch (err) {
+      this.callbacks.clientError(toWinsockError(err, 'uv_tcp_open'), request?.callerId ?? null);
+      return;
+    }
+    this.callbacks.connection(conn, request ?? {
+      callerId: { address: conn.socket.remoteAddress ?? '', port: conn.socket.remotePort ?? 0, family: conn.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' },
+      calleeId: this.address, callerData: null, sqos: null, gqos: null,
+    });
+  }
+
   /** WSAAccept until WSAEWOULDBLOCK, a CF_DEFER, or close. */
   private drain(): void {
     if (this.draining) return;  // a callback re-entered us (e.g. retry() from connection())
@@ -123,7 +147,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
             const request = this.requestFor(raw);
             offered.request = request;
             return this.verdictCode(this.callbacks.condition(request));
-          });
+          }, this.adopt !== null);
         } catch (err) {
           // The condition threw (the facade's never does): that request was
           // rejected; the error must not be lost, and the server keeps serving.
@@ -131,6 +155,11 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
           continue;
         }
         const request = offered.request;
+        if (typeof result !== 'number' && isHandedOver(result)) {
+          this.deferred = null;
+          this.handOver(result.socket, request);
+          continue;
+        }
         if (typeof result !== 'number') {
           this.deferred = null;
           const accepted = result;

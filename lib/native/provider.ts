@@ -6,13 +6,26 @@
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import type { ListenerCallbacks, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../provider';
+import * as providerModule from '../provider';
 import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
 import { WinsockError, createAbortError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
-import { NativeProviderListener } from './listener';
+import { NativeProviderListener, type AdoptAccepted } from './listener';
 import { NativeSocketHandle } from './socket';
+import { HandleTracker } from '../tcp/tracker';
+import { handOver, sendDisconnectFor, type DataPathChoice } from './handoff';
+import type { NetConnection, NetListenerCallbacks } from './net-connection';
+
+/**
+ * Whether this build's facade takes a NetConnection (the socket contract's
+ * lib/provider.ts exports isNetConnection). Until it does, the facade gets
+ * the addon's data path whatever the self-test says; tests reach the
+ * hand-off through a NativeProvider made with the 'libuv' path. Goes away
+ * when the facade is merged.
+ */
+export const FACADE_TAKES_NET = typeof (providerModule as unknown as Record<string, unknown>)['isNetConnection'] === 'function';
 
 const AF_INET = 2;
 const AF_INET6 = 23;
@@ -40,16 +53,38 @@ function checkMode(mode: SocketMode, syscall: string): void {
 
 export class NativeProvider implements Provider {
   readonly name = 'native' as const;
+  /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their net.Socket's 'close'. */
+  private readonly tracker = new HandleTracker();
+  private readonly adoptAccepted: AdoptAccepted | null;
 
-  constructor(readonly addon: NativeAddon) {}
+  /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
+  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {
+    this.adoptAccepted = dataPath.path === 'libuv'
+      ? (socket, callerData) => this.netConnection(socket, null, callerData, null)
+      : null;
+  }
 
-  async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks): Promise<ProviderListener> {
+  /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
+  private netConnection(socket: number, capabilities: Capabilities | null, callerData: Buffer | null, calleeData: Buffer | null): NetConnection {
+    const adopted = handOver(this.addon, socket, this.tracker);
+    return {
+      kind: 'net',
+      socket: adopted,
+      capabilities: capabilities ?? this.capabilities('stream'),
+      callerData,
+      calleeData,
+      qos: null,
+      sendDisconnect: sendDisconnectFor(this.addon, socket, adopted),
+    };
+  }
+
+  async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks | NetListenerCallbacks): Promise<ProviderListener> {
     checkMode(options.mode, 'WSASocketW');
     const host = await resolveHost(options.host, 'bind');
     let listener: NativeProviderListener;
     try {
       const native = this.addon.listen(host, options.port, options.backlog, options.conditional);
-      listener = new NativeProviderListener(native, callbacks);
+      listener = new NativeProviderListener(native, callbacks, this.adoptAccepted && ((socket, callerData) => this.adoptWith(listener, socket, callerData)));
     } catch (err) {
       throw toWinsockError(err, 'listen');
     }
@@ -57,13 +92,30 @@ export class NativeProvider implements Provider {
     return listener;
   }
 
+  /** An accepted SOCKET with its listener's (shared, frozen) capabilities. */
+  private adoptWith(listener: NativeProviderListener, socket: number, callerData: Buffer | null): NetConnection {
+    return this.netConnection(socket, listener.capabilities, callerData, null);
+  }
+
+  /**
+   * The Provider interface's connect. Until lib/provider.ts widens its
+   * result to SocketHandle | NetConnection (the contract), the facade's
+   * provider is on the addon path (FACADE_TAKES_NET), where this is a
+   * SocketHandle; connectEither is the whole answer.
+   */
   async connect(options: ProviderConnectOptions): Promise<SocketHandle> {
+    return (await this.connectEither(options)) as SocketHandle;
+  }
+
+  /** Connects: a NetConnection on the 'libuv' data path, a SocketHandle on the addon's. */
+  async connectEither(options: ProviderConnectOptions): Promise<SocketHandle | NetConnection> {
     checkMode(options.mode, 'WSAConnect');
+    const handOff = this.dataPath.path === 'libuv';
     const signal = options.signal;
     if (signal?.aborted) throw createAbortError(signal);
     const host = await resolveHost(options.host, 'WSAConnect');
     if (signal?.aborted) throw createAbortError(signal);
-    return new Promise<SocketHandle>((resolve, reject) => {
+    return new Promise<SocketHandle | NetConnection>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       let handle: NativeSocketHandle | null = null;
       let settled = false;
@@ -75,6 +127,16 @@ export class NativeProvider implements Provider {
         if (error) {
           handle?.close();  // withdraws the request
           reject(error);
+        } else if (handle && handOff) {
+          // Connected, never on our completion port: the SOCKET goes to
+          // Node's TCP handle. A failure closes it once and rejects.
+          try {
+            const calleeData = handle.native.calleeData();
+            resolve(this.netConnection(handle.native.detach(), handle.capabilities, null, calleeData));
+          } catch (err) {
+            handle.close();  // a no-op once detached
+            reject(toWinsockError(err, 'uv_tcp_open'));
+          }
         } else if (handle) {
           handle.captureAddresses();
           resolve(handle);
@@ -83,7 +145,7 @@ export class NativeProvider implements Provider {
       const onAbort = (): void => finish(createAbortError(signal ?? undefined));
       try {
         handle = new NativeSocketHandle(
-          (owner) => this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData),
+          (owner) => this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData, handOff),
           null, false);
       } catch (err) {
         finish(toWinsockError(err, 'WSAConnect'));
@@ -112,8 +174,9 @@ export class NativeProvider implements Provider {
     return capabilitiesOf('native', info, this.addon.wineVersion() === null);
   }
 
+  /** The addon's open SOCKETs plus those handed to Node's TCP handle and not yet closed. */
   handleCount(): number {
-    return this.addon.handleCount();
+    return this.addon.handleCount() + this.tracker.size;
   }
 
   /** ntdll's wine_get_version(), null on real Windows: for tests that assert platform differences. */
