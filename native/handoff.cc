@@ -58,7 +58,7 @@ Napi::Value SendDisconnectSocket(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// socketPair(): [a, b], two SOCKETs connected over 127.0.0.1 (overlapped,
+// socketPair(): [a, b, port], two SOCKETs connected over 127.0.0.1 (overlapped,
 // never associated with a completion port, like every socket handed over),
 // for the self-test at load. Blocking, on the JS thread: a loopback connect
 // to a listening socket completes from the backlog at once. The caller owns
@@ -102,9 +102,10 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
     if (b != INVALID_SOCKET) closesocket(b);
     ThrowWinsock(env, err, step);
   }
-  Napi::Array pair = Napi::Array::New(env, 2);
+  Napi::Array pair = Napi::Array::New(env, 3);
   pair.Set(0u, SocketToJs(env, a));
   pair.Set(1u, SocketToJs(env, b));
+  pair.Set(2u, Napi::Number::New(env, ntohs(addr.sin_port)));  // a's peer, b's own port
   return pair;
 }
 

@@ -208,12 +208,12 @@ export interface DataPathChoice {
 }
 
 /**
- * Decides the data path once, at load: WINSOCK2_NATIVE_DATA=libuv|addon
- * forces one, else the self-test. Throws an Error (the provider then does
+ * Decides the data path once, at load: `forced` (WINSOCK2_NATIVE_DATA's
+ * value) libuv or addon forces one, else the self-test. Throws an Error (the provider then does
  * not load, and says why) for a bad value or a forced libuv path that
  * cannot work here.
  */
-export function chooseDataPath(addon: NativeAddon, forced: string | undefined = process.env[DATA_PATH_VARIABLE]): DataPathChoice {
+export function chooseDataPath(addon: NativeAddon, forced: string | undefined): DataPathChoice {
   if (forced !== undefined && forced !== '' && forced !== 'libuv' && forced !== 'addon') {
     throw new Error(`${DATA_PATH_VARIABLE} must be "libuv" or "addon", not ${JSON.stringify(forced)}`);
   }

@@ -4,7 +4,7 @@
  */
 import type { Provider } from '../provider';
 import { loadAddon } from './load';
-import { chooseDataPath } from './handoff';
+import { chooseDataPath, DATA_PATH_VARIABLE } from './handoff';
 import { FACADE_TAKES_NET, NativeProvider } from './provider';
 
 export { NativeProvider, FACADE_TAKES_NET } from './provider';
@@ -23,7 +23,7 @@ export function loadNativeProvider(): Provider {
     const addon = loadAddon();
     // Throws (the provider does not load, and says why) for a bad
     // WINSOCK2_NATIVE_DATA or a forced libuv path that cannot work here.
-    let choice = chooseDataPath(addon);
+    let choice = chooseDataPath(addon, process.env[DATA_PATH_VARIABLE]);
     if (choice.path === 'libuv' && !FACADE_TAKES_NET) {
       choice = { path: 'addon', reason: `${choice.reason}, but this build's facade takes no NetConnection yet` };
     }
