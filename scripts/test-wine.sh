@@ -59,7 +59,7 @@ fi
 # The native provider's test files (every other file runs once, in the
 # full run): conformance, the addon, the hand-off, net compatibility,
 # ecosystem (http, https, ws, http2), faults, hostile peers, providers.
-native_spec=(out/test/conformance/*.test.js out/test/native-addon.test.js out/test/native-handoff.test.js
+native_spec=(out/test/conformance/*.test.js out/test/native-addon.test.js out/test/native-handoff.test.js out/test/native-hardening.test.js
   out/test/net-compat.test.js out/test/ecosystem.test.js out/test/faults.test.js out/test/hostile.test.js
   out/test/providers.test.js)
 
