@@ -13,6 +13,7 @@ import { strict as assert } from 'node:assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -218,6 +219,18 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     const body = await readAll(tlsClient);
     assert.match(body.toString(), /^HTTP\/1\.1 200 OK[\s\S]*secure \/x$/);
     httpsServer.close();
+  });
+
+  it("http's parser consumes the TCP handle (no 'data' events in JS)", async function () {
+    const { server, client } = await pair();
+    const httpServer = http.createServer((req, res) => res.end(`plain ${req.url ?? ''}`));
+    httpServer.emit('connection', server.socket);
+    const handle = (server.socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
+    assert.equal(handle?._consumed, true, 'http.Server consumed the handle (parser.consume)');
+    client.socket.write('GET /y HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    const body = await readAll(client.socket);
+    assert.match(body.toString(), /^HTTP\/1\.1 200 OK[\s\S]*plain \/y$/);
+    httpServer.close();
   });
 
   it('sendDisconnect (WSASendDisconnect) after the writes: the peer reads every byte, then the FIN; a later end() does not fail', async function () {
