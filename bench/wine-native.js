@@ -165,7 +165,7 @@ async function bulkLibuv() {
   const listener = await provider.listen(LISTEN, {
     condition: () => ACCEPT, connection: (c) => resolveConn(c), refused() {}, withdrawn() {}, clientError() {}, error() {},
   });
-  const client = netOf(await provider.connectEither(connectTo(listener.address.port)));
+  const client = netOf(await provider.connect(connectTo(listener.address.port)));
   const server = netOf(await conn);
   let n = 0;
   const done = new Promise((resolve) => { server.on('data', (d) => { n += d.length; }); server.on('end', resolve); });
@@ -190,7 +190,7 @@ async function acceptLibuv() {
   });
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < ACCEPTS; i++) {
-    const c = netOf(await provider.connectEither(connectTo(listener.address.port)));
+    const c = netOf(await provider.connect(connectTo(listener.address.port)));
     c.destroy();
   }
   const s = Number(process.hrtime.bigint() - t0) / 1e9;

@@ -25,7 +25,7 @@ cd "$root"
 
 wine_setup
 
-if [ ! -f prebuilds/win32-x64/winsock2.node ]; then
+if [ ! -f prebuilds/win32-x64/node.napi.node ]; then
   bash scripts/build-win-cross.sh
 fi
 if [ "${WINSOCK2_SKIP_BUILD:-}" != "1" ]; then
@@ -76,10 +76,11 @@ run_mocha() {
   set +e
   # node.exe's stdout and stderr must be files (a pipe gives EBADF under
   # Wine), stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/.
+  # No WINSOCK2_TEST_PLATFORM: the tests recognise Wine themselves
+  # (test/helpers/harness.ts).
   PREBUILDS_ONLY=1 \
   WINSOCK2_NATIVE_DATA="$data" \
   WINSOCK2_TEST_PROVIDERS="$providers" \
-  WINSOCK2_TEST_PLATFORM=wine \
     wine_run "$exe" node_modules/mocha/bin/mocha.js --no-color "${args[@]}" \
     </dev/null >"$dir/stdout.txt" 2>"$dir/stderr.txt"
   last_status=$?

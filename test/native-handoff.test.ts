@@ -18,10 +18,10 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import type { ConditionVerdict, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
+import type { ConditionVerdict, ListenerCallbacks, NetConnection, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
 import type { WinsockError } from '../lib/errors';
 import type { NativeProvider } from '../lib/native/provider';
-import type { NetConnection } from '../lib/native/net-connection';
+
 import { pendingBecause, platform, waitFor } from './helpers/harness';
 import { wineOutcomesAfterReset } from './probe/expectations';
 
@@ -132,7 +132,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
 
   async function pair(): Promise<{ server: NetConnection; client: NetConnection }> {
     const { events, port } = await listen();
-    const client = asNet(await provider.connectEither({ ...baseConnect, port }));
+    const client = asNet(await provider.connect({ ...baseConnect, port }));
     sockets.push(client.socket);
     await waitFor(() => events.connections.length === 1);
     const server = asNet(events.connections[0]);
@@ -152,7 +152,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     const mod = nativeModule();
     const loaded = mod.loadNativeProvider() as NativeProvider;
     const forced = process.env['WINSOCK2_NATIVE_DATA'];
-    if (mod.FACADE_TAKES_NET && forced !== 'addon') assert.equal(loaded.dataPath.path, 'libuv', loaded.dataPath.reason);
+    if (forced !== 'addon') assert.equal(loaded.dataPath.path, 'libuv', loaded.dataPath.reason);
     if (forced === 'addon') assert.equal(loaded.dataPath.path, 'addon');
   });
 
@@ -322,7 +322,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     await waitFor(() => provider.handleCount() === baseline + 1).catch(() => {
       throw new Error(`handle count ${provider.handleCount()}, baseline ${baseline}`);
     });  // only the listener
-    const second = asNet(await provider.connectEither({ ...baseConnect, port }));
+    const second = asNet(await provider.connect({ ...baseConnect, port }));
     sockets.push(second.socket);
     await waitFor(() => events.connections.length === 1);
     sockets.push(asNet(events.connections[0]).socket);

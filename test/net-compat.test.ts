@@ -36,10 +36,11 @@ async function canBind(port: number): Promise<boolean> {
 }
 
 /** A connected pair: the client socket and the server's socket for it. */
+/** Winsock's half-open rule on both ends (these tests watch each side's teardown; test/parity compares net's default). */
 async function pair(provider: Parameters<typeof listen>[0], options: Parameters<typeof listen>[1] = {}): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
-  const { server, port } = await listen(provider, options);
+  const { server, port } = await listen(provider, { allowHalfOpen: true, ...options });
   const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
-  const client = own(await connect({ provider, port }));
+  const client = own(await connect({ provider, port, allowHalfOpen: true }));
   const [peer] = await accepted;
   return { client, peer };
 }

@@ -57,6 +57,11 @@ export interface NativeSocketOwner {
 export interface NativeListenerOwner {
   /** A connection request may be pending: call accept() until WSAEWOULDBLOCK. */
   onAcceptable(): void;
+  /**
+   * acceptHeld() finished: the accepted socket, or a Winsock error number
+   * (WSATRY_AGAIN: another caller is at the head, the held one left).
+   */
+  onAcceptHeld(result: NativeSocket | HandedOverSocket | number): void;
 }
 
 /** A connected (or connecting) socket. */
@@ -123,6 +128,15 @@ export interface NativeListener {
    * accepted socket comes as a SOCKET for Node's TCP handle instead.
    */
   accept(condition: NativeCondition, handOff?: boolean): NativeSocket | HandedOverSocket | number;
+  /**
+   * WSAAccept answering CF_ACCEPT for `callerId`, the deferred head, on a
+   * native thread: under SO_CONDITIONAL_ACCEPT that call can wait for the
+   * TCP handshake, which the JS thread must not (docs/windows.md). The
+   * result comes to owner.onAcceptHeld. Call only after accept() answered
+   * WSATRY_AGAIN for that caller, one at a time. With `handOff` the socket
+   * comes as a SOCKET for Node's TCP handle, as from accept().
+   */
+  acceptHeld(callerId: SocketAddress, handOff?: boolean): void;
   close(): void;
   ref(): void;
   unref(): void;

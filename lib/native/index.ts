@@ -5,9 +5,9 @@
 import type { Provider } from '../provider';
 import { loadAddon } from './load';
 import { chooseDataPath, DATA_PATH_VARIABLE } from './handoff';
-import { FACADE_TAKES_NET, NativeProvider } from './provider';
+import { NativeProvider } from './provider';
 
-export { NativeProvider, FACADE_TAKES_NET } from './provider';
+export { NativeProvider } from './provider';
 export { chooseDataPath, type DataPathChoice, type NativeDataPath } from './handoff';
 export { findPackageRoot } from './load';
 export type { NativeAddon } from './addon';
@@ -23,11 +23,7 @@ export function loadNativeProvider(): Provider {
     const addon = loadAddon();
     // Throws (the provider does not load, and says why) for a bad
     // WINSOCK2_NATIVE_DATA or a forced libuv path that cannot work here.
-    let choice = chooseDataPath(addon, process.env[DATA_PATH_VARIABLE]);
-    if (choice.path === 'libuv' && !FACADE_TAKES_NET) {
-      choice = { path: 'addon', reason: `${choice.reason}, but this build's facade takes no NetConnection yet` };
-    }
-    cached = new NativeProvider(addon, choice);
+    cached = new NativeProvider(addon, chooseDataPath(addon, process.env[DATA_PATH_VARIABLE]));
   }
   return cached;
 }

@@ -5,27 +5,16 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { ListenerCallbacks, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../provider';
-import * as providerModule from '../provider';
+import type { Connection, ListenerCallbacks, NetConnection, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener } from '../provider';
 import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
 import { WinsockError, createAbortError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
-import { NativeProviderListener, type AdoptAccepted } from './listener';
+import { NativeProviderListener, type HandOff } from './listener';
 import { NativeSocketHandle } from './socket';
 import { HandleTracker } from '../tcp/tracker';
 import { handOver, sendDisconnectFor, type DataPathChoice } from './handoff';
-import type { NetConnection, NetListenerCallbacks } from './net-connection';
-
-/**
- * Whether this build's facade takes a NetConnection (the socket contract's
- * lib/provider.ts exports isNetConnection). Until it does, the facade gets
- * the addon's data path whatever the self-test says; tests reach the
- * hand-off through a NativeProvider made with the 'libuv' path. Goes away
- * when the facade is merged.
- */
-export const FACADE_TAKES_NET = typeof (providerModule as unknown as Record<string, unknown>)['isNetConnection'] === 'function';
 
 const AF_INET = 2;
 const AF_INET6 = 23;
@@ -55,14 +44,9 @@ export class NativeProvider implements Provider {
   readonly name = 'native' as const;
   /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their net.Socket's 'close'. */
   private readonly tracker = new HandleTracker();
-  private readonly adoptAccepted: AdoptAccepted | null;
 
   /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
-  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {
-    this.adoptAccepted = dataPath.path === 'libuv'
-      ? (socket, callerData) => this.netConnection(socket, null, callerData, null)
-      : null;
-  }
+  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {}
 
   /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
   private netConnection(socket: number, capabilities: Capabilities | null, callerData: Buffer | null, calleeData: Buffer | null): NetConnection {
@@ -78,13 +62,13 @@ export class NativeProvider implements Provider {
     };
   }
 
-  async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks | NetListenerCallbacks): Promise<ProviderListener> {
+  async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks): Promise<ProviderListener> {
     checkMode(options.mode, 'WSASocketW');
     const host = await resolveHost(options.host, 'bind');
     let listener: NativeProviderListener;
     try {
       const native = this.addon.listen(host, options.port, options.backlog, options.conditional);
-      listener = new NativeProviderListener(native, callbacks, this.adoptAccepted && ((socket, callerData) => this.adoptWith(listener, socket, callerData)));
+      listener = new NativeProviderListener(native, callbacks, undefined, this.dataPath.path === 'libuv' ? this.handOffFor(() => listener) : null);
     } catch (err) {
       throw toWinsockError(err, 'listen');
     }
@@ -92,30 +76,29 @@ export class NativeProvider implements Provider {
     return listener;
   }
 
-  /** An accepted SOCKET with its listener's (shared, frozen) capabilities. */
-  private adoptWith(listener: NativeProviderListener, socket: number, callerData: Buffer | null): NetConnection {
-    return this.netConnection(socket, listener.capabilities, callerData, null);
-  }
-
-  /**
-   * The Provider interface's connect. Until lib/provider.ts widens its
-   * result to SocketHandle | NetConnection (the contract), the facade's
-   * provider is on the addon path (FACADE_TAKES_NET), where this is a
-   * SocketHandle; connectEither is the whole answer.
-   */
-  async connect(options: ProviderConnectOptions): Promise<SocketHandle> {
-    return (await this.connectEither(options)) as SocketHandle;
+  /** A listener's hand-off: accepted SOCKETs with its (shared, frozen) capabilities. */
+  private handOffFor(listener: () => NativeProviderListener): HandOff {
+    return {
+      adopt: (socket, callerData) => this.netConnection(socket, listener().capabilities, callerData, null),
+      discard: (socket) => {
+        try {
+          this.addon.closeSocket(socket, true);
+        } catch {
+          // already gone: nothing else holds it
+        }
+      },
+    };
   }
 
   /** Connects: a NetConnection on the 'libuv' data path, a SocketHandle on the addon's. */
-  async connectEither(options: ProviderConnectOptions): Promise<SocketHandle | NetConnection> {
+  async connect(options: ProviderConnectOptions): Promise<Connection> {
     checkMode(options.mode, 'WSAConnect');
     const handOff = this.dataPath.path === 'libuv';
     const signal = options.signal;
     if (signal?.aborted) throw createAbortError(signal);
     const host = await resolveHost(options.host, 'WSAConnect');
     if (signal?.aborted) throw createAbortError(signal);
-    return new Promise<SocketHandle | NetConnection>((resolve, reject) => {
+    return new Promise<Connection>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       let handle: NativeSocketHandle | null = null;
       let settled = false;
