@@ -8,10 +8,11 @@
 //
 // plain: http(s).createServer().listen() — node.exe's own server, the anchor.
 // libuv: the native provider's hand-off path: every accepted SOCKET is Node's
-//        own TCP handle under a net.Socket, emitted as the server's
-//        'connection' (the pattern docs/ecosystem.md shows).
+//        own TCP handle under the facade's net.Socket, emitted as the
+//        server's 'connection' (the pattern docs/ecosystem.md shows).
 // addon: the native provider's own overlapped data path (the fallback),
-//        through the facade's socket, emitted the same way.
+//        the facade's socket over it, emitted the same way.
+// (WINSOCK2_NATIVE_DATA=<mode> picks the data path; checked at start.)
 // Both gates run a JS condition per connection (accept 127.0.0.1).
 // Writes the port to <port-file> once listening; runs until killed.
 const fs = require('node:fs');
@@ -51,30 +52,8 @@ async function main() {
   }
   const native = require(path.join(libDir, 'native', 'index.js'));
   const loaded = native.loadNativeProvider();
-  if (mode === 'libuv' && !(native.FACADE_TAKES_NET && loaded.dataPath.path === 'libuv')) {
-    // Before the facade takes a NetConnection: the provider directly, on the
-    // hand-off path, with the facade's condition work reduced to one call.
-    const provider = new native.NativeProvider(loaded.addon, { path: 'libuv', reason: 'bench' });
-    const listener = await provider.listen({
-      host: '127.0.0.1', port: 0, backlog: 511, conditional: true, handshakeTimeout: 10_000,
-      maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream',
-    }, {
-      condition: (request) => (admit(request.callerId.address) ? { action: 'accept', calleeData: null, qos: null } : { action: 'reject' }),
-      connection: (conn) => {
-        if (conn.kind !== 'net') throw new Error('the hand-off fell back to the addon data path');
-        server.emit('connection', conn.socket);
-        conn.socket.resume();
-      },
-      refused() {},
-      withdrawn() {},
-      clientError() {},
-      error(err) { throw err; },
-    });
-    ready(listener.address.port);
-    return;
-  }
-  if (mode === 'addon' && loaded.dataPath.path !== 'addon') {
-    throw new Error('run the addon gate with WINSOCK2_NATIVE_DATA=addon');
+  if (loaded.dataPath.path !== mode) {
+    throw new Error(`the native data path is ${loaded.dataPath.path} (${loaded.dataPath.reason}); run with WINSOCK2_NATIVE_DATA=${mode}`);
   }
   // Through the facade (its data path is the provider's: WINSOCK2_NATIVE_DATA).
   const ws = require(path.join(libDir, 'index.js'));

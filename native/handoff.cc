@@ -58,6 +58,29 @@ Napi::Value SendDisconnectSocket(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// socketOptions(socket): { noDelay, keepAlive } read back with getsockopt
+// on a SOCKET Node's TCP handle owns (tests and diagnostics; the caller
+// checks the handle is open). Throws a Winsock error.
+Napi::Value SocketOptions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SOCKET s;
+  if (!SocketFromJs(info[0], &s)) ThrowWinsock(env, WSAENOTSOCK, "getsockopt");
+  BOOL noDelay = FALSE;
+  BOOL keepAlive = FALSE;
+  int len = sizeof(noDelay);
+  if (getsockopt(s, IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<char*>(&noDelay), &len) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "getsockopt(TCP_NODELAY)");
+  }
+  len = sizeof(keepAlive);
+  if (getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<char*>(&keepAlive), &len) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "getsockopt(SO_KEEPALIVE)");
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("noDelay", Napi::Boolean::New(env, noDelay != FALSE));
+  o.Set("keepAlive", Napi::Boolean::New(env, keepAlive != FALSE));
+  return o;
+}
+
 // socketPair(): [a, b, port], two SOCKETs connected over 127.0.0.1 (overlapped,
 // never associated with a completion port, like every socket handed over),
 // for the self-test at load. Blocking, on the JS thread: a loopback connect
@@ -115,6 +138,7 @@ void InitHandOff(Napi::Env env, Napi::Object exports) {
   exports.Set("closeSocket", Napi::Function::New(env, CloseSocket, "closeSocket"));
   exports.Set("sendDisconnectSocket", Napi::Function::New(env, SendDisconnectSocket, "sendDisconnectSocket"));
   exports.Set("socketPair", Napi::Function::New(env, SocketPair, "socketPair"));
+  exports.Set("socketOptions", Napi::Function::New(env, SocketOptions, "socketOptions"));
 }
 
 }  // namespace ws2

@@ -597,7 +597,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const index = require.resolve('../lib/native/index');
     const body = `
       const { workerData, parentPort } = require('node:worker_threads');
-      const p = require(${JSON.stringify(index)}).loadNativeProvider();
+      // The addon's own data path: its sockets are the addon's to close at teardown.
+      const mod = require(${JSON.stringify(index)});
+      const p = new mod.NativeProvider(mod.loadNativeProvider().addon, { path: 'addon', reason: 'worker teardown' });
       const cb = { condition: () => ({ action: 'accept', calleeData: null, qos: null }), connection() {}, refused() {}, withdrawn() {}, clientError() {}, error() {} };
       const base = { host: '127.0.0.1', port: 0, backlog: 8, conditional: true, handshakeTimeout: 0, maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' };
       p.listen(base, cb).then(async (l) => {

@@ -21,6 +21,7 @@ import * as tls from 'node:tls';
 import type { ConditionVerdict, ListenerCallbacks, NetConnection, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
 import type { WinsockError } from '../lib/errors';
 import type { NativeProvider } from '../lib/native/provider';
+import { isHandedOver, type HandedOverSocket, type NativeSocket } from '../lib/native/addon';
 
 import { pendingBecause, platform, waitFor } from './helpers/harness';
 import { wineOutcomesAfterReset } from './probe/expectations';
@@ -225,6 +226,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     const { server, client } = await pair();
     const httpServer = http.createServer((req, res) => res.end(`plain ${req.url ?? ''}`));
     httpServer.emit('connection', server.socket);
+    server.socket.resume();  // handed over paused, as net.Server's pauseOnConnect
     const handle = (server.socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
     assert.equal(handle?._consumed, true, 'http.Server consumed the handle (parser.consume)');
     client.socket.write('GET /y HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
@@ -326,6 +328,41 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     sockets.push(second.socket);
     await waitFor(() => events.connections.length === 1);
     sockets.push(asNet(events.connections[0]).socket);
+  });
+
+  it('a held accept (acceptHeld, the deferred head accepted off the JS thread) is handed over too', async function () {
+    // Driven on the raw addon, as in native-addon.test.ts, so it runs under
+    // Wine too (where the listener never holds an accept: the option does
+    // not take there).
+    const addon = provider.addon;
+    const raw = addon.listen('127.0.0.1', 0, 16, true);
+    const results: (NativeSocket | HandedOverSocket | number)[] = [];
+    let acceptable = 0;
+    raw.start({ onAcceptable: () => { acceptable++; }, onAcceptHeld: (r) => { results.push(r); } });
+    try {
+      const client = net.connect(raw.address()?.port ?? 0, '127.0.0.1');
+      sockets.push(client);
+      await once(client, 'connect');
+      await waitFor(() => acceptable > 0);
+      let first: number | NativeSocket | HandedOverSocket = 0;
+      await waitFor(() => {
+        first = raw.accept(() => 2, true);  // CF_DEFER
+        return first !== 10035;
+      });
+      assert.equal(first, 11002, 'CF_DEFER: WSATRY_AGAIN');
+      raw.acceptHeld({ address: '127.0.0.1', port: client.localPort ?? 0, family: 'IPv4' }, true);
+      await waitFor(() => results.length === 1);
+      const held = results[0];
+      assert.ok(held !== undefined && typeof held !== 'number' && isHandedOver(held), `the held accept returned ${String(held)}`);
+      const adopted = handoffModule().adoptSocket(addon, held.socket);
+      sockets.push(adopted);
+      assert.equal(adopted.remotePort, client.localPort);
+      const got = once(client, 'data') as Promise<[Buffer]>;
+      adopted.write('held');
+      assert.equal((await got)[0].toString(), 'held');
+    } finally {
+      raw.close();
+    }
   });
 
   it('counts handed-over sockets until their close, and the addon\'s count stays out of it', async function () {

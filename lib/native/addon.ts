@@ -184,12 +184,14 @@ export interface NativeAddon {
   sendDisconnectSocket(socket: number): void;
   /** Two SOCKETs connected over 127.0.0.1, unassociated, and the port `a` is connected to: the self-test at load. */
   socketPair(): [number, number, number];
+  /** TCP_NODELAY and SO_KEEPALIVE of a SOCKET Node's TCP handle owns, read back with getsockopt (tests, diagnostics). */
+  socketOptions(socket: number): { noDelay: boolean; keepAlive: boolean };
   /** Numeric host only. */
   listen(host: string, port: number, backlog: number, conditional: boolean): NativeListener;
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
-  'stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen', 'closeSocket', 'sendDisconnectSocket', 'socketPair',
+  'stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen', 'closeSocket', 'sendDisconnectSocket', 'socketPair', 'socketOptions',
 ];
 
 /** Checks that a loaded module has the exports this file declares. */

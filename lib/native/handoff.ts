@@ -62,6 +62,15 @@ const TCP_SOCKET = 0;
 
 let tcpClass: TcpConstructor | null = null;
 
+/** The SOCKET under each adopted socket (Node's handle does not say on Windows: its fd is -1). */
+const socketValues = new WeakMap<net.Socket, number>();
+
+/** The SOCKET a handed-over socket was made from, while it is open (tests, diagnostics); else undefined. */
+export function socketOf(socket: net.Socket): number | undefined {
+  const open = (socket as unknown as { _handle?: unknown })._handle;
+  return socket.destroyed || open === null || open === undefined ? undefined : socketValues.get(socket);
+}
+
 /** Node's TCP class, from a live handle (see the module comment). Throws an Error saying why not. */
 function tcpConstructor(): TcpConstructor {
   if (tcpClass !== null) return tcpClass;
@@ -123,7 +132,9 @@ export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
   }
   // From here Node's handle owns the SOCKET.
   try {
-    return new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    const adopted = new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    socketValues.set(adopted, socket);
+    return adopted;
   } catch (err) {
     handle.close();  // closes the SOCKET, once
     throw WinsockError.fromNodeError(err, 'uv_tcp_open', 'WSAEINVAL');

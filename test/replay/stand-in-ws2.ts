@@ -289,6 +289,7 @@ export class StandInWs2 implements NativeAddon {
   closeSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
   sendDisconnectSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
   socketPair(): [number, number, number] { throw new Error('replay: the stand-in has no raw SOCKETs'); }
+  socketOptions(): { noDelay: boolean; keepAlive: boolean } { throw new Error('replay: the stand-in has no raw SOCKETs'); }
 
   connect(owner: NativeSocketOwner, host: string, port: number, _callerData: Buffer | null, _sqos: Qos | null, _maxCalleeData: number): NativeSocket {
     const address: SocketAddress = { address: host, port: this.nextPort++, family: 'IPv4' };
