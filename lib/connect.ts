@@ -9,7 +9,7 @@ import { toBufferOrNull } from './buffers';
 import { checkDataCarried, checkKnownKeys, checkLimit, checkMode, checkPort } from './validation';
 import { resolveProvider } from './providers';
 import type { WinsockSocket } from './socket';
-import { SocketFactory } from './make-socket';
+import { sharedFactory } from './make-socket';
 
 const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
   'host', 'port', 'provider', 'callerData', 'sqos', 'gqos', 'signal', 'timeout', 'mode', 'allowHalfOpen',
@@ -61,7 +61,7 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
     maxDisconnectData,
     mode,
   });
-  return new SocketFactory({ mode, maxDisconnectData, allowHalfOpen: options.allowHalfOpen === true, errors: 'winsock' }).make(connection);
+  return sharedFactory({ mode, maxDisconnectData, allowHalfOpen: options.allowHalfOpen === true, errors: 'winsock' }).make(connection);
 }
 
 /** The installed protocols with their XP1_* service flags decoded (native: WSAEnumProtocolsW). */

@@ -58,6 +58,24 @@ export class SocketFactory {
   }
 }
 
+const factories = new Map<string, SocketFactory>();
+
+/**
+ * The factory for connect()'s sockets with these settings, shared by every
+ * connect that uses them (so is the Winsock state of their plain TCP sockets).
+ */
+export function sharedFactory(settings: SocketSettings): SocketFactory {
+  const key = `${settings.mode}/${settings.maxDisconnectData}/${settings.allowHalfOpen}/${settings.errors}`;
+  let factory = factories.get(key);
+  if (factory === undefined) {
+    // A handful of keys in practice; bounded all the same (maxDisconnectData is the user's number).
+    if (factories.size >= 64) factories.clear();
+    factory = new SocketFactory(settings);
+    factories.set(key, factory);
+  }
+  return factory;
+}
+
 /**
  * As a socket net.Server accepts on its own: reading into the readable
  * buffer up to its highWaterMark, delivered once someone reads or listens

@@ -21,7 +21,7 @@ import { checkKnownKeys, checkLimit, checkMode, checkPort } from './validation';
 import { isThenable, normaliseDecision, reasonOf } from './decision';
 import { PendingRequest } from './request';
 import { resolveProvider } from './providers';
-import type { ErrorStyle, WinsockSocket } from './socket';
+import { kOwner, type ErrorStyle, type WinsockSocket } from './socket';
 import { SocketFactory } from './make-socket';
 import { debug, debugEnabled } from './debug';
 
@@ -122,7 +122,8 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   private binding: Promise<ProviderListener> | null = null;
   private refed = true;
   private readonly deferred = new Map<RawRequest, Deferral>();
-  private readonly sockets = new Set<WinsockSocket>();
+  /** Accepted sockets still open (each counted until its 'close', by one shared listener). */
+  private openSockets = 0;
   /** Sockets for the next accept(): only those no 'connection' listener took (see onConnection). */
   private readonly acceptQueue: WinsockSocket[] = [];
   private readonly acceptWaiters: { resolve(s: WinsockSocket | null): void }[] = [];
@@ -199,12 +200,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   /** Accepted sockets that are still open. */
-  get connections(): number { return this.sockets.size; }
+  get connections(): number { return this.openSockets; }
 
   /** `net.Server.getConnections()`: the number of open accepted sockets, to a callback (asynchronously, as net does). */
   getConnections(callback: (error: Error | null, count: number) => void): this {
     if (typeof callback !== 'function') throw new WinsockError('WSAEINVAL', 'getConnections', { detail: 'callback must be a function' });
-    const count = this.sockets.size;
+    const count = this.openSockets;
     process.nextTick(callback, null, count);
     return this;
   }
@@ -344,6 +345,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   /** Called after an accepted socket closed (winsock2/net's close waits for the last). */
   protected socketClosed(): void {}
 
+  /** @internal An accepted socket closed. */
+  forget(): void {
+    this.openSockets--;
+    this.socketClosed();
+  }
+
   private async doClose(): Promise<void> {
     const binding = this.state === 'binding' ? this.binding : null;
     const wasListening = this.state === 'listening';
@@ -397,7 +404,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     if (this.state !== 'listening') return this.final(request, REJECT, 'serverClose');
     const family = raw.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
     if (this.blockList?.check(raw.callerId.address, family)) return this.final(request, REJECT, 'blockList');
-    if (this.maxConnectionsLimit !== undefined && this.sockets.size >= this.maxConnectionsLimit) {
+    if (this.maxConnectionsLimit !== undefined && this.openSockets >= this.maxConnectionsLimit) {
       this.emitDrop(raw);
       return this.final(request, REJECT, 'maxConnections');
     }
@@ -510,11 +517,9 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
    */
   private onConnection(connection: Connection, _raw: RawRequest): void {
     const socket = this.sockets_.make(connection);
-    this.sockets.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.socketClosed();
-    });
+    this.openSockets++;
+    (socket as OwnedSocket)[kOwner] = this;
+    socket.on('close', forgetSocket);
     const waiter = this.acceptWaiters.shift();
     if (waiter) {
       waiter.resolve(socket);
@@ -561,6 +566,16 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     // SPEC: no event is emitted in a way that throws because nobody listens.
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+type OwnedSocket = WinsockSocket & { [kOwner]?: GateServer | undefined };
+
+/** One 'close' listener for every accepted socket: it knows its server (no closure per connection). */
+function forgetSocket(this: OwnedSocket): void {
+  const owner = this[kOwner];
+  if (owner === undefined) return;
+  this[kOwner] = undefined;
+  owner.forget();
 }
 
 /**

@@ -58,7 +58,8 @@ forEachProvider('lifecycle', (provider) => {
     const decisions: DecisionEvent[] = [];
     server.on('decision', (d) => decisions.push(d));
     // Settled into values at once, so no rejection is ever unhandled while we wait.
-    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> => p.then(own, (e: WinsockError) => e);
+    // A connected socket listens for 'error' at once: read-ahead notices the reset of a refused caller as net's would.
+    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> => p.then((s) => own(s).on('error', () => undefined), (e: WinsockError) => e);
     const first = settle(connect({ provider, port }));
     await waitFor(() => server.pendingDecisions === 1);
     const queued = [settle(connect({ provider, port })), settle(connect({ provider, port }))];
@@ -70,8 +71,10 @@ forEachProvider('lifecycle', (provider) => {
       if (!connectWaitsForDecision(provider)) {
         // Wine already completed these connects; closing the listener resets or closes them.
         if (!(outcome instanceof Error)) {
-          // Half-open sockets never 'close' on the peer's end alone: wait for the end or the reset.
-          await new Promise((r) => { outcome.once('end', r); outcome.once('error', r); outcome.resume(); });
+          // Closed by the reset, or by the peer's end (allowHalfOpen false): wait for that, unless it already happened.
+          outcome.resume();
+          // (Not events.once: it rejects on the reset's 'error', which comes first.)
+          if (!outcome.closed) await new Promise((r) => outcome.once('close', r));
         }
       } else {
         assert.ok(outcome instanceof Error && outcome.code === 'WSAECONNREFUSED', String(outcome));
