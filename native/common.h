@@ -415,7 +415,7 @@ Napi::Value SocketToJs(Napi::Env env, SOCKET s);
 bool SocketFromJs(const Napi::Value& v, SOCKET* out);
 // Any thread. Prepares a connected SOCKET for libuv: cancels an inherited or
 // own WSAEventSelect (libuv polls nothing; the event would only cost wake-ups),
-// non-inheritable, TCP_NODELAY as net sets it. 0 or a Winsock error.
+// non-inheritable (TCP_NODELAY is net's: see handoff.cc). 0 or a Winsock error.
 int PrepareForHandOff(SOCKET s);
 void InitHandOff(Napi::Env env, Napi::Object exports);
 

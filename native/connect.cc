@@ -124,7 +124,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   }
   // Nagle plus delayed ACK stalls write-write-read exchanges for 200 ms on
   // Windows; node's net (libuv) and the emulated provider set it too.
-  if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");
+  // (A SOCKET for Node's TCP handle gets it from net: see handoff.cc.)
+  if (!handOff) {
+    if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");
+  }
   if (!handOff && !withCallerData && !withQos && !carriesConnectData) {
     LPFN_CONNECTEX connectEx = nullptr;
     {

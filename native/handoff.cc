@@ -25,8 +25,9 @@ int PrepareForHandOff(SOCKET s) {
   // overlapped I/O: no event may stay attached.
   if (WSAEventSelect(s, nullptr, 0) != 0) return WSAGetLastError();
   if (int err = MakeNonInheritable(s)) return err;
-  // Best effort, as for the addon's own sockets: net turns it on anyway.
-  SetNoDelayOption(s, true);
+  // No TCP_NODELAY here: lib/native/handoff.ts sets it through net, whose
+  // record of it must agree with the socket (net skips setNoDelay(false)
+  // while it believes it already off).
   return 0;
 }
 

@@ -62,13 +62,18 @@ const TCP_SOCKET = 0;
 
 let tcpClass: TcpConstructor | null = null;
 
-/** The SOCKET under each adopted socket (Node's handle does not say on Windows: its fd is -1). */
-const socketValues = new WeakMap<net.Socket, number>();
+/**
+ * The SOCKET under an adopted socket (Node's handle does not say on
+ * Windows: its fd is -1), kept on the socket itself: a property costs an
+ * idle connection less than a WeakMap entry.
+ */
+const kSocket = Symbol('winsock2.SOCKET');
+type WithSocket = net.Socket & { [kSocket]?: number };
 
 /** The SOCKET a handed-over socket was made from, while it is open (tests, diagnostics); else undefined. */
 export function socketOf(socket: net.Socket): number | undefined {
   const open = (socket as unknown as { _handle?: unknown })._handle;
-  return socket.destroyed || open === null || open === undefined ? undefined : socketValues.get(socket);
+  return socket.destroyed || open === null || open === undefined ? undefined : (socket as WithSocket)[kSocket];
 }
 
 /** Node's TCP class, from a live handle (see the module comment). Throws an Error saying why not. */
@@ -112,8 +117,8 @@ function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
 /**
  * Makes `socket` (a connected SOCKET the caller owns) a net.Socket over
  * Node's TCP handle: connected, paused (as net.Server's pauseOnConnect), not
- * reading yet, allowHalfOpen like every winsock2 socket. On failure the
- * SOCKET is closed here, once, and a WinsockError thrown.
+ * reading yet, allowHalfOpen (the facade sets the user's), TCP_NODELAY on.
+ * On failure the SOCKET is closed here, once, and a WinsockError thrown.
  */
 export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
   let handle: TcpHandle | null = null;
@@ -133,7 +138,13 @@ export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
   // From here Node's handle owns the SOCKET.
   try {
     const adopted = new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
-    socketValues.set(adopted, socket);
+    // TCP_NODELAY, the one default every winsock2 socket starts with, set
+    // through net so that net's record of it agrees (setNoDelay(false) is
+    // skipped while net believes it off). As net.Server does for its own
+    // accepted sockets with noDelay: the constructor's option does not reach
+    // a socket made from a handle.
+    adopted.setNoDelay(true);
+    (adopted as WithSocket)[kSocket] = socket;
     return adopted;
   } catch (err) {
     handle.close();  // closes the SOCKET, once
@@ -144,9 +155,11 @@ export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
 /**
  * adoptSocket with the provider's handle count: the SOCKET is counted from
  * the moment TypeScript owns it until its net.Socket's 'close' (or the
- * failed hand-off closed it).
+ * failed hand-off closed it). `untrack` is the provider's one shared
+ * 'close' listener (calls tracker.remove()): no closure per connection;
+ * net emits 'close' once.
  */
-export function handOver(addon: NativeAddon, socket: number, tracker: HandleTracker): net.Socket {
+export function handOver(addon: NativeAddon, socket: number, tracker: HandleTracker, untrack: () => void): net.Socket {
   tracker.add();
   let adopted: net.Socket;
   try {
@@ -155,7 +168,7 @@ export function handOver(addon: NativeAddon, socket: number, tracker: HandleTrac
     tracker.remove();
     throw err;
   }
-  adopted.once('close', () => tracker.remove());
+  adopted.on('close', untrack);
   return adopted;
 }
 

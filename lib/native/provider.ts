@@ -44,13 +44,15 @@ export class NativeProvider implements Provider {
   readonly name = 'native' as const;
   /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their net.Socket's 'close'. */
   private readonly tracker = new HandleTracker();
+  /** The one 'close' listener of every handed-over socket. */
+  private readonly untrack = (): void => this.tracker.remove();
 
   /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
   constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {}
 
   /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
   private netConnection(socket: number, capabilities: Capabilities | null, callerData: Buffer | null, calleeData: Buffer | null): NetConnection {
-    const adopted = handOver(this.addon, socket, this.tracker);
+    const adopted = handOver(this.addon, socket, this.tracker, this.untrack);
     return {
       kind: 'net',
       socket: adopted,
