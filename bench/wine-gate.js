@@ -57,9 +57,9 @@ async function main() {
   }
   // Through the facade (its data path is the provider's: WINSOCK2_NATIVE_DATA).
   const ws = require(path.join(libDir, 'index.js'));
-  const gate = ws.createServer({ provider: 'native', condition: (req) => (admit(req.callerId.address) ? 'accept' : 'reject') });
+  const gate = ws.createServer({ provider: 'native', backlog: 511, condition: (req) => (admit(req.callerId.address) ? 'accept' : 'reject') });
   gate.on('connection', (socket) => server.emit('connection', socket));
-  const { port } = await gate.listen({ port: 0, host: '127.0.0.1', backlog: 511 });
+  const { port } = await gate.listen({ port: 0, host: '127.0.0.1' });
   ready(port);
 }
 

@@ -24,7 +24,7 @@ export WINEPREFIX="${WINEPREFIX:-$root/.cache/wineprefix-bench}"
 . scripts/wine-env.sh
 wine_setup
 command -v wrk >/dev/null || apt_install wrk
-[ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh
+[ -f prebuilds/win32-x64/node.napi.node ] || bash scripts/build-win-cross.sh
 [ -f out/lib/index.js ] || npx tsc -p tsconfig.test.json
 
 rounds="${BENCH_GATE_ROUNDS:-3}"
