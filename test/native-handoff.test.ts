@@ -18,7 +18,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import type { ConditionVerdict, ListenerCallbacks, NetConnection, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
+import type { ConditionVerdict, Connection, ListenerCallbacks, NetConnection, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
 import type { WinsockError } from '../lib/errors';
 import type { NativeProvider } from '../lib/native/provider';
 import { isHandedOver, type HandedOverSocket, type NativeSocket } from '../lib/native/addon';
@@ -52,15 +52,14 @@ const baseConnect: Omit<ProviderConnectOptions, 'port'> = {
 };
 
 interface Events {
-  connections: (SocketHandle | NetConnection)[];
+  connections: Connection[];
   errors: WinsockError[];
 }
 
 function callbacksFor(events: Events): ListenerCallbacks {
-  // The contract's wider connection(); method parameters are bivariant.
   return {
     condition: () => ACCEPT,
-    connection(conn: SocketHandle | NetConnection) {
+    connection(conn: Connection) {
       events.connections.push(conn);
     },
     refused() {},
@@ -71,7 +70,7 @@ function callbacksFor(events: Events): ListenerCallbacks {
     error(error) {
       events.errors.push(error);
     },
-  } as ListenerCallbacks;
+  };
 }
 
 /** Fails (rather than passing on the addon's path) unless `conn` is a hand-off. */
@@ -353,7 +352,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
       raw.acceptHeld({ address: '127.0.0.1', port: client.localPort ?? 0, family: 'IPv4' }, true);
       await waitFor(() => results.length === 1);
       const held = results[0];
-      assert.ok(held !== undefined && typeof held !== 'number' && isHandedOver(held), `the held accept returned ${String(held)}`);
+      assert.ok(held !== undefined && typeof held !== 'number' && isHandedOver(held), `the held accept returned ${JSON.stringify(held)}`);
       const adopted = handoffModule().adoptSocket(addon, held.socket);
       sockets.push(adopted);
       assert.equal(adopted.remotePort, client.localPort);

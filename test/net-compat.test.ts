@@ -291,7 +291,7 @@ forEachProvider('net.Socket compatibility', (provider) => {
         const handoff = require('../lib/native/handoff') as typeof import('../lib/native/handoff');
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { loadNativeProvider } = require('../lib/native/index') as typeof import('../lib/native/index');
-        const value = handoff.socketOf(s as unknown as import('node:net').Socket);
+        const value = handoff.socketOf(s);
         assert.ok(value !== undefined, 'a handed-over socket (hand-off path) or a native handle (addon path)');
         return (loadNativeProvider() as import('../lib/native/provider').NativeProvider).addon.socketOptions(value);
       };
