@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const dir = process.argv[2];
-const runs = { native: [], net: [] };
+const runs = { native: [], handoff: [], net: [] };
 for (const d of fs.readdirSync(dir)) {
   const impl = d.split('-')[0];
   const file = path.join(dir, d, `result-${impl}.json`);
@@ -19,10 +19,14 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const per = (impl) => median(runs[impl].map((r) => r.perConnection));
-const row = {
-  case: `idle ${runs.native[0].connections} connections, RSS per connection`, unit: 'B/conn',
-  native: per('native'), net: per('net'), ratio: per('native') / per('net'),
-  nativeRuns: runs.native.map((r) => r.perConnection), netRuns: runs.net.map((r) => r.perConnection),
-};
-console.log(`${row.case}: native ${(row.native / 1024).toFixed(1)} KiB, net ${(row.net / 1024).toFixed(1)} KiB, ratio ${row.ratio.toFixed(2)}`);
-console.log(JSON.stringify({ rows: [row], runs }));
+// One row per implementation measured against net: native (the facade's
+// data path) and handoff (the hand-off data path) when it ran.
+const rows = ['native', 'handoff'].filter((impl) => runs[impl].length > 0).map((impl) => ({
+  case: `idle ${runs[impl][0].connections} connections, RSS per connection${impl === 'handoff' ? ', hand-off (libuv)' : ''}`, unit: 'B/conn',
+  native: per(impl), net: per('net'), ratio: per(impl) / per('net'),
+  nativeRuns: runs[impl].map((r) => r.perConnection), netRuns: runs.net.map((r) => r.perConnection),
+}));
+for (const row of rows) {
+  console.log(`${row.case}: winsock2 ${(row.native / 1024).toFixed(1)} KiB, net ${(row.net / 1024).toFixed(1)} KiB, ratio ${row.ratio.toFixed(2)}`);
+}
+console.log(JSON.stringify({ rows, runs }));

@@ -14,8 +14,8 @@ const fs = require('node:fs');
 
 const [impl, countArg, dir] = process.argv.slice(2);
 const N = Number(countArg);
-if (!['native', 'net'].includes(impl) || !(N > 0) || !dir) {
-  console.error('usage: node.exe --expose-gc bench/wine-idle.js native|net <connections> <dir>');
+if (!['native', 'net', 'handoff'].includes(impl) || !(N > 0) || !dir) {
+  console.error('usage: node.exe --expose-gc bench/wine-idle.js native|handoff|net <connections> <dir>');
   process.exit(2);
 }
 const root = path.resolve(__dirname, '..');
@@ -29,6 +29,7 @@ function settled() {
 }
 
 const sockets = [];
+let handoffProvider = null;
 let exchanged = 0;
 let onAll = null;
 function serve(s) {
@@ -46,6 +47,24 @@ async function listen() {
     const server = net.createServer(serve);
     await new Promise((r) => server.listen({ port: 0, host: '127.0.0.1', backlog: 511 }, r));
     return { port: server.address().port, close: () => new Promise((r) => server.close(r)) };
+  }
+  if (impl === 'handoff') {
+    // The native provider's hand-off data path, on the provider directly
+    // (until the facade takes a NetConnection): each accepted SOCKET is a
+    // net.Socket over Node's own TCP handle.
+    const native = require(path.join(libDir, 'native', 'index.js'));
+    handoffProvider = new native.NativeProvider(native.loadNativeProvider().addon, { path: 'libuv', reason: 'bench' });
+    const listener = await handoffProvider.listen({ host: '127.0.0.1', port: 0, backlog: 511, conditional: true, handshakeTimeout: 0,
+      maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' }, {
+      condition: () => ({ action: 'accept', calleeData: null, qos: null }),
+      connection: (c) => {
+        if (c.kind !== 'net') throw new Error('the hand-off fell back to the addon data path');
+        serve(c.socket);
+        c.socket.resume();  // handed over paused
+      },
+      refused() {}, withdrawn() {}, clientError() {}, error() {},
+    });
+    return { port: listener.address.port, close: () => listener.close() };
   }
   const server = ws.createServer({ provider: 'native', backlog: 511 });
   server.on('connection', serve);
@@ -79,7 +98,8 @@ async function listen() {
     heapPerConnection: (after.heapUsed - before.heapUsed) / N,
     heapTotalPerConnection: (after.heapTotal - before.heapTotal) / N,
     externalPerConnection: (after.external - before.external) / N, openMs,
-    handles: impl === 'native' ? require(path.join(libDir, 'native', 'index.js')).loadNativeProvider().handleCount() : null,
+    handles: impl === 'native' ? require(path.join(libDir, 'native', 'index.js')).loadNativeProvider().handleCount()
+      : impl === 'handoff' ? handoffProvider.handleCount() : null,
   };
   fs.writeFileSync(path.join(dir, `result-${impl}.json`), JSON.stringify(result));
   console.log(JSON.stringify(result));

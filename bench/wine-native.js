@@ -4,6 +4,8 @@
 // Self-contained: needs only the compiled library (out/lib or dist).
 //   bulk:   256 MiB one way in 64 KiB writes (MiB/s)
 //   accept: sequential connect -> condition -> accept -> close (conn/s)
+//   bulk-libuv, accept-libuv: the same on the hand-off data path (Node's
+//           own TCP handle), on the provider directly
 // A warm-up pair, then pairs in alternating order; medians are reported.
 const net = require('node:net');
 const path = require('node:path');
@@ -130,6 +132,73 @@ async function bulkHandle() {
   return BULK / 1048576 / s;
 }
 
+// ---- the hand-off data path (libuv), on the provider directly ----
+// Each accepted or connected SOCKET is Node's own TCP handle under a
+// net.Socket (lib/native/handoff.ts). Until the facade takes a
+// NetConnection, the provider is driven directly (no facade: its share is
+// nil on this path anyway, the socket is net's own).
+
+const LISTEN = { host: '127.0.0.1', port: 0, backlog: 511, conditional: true, handshakeTimeout: 0,
+  maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' };
+const connectTo = (port) => ({ host: '127.0.0.1', port, callerData: null, sqos: null, gqos: null,
+  timeout: 0, signal: null, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' });
+const ACCEPT = { action: 'accept', calleeData: null, qos: null };
+const REJECT = { action: 'reject' };
+
+let handoffProvider = null;
+function libuvProvider() {
+  if (handoffProvider === null) {
+    const native = require(path.join(libDir, 'native', 'index.js'));
+    handoffProvider = new native.NativeProvider(native.loadNativeProvider().addon, { path: 'libuv', reason: 'bench' });
+  }
+  return handoffProvider;
+}
+function netOf(conn) {
+  if (conn.kind !== 'net') throw new Error('the hand-off fell back to the addon data path');
+  return conn.socket;
+}
+
+async function bulkLibuv() {
+  const provider = libuvProvider();
+  let resolveConn;
+  const conn = new Promise((r) => { resolveConn = r; });
+  const listener = await provider.listen(LISTEN, {
+    condition: () => ACCEPT, connection: (c) => resolveConn(c), refused() {}, withdrawn() {}, clientError() {}, error() {},
+  });
+  const client = netOf(await provider.connect(connectTo(listener.address.port)));
+  const server = netOf(await conn);
+  let n = 0;
+  const done = new Promise((resolve) => { server.on('data', (d) => { n += d.length; }); server.on('end', resolve); });
+  server.resume();
+  const t0 = process.hrtime.bigint();
+  await pump(client);
+  client.end();
+  await done;
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  client.destroy(); server.destroy();
+  await listener.close();
+  if (n !== BULK) throw new Error(`libuv bulk got ${n}`);
+  return BULK / 1048576 / s;
+}
+
+async function acceptLibuv() {
+  const provider = libuvProvider();
+  let decided = 0;
+  const listener = await provider.listen(LISTEN, {
+    condition: (req) => { decided++; return req.callerId.address ? ACCEPT : REJECT; },
+    connection: (c) => netOf(c).destroy(), refused() {}, withdrawn() {}, clientError() {}, error() {},
+  });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ACCEPTS; i++) {
+    const c = netOf(await provider.connect(connectTo(listener.address.port)));
+    c.destroy();
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  await listener.close();
+  if (decided < ACCEPTS * 0.9) throw new Error(`condition ran ${decided} times`);
+  return ACCEPTS / s;
+}
+
 // ---- accept rate (a JS decision per connection) ----
 
 async function acceptNet() {
@@ -181,11 +250,13 @@ async function compare(name, a, b, unit) {
 }
 
 (async () => {
-  const cases = (process.env.BENCH_CASES || 'bulk,accept').split(',');
+  const cases = (process.env.BENCH_CASES || 'bulk,bulk-libuv,accept,accept-libuv').split(',');
   const rows = [];
   console.log(`node ${process.version} ${process.platform}-${process.arch}; pairs ${PAIRS}; bulk ${BULK / 1048576} MiB; accepts ${ACCEPTS}`);
   if (cases.includes('bulk')) rows.push(await compare('bulk 256 MiB one way', () => bulkWinsock('native'), bulkNet, 'MiB/s'));
   if (cases.includes('bulk-handle')) rows.push(await compare('bulk, SocketHandle (no Duplex)', bulkHandle, bulkNet, 'MiB/s'));
+  if (cases.includes('bulk-libuv')) rows.push(await compare('bulk 256 MiB, hand-off (libuv)', bulkLibuv, bulkNet, 'MiB/s'));
   if (cases.includes('accept')) rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
+  if (cases.includes('accept-libuv')) rows.push(await compare('accept, JS condition, hand-off', acceptLibuv, acceptNet, 'conn/s'));
   console.log(JSON.stringify({ node: process.version, pairs: PAIRS, rows }));
 })().catch((e) => { console.error(e); process.exitCode = 1; });

@@ -89,6 +89,14 @@ export interface ProviderAvailability {
   reason: string | null;
   /** True for the provider `'auto'` picks in this process (WINSOCK2_PROVIDER included). */
   auto: boolean;
+  /**
+   * native only, when available: where its sockets' bytes go. 'libuv': the
+   * SOCKET is handed to Node's own TCP handle (a real net.Socket); 'addon':
+   * the addon's overlapped I/O. WINSOCK2_NATIVE_DATA forces either.
+   */
+  dataPath?: 'libuv' | 'addon';
+  /** Why that data path (the self-test's result, or the variable). */
+  dataPathReason?: string;
 }
 
 /**
@@ -106,6 +114,12 @@ export function availableProviders(): ProviderAvailability[] {
   return PROVIDER_NAMES.map((name) => {
     let reason: string | null = null;
     if (name === 'native') reason = nativeUnavailableReason();
-    return { name, available: reason === null, reason, auto: name === autoName };
+    const entry: ProviderAvailability = { name, available: reason === null, reason, auto: name === autoName };
+    const native = name === 'native' && nativeCache !== undefined && 'provider' in nativeCache ? nativeCache.provider as Provider & { dataPath?: { path: 'libuv' | 'addon'; reason: string } } : null;
+    if (native?.dataPath) {
+      entry.dataPath = native.dataPath.path;
+      entry.dataPathReason = native.dataPath.reason;
+    }
+    return entry;
   });
 }

@@ -97,6 +97,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitProtocols(env, exports);
   InitConnect(env, exports);
   InitListener(env, exports);
+  InitHandOff(env, exports);
   return exports;
 }
 

@@ -41,6 +41,12 @@
 #include <unordered_map>
 #include <vector>
 
+#ifndef NT_SUCCESS
+// ntdef.h's definition (not in every mingw-w64 header set): success and
+// informational statuses are >= 0; warnings and errors are negative.
+#define NT_SUCCESS(status) (static_cast<LONG>(status) >= 0)
+#endif
+
 namespace ws2 {
 
 struct EnvState;
@@ -329,6 +335,20 @@ struct SocketCore : std::enable_shared_from_this<SocketCore> {
   // JS thread: closesocket (optionally abortive) and unregister. Idempotent.
   void Close(bool abortive);
   void CancelConnectWait();
+  // JS thread: gives the SOCKET away (to Node's TCP handle): this core
+  // unregisters as if closed but never closes it. INVALID_SOCKET when it was
+  // closed or given away already, or when it was ever on our completion port
+  // (libuv would fall back to its slow emulated-IOCP mode).
+  SOCKET GiveAway();
+  // Nobody took the SOCKET and nobody closed it (an error path that dropped
+  // the last reference): closed here, once.
+  ~SocketCore();
+
+  // The data path this socket was made for: false = 'addon' (our completion
+  // port), true = 'libuv' (never associated; given away when connected).
+  bool handOff = false;
+  bool associated = false;  // JS thread: on our completion port
+  bool givenAway = false;   // JS thread: GiveAway() ran
 };
 
 std::shared_ptr<SocketCore> NewSocketCore(const std::shared_ptr<EnvState>& env, SOCKET s);
@@ -371,6 +391,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value SetNoDelay(const Napi::CallbackInfo& info);
   Napi::Value SetKeepAlive(const Napi::CallbackInfo& info);
   Napi::Value Options(const Napi::CallbackInfo& info);
+  Napi::Value Detach(const Napi::CallbackInfo& info);
   // disconnect.cc
   Napi::Value SendDisconnect(const Napi::CallbackInfo& info);
   Napi::Value RecvDisconnect(const Napi::CallbackInfo& info);
@@ -386,6 +407,17 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
 
 // ---- connect.cc -------------------------------------------------------------
 void InitConnect(Napi::Env env, Napi::Object exports);
+
+// ---- handoff.cc: SOCKETs given to Node's TCP handle ---------------------------
+// The SOCKET value as JS sees it (a Number: Windows handle values fit in 32
+// bits, and Node's TCPWrap::Open takes an int), and back.
+Napi::Value SocketToJs(Napi::Env env, SOCKET s);
+bool SocketFromJs(const Napi::Value& v, SOCKET* out);
+// Any thread. Prepares a connected SOCKET for libuv: cancels an inherited or
+// own WSAEventSelect (libuv polls nothing; the event would only cost wake-ups),
+// non-inheritable (TCP_NODELAY is net's: see handoff.cc). 0 or a Winsock error.
+int PrepareForHandOff(SOCKET s);
+void InitHandOff(Napi::Env env, Napi::Object exports);
 
 // ---- listener.cc ------------------------------------------------------------
 struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
@@ -406,6 +438,7 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   // (docs/windows.md, "Does WSAAccept wait for the handshake?").
   std::thread acceptor;
   bool acceptInFlight = false;  // JS thread
+  bool heldHandOff = false;  // JS thread: the held accept's SOCKET goes to Node's TCP handle
   bool closed = false;  // JS thread
   int acceptDepth = 0;  // JS thread: WSAAccept calls on the stack
   bool closePending = false;  // JS thread: closed inside a condition function

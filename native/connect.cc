@@ -30,14 +30,20 @@ bool IsLoopback(const sockaddr_storage& addr) {
 // unregistered (blocking) before the core can go away.
 void CALLBACK OnConnectSignalled(PVOID context, BOOLEAN /*timedOut*/) {
   auto* core = static_cast<SocketCore*>(context);
-  Event e{EventKind::Connect, core->shared_from_this(), nullptr, nullptr, 0};  // error read in JS
-  core->env->Push(std::move(e));
+  try {
+    Event e{EventKind::Connect, core->shared_from_this(), nullptr, nullptr, 0};  // error read in JS
+    core->env->Push(std::move(e));
+  } catch (const std::bad_alloc&) {
+    // Out of memory on a thread-pool thread: the connect is not reported
+    // (its timeout or abort still ends it); the process goes on.
+    return;
+  }
   core->env->Flush();
 }
 
 // JS thread.
 // connect(owner, host, port, callerData: Buffer|null, sqos: Qos|null,
-//         maxCalleeData): NativeSocket
+//         maxCalleeData, handOff: boolean): NativeSocket
 // owner.onConnect(errno) runs when the connect completed (0) or failed.
 // Throws a Winsock error when it fails at once, including the honest refusal:
 // caller data (or QOS) for a provider that cannot carry it is WSAEOPNOTSUPP
@@ -56,10 +62,16 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   bool withCallerData = info[3].IsBuffer() && info[3].As<Napi::Buffer<char>>().Length() > 0;
   bool withQos = info[4].IsObject();
   size_t maxCallee = info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 65536;
+  // The 'libuv' data path: the SOCKET is given to Node's TCP handle once
+  // connected (detach()), so it must never be on our completion port: no
+  // ConnectEx (its completion needs the port), a non-blocking WSAConnect
+  // waited for with FD_CONNECT instead.
+  bool handOff = info[6].ToBoolean();
 
   SOCKET s = WSASocketW(addr.ss_family, SOCK_STREAM, IPPROTO_TCP, nullptr, 0, kSocketFlags);
   if (s == INVALID_SOCKET) ThrowWinsock(env, WSAGetLastError(), "WSASocketW");
   std::shared_ptr<SocketCore> core = NewSocketCore(st, s);
+  core->handOff = handOff;
   Napi::Object obj = NativeSocket::Wrap(env, core);
   NativeSocket* wrap = NativeSocket::Unwrap(obj);
   auto fail = [&](int err, const char* fn) {
@@ -94,7 +106,10 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
     core->calleeWsabuf.buf = core->calleeBuf.data();
   }
 
-  if (int e = st->Associate(s)) fail(e, "CreateIoCompletionPort");
+  if (!handOff) {
+    if (int e = st->Associate(s)) fail(e, "CreateIoCompletionPort");
+    core->associated = true;
+  }
   // As libuv does for loopback (src/win/tcp.c, uv__tcp_try_connect): no SYN
   // retransmissions, so a refused loopback connect fails at once instead of
   // after ~2 s of retries (each retry would also reach a listener under
@@ -109,8 +124,11 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   }
   // Nagle plus delayed ACK stalls write-write-read exchanges for 200 ms on
   // Windows; node's net (libuv) and the emulated provider set it too.
-  if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");
-  if (!withCallerData && !withQos && !carriesConnectData) {
+  // (A SOCKET for Node's TCP handle gets it from net: see handoff.cc.)
+  if (!handOff) {
+    if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");
+  }
+  if (!handOff && !withCallerData && !withQos && !carriesConnectData) {
     LPFN_CONNECTEX connectEx = nullptr;
     {
       std::lock_guard<std::mutex> lock(st->protoMu);
@@ -187,7 +205,10 @@ void NativeSocket::DeliverConnect(int error) {
     }
   } else if (error == 0) {
     // ConnectEx leaves the socket without its connected state for the other
-    // Winsock calls (getpeername, shutdown) until this.
+    // Winsock calls (getpeername, shutdown) until this. (Only the addon's
+    // data path uses ConnectEx; a SOCKET for Node's TCP handle connects with
+    // WSAConnect. Were one ever connected with ConnectEx, this would have to
+    // run before the hand-off too: uv_tcp_open reads getpeername.)
     if (setsockopt(core->s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) != 0) error = WSAGetLastError();
   }
   core->CancelConnectWait();  // also cancels WSAEventSelect

@@ -94,6 +94,80 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
   st->Flush();
 }
 
+// IOCP thread. One dequeued operation. Its status is the documented one:
+// OVERLAPPED.Internal holds the NTSTATUS of the finished request (the
+// OVERLAPPED docs; libuv reads it the same way), judged with NT_SUCCESS, so
+// success-with-information statuses are successes. The Winsock error of a
+// failure comes from WSAGetOverlappedResult.
+void Complete(EnvState* st, std::unique_ptr<Op> op, DWORD bytes) {
+  op->bytes = bytes;
+  op->error = 0;
+  bool closed;
+  {
+    std::lock_guard<std::mutex> lock(op->core->mu);
+    closed = op->core->closed;
+  }
+  if (!NT_SUCCESS(op->ov.Internal)) {
+    if (closed) {
+      op->error = WSA_OPERATION_ABORTED;
+    } else {
+      DWORD done = 0, flags = 0;
+      if (!WSAGetOverlappedResult(op->core->s, &op->ov, &done, FALSE, &flags)) op->error = WSAGetLastError();
+      if (op->error == 0) op->error = WSAECONNABORTED;
+    }
+  }
+  if (op->kind == OpKind::Recv) {
+    SocketCore* core = op->core.get();
+    std::shared_ptr<SocketCore> keep = op->core;
+    core->OnRecvComplete(std::move(op));
+  } else if (op->kind == OpKind::Connect) {
+    st->Push(Event{EventKind::Connect, op->core, nullptr, nullptr, op->error});
+  } else if (op->copied) {
+    SocketCore* core = op->core.get();
+    std::shared_ptr<SocketCore> keep = op->core;
+    core->OnCopiedSendComplete(std::move(op));
+  } else {
+    Event e{EventKind::WriteDone, nullptr, nullptr, nullptr, 0};
+    e.op = std::move(op);
+    try {
+      st->Push(std::move(e));
+    } catch (const std::bad_alloc&) {
+      // The op holds napi references, which must not be released off the
+      // JS thread: leaked (its write callback never runs; the socket gets
+      // its error from FailOperation).
+      (void)e.op.release();
+      throw;
+    }
+  }
+}
+
+// IOCP thread, after an allocation failed while completing an operation of
+// `core`: the socket gets WSAENOBUFS as a receive or send error and reads no
+// more. If even queueing that fails, the socket stays silent until closed,
+// which is still better than terminating the process.
+void FailOperation(EnvState* st, const std::shared_ptr<SocketCore>& core, OpKind kind, bool copied) {
+  try {
+    std::lock_guard<std::mutex> lock(core->mu);
+    if (kind == OpKind::Recv) {
+      core->readPosted = false;
+      core->eof = true;
+      st->Push(Event{EventKind::RecvError, core, nullptr, nullptr, WSAENOBUFS});
+    } else if (kind == OpKind::Connect) {
+      st->Push(Event{EventKind::Connect, core, nullptr, nullptr, WSAENOBUFS});
+    } else if (copied) {
+      if (!core->sendErrorReported) {
+        core->sendErrorReported = true;
+        st->Push(Event{EventKind::SendError, core, nullptr, nullptr, WSAENOBUFS});
+      }
+    } else {
+      // A JS write whose op (its Buffers and callback) was already destroyed
+      // by the unwinding: report the socket's error instead.
+      st->Push(Event{EventKind::SendError, core, nullptr, nullptr, WSAENOBUFS});
+    }
+  } catch (const std::bad_alloc&) {
+  }
+}
+
 // IOCP thread.
 void ThreadMain(EnvState* st) {
   OVERLAPPED_ENTRY entries[64];
@@ -106,7 +180,12 @@ void ThreadMain(EnvState* st) {
     if (!ok) n = 0;
     for (ULONG i = 0; i < n; ++i) {
       if (entries[i].lpOverlapped == nullptr && entries[i].lpCompletionKey == kResumeStarvedKey) {
-        st->ResumeStarved();
+        try {
+          st->ResumeStarved();
+        } catch (const std::bad_alloc&) {
+          // A starved socket whose read could not be posted stays paused
+          // until its next readStart() or the next resume.
+        }
         continue;
       }
       if (entries[i].lpOverlapped == nullptr) {  // the quit packet
@@ -116,37 +195,15 @@ void ThreadMain(EnvState* st) {
       }
       std::unique_ptr<Op> op(reinterpret_cast<Op*>(entries[i].lpOverlapped));
       st->outstandingOps--;
-      op->bytes = entries[i].dwNumberOfBytesTransferred;
-      op->error = 0;
-      bool closed;
-      {
-        std::lock_guard<std::mutex> lock(op->core->mu);
-        closed = op->core->closed;
-      }
-      // entries[i].Internal is the NTSTATUS; let Winsock map it.
-      if (static_cast<LONG>(entries[i].Internal) != 0) {
-        if (closed) {
-          op->error = WSA_OPERATION_ABORTED;
-        } else {
-          DWORD bytes = 0, flags = 0;
-          if (!WSAGetOverlappedResult(op->core->s, &op->ov, &bytes, FALSE, &flags)) op->error = WSAGetLastError();
-          if (op->error == 0) op->error = WSAECONNABORTED;
-        }
-      }
-      if (op->kind == OpKind::Recv) {
-        SocketCore* core = op->core.get();
-        std::shared_ptr<SocketCore> keep = op->core;
-        core->OnRecvComplete(std::move(op));
-      } else if (op->kind == OpKind::Connect) {
-        st->Push(Event{EventKind::Connect, op->core, nullptr, nullptr, op->error});
-      } else if (op->copied) {
-        SocketCore* core = op->core.get();
-        std::shared_ptr<SocketCore> keep = op->core;
-        core->OnCopiedSendComplete(std::move(op));
-      } else {
-        Event e{EventKind::WriteDone, nullptr, nullptr, nullptr, 0};
-        e.op = std::move(op);
-        st->Push(std::move(e));
+      std::shared_ptr<SocketCore> core = op->core;
+      OpKind kind = op->kind;
+      bool copied = op->copied;
+      try {
+        Complete(st, std::move(op), entries[i].dwNumberOfBytesTransferred);
+      } catch (const std::bad_alloc&) {
+        // Out of memory on this thread: that one operation fails, the
+        // process goes on (an exception leaving a std::thread terminates).
+        FailOperation(st, core, kind, copied);
       }
     }
     st->Flush();

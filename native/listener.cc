@@ -36,8 +36,15 @@ void CALLBACK OnAcceptSignalled(PVOID context, BOOLEAN timedOut) {
   core->env->statAcceptWakes++;
   if (core->wakePosted.exchange(true)) return;
   core->env->statAcceptPosted++;
-  Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
-  core->env->Push(std::move(e));
+  try {
+    Event e{EventKind::Acceptable, nullptr, core->shared_from_this(), nullptr, 0};
+    core->env->Push(std::move(e));
+  } catch (const std::bad_alloc&) {
+    // Out of memory on this thread: no wake-up now; the watchdog tries
+    // again (an exception leaving the thread would terminate the process).
+    core->wakePosted = false;
+    return;
+  }
   core->env->Flush();
   core->env->statAcceptWakesDone++;
 }
@@ -299,7 +306,30 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
 
 // JS thread. Makes a socket WSAAccept returned ready for the data path and
 // wraps it: the NativeSocket, or a Winsock error number after resetting it.
-static Napi::Value AdoptAccepted(Napi::Env env, ListenerCore* core, SOCKET s, const sockaddr_storage* peer, int len) {
+// With `handOff` (the 'libuv' data path) it is { socket: SOCKET } instead:
+// the caller owns that SOCKET, never on our completion port, and hands it
+// to Node's TCP handle or closes it with closeSocket().
+static Napi::Value AdoptAccepted(Napi::Env env, ListenerCore* core, SOCKET s, const sockaddr_storage* peer, int len,
+                                 bool handOff) {
+  if (handOff) {
+    // libuv associates the SOCKET with its own port; one already associated
+    // would put libuv in its slow emulated-IOCP mode. A WSAAccept socket
+    // needs no SO_UPDATE_ACCEPT_CONTEXT: that option is for AcceptEx
+    // sockets, which are created unconnected and learn the listener's
+    // properties only from it; WSAAccept, like accept(), returns a socket
+    // already in its connected state (getpeername, shutdown and setsockopt
+    // work at once, which libuv's uv_tcp_open checks).
+    int prepError = PrepareForHandOff(s);
+    if (prepError != 0) {
+      linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+      closesocket(s);
+      return Napi::Number::New(env, prepError == WSAENOTSOCK ? WSAENOBUFS : prepError);
+    }
+    Napi::Object given = Napi::Object::New(env);
+    given.Set("socket", SocketToJs(env, s));
+    return given;
+  }
   sockaddr_storage addr = *peer;
   // The accepted socket inherits the listener's WSAEventSelect (and so its
   // non-blocking mode): cancel it; the data path is overlapped I/O.
@@ -323,6 +353,7 @@ static Napi::Value AdoptAccepted(Napi::Env env, ListenerCore* core, SOCKET s, co
   }
   SetNoDelayOption(s, true);  // best effort: a failure leaves Nagle on
   std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
+  sc->associated = true;
   // An accepted socket has the listening socket's properties (WSAAccept docs):
   // the same provider, so the same flags.
   sc->protocol = core->protocol;
@@ -333,15 +364,17 @@ static Napi::Value AdoptAccepted(Napi::Env env, ListenerCore* core, SOCKET s, co
   return NativeSocket::Wrap(env, sc);
 }
 
-// JS thread. accept(condition): NativeSocket | number. Runs WSAAccept once;
-// returns the accepted socket, or the Winsock error number (WSAEWOULDBLOCK:
+// JS thread. accept(condition, handOff): NativeSocket | { socket } | number.
+// Runs WSAAccept once; returns the accepted socket (see AdoptAccepted for
+// handOff), or the Winsock error number (WSAEWOULDBLOCK:
 // nothing pending; WSATRY_AGAIN: deferred; WSAECONNREFUSED: rejected;
 // WSAECONNRESET / WSAEACCES: the caller withdrew). condition(request) returns
 // CF_ACCEPT/CF_REJECT/CF_DEFER (0/1/2) or { verdict, calleeData }. An
 // exception thrown by it rejects the request and is re-thrown here.
 Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition)"), Napi::Value());
+  if (!info[0].IsFunction()) NAPI_THROW(Napi::TypeError::New(env, "accept(condition, handOff)"), Napi::Value());
+  bool handOff = info[1].ToBoolean();
   if (core->closed) return Napi::Number::New(env, WSAENOTSOCK);
   // Called again from inside the condition function (e.g. close() refusing
   // the queue): WSAAccept is not re-entrant on one socket.
@@ -375,7 +408,7 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
     NAPI_THROW(Napi::Error::New(env, "the condition function failed"), Napi::Value());
   }
   if (s == INVALID_SOCKET) return Napi::Number::New(env, err);
-  return AdoptAccepted(env, core.get(), s, &addr, len);
+  return AdoptAccepted(env, core.get(), s, &addr, len, handOff);
 }
 
 namespace {
@@ -420,7 +453,7 @@ int CALLBACK HeldAcceptCondition(LPWSABUF lpCallerId, LPWSABUF, LPQOS, LPQOS, LP
 // follows on the JS thread. Throws a Winsock error.
 Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(env, "acceptHeld(callerId)"), Napi::Value());
+  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(env, "acceptHeld(callerId, handOff)"), Napi::Value());
   if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAAccept");
   if (core->acceptInFlight || core->acceptDepth > 0) ThrowWinsock(env, WSAEINPROGRESS, "WSAAccept");
   Napi::Object id = info[0].As<Napi::Object>();
@@ -433,6 +466,7 @@ Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
   }
   if (core->acceptor.joinable()) core->acceptor.join();  // the previous one has delivered
   core->acceptInFlight = true;
+  core->heldHandOff = info[1].ToBoolean();
   core->deferredHead = true;  // the watchdog leaves the head to the acceptor
   std::shared_ptr<ListenerCore> keep = core;
   core->acceptor = std::thread([keep, held] {
@@ -441,9 +475,21 @@ Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
     SOCKET s = WSAAccept(keep->s, reinterpret_cast<sockaddr*>(&addr), &addrLen, HeldAcceptCondition,
                          reinterpret_cast<DWORD_PTR>(held.get()));
     int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
-    Event e{EventKind::Accepted, nullptr, keep, nullptr, err};
-    e.accepted = s;
-    keep->env->Push(std::move(e));
+    try {
+      Event e{EventKind::Accepted, nullptr, keep, nullptr, err};
+      e.accepted = s;
+      keep->env->Push(std::move(e));
+    } catch (const std::bad_alloc&) {
+      // Out of memory on this thread: that caller is reset (an exception
+      // leaving the thread would terminate the process). JS is not told:
+      // the listener stays with its held accept in flight until closed.
+      if (s != INVALID_SOCKET) {
+        linger l{1, 0};
+        setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+        closesocket(s);
+      }
+      return;
+    }
     keep->env->Flush();
   });
   UpdateActive();
@@ -472,7 +518,7 @@ void NativeListener::DeliverAccepted(SOCKET s, int error) {
     sockaddr_storage peer{};
     int len = sizeof(peer);
     if (getpeername(s, reinterpret_cast<sockaddr*>(&peer), &len) != 0) len = 0;
-    result = AdoptAccepted(env, core.get(), s, &peer, len);
+    result = AdoptAccepted(env, core.get(), s, &peer, len, core->heldHandOff);
   }
   Napi::Object o = owner_.Value();
   o.Get("onAcceptHeld").As<Napi::Function>().Call(o, {result});
@@ -496,7 +542,11 @@ Napi::Value NativeListener::Unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
+// After close the SOCKET value may already name another socket.
+Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) {
+  if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "getsockname");
+  return SockName(info.Env(), core->s, false);
+}
 Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), *core->protocol); }
 Napi::Value NativeListener::ConditionalAccept(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), core->conditionalAccept);

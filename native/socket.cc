@@ -372,6 +372,38 @@ void SocketCore::Close(bool abortive) {
   env->sockets.erase(this);
 }
 
+// JS thread. The SOCKET goes to Node's TCP handle: from now on libuv owns
+// and closes it; this core behaves as closed (every method answers
+// WSAENOTSOCK) but never touches the SOCKET again.
+SOCKET SocketCore::GiveAway() {
+  if (associated || connecting) return INVALID_SOCKET;
+  SOCKET taken;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return INVALID_SOCKET;
+    closed = true;
+    givenAway = true;
+    taken = s;
+  }
+  env->handles--;
+  std::lock_guard<std::mutex> lock(env->regMu);
+  env->sockets.erase(this);
+  return taken;
+}
+
+// Any thread (the last reference may drop on the IOCP thread). A core is
+// normally closed by NativeSocket (destroy, GC) or the cleanup hook; this
+// catches an error path that dropped it without either. A SOCKET given away
+// is never closed here: `closed` is set then.
+SocketCore::~SocketCore() {
+  if (closed || s == INVALID_SOCKET) return;
+  closesocket(s);
+  env->handles--;
+  std::lock_guard<std::mutex> lock(env->regMu);
+  auto it = env->sockets.find(this);
+  if (it != env->sockets.end()) env->sockets.erase(it);
+}
+
 // ---- the JS object -----------------------------------------------------------
 
 Napi::Function NativeSocket::Define(Napi::Env env) {
@@ -394,6 +426,7 @@ Napi::Function NativeSocket::Define(Napi::Env env) {
                          InstanceMethod<&NativeSocket::SetNoDelay>("setNoDelay"),
                          InstanceMethod<&NativeSocket::SetKeepAlive>("setKeepAlive"),
                          InstanceMethod<&NativeSocket::Options>("options"),
+                         InstanceMethod<&NativeSocket::Detach>("detach"),
                      });
 }
 
@@ -487,11 +520,21 @@ void NativeSocket::DeliverData(std::unique_ptr<Op> op) {
   Napi::Value owner = owner_.Value();
   if (!owner.IsObject()) return;
   Napi::Object o = owner.As<Napi::Object>();
-  Napi::Value more = o.Get("onData").As<Napi::Function>().Call(o, {chunk});
+  // A throwing onData (a user's 'data' listener) must not stop this
+  // socket's reads for good: the next receive is posted first, then the
+  // exception goes on (CallJs makes it an uncaught exception, as Node's own
+  // streams do).
+  Napi::Value more;
+  Napi::Error thrown;
+  try {
+    more = o.Get("onData").As<Napi::Function>().Call(o, {chunk});
+  } catch (const Napi::Error& e) {
+    thrown = e;
+  }
   bool stopped = false;
   {
     std::lock_guard<std::mutex> lock(core->mu);
-    if (!more.ToBoolean() && core->reading) {
+    if (thrown.IsEmpty() && !more.ToBoolean() && core->reading) {
       core->reading = false;  // back-pressure: until readStart()
       stopped = true;
     }
@@ -501,6 +544,7 @@ void NativeSocket::DeliverData(std::unique_ptr<Op> op) {
   // thread: the IOCP thread would not flush them.
   core->env->Flush();
   if (stopped) UpdateActive();
+  if (!thrown.IsEmpty()) throw thrown;
 }
 
 // JS thread: every copied send completed (or the socket closed).
@@ -719,8 +763,14 @@ Napi::Value NativeSocket::Unref(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value NativeSocket::LocalAddress(const Napi::CallbackInfo& info) { return SockName(info.Env(), core->s, false); }
+// After close (or the hand-off) the SOCKET value may already name another
+// socket: never ask Winsock about it.
+Napi::Value NativeSocket::LocalAddress(const Napi::CallbackInfo& info) {
+  if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "getsockname");
+  return SockName(info.Env(), core->s, false);
+}
 Napi::Value NativeSocket::RemoteAddress(const Napi::CallbackInfo& info) {
+  if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "getpeername");
   if (core->peerLen > 0) return AddressToJs(info.Env(), reinterpret_cast<const sockaddr*>(&core->peer), core->peerLen);
   return SockName(info.Env(), core->s, true);
 }
@@ -818,6 +868,22 @@ Napi::Value NativeSocket::Options(const Napi::CallbackInfo& info) {
   o.Set("noDelay", Napi::Boolean::New(env, noDelay != FALSE));
   o.Set("keepAlive", Napi::Boolean::New(env, keepAlive != FALSE));
   return o;
+}
+
+// JS thread. detach(): number. Gives the connected SOCKET away (see
+// SocketCore::GiveAway); the caller owns it now and must hand it to Node's
+// TCP handle or closeSocket() it. Throws WSAENOTSOCK after close, WSAEINVAL
+// for a socket of the addon's data path or one still connecting.
+Napi::Value NativeSocket::Detach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "detach");
+  if (!core->handOff || core->associated || core->connecting) ThrowWinsock(env, WSAEINVAL, "detach");
+  int err = PrepareForHandOff(core->s);
+  if (err != 0) ThrowWinsock(env, err, "detach");
+  SOCKET taken = core->GiveAway();
+  if (taken == INVALID_SOCKET) ThrowWinsock(env, WSAENOTSOCK, "detach");
+  UpdateActive();
+  return SocketToJs(env, taken);
 }
 
 // JS thread. Callee data WSAConnect returned (XP1_CONNECT_DATA providers only).

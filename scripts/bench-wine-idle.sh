@@ -4,7 +4,8 @@
 # bench/idle-peer.js, is Linux node so one process need not hold both ends).
 # One process per implementation, alternating; prints a JSON line last.
 #   bash scripts/bench-wine-idle.sh
-# Env: BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_PAIRS (1), BENCH_CPUS (0).
+# Env: BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_PAIRS (1), BENCH_CPUS (0),
+#      BENCH_IDLE_IMPLS (native,handoff: measured beside net).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -38,7 +39,16 @@ run() {  # run <impl> <i>
   fi
 }
 
+# The implementations besides net: native (the facade's data path) and
+# handoff (the hand-off data path on the provider directly).
+IFS=, read -r -a impls <<<"${BENCH_IDLE_IMPLS:-native,handoff}"
 for i in $(seq 1 "$pairs"); do
-  if [ $((i % 2)) -eq 1 ]; then run native "$i"; run net "$i"; else run net "$i"; run native "$i"; fi
+  if [ $((i % 2)) -eq 1 ]; then
+    for impl in "${impls[@]}"; do run "$impl" "$i"; done
+    run net "$i"
+  else
+    run net "$i"
+    for impl in "${impls[@]}"; do run "$impl" "$i"; done
+  fi
 done
 node bench/wine-idle-summary.js "$results"

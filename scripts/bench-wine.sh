@@ -7,6 +7,10 @@
 #             (bulk 256 MiB one way; accept rate with a JS condition)
 #   idle:     idle connections' resident memory, native vs net (10,000 by
 #             default), via scripts/bench-wine-idle.sh (bench/wine-idle.js)
+#   gate:     wrk from Linux against node.exe: http and https behind the
+#             native gate (hand-off and addon data paths) vs node.exe's plain
+#             server, keep-alive and a connection per request
+#             (scripts/bench-wine-gate.sh, bench/wine-gate.js)
 #   framed: the bench harness (out-bench/run.js) under Wine, same cases
 #             (bulk; conn-seq = connect -> JS condition -> accept -> close)
 #
@@ -17,7 +21,7 @@
 # node.exe's stdout/stderr go to files (pipes give EBADF under Wine); the
 # files are printed afterwards. Results: bench/results/wine-<timestamp>.json.
 #
-# Env: BENCH_WINE_PROVIDERS (native,idle,emulated,framed), BENCH_PAIRS (5),
+# Env: BENCH_WINE_PROVIDERS (native,idle,gate,emulated,framed), BENCH_PAIRS (5),
 #      BENCH_IDLE_CONNECTIONS (10000), BENCH_IDLE_PAIRS (1),
 #      BENCH_CPUS (0; "" = no pinning), BENCH_ARGS (extra harness arguments),
 #      BENCH_WINE_TIMEOUT (seconds per provider, 900).
@@ -32,7 +36,7 @@ wine_setup
 npm run build --silent
 npm run build:bench --silent
 
-providers="${BENCH_WINE_PROVIDERS:-native,idle,emulated,framed}"
+providers="${BENCH_WINE_PROVIDERS:-native,idle,gate,emulated,framed}"
 pairs="${BENCH_PAIRS:-5}"
 export BENCH_PAIRS="$pairs"
 cpus="${BENCH_CPUS-0}"
@@ -78,6 +82,15 @@ if [[ ",$providers," == *",idle,"* ]]; then
   else
     status=1
     echo "bench:wine: the idle-connections run failed (see above)" >&2
+  fi
+fi
+
+if [[ ",$providers," == *",gate,"* ]]; then
+  echo "== bench:wine gate: wrk against node.exe, http(s) behind the native gate vs plain (scripts/bench-wine-gate.sh)" >&2
+  # Its table (and the raw wrk output it names) is the result; not in the JSON summary.
+  if ! timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-gate.sh | tee "$work/gate-$stamp.txt"; then
+    status=1
+    echo "bench:wine: the gate run failed (see above)" >&2
   fi
 fi
 

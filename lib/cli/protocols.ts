@@ -52,6 +52,8 @@ function listProtocols(args: string[]): number {
   out(`provider: ${name} (${providerSource(choice, name)})`);
   if (nativeReason !== null) {
     out(`native: unavailable: ${nativeReason.split('\n')[0] ?? nativeReason}`);
+  } else if (native?.dataPath) {
+    out(`native data path: ${native.dataPath} (${native.dataPathReason ?? ''})`);
   }
   out('');
   out(formatTable(

@@ -61,7 +61,7 @@ export interface NativeListenerOwner {
    * acceptHeld() finished: the accepted socket, or a Winsock error number
    * (WSATRY_AGAIN: another caller is at the head, the held one left).
    */
-  onAcceptHeld(result: NativeSocket | number): void;
+  onAcceptHeld(result: NativeSocket | HandedOverSocket | number): void;
 }
 
 /** A connected (or connecting) socket. */
@@ -101,6 +101,21 @@ export interface NativeSocket {
   setKeepAlive(enable: boolean, initialDelayMs: number): void;
   /** TCP_NODELAY and SO_KEEPALIVE read back with getsockopt (tests, diagnostics). */
   options(): { noDelay: boolean; keepAlive: boolean };
+  /**
+   * Gives the connected SOCKET away (a socket connected with handOff): the
+   * caller owns it now and must hand it to Node's TCP handle or closeSocket()
+   * it. This object answers WSAENOTSOCK afterwards and never closes it.
+   */
+  detach(): number;
+}
+
+/** What accept(condition, true) returns: a SOCKET the caller owns, never on the addon's completion port. */
+export interface HandedOverSocket {
+  socket: number;
+}
+
+export function isHandedOver(value: NativeSocket | HandedOverSocket | number): value is HandedOverSocket {
+  return typeof value === 'object' && typeof (value as Partial<HandedOverSocket>).socket === 'number';
 }
 
 /** A listening socket (WSASocketW + bind + listen + WSAEventSelect(FD_ACCEPT)). */
@@ -109,17 +124,19 @@ export interface NativeListener {
   /**
    * WSAAccept once, on this thread: the accepted socket, or a Winsock error
    * number (WSAEWOULDBLOCK, WSATRY_AGAIN, WSAECONNREFUSED, WSAECONNRESET,
-   * WSAEACCES, ...). Re-throws what `condition` threw.
+   * WSAEACCES, ...). Re-throws what `condition` threw. With `handOff` an
+   * accepted socket comes as a SOCKET for Node's TCP handle instead.
    */
-  accept(condition: NativeCondition): NativeSocket | number;
+  accept(condition: NativeCondition, handOff?: boolean): NativeSocket | HandedOverSocket | number;
   /**
    * WSAAccept answering CF_ACCEPT for `callerId`, the deferred head, on a
    * native thread: under SO_CONDITIONAL_ACCEPT that call can wait for the
    * TCP handshake, which the JS thread must not (docs/windows.md). The
    * result comes to owner.onAcceptHeld. Call only after accept() answered
-   * WSATRY_AGAIN for that caller, one at a time.
+   * WSATRY_AGAIN for that caller, one at a time. With `handOff` the socket
+   * comes as a SOCKET for Node's TCP handle, as from accept().
    */
-  acceptHeld(callerId: SocketAddress): void;
+  acceptHeld(callerId: SocketAddress, handOff?: boolean): void;
   close(): void;
   ref(): void;
   unref(): void;
@@ -155,13 +172,27 @@ export interface NativeAddon {
   enumerateProtocols(): RawProtocolEntry[];
   /** ntdll's wine_get_version(); null on real Windows. */
   wineVersion(): string | null;
-  /** Numeric host only. owner.onConnect reports the result. */
-  connect(owner: NativeSocketOwner, host: string, port: number, callerData: Buffer | null, sqos: Qos | null, maxCalleeData: number): NativeSocket;
+  /**
+   * Numeric host only. owner.onConnect reports the result. With `handOff`
+   * the socket is never put on the addon's completion port: once connected,
+   * detach() gives it to the caller (for Node's TCP handle).
+   */
+  connect(owner: NativeSocketOwner, host: string, port: number, callerData: Buffer | null, sqos: Qos | null, maxCalleeData: number, handOff?: boolean): NativeSocket;
+  /** closesocket on a SOCKET the caller owns and nobody took (SO_LINGER {1,0} when abortive). */
+  closeSocket(socket: number, abortive: boolean): void;
+  /** WSASendDisconnect, no data, on a SOCKET Node's TCP handle owns (the caller checks the handle is open). */
+  sendDisconnectSocket(socket: number): void;
+  /** Two SOCKETs connected over 127.0.0.1, unassociated, and the port `a` is connected to: the self-test at load. */
+  socketPair(): [number, number, number];
+  /** TCP_NODELAY and SO_KEEPALIVE of a SOCKET Node's TCP handle owns, read back with getsockopt (tests, diagnostics). */
+  socketOptions(socket: number): { noDelay: boolean; keepAlive: boolean };
   /** Numeric host only. */
   listen(host: string, port: number, backlog: number, conditional: boolean): NativeListener;
 }
 
-const EXPORTS: readonly (keyof NativeAddon)[] = ['stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen'];
+const EXPORTS: readonly (keyof NativeAddon)[] = [
+  'stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen', 'closeSocket', 'sendDisconnectSocket', 'socketPair', 'socketOptions',
+];
 
 /** Checks that a loaded module has the exports this file declares. */
 export function isNativeAddon(value: unknown): value is NativeAddon {

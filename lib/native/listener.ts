@@ -22,7 +22,11 @@ import type { Capabilities, SocketAddress } from '../types';
 import { WSA_ERRORS, WinsockError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import { debug } from '../debug';
-import { CF_ACCEPT, CF_DEFER, CF_REJECT, type NativeListener, type NativeListenerOwner, type NativeRequest, type NativeSocket, type NativeVerdictCode, type NativeVerdictWithData } from './addon';
+import type { NetConnection } from '../provider';
+import {
+  CF_ACCEPT, CF_DEFER, CF_REJECT, isHandedOver, type HandedOverSocket, type NativeListener, type NativeListenerOwner, type NativeRequest,
+  type NativeSocket, type NativeVerdictCode, type NativeVerdictWithData,
+} from './addon';
 import { NativeSocketHandle } from './socket';
 import { toWinsockError } from './errors';
 import { RejectionMemory } from './rejections';
@@ -42,6 +46,14 @@ const REQUEST_GONE: ReadonlySet<number> = new Set([WSA_ERRORS.WSAECONNRESET, WSA
  * is accepted on the next turn.
  */
 const ACCEPTS_PER_TURN = 256;
+
+/** The 'libuv' data path: accepted SOCKETs go to Node's TCP handle (lib/native/handoff.ts). */
+export interface HandOff {
+  /** The SOCKET as a NetConnection; on failure it was closed once, and a WinsockError is thrown. */
+  adopt(socket: number, callerData: Buffer | null): NetConnection;
+  /** Closes (abortively) a SOCKET nobody will take: accepted after close(). */
+  discard(socket: number): void;
+}
 
 const UNKNOWN: SocketAddress = { address: '', port: 0, family: 'IPv4' };
 
@@ -64,11 +76,14 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
    * @param rejections callers rejected a moment ago (rejections.ts); used
    *   only where SO_CONDITIONAL_ACCEPT took, the one case where a rejected
    *   caller retries its SYN. Injectable so tests can run its clock.
+   * @param handOff accepted SOCKETs go to Node's TCP handle (the 'libuv'
+   *   data path); null: the addon's own data path.
    */
   constructor(
     private readonly native: NativeListener,
     private readonly callbacks: ListenerCallbacks,
     private readonly rejections: RejectionMemory = new RejectionMemory(),
+    private readonly handOff: HandOff | null = null,
   ) {
     this.address = native.address() ?? UNKNOWN;
     this.capabilities = Object.freeze(capabilitiesOf('native', decodeProtocol(native.protocol()), native.conditionalAccept()));
@@ -85,12 +100,12 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
   }
 
   /** Called by the addon: the held accept of the deferred head finished. */
-  onAcceptHeld(result: NativeSocket | number): void {
+  onAcceptHeld(result: NativeSocket | HandedOverSocket | number): void {
     this.accepting = false;
     const request = this.deferred;
     this.deferred = null;
     if (this.closed) {
-      if (typeof result !== 'number') result.reset();
+      if (typeof result !== 'number') this.discard(result);
       return;
     }
     if (typeof result !== 'number') {
@@ -134,7 +149,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         break;
       }
       if (typeof result !== 'number') {
-        result.reset();
+        this.discard(result);
         continue;
       }
       if (result !== WSA_ERRORS.WSAECONNREFUSED && !REQUEST_GONE.has(result)) break;
@@ -212,7 +227,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         const offered: Offered = { request: null, retry: false, verdict: null, held: false };
         let result: ReturnType<NativeListener['accept']>;
         try {
-          result = this.native.accept((raw) => this.offer(raw, offered));
+          result = this.native.accept((raw) => this.offer(raw, offered), this.handOff !== null);
         } catch (err) {
           // The condition threw (the facade's never does): that request was
           // rejected; the error must not be lost, and the server keeps serving.
@@ -233,7 +248,7 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
             // Accepted by the condition: CF_ACCEPT off this thread.
             this.accepting = true;
             try {
-              this.native.acceptHeld(request.callerId);
+              this.native.acceptHeld(request.callerId, this.handOff !== null);
             } catch (err) {
               this.accepting = false;
               this.deferred = null;
@@ -280,12 +295,42 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
     }
   }
 
+  /** An accepted socket nobody will take: reset. */
+  private discard(accepted: NativeSocket | HandedOverSocket): void {
+    if (!isHandedOver(accepted)) accepted.reset();
+    else this.handOff?.discard(accepted.socket);
+  }
+
   /** An accepted socket becomes the facade's connection. */
-  private adopt(accepted: NativeSocket, request: RawRequest | null): void {
+  private adopt(accepted: NativeSocket | HandedOverSocket, request: RawRequest | null): void {
+    if (isHandedOver(accepted)) {
+      this.handOver(accepted.socket, request);
+      return;
+    }
     const handle = new NativeSocketHandle(() => accepted, request?.callerData ?? null, this.capabilities.conditionalAccept, this.capabilities);
     handle.captureAddresses();
     this.callbacks.connection(handle, request ?? {
       callerId: handle.remoteAddress, calleeId: handle.localAddress, callerData: null, sqos: null, gqos: null,
+    });
+  }
+
+  /**
+   * An accepted SOCKET to Node's TCP handle. A hand-off that fails closes
+   * that SOCKET (once, in handoff.ts) and is that connection's clientError;
+   * the listener keeps serving.
+   */
+  private handOver(socket: number, request: RawRequest | null): void {
+    let conn: NetConnection;
+    try {
+      conn = (this.handOff as HandOff).adopt(socket, request?.callerData ?? null);
+    } catch (err) {
+      this.callbacks.clientError(toWinsockError(err, 'uv_tcp_open'), request?.callerId ?? null);
+      return;
+    }
+    const s = conn.socket;
+    this.callbacks.connection(conn, request ?? {
+      callerId: { address: s.remoteAddress ?? '', port: s.remotePort ?? 0, family: s.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4' },
+      calleeId: this.address, callerData: null, sqos: null, gqos: null,
     });
   }
 

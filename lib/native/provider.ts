@@ -5,14 +5,16 @@
  */
 import * as dns from 'node:dns';
 import * as net from 'node:net';
-import type { ListenerCallbacks, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../provider';
+import type { Connection, ListenerCallbacks, NetConnection, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener } from '../provider';
 import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
 import { WinsockError, createAbortError } from '../errors';
 import { capabilitiesOf, decodeProtocol } from '../service-flags';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
-import { NativeProviderListener } from './listener';
+import { NativeProviderListener, type HandOff } from './listener';
 import { NativeSocketHandle } from './socket';
+import { HandleTracker } from '../tcp/tracker';
+import { handOver, sendDisconnectFor, type DataPathChoice } from './handoff';
 
 const AF_INET = 2;
 const AF_INET6 = 23;
@@ -40,8 +42,27 @@ function checkMode(mode: SocketMode, syscall: string): void {
 
 export class NativeProvider implements Provider {
   readonly name = 'native' as const;
+  /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their net.Socket's 'close'. */
+  private readonly tracker = new HandleTracker();
+  /** The one 'close' listener of every handed-over socket. */
+  private readonly untrack = (): void => this.tracker.remove();
 
-  constructor(readonly addon: NativeAddon) {}
+  /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
+  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {}
+
+  /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
+  private netConnection(socket: number, capabilities: Capabilities | null, callerData: Buffer | null, calleeData: Buffer | null): NetConnection {
+    const adopted = handOver(this.addon, socket, this.tracker, this.untrack);
+    return {
+      kind: 'net',
+      socket: adopted,
+      capabilities: capabilities ?? this.capabilities('stream'),
+      callerData,
+      calleeData,
+      qos: null,
+      sendDisconnect: sendDisconnectFor(this.addon, socket, adopted),
+    };
+  }
 
   async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks): Promise<ProviderListener> {
     checkMode(options.mode, 'WSASocketW');
@@ -49,7 +70,7 @@ export class NativeProvider implements Provider {
     let listener: NativeProviderListener;
     try {
       const native = this.addon.listen(host, options.port, options.backlog, options.conditional);
-      listener = new NativeProviderListener(native, callbacks);
+      listener = new NativeProviderListener(native, callbacks, undefined, this.dataPath.path === 'libuv' ? this.handOffFor(() => listener) : null);
     } catch (err) {
       throw toWinsockError(err, 'listen');
     }
@@ -57,13 +78,29 @@ export class NativeProvider implements Provider {
     return listener;
   }
 
-  async connect(options: ProviderConnectOptions): Promise<SocketHandle> {
+  /** A listener's hand-off: accepted SOCKETs with its (shared, frozen) capabilities. */
+  private handOffFor(listener: () => NativeProviderListener): HandOff {
+    return {
+      adopt: (socket, callerData) => this.netConnection(socket, listener().capabilities, callerData, null),
+      discard: (socket) => {
+        try {
+          this.addon.closeSocket(socket, true);
+        } catch {
+          // already gone: nothing else holds it
+        }
+      },
+    };
+  }
+
+  /** Connects: a NetConnection on the 'libuv' data path, a SocketHandle on the addon's. */
+  async connect(options: ProviderConnectOptions): Promise<Connection> {
     checkMode(options.mode, 'WSAConnect');
+    const handOff = this.dataPath.path === 'libuv';
     const signal = options.signal;
     if (signal?.aborted) throw createAbortError(signal);
     const host = await resolveHost(options.host, 'WSAConnect');
     if (signal?.aborted) throw createAbortError(signal);
-    return new Promise<SocketHandle>((resolve, reject) => {
+    return new Promise<Connection>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       let handle: NativeSocketHandle | null = null;
       let settled = false;
@@ -75,6 +112,16 @@ export class NativeProvider implements Provider {
         if (error) {
           handle?.close();  // withdraws the request
           reject(error);
+        } else if (handle && handOff) {
+          // Connected, never on our completion port: the SOCKET goes to
+          // Node's TCP handle. A failure closes it once and rejects.
+          try {
+            const calleeData = handle.native.calleeData();
+            resolve(this.netConnection(handle.native.detach(), handle.capabilities, null, calleeData));
+          } catch (err) {
+            handle.close();  // a no-op once detached
+            reject(toWinsockError(err, 'uv_tcp_open'));
+          }
         } else if (handle) {
           handle.captureAddresses();
           resolve(handle);
@@ -83,7 +130,7 @@ export class NativeProvider implements Provider {
       const onAbort = (): void => finish(createAbortError(signal ?? undefined));
       try {
         handle = new NativeSocketHandle(
-          (owner) => this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData),
+          (owner) => this.addon.connect(owner, host, options.port, options.callerData, options.sqos, options.maxCalleeData, handOff),
           null, false);
       } catch (err) {
         finish(toWinsockError(err, 'WSAConnect'));
@@ -112,8 +159,9 @@ export class NativeProvider implements Provider {
     return capabilitiesOf('native', info, this.addon.wineVersion() === null);
   }
 
+  /** The addon's open SOCKETs plus those handed to Node's TCP handle and not yet closed. */
   handleCount(): number {
-    return this.addon.handleCount();
+    return this.addon.handleCount() + this.tracker.size;
   }
 
   /** ntdll's wine_get_version(), null on real Windows: for tests that assert platform differences. */

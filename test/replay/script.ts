@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { strict as assert } from 'node:assert';
-import type { ConditionVerdict, ListenerCallbacks, RawRequest, SocketHandle } from '../../lib/provider';
+import { isNetConnection, type Connection, type ConditionVerdict, type ListenerCallbacks, type RawRequest, type SocketHandle } from '../../lib/provider';
 import type { SocketAddress } from '../../lib/types';
 import type { WinsockError } from '../../lib/errors';
 import { NativeProvider } from '../../lib/native/provider';
@@ -92,6 +92,12 @@ export function probeDisagreements(script: ReplayScript): string[] {
 }
 
 /** Turns on the event loop until the stand-in and the listener have nothing left to do. */
+/** The replays run the addon data path: every connection is a SocketHandle. */
+function addonHandle(c: Connection): SocketHandle {
+  if (isNetConnection(c)) throw new Error('replay: a NetConnection on the addon data path');
+  return c;
+}
+
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
@@ -146,7 +152,7 @@ export async function play(script: ReplayScript): Promise<void> {
         host: '127.0.0.1', port, callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
         maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream',
       });
-      attempt.then((h) => { handles.push(h); seen.clients[name] = 'connected'; states.add('connected'); },
+      attempt.then((h) => { handles.push(addonHandle(h)); seen.clients[name] = 'connected'; states.add('connected'); },
         (e: WinsockError) => { seen.clients[name] = e.code; states.add(e.code); });
     } else if ('reset' in step) {
       ws2.resetCaller(step.reset);

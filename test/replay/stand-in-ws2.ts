@@ -117,6 +117,8 @@ export class StandInSocket implements NativeSocket {
   setNoDelay(_enable: boolean): void { /* options are not modelled */ }
   setKeepAlive(_enable: boolean, _initialDelayMs: number): void { /* as setNoDelay */ }
   options(): { noDelay: boolean; keepAlive: boolean } { return { noDelay: true, keepAlive: false }; }
+  /** The hand-off data path is Node's own TCP handle: nothing to replay (the replays run the addon path). */
+  detach(): number { throw new Error('replay: the stand-in models the addon data path only (no detach)'); }
   private release(): void {
     if (this.closed) return;
     this.closed = true;
@@ -282,6 +284,12 @@ export class StandInWs2 implements NativeAddon {
   handleCount(): number { return this.open; }
   enumerateProtocols(): RawProtocolEntry[] { return [TCP]; }
   wineVersion(): string | null { return this.facts.conditionalOption === 'error:10042' ? 'stand-in' : null; }
+  // The hand-off (SOCKETs for Node's TCP handle) is not modelled: the
+  // replays run the addon data path, whose provider never calls these.
+  closeSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
+  sendDisconnectSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
+  socketPair(): [number, number, number] { throw new Error('replay: the stand-in has no raw SOCKETs'); }
+  socketOptions(): { noDelay: boolean; keepAlive: boolean } { throw new Error('replay: the stand-in has no raw SOCKETs'); }
 
   connect(owner: NativeSocketOwner, host: string, port: number, _callerData: Buffer | null, _sqos: Qos | null, _maxCalleeData: number): NativeSocket {
     const address: SocketAddress = { address: host, port: this.nextPort++, family: 'IPv4' };

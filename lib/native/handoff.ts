@@ -1,0 +1,252 @@
+/**
+ * The native provider's 'libuv' data path: a SOCKET the addon accepted
+ * (WSAAccept) or connected (WSAConnect), never associated with the addon's
+ * completion port, becomes Node's own TCP handle and a real `net.Socket`.
+ * TLSWrap, http's parser, http2 and every net idiom then consume the handle
+ * directly; Winsock only decided who gets in.
+ *
+ * This is the ONE module that leans on Node internals. What it uses:
+ * - `Socket#_handle` (the TCPWrap of a socket) and its `constructor` (Node's
+ *   `TCP` class from tcp_wrap.cc), taken from a live handle: a net.Socket
+ *   given an IP-literal connect target creates its handle synchronously
+ *   inside connect() and starts connecting only on the next tick, when it
+ *   checks `connecting`; destroyed at once, it never touches the network.
+ *   Never `process.binding('tcp_wrap')`: deprecated (DEP0111, loud under
+ *   --pending-deprecation) and refused under --permission.
+ * - `new TCP(0)`: 0 is `TCPConstants.SOCKET` (1 is SERVER).
+ * - `TCP#open(socket)`: uv_tcp_open; returns 0 or a negative libuv error.
+ *   libuv then associates the SOCKET with its own completion port (one
+ *   already associated elsewhere would put libuv in its slower
+ *   emulated-IOCP mode, so the addon never associates these) and reads
+ *   getpeername/getsockname to mark it connected.
+ * - `new net.Socket({ handle })`: documented only as internal, used by
+ *   net.Server for every accepted socket.
+ * All four are unchanged in Node 20, 22 and 24 (lib/net.js, src/tcp_wrap.cc)
+ * and so in Electron >= 29 (Node 20.9+). The self-test below runs them at
+ * load, so a Node that changes any of them makes the provider use the
+ * addon's own data path (or, when WINSOCK2_NATIVE_DATA=libuv forces this
+ * one, fail to load with the reason), never break at the first connection.
+ *
+ * Why not the public `new net.Socket({ fd: SOCKET })`: on Windows net
+ * creates the handle from `guessHandleType(fd)`, i.e. uv_guess_handle, which
+ * knows only files, pipes and consoles there (it never answers TCP for a
+ * SOCKET) and the constructor throws ERR_INVALID_FD_TYPE.
+ *
+ * Ownership: from the accept (or detach()) until `open()` succeeded the
+ * SOCKET is ours, and a failure closes it here, once; after that Node's
+ * handle owns it and closes it when the net.Socket is destroyed. The
+ * addon never closes a SOCKET it gave away.
+ */
+import * as net from 'node:net';
+import * as util from 'node:util';
+import { WinsockError } from '../errors';
+import type { HandleTracker } from '../tcp/tracker';
+import type { NativeAddon } from './addon';
+import { toWinsockError } from './errors';
+
+/** Where a native socket's bytes go: Node's TCP handle, or the addon's own overlapped I/O. */
+export type NativeDataPath = 'libuv' | 'addon';
+
+/** The environment variable that forces a data path. */
+export const DATA_PATH_VARIABLE = 'WINSOCK2_NATIVE_DATA';
+
+/** The part of Node's TCPWrap this module calls. */
+interface TcpHandle {
+  open(socket: number): number;
+  close(callback?: () => void): void;
+}
+type TcpConstructor = new (type: number) => TcpHandle;
+
+/** TCPConstants.SOCKET in src/tcp_wrap.cc. */
+const TCP_SOCKET = 0;
+
+let tcpClass: TcpConstructor | null = null;
+
+/**
+ * The SOCKET under an adopted socket (Node's handle does not say on
+ * Windows: its fd is -1), kept on the socket itself: a property costs an
+ * idle connection less than a WeakMap entry.
+ */
+const kSocket = Symbol('winsock2.SOCKET');
+type WithSocket = net.Socket & { [kSocket]?: number };
+
+/** The SOCKET a handed-over socket was made from, while it is open (tests, diagnostics); else undefined. */
+export function socketOf(socket: net.Socket): number | undefined {
+  const open = (socket as unknown as { _handle?: unknown })._handle;
+  return socket.destroyed || open === null || open === undefined ? undefined : (socket as WithSocket)[kSocket];
+}
+
+/** Node's TCP class, from a live handle (see the module comment). Throws an Error saying why not. */
+function tcpConstructor(): TcpConstructor {
+  if (tcpClass !== null) return tcpClass;
+  const probe = new net.Socket();
+  probe.on('error', () => undefined);  // never connects; nothing to report
+  let ctor: unknown;
+  try {
+    probe.connect({ port: 9, host: '127.0.0.1' });
+    const handle = (probe as unknown as { _handle?: unknown })._handle;
+    ctor = typeof handle === 'object' && handle !== null ? handle.constructor : undefined;
+  } finally {
+    probe.destroy();
+  }
+  if (typeof ctor !== 'function' || ctor.name !== 'TCP') {
+    throw new Error('a net.Socket has no TCP handle after connect() (Socket#_handle.constructor is not TCP)');
+  }
+  if (typeof (ctor.prototype as { open?: unknown }).open !== 'function') {
+    throw new Error("Node's TCP handle has no open() method");
+  }
+  tcpClass = ctor as TcpConstructor;
+  return tcpClass;
+}
+
+/** A libuv error number as the Node error net would report. */
+function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
+  let name = `UV_${errno}`;
+  try {
+    name = util.getSystemErrorName(errno);
+  } catch {
+    // not a known libuv error: keep the number
+  }
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
+  err.code = name;
+  err.errno = errno;
+  err.syscall = syscall;
+  return err;
+}
+
+/**
+ * Makes `socket` (a connected SOCKET the caller owns) a net.Socket over
+ * Node's TCP handle: connected, paused (as net.Server's pauseOnConnect), not
+ * reading yet, allowHalfOpen (the facade sets the user's), TCP_NODELAY on.
+ * On failure the SOCKET is closed here, once, and a WinsockError thrown.
+ */
+export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
+  let handle: TcpHandle | null = null;
+  try {
+    handle = new (tcpConstructor())(TCP_SOCKET);
+    const err = handle.open(socket);
+    if (err !== 0) throw uvError(err, 'uv_tcp_open');
+  } catch (err) {
+    handle?.close();  // a handle that did not take the SOCKET never closes it
+    try {
+      addon.closeSocket(socket, true);
+    } catch {
+      // closesocket failed: nothing more can be done with that value
+    }
+    throw WinsockError.fromNodeError(err, 'uv_tcp_open', 'WSAEINVAL');
+  }
+  // From here Node's handle owns the SOCKET.
+  try {
+    const adopted = new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    // TCP_NODELAY, the one default every winsock2 socket starts with, set
+    // through net so that net's record of it agrees (setNoDelay(false) is
+    // skipped while net believes it off). As net.Server does for its own
+    // accepted sockets with noDelay: the constructor's option does not reach
+    // a socket made from a handle.
+    adopted.setNoDelay(true);
+    (adopted as WithSocket)[kSocket] = socket;
+    return adopted;
+  } catch (err) {
+    handle.close();  // closes the SOCKET, once
+    throw WinsockError.fromNodeError(err, 'uv_tcp_open', 'WSAEINVAL');
+  }
+}
+
+/**
+ * adoptSocket with the provider's handle count: the SOCKET is counted from
+ * the moment TypeScript owns it until its net.Socket's 'close' (or the
+ * failed hand-off closed it). `untrack` is the provider's one shared
+ * 'close' listener (calls tracker.remove()): no closure per connection;
+ * net emits 'close' once.
+ */
+export function handOver(addon: NativeAddon, socket: number, tracker: HandleTracker, untrack: () => void): net.Socket {
+  tracker.add();
+  let adopted: net.Socket;
+  try {
+    adopted = adoptSocket(addon, socket);
+  } catch (err) {
+    tracker.remove();
+    throw err;
+  }
+  adopted.on('close', untrack);
+  return adopted;
+}
+
+/**
+ * The contract's sendDisconnect for a handed-over socket: WSASendDisconnect
+ * (no data: TCP/IP carries none) on its SOCKET while Node's handle is open.
+ */
+export function sendDisconnectFor(addon: NativeAddon, socket: number, owner: net.Socket): () => void {
+  return () => {
+    const open = (owner as unknown as { _handle?: unknown })._handle;
+    // Closed: the SOCKET value may already name another socket.
+    if (owner.destroyed || open === null || open === undefined) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect');
+    try {
+      addon.sendDisconnectSocket(socket);
+    } catch (err) {
+      throw toWinsockError(err, 'WSASendDisconnect');
+    }
+  };
+}
+
+/**
+ * The self-test at load: a connected loopback pair from the addon, one end
+ * opened as Node's TCP handle; it must be a net.Socket whose handle is TCP
+ * and whose peer (getpeername through libuv) is the other end. Returns
+ * null when the hand-off works, else why not.
+ */
+export function selfTest(addon: NativeAddon): string | null {
+  let pair: [number, number, number];
+  try {
+    pair = addon.socketPair();
+  } catch (err) {
+    return `a loopback socket pair failed: ${(err as Error).message}`;
+  }
+  const [a, b, port] = pair;
+  let socket: net.Socket | null = null;
+  try {
+    socket = adoptSocket(addon, a);
+    if (!(socket instanceof net.Socket)) return 'the adopted socket is not a net.Socket';
+    const handle = (socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
+    if (handle?.constructor?.name !== 'TCP') return "the adopted socket's handle is not Node's TCP handle";
+    if (socket.remoteAddress !== '127.0.0.1' || socket.remotePort !== port) {
+      return `getpeername through libuv answered ${String(socket.remoteAddress)}:${String(socket.remotePort)}, not 127.0.0.1:${port}`;
+    }
+    return null;
+  } catch (err) {
+    return `Node's TCP handle did not take the SOCKET: ${(err as Error).message}`;
+  } finally {
+    socket?.destroy();
+    try {
+      addon.closeSocket(b, false);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** The data path in use and why. */
+export interface DataPathChoice {
+  readonly path: NativeDataPath;
+  readonly reason: string;
+}
+
+/**
+ * Decides the data path once, at load: `forced` (WINSOCK2_NATIVE_DATA's
+ * value) libuv or addon forces one, else the self-test. Throws an Error (the provider then does
+ * not load, and says why) for a bad value or a forced libuv path that
+ * cannot work here.
+ */
+export function chooseDataPath(addon: NativeAddon, forced: string | undefined): DataPathChoice {
+  if (forced !== undefined && forced !== '' && forced !== 'libuv' && forced !== 'addon') {
+    throw new Error(`${DATA_PATH_VARIABLE} must be "libuv" or "addon", not ${JSON.stringify(forced)}`);
+  }
+  if (forced === 'addon') return { path: 'addon', reason: `forced by ${DATA_PATH_VARIABLE}=addon` };
+  const failure = selfTest(addon);
+  if (forced === 'libuv') {
+    if (failure !== null) throw new Error(`${DATA_PATH_VARIABLE}=libuv, but Node's TCP handle cannot take a SOCKET here: ${failure}`);
+    return { path: 'libuv', reason: `forced by ${DATA_PATH_VARIABLE}=libuv (self-test passed)` };
+  }
+  if (failure !== null) return { path: 'addon', reason: `the hand-off self-test failed: ${failure}` };
+  return { path: 'libuv', reason: 'the hand-off self-test passed' };
+}
