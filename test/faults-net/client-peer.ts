@@ -59,6 +59,7 @@ async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   }
   const code = await ended;
   a.outcome.end = readOk && wrote ? 'complete' : code || 'eof';
+  if (a.outcome.end !== 'complete') a.outcome.detail = `read ${reader.received}/${down} verified ${readOk}, wrote ${up} finished ${wrote}`;
 }
 
 async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => number): Promise<void> {
@@ -76,6 +77,7 @@ async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   }
   const sha = hash.digest('hex');
   let ok = false;
+  socket.on('data', (c: Buffer) => { a.outcome.bytesIn += c.length; }); // the server sends no bytes; reading lets 'end' come
   socket.on('end', () => {
     void socket.recvDisconnect().then((data) => {
       const m = /^total=(\d+) sha=([0-9a-f]{64})$/.exec(data?.toString() ?? '');

@@ -86,6 +86,8 @@ export interface Outcome {
   bytesOut: number;
   /** Received bytes differed from what the peer sent (at an offset, or by SHA-256). */
   mismatch: boolean;
+  /** For one that did not complete: what was seen (for the report). */
+  detail?: string;
 }
 
 /** A client's end: its outcomes travel one by one ('outcome'), so a killed client's finished connections still count. */

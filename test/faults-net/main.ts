@@ -33,7 +33,8 @@ async function main(): Promise<void> {
   const results: CaseResult[] = [];
   process.stdout.write(`faults-net: ${rows.length} cases, seed ${seed}\n`);
   for (const row of rows) {
-    const connections = Number(process.env['FAULTS_CONNECTIONS'] ?? row.connections);
+    const fixed = row.scenario === 'deferred-drop' || row.scenario === 'decision-timeout';
+    const connections = fixed ? row.connections : Number(process.env['FAULTS_CONNECTIONS'] ?? row.connections);
     const r = await runCase({
       scenario: row.scenario as ScenarioName, provider: row.provider as Provider, level: LEVELS[row.level]!,
       connections, concurrency: row.concurrency, maxPayload: row.maxPayload, seed,

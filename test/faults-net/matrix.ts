@@ -18,7 +18,7 @@ function row(scenario: string, provider: string, level: string): Row {
   const lossy = level === 'loss-20%';
   return {
     scenario, provider, level,
-    connections: scenario === 'deferred-drop' || scenario === 'decision-timeout' ? 8 : lossy ? 24 : 60,
+    connections: scenario === 'deferred-drop' || scenario === 'decision-timeout' ? 6 : lossy ? 24 : 60,
     concurrency: 8,
     maxPayload: lossy ? 32 * 1024 : 256 * 1024,
   };

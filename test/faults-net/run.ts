@@ -49,7 +49,7 @@ const PEER = path.join(__dirname, 'peer.js');
 
 /** The timeouts each scenario configures (ms). */
 export function timeoutsFor(scenario: ScenarioName): Timeouts {
-  if (scenario === 'deferred-drop') return { connectMs: 2500, handshakeMs: 5000, decisionMs: 8000, idleMs: 2500, hangMs: 30_000 };
+  if (scenario === 'deferred-drop') return { connectMs: 2500, handshakeMs: 5000, decisionMs: 5000, idleMs: 2500, hangMs: 30_000 };
   if (scenario === 'decision-timeout') return { connectMs: 8000, handshakeMs: 5000, decisionMs: 1500, idleMs: 6000, hangMs: 30_000 };
   return { connectMs: 10_000, handshakeMs: 5000, decisionMs: 5000, idleMs: 10_000, hangMs: 60_000 };
 }
@@ -108,7 +108,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     if (m.type === 'seen') { seen = Math.max(seen, m.count); onSeen?.(); }
     if (m.type === 'client-report') clientHandles += m.report.handles;
   };
-  const decisionDelayMs = spec.scenario === 'deferred-drop' ? 1500 : 150;
+  const decisionDelayMs = spec.scenario === 'deferred-drop' ? 1000 : 150;
   const serverConfig: PeerConfig = {
     role: 'server', provider: spec.provider, scenario: spec.scenario, host: SERVER_ADDRESS, port: PORT, seed: spec.seed,
     timeouts: t, decisionDelayMs, neverDecide: spec.scenario === 'decision-timeout',
@@ -157,7 +157,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const at = (fraction: number): number => Math.max(1, Math.floor(spec.connections * fraction));
     if (spec.scenario === 'deferred-drop' || spec.scenario === 'decision-timeout') {
       // The link drops while the first requests wait for their decision.
-      const ms = spec.scenario === 'deferred-drop' ? 4000 : 2000;
+      const ms = spec.scenario === 'deferred-drop' ? 3000 : 2000;
       onSeen = () => { if (seen >= 1) { onSeen = null; partition(ms); } };
     }
     let killed = false;
@@ -197,6 +197,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const probeOutcomes: Outcome[] = [];
     const probeClient = new Peer(pair, pair.caller, {
       ...clientConfig(1_000_000, 3), host: SERVER_ADDRESS, port: PORT, concurrency: 3, maxPayload: 4096,
+      // Its own timeouts: it may wait behind requests still queued (one decision at a time).
+      timeouts: { ...timeoutsFor('soak'), connectMs: 30_000 },
       scenario: spec.scenario === 'seed' || spec.scenario === 'http' ? spec.scenario : 'soak',
     }, spec.seed, (m) => { if (m.type === 'outcome') probeOutcomes.push(m.outcome); });
     peers.push(probeClient);
@@ -211,7 +213,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const probe = `${probeOk}/3`;
     if (probeOk !== 3) violations.push(`the server stopped serving: probe ${probe} (${probeOutcomes.map((o) => o.end).join(',')})`);
     server.send({ type: 'report' });
-    const reportMsg = await server.next((m) => m.type === 'server-report', t.idleMs + 10_000);
+    const reportMsg = await server.next((m) => m.type === 'server-report', t.idleMs + t.decisionMs * 9 + 10_000);
     const report = reportMsg?.type === 'server-report' ? reportMsg.report : null;
     if (!report) violations.push('the server did not report');
 
@@ -228,7 +230,10 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const untyped = all.filter((o) => o.end.startsWith('untyped')).map((o) => o.end);
     if (untyped.length) violations.push(`${untyped.length} connections ended with an error that is not a WinsockError: ${[...new Set(untyped)].join('; ')}`);
     const eof = all.filter((o) => o.end === 'eof').length;
-    if (eof && !level.kill) violations.push(`${eof} connections ended early with no error`);
+    if (eof && !level.kill) {
+      const samples = all.filter((o) => o.end === 'eof' && o.detail).slice(0, 3).map((o) => `#${o.id} ${o.detail}`);
+      violations.push(`${eof} connections ended early with no error${samples.length ? ` (${samples.join('; ')})` : ''}`);
+    }
     // A killed client's unfinished connections are run again under new ids by its replacement.
     if (clientOutcomes.length !== spec.connections) violations.push(`${clientOutcomes.length} of ${spec.connections} client connections reported`);
     if (report) {

@@ -117,9 +117,11 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
   process.on('message', (m: { type?: string }) => {
     if (m?.type !== 'report') return;
     void (async () => {
-      // Bounded: the open connections end within the idle timeout, or are counted as open.
-      const deadline = Date.now() + cfg.timeouts.idleMs + 3000;
-      while (open.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // Bounded: waiting requests are decided within the decision timeout (one at a time: the
+      // head-of-backlog rule), open connections end within the idle timeout; what is left is counted.
+      const waiting = (): number => [...terminal.values()].filter((n) => n === 0).length;
+      const deadline = Date.now() + cfg.timeouts.idleMs + cfg.timeouts.decisionMs * Math.min(8, 1 + waiting()) + 3000;
+      while ((open.size > 0 || waiting() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 100));
       for (const [, n] of terminal) {
         if (n === 0) report.unaccounted++;
