@@ -77,17 +77,21 @@ async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   }
   const sha = hash.digest('hex');
   let ok = false;
+  let reply: Promise<void> | null = null;
   socket.on('data', (c: Buffer) => { a.outcome.bytesIn += c.length; }); // the server sends no bytes; reading lets 'end' come
   socket.on('end', () => {
-    void socket.recvDisconnect().then((data) => {
+    reply = socket.recvDisconnect().then((data) => {
       const m = /^total=(\d+) sha=([0-9a-f]{64})$/.exec(data?.toString() ?? '');
       ok = m !== null && m[2] === sha;
       if (m && m[2] !== sha) a.outcome.mismatch = true;
+      if (!ok) a.outcome.detail = `disconnect data ${JSON.stringify(data?.toString().slice(0, 80) ?? null)}`;
       socket.destroy();
-    }, (e: unknown) => socket.destroy(e as Error));
+    }, (e: unknown) => { socket.destroy(e as Error); });
   });
   await socket.sendDisconnect(Buffer.from(`count=${n} sha=${sha}`));
   const code = await ended;
+  // The socket may close (both sides shut down) before recvDisconnect() settles: it still works after close.
+  if (reply) await reply;
   a.outcome.end = ok ? 'complete' : code || 'eof';
 }
 

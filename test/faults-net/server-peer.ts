@@ -156,8 +156,9 @@ function serveSeed(socket: WinsockSocket, done: (complete: boolean, bytesIn: num
         const ok = m !== null && Number(m[1]) === lines.length && m[2] === sha;
         bad(m !== null && !ok);
         for (const l of lines) grandTotal += Number(l.slice(3));
-        await socket.sendDisconnect(Buffer.from(`total=${grandTotal} sha=${sha}`));
+        // Complete once the caller's teardown checked out; a failure to answer shows as the socket's error.
         done(ok, bytes);
+        await socket.sendDisconnect(Buffer.from(`total=${grandTotal} sha=${sha}`));
       } catch (e) {
         socket.destroy(e as Error);
       }
