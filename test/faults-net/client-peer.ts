@@ -37,7 +37,7 @@ function closed(socket: WinsockSocket): Promise<string> {
   });
 }
 
-async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => number): Promise<void> {
+async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => number, earlyFin = false): Promise<void> {
   const { up, down } = sizes(cfg.seed, id, cfg.maxPayload);
   const socket = await open(cfg);
   a.socket = socket;
@@ -55,7 +55,16 @@ async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   if (sha) {
     socket.write(summaryLine(sha, up));
     a.outcome.bytesOut = up;
-    socket.end();
+    if (!earlyFin && reader.received === 0 && !socket.readableEnded) {
+      // Half-close once the server has answered: its first byte says the request was accepted.
+      await new Promise<void>((resolve) => {
+        const go = (): void => { socket.off('data', go); socket.off('close', go); socket.off('end', go); resolve(); };
+        socket.on('data', go);
+        socket.on('end', go);
+        socket.on('close', go);
+      });
+    }
+    if (!socket.destroyed) socket.end();
   }
   const code = await ended;
   a.outcome.end = readOk && wrote ? 'complete' : code || 'eof';
@@ -135,7 +144,8 @@ async function overHttp(cfg: ClientConfig, id: number, a: Attempt, rand: () => n
   a.outcome.end = ok ? 'complete' : code || 'eof';
 }
 
-const SCENARIOS = { 'soak': soak, 'seed': seed, 'http': overHttp, 'deferred-drop': soak, 'decision-timeout': soak } as const;
+const SCENARIOS = {
+  'soak': soak, 'half-close': (c: ClientConfig, i: number, a: Attempt, r: () => number) => soak(c, i, a, r, true), 'seed': seed, 'http': overHttp, 'deferred-drop': soak, 'decision-timeout': soak } as const;
 
 async function one(cfg: ClientConfig, id: number): Promise<Outcome> {
   const rand = prng(cfg.seed * 7 + id);
@@ -161,6 +171,7 @@ export async function runClient(cfg: ClientConfig): Promise<void> {
     // Bounded: each pass takes one id of a finite range.
     while (next < last) {
       const id = next++;
+      if (cfg.thinkMs > 0) await new Promise((r) => setTimeout(r, Math.floor(prng(id + 1)() * cfg.thinkMs)));
       const outcome = await one(cfg, id);
       tell({ type: 'outcome', outcome });
     }

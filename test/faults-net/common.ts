@@ -10,7 +10,12 @@
 import { createHash, type Hash } from 'node:crypto';
 
 export type Provider = 'emulated' | 'framed';
-export type ScenarioName = 'seed' | 'soak' | 'http' | 'deferred-drop' | 'decision-timeout';
+/**
+ * soak: in-band payloads with SHA-256 summaries; the caller half-closes once the server has
+ * answered (its first byte). half-close: the same, but the caller half-closes as soon as it has
+ * written everything, even while its request still waits for a decision.
+ */
+export type ScenarioName = 'seed' | 'soak' | 'half-close' | 'http' | 'deferred-drop' | 'decision-timeout';
 
 /** The timeouts every scenario configures; a connection that does not complete must end within them. */
 export interface Timeouts {
@@ -52,6 +57,8 @@ export interface ClientConfig {
   count: number;
   concurrency: number;
   maxPayload: number;
+  /** Each worker waits up to this long (random) before its next connection: spreads a run over time. */
+  thinkMs: number;
   timeouts: Timeouts;
 }
 

@@ -11,13 +11,24 @@
  * really left shows when the server writes (a reset), as in TCP.
  *
  * On loopback, no namespaces needed: this runs everywhere.
+ *
+ * The fix belongs in lib/emulated/listener.ts (Queued.end must not withdraw:
+ * keep the request, remember the FIN, and deliver it after the early bytes
+ * once accepted), which the socket-contract rewrite owns: until it lands
+ * this test is pending with that reason. Set FAULTS_HALF_CLOSE_FIXED=1 (or
+ * flip HALF_CLOSE_FIXED with the fix) to run it; it fails on adec659.
  */
 import { strict as assert } from 'node:assert';
 import { connect, createServer, type ConnectOptions, type ServerOptions, type WinsockSocket } from '../../lib/index';
 
+const HALF_CLOSE_FIXED = process.env['FAULTS_HALF_CLOSE_FIXED'] === '1';
+
 describe('faults-net finding: a caller that half-closes while its request waits', function () {
   for (const provider of ['emulated'] as const) {
     it(`[${provider}] is accepted with its bytes and its FIN, and gets the reply (not withdrawn)`, async function () {
+      if (!HALF_CLOSE_FIXED) {
+        this.skip(); // pending: the fix is in lib/emulated/listener.ts (the lead's rewrite); FAULTS_HALF_CLOSE_FIXED=1 runs it
+      }
       const withdrawn: string[] = [];
       const server = createServer({
         provider,

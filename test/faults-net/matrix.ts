@@ -20,7 +20,7 @@ function row(scenario: string, provider: string, level: string): Row {
     scenario, provider, level,
     connections: scenario === 'deferred-drop' || scenario === 'decision-timeout' ? 6 : lossy ? 24 : 60,
     concurrency: 8,
-    maxPayload: lossy ? 32 * 1024 : 256 * 1024,
+    maxPayload: lossy ? 32 * 1024 : level.startsWith('kill') ? 1 << 20 : 256 * 1024,
   };
 }
 
@@ -31,6 +31,8 @@ export function matrix(): Row[] {
     for (const provider of ['emulated', 'framed']) rows.push(row('soak', provider, level));
     for (const provider of ['emulated', 'framed']) rows.push(row('http', provider, level));
   }
+  // A caller that half-closes while its request waits (the finding of half-close-while-deferred.test.ts).
+  for (const level of ['clean', 'loss-5%', 'rtt-50ms']) for (const provider of ['emulated', 'framed']) rows.push(row('half-close', provider, level));
   // These two make their own fault (a partition while requests wait for a decision).
   for (const provider of ['emulated', 'framed']) {
     rows.push(row('deferred-drop', provider, 'clean'));
@@ -45,6 +47,8 @@ export function shortMatrix(): Row[] {
   return [
     small(row('seed', 'framed', 'reorder')),
     small(row('soak', 'emulated', 'loss-5%')),
+    // emulated fails here until lib/emulated stops withdrawing half-closed callers (half-close-while-deferred.test.ts).
+    small(row('half-close', process.env['FAULTS_HALF_CLOSE_FIXED'] === '1' ? 'emulated' : 'framed', 'clean')),
     small(row('soak', 'framed', 'resets')),
     small(row('http', 'emulated', 'rtt-50ms')),
     small(row('soak', 'framed', 'kill-client')),

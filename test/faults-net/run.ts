@@ -147,6 +147,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const clientConfig = (first: number, count: number): ClientConfig => ({
       role: 'client', provider: spec.provider, scenario: spec.scenario, host, port, seed: spec.seed, first, count,
       concurrency: spec.concurrency, maxPayload: spec.maxPayload, timeouts: t,
+      // Killed peers: spread the run so the kill finds connections in every phase.
+      thinkMs: level.kill ? 150 : 0,
     });
     const startClient = (first: number, count: number): Peer => {
       const p = new Peer(pair, pair.caller, clientConfig(first, count), spec.seed, listen);
@@ -196,7 +198,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     let probeOk = 0;
     const probeOutcomes: Outcome[] = [];
     const probeClient = new Peer(pair, pair.caller, {
-      ...clientConfig(1_000_000, 3), host: SERVER_ADDRESS, port: PORT, concurrency: 3, maxPayload: 4096,
+      ...clientConfig(1_000_000, 3), host: SERVER_ADDRESS, port: PORT, concurrency: 3, maxPayload: 4096, thinkMs: 0,
       // Its own timeouts: it may wait behind requests still queued (one decision at a time).
       timeouts: { ...timeoutsFor('soak'), connectMs: 30_000 },
       scenario: spec.scenario === 'seed' || spec.scenario === 'http' ? spec.scenario : 'soak',
@@ -232,7 +234,11 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const eof = all.filter((o) => o.end === 'eof').length;
     if (eof && !level.kill) {
       const samples = all.filter((o) => o.end === 'eof' && o.detail).slice(0, 3).map((o) => `#${o.id} ${o.detail}`);
-      violations.push(`${eof} connections ended early with no error${samples.length ? ` (${samples.join('; ')})` : ''}`);
+      // The finding half-close-while-deferred.test.ts records: named, so other causes stand out.
+      const halfClosedWithdrawn = all.filter((o) => o.end === 'eof' && o.bytesIn === 0 && /finished true/.test(o.detail ?? '')).length;
+      const known = spec.provider === 'emulated' && halfClosedWithdrawn === eof && (report?.withdrawn ?? 0) >= eof
+        ? ' [the emulated listener withdrew half-closed callers: half-close-while-deferred.test.ts]' : '';
+      violations.push(`${eof} connections ended early with no error${known}${samples.length ? ` (${samples.join('; ')})` : ''}`);
     }
     // A killed client's unfinished connections are run again under new ids by its replacement.
     if (clientOutcomes.length !== spec.connections) violations.push(`${clientOutcomes.length} of ${spec.connections} client connections reported`);
