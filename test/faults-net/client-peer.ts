@@ -47,6 +47,10 @@ async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   reader.expect(new Receiver(cfg.seed, downKey(id)), down);
   let readOk = false;
   let wrote = false;
+  const trace: string[] = [];
+  for (const ev of ['end', 'finish', 'timeout'] as const) socket.on(ev, () => { if (trace.length < 12) trace.push(ev); });
+  socket.on('error', (e) => trace.push(`error ${codeOf(e)}`));
+  socket.on('close', (hadError: boolean) => trace.push(`close${hadError ? ' (error)' : ''}`));
   socket.on('data', (c: Buffer) => { reader.take(c); a.outcome.bytesIn = reader.received; });
   socket.on('end', () => { readOk = reader.verify(); a.outcome.mismatch = reader.mismatch; });
   socket.on('finish', () => { wrote = true; });
@@ -68,7 +72,7 @@ async function soak(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   }
   const code = await ended;
   a.outcome.end = readOk && wrote ? 'complete' : code || 'eof';
-  if (a.outcome.end !== 'complete') a.outcome.detail = `read ${reader.received}/${down} verified ${readOk}, wrote ${up} finished ${wrote}`;
+  if (a.outcome.end !== 'complete') a.outcome.detail = `read ${reader.received}/${down} verified ${readOk}, wrote ${up} finished ${wrote}; ${trace.join(',')}`;
 }
 
 async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => number): Promise<void> {
