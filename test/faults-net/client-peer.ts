@@ -140,7 +140,13 @@ async function overHttp(cfg: ClientConfig, id: number, a: Attempt, rand: () => n
     const chunk = expected(cfg.seed, upKey(id), off, n);
     upHash.update(chunk);
     off += n;
-    if (!req.write(chunk)) await new Promise<void>((r) => { req.once('drain', r); req.once('close', r); });
+    if (!req.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => { req.off('drain', done); req.off('close', done); resolve(); };
+        req.on('drain', done);
+        req.on('close', done);
+      });
+    }
   }
   a.outcome.bytesOut = up;
   req.end();
