@@ -41,6 +41,7 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
       const server = createServer({
         provider,
         backlog: BACKLOG,
+        allowHalfOpen: true, // as the net twin: the seed case answers a hang-up
         ...(spec.condition
           ? {
             condition: (req: Winsock.ConnectionRequest) => {
@@ -55,7 +56,7 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
       return { port, close: () => server.close() };
     },
     async connect(port, callerData) {
-      const s = await winsock().connect({ provider, host: HOST, port, ...(callerData !== undefined ? { callerData } : {}) });
+      const s = await winsock().connect({ provider, host: HOST, port, allowHalfOpen: true, ...(callerData !== undefined ? { callerData } : {}) });
       return track(s);
     },
     callerData: (s) => asWinsock(s).callerData?.toString() ?? null,

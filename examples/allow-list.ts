@@ -43,7 +43,10 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
     decisions.push({ caller: e.request.callerId.address, verdict: e.verdict, reason: e.reason });
   });
   // An accepted caller reads a greeting; a refused one reads nothing.
-  server.on('connection', (socket) => socket.end('welcome\n'));
+  server.on('connection', (socket) => {
+    socket.on('error', () => undefined);  // as with any net.Socket: a caller that leaves at once resets it
+    socket.end('welcome\n');
+  });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
 
   // 1. 127.0.0.1 is on the list: accepted, with callee data where the provider carries it.

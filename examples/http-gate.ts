@@ -55,7 +55,7 @@ export async function startHttpGate(options: HttpGateOptions = {}): Promise<Http
   });
   // The pattern (docs/ecosystem.md): every admitted socket goes to the HTTP server.
   gate.on('connection', (socket) => {
-    const address = socket.remoteAddress;
+    const address = socket.remoteAddress ?? '';
     perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
     socket.once('close', () => {
       const left = (perAddress.get(address) ?? 1) - 1;

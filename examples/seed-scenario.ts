@@ -25,6 +25,10 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   // ask for 'framed' explicitly, on both ends.
   const server = createServer({
     provider: 'framed',
+    // The server answers the client's hang-up with the grand total: it keeps
+    // its sending side open after the client's end (Winsock's half-open rule;
+    // net's default, false, would end it at once).
+    allowHalfOpen: true,
     condition: (req) => ({ action: 'accept', calleeData: `welcome ${req.callerData?.toString() ?? 'stranger'}` }),
   });
 
@@ -49,7 +53,7 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   const results: SeedScenarioResult['clients'] = [];
   for (let i = 1; i <= clients; i++) {
     const name = `client-${i}`;
-    const socket = await connect({ provider: 'framed', host: '127.0.0.1', port, callerData: name });
+    const socket = await connect({ provider: 'framed', host: '127.0.0.1', port, callerData: name, allowHalfOpen: true });
     let amountSent = 0;
     for (let t = 1; t <= transactionsPerClient; t++) {
       const amount = i * 100 + t;

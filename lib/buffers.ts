@@ -15,11 +15,5 @@ export function toBufferOrNull(value: unknown, what: string, syscall = 'WSAAccep
   });
 }
 
-/** Checks a limit option: a non-negative safe integer. */
-export function checkLimit(value: unknown, name: string, fallback: number, syscall: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new WinsockError('WSAEINVAL', syscall, { detail: `${name} must be a non-negative integer, not ${String(value)}` });
-  }
-  return value;
-}
+/** The limit check lives with the other argument checks. */
+export { checkLimit } from './validation';

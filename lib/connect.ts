@@ -5,10 +5,16 @@
 import type { ConnectOptions, EnumerateProtocolsOptions, ProtocolInfo } from './types';
 import { DEFAULTS } from './types';
 import { WinsockError, createAbortError } from './errors';
-import { checkLimit, toBufferOrNull } from './buffers';
-import { describe } from './decision';
+import { toBufferOrNull } from './buffers';
+import { checkDataCarried, checkKnownKeys, checkLimit, checkMode, checkPort } from './validation';
 import { resolveProvider } from './providers';
-import { WinsockSocket } from './socket';
+import type { WinsockSocket } from './socket';
+import { sharedFactory } from './make-socket';
+
+const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
+  'host', 'port', 'provider', 'callerData', 'sqos', 'gqos', 'signal', 'timeout', 'mode', 'allowHalfOpen',
+  'maxCallerData', 'maxCalleeData', 'maxDisconnectData',
+]);
 
 /**
  * Connects (WSAConnect). On `framed` (and `native` on Windows) it resolves once
@@ -20,16 +26,11 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
   if (typeof options !== 'object' || options === null) {
     throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'connect options must be an object' });
   }
-  const { port } = options;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: `port must be an integer 1-65535, not ${describe(port)}` });
-  }
+  checkKnownKeys(options, CONNECT_OPTIONS, 'connect', 'WSAConnect');
+  const port = checkPort(options.port, 'WSAConnect');
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'host must be a non-empty string' });
-  const mode = options.mode ?? 'stream';
-  if (mode !== 'stream' && mode !== 'message') {
-    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: `mode must be 'stream' or 'message', not ${describe(mode)}` });
-  }
+  const mode = checkMode(options.mode, 'WSAConnect');
   const timeout = checkLimit(options.timeout, 'timeout', 0, 'WSAConnect');
   const maxCallerData = checkLimit(options.maxCallerData, 'maxCallerData', DEFAULTS.maxCallerData, 'WSAConnect');
   const maxCalleeData = checkLimit(options.maxCalleeData, 'maxCalleeData', DEFAULTS.maxCalleeData, 'WSAConnect');
@@ -46,13 +47,9 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
       detail: `caller data is ${callerData.length} bytes; maxCallerData is ${maxCallerData}`,
     });
   }
-  if (callerData !== null && callerData.length > 0 && !capabilities.connectData) {
-    throw new WinsockError('WSAEOPNOTSUPP', 'WSAConnect', {
-      detail: `the ${capabilities.protocol} provider cannot carry caller data (no XP1_CONNECT_DATA); use provider 'framed' to carry it`,
-    });
-  }
+  if (callerData !== null && callerData.length > 0) checkDataCarried('callerData', capabilities);
   if (signal?.aborted) throw createAbortError(signal);
-  const handle = await provider.connect({
+  const connection = await provider.connect({
     host,
     port,
     callerData: callerData !== null && callerData.length > 0 ? callerData : null,
@@ -64,7 +61,7 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
     maxDisconnectData,
     mode,
   });
-  return new WinsockSocket(handle, { mode, maxDisconnectData });
+  return sharedFactory({ mode, maxDisconnectData, allowHalfOpen: options.allowHalfOpen === true, errors: 'winsock' }).make(connection);
 }
 
 /** The installed protocols with their XP1_* service flags decoded (native: WSAEnumProtocolsW). */

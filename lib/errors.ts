@@ -204,12 +204,25 @@ const FROM_NODE_ERRNO: { readonly [errno: string]: WinsockErrorCode } = {
   ERR_STREAM_WRITE_AFTER_END: 'WSAESHUTDOWN',
 };
 
+/** The first node:net errno string for each Winsock name above (EPIPE and EPERM are aliases). */
+const TO_NODE_ERRNO: ReadonlyMap<WinsockErrorCode, string> = (() => {
+  const map = new Map<WinsockErrorCode, string>();
+  for (const [errno, code] of Object.entries(FROM_NODE_ERRNO)) {
+    if (!map.has(code) && !errno.startsWith('ERR_')) map.set(code, errno);
+  }
+  return map;
+})();
+
 /** Options of the {@link WinsockError} constructor. */
 export interface WinsockErrorOptions {
   /** The underlying error, kept for debugging (`error.cause`). */
   cause?: unknown;
   /** Extra detail appended to the message. */
   detail?: string;
+  /** The address the failed call was about (as net's errors carry it). */
+  address?: string;
+  /** The port the failed call was about (as net's errors carry it). */
+  port?: number;
 }
 
 /**
@@ -224,6 +237,10 @@ export class WinsockError extends Error {
   readonly errno: number;
   /** The Winsock function that failed or would have failed, e.g. `'WSAConnect'`. */
   readonly syscall: string;
+  /** The address the failed call was about, where net's error has one (connect, bind). */
+  address?: string;
+  /** The port the failed call was about, where net's error has one. */
+  port?: number;
 
   constructor(code: WinsockErrorCode, syscall: string, options: WinsockErrorOptions = {}) {
     const base = `${syscall} failed: ${code} (${WSA_ERRORS[code]}): ${DESCRIPTIONS[code]}`;
@@ -232,6 +249,9 @@ export class WinsockError extends Error {
     this.code = code;
     this.errno = WSA_ERRORS[code];
     this.syscall = syscall;
+    const { address, port } = { ...endpointOf(options.cause), ...definedOnly(options) };
+    if (typeof address === 'string') this.address = address;
+    if (typeof port === 'number') this.port = port;
   }
 
   /** Builds the error for a Winsock error number, as the native addon reports it. */
@@ -254,6 +274,36 @@ export class WinsockError extends Error {
     const message = err instanceof Error ? err.message : String(err);
     return new WinsockError(code, syscall, { cause: err, detail: message });
   }
+}
+
+/** `address`/`port` of a node:net error underneath; anything else (even one whose getters throw) gives none. */
+function endpointOf(cause: unknown): { address?: unknown; port?: unknown } {
+  if (!(cause instanceof Error)) return {};
+  try {
+    const { address, port } = cause as { address?: unknown; port?: unknown };
+    return { address, port };
+  } catch {
+    return {};
+  }
+}
+
+function definedOnly(options: WinsockErrorOptions): { address?: unknown; port?: unknown } {
+  const out: { address?: unknown; port?: unknown } = {};
+  if (options.address !== undefined) out.address = options.address;
+  if (options.port !== undefined) out.port = options.port;
+  return out;
+}
+
+/** The Winsock name for an error from node:net (its errno string), or undefined when none means the same. */
+export function winsockCodeOfNodeError(err: unknown): WinsockErrorCode | undefined {
+  if (err instanceof WinsockError) return err.code;
+  const errno = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  return FROM_NODE_ERRNO[errno];
+}
+
+/** node:net's errno string for a Winsock error name (winsock2/net raises net's errors), or undefined. */
+export function nodeCodeOfWinsockCode(code: WinsockErrorCode): string | undefined {
+  return TO_NODE_ERRNO.get(code);
 }
 
 /** The description of a Winsock error name, for CLIs and logs. */

@@ -11,6 +11,7 @@
  * All policy (blockList, maxConnections, the user's condition, Promises,
  * decision timeouts, events) lives in the facade, once, for every provider.
  */
+import type { Socket } from 'node:net';
 import type { Capabilities, ProtocolInfo, ProviderName, Qos, SocketAddress, SocketMode } from './types';
 import type { WinsockError } from './errors';
 
@@ -39,12 +40,13 @@ export interface ListenerCallbacks {
    */
   condition(request: RawRequest): ConditionVerdict;
   /** A request was accepted: the socket is connected and belongs to the facade now. */
-  connection(handle: SocketHandle, request: RawRequest): void;
+  connection(connection: Connection, request: RawRequest): void;
   /**
-   * The provider refused a request without offering it (backlog full); the
-   * caller has been told WSAECONNREFUSED.
+   * The provider refused a request without offering it (backlog full; or
+   * native's SYN retry of a caller rejected a moment ago); the caller has
+   * been told WSAECONNREFUSED.
    */
-  refused(request: RawRequest, reason: 'backlog'): void;
+  refused(request: RawRequest, reason: 'backlog' | 'rejectedRetry'): void;
   /**
    * A queued or deferred caller left before it was accepted. `error` is
    * WSAECONNRESET (the peer ended the request) or WSAEACCES (it was withdrawn),
@@ -59,6 +61,7 @@ export interface ListenerCallbacks {
 }
 
 export interface ProviderListenOptions {
+  /** The address to bind; '' when the user gave none: bind what net binds (`::` dual-stack, else 0.0.0.0). */
   host: string;
   port: number;
   /** Queued requests beyond this are refused with WSAECONNREFUSED. */
@@ -70,6 +73,12 @@ export interface ProviderListenOptions {
   maxCalleeData: number;
   maxDisconnectData: number;
   mode: SocketMode;
+  /**
+   * Called once, as soon as the address is bound (synchronously inside
+   * listen() where the bind is synchronous, as node:net's is for an IP
+   * literal), so `winsock2/net`'s `address()` works right after `listen()`.
+   */
+  onBound?: (address: SocketAddress) => void;
 }
 
 /** A listening socket of a provider. */
@@ -173,11 +182,47 @@ export interface SocketHandle {
   setKeepAlive?(enable: boolean, initialDelayMs: number): void;
 }
 
+/**
+ * A connection whose bytes ride Node's own `net.Socket` over Node's own TCP
+ * handle: the emulated provider's, and native's once it handed its SOCKET to
+ * libuv. The facade turns the socket itself into the public WinsockSocket
+ * (no second stream layer).
+ */
+export interface NetConnection {
+  /** The discriminant (a SocketHandle has none). */
+  readonly kind: 'net';
+  /** Node's own socket: connected, paused (not reading yet). */
+  readonly socket: Socket;
+  readonly capabilities: Capabilities;
+  /** null on TCP/IP (it carries no connect data). */
+  readonly callerData: Buffer | null;
+  readonly calleeData: Buffer | null;
+  readonly qos: Qos | null;
+  /** Bytes read while the request waited in the queue (emulated): delivered first. */
+  readonly early?: readonly Buffer[];
+  /**
+   * Winsock's graceful send shutdown where the provider has a call of its own
+   * (native: WSASendDisconnect on the SOCKET it handed over). Called from the
+   * socket's _final, after every write callback ran (every byte handed to the
+   * kernel). Without it, net's own shutdown (uv_shutdown) runs. Throws a
+   * WinsockError on failure.
+   */
+  readonly sendDisconnect?: () => void;
+}
+
+/** What a provider hands the facade for a connected socket. */
+export type Connection = SocketHandle | NetConnection;
+
+/** True for a connection that is Node's own net.Socket. */
+export function isNetConnection(connection: Connection): connection is NetConnection {
+  return (connection as Partial<NetConnection>).kind === 'net';
+}
+
 /** One implementation of the Winsock semantics. */
 export interface Provider {
   readonly name: ProviderName;
   listen(options: ProviderListenOptions, callbacks: ListenerCallbacks): Promise<ProviderListener>;
-  connect(options: ProviderConnectOptions): Promise<SocketHandle>;
+  connect(options: ProviderConnectOptions): Promise<Connection>;
   enumerateProtocols(): ProtocolInfo[];
   /** Capabilities a socket of this provider will have (before any socket exists). */
   capabilities(mode: SocketMode): Capabilities;

@@ -11,17 +11,18 @@
 import { EventEmitter } from 'node:events';
 import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ConditionVerdict, ListenerCallbacks, Provider, ProviderListener, RawRequest, SocketHandle } from './provider';
+import type { ConditionVerdict, Connection, ListenerCallbacks, Provider, ProviderListener, RawRequest } from './provider';
 import type {
   Capabilities, ConditionFunction, ConnectionRequest, Decision, DecisionEvent, DecisionReason, ListenOptions, ProviderName, ServerOptions, SocketAddress, SocketMode,
 } from './types';
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
-import { checkLimit } from './buffers';
-import { describe, isThenable, normaliseDecision, reasonOf } from './decision';
+import { checkKnownKeys, checkLimit, checkMode, checkPort } from './validation';
+import { isThenable, normaliseDecision, reasonOf } from './decision';
 import { PendingRequest } from './request';
 import { resolveProvider } from './providers';
-import { WinsockSocket } from './socket';
+import { kOwner, type ErrorStyle, type WinsockSocket } from './socket';
+import { SocketFactory } from './make-socket';
 import { debug, debugEnabled } from './debug';
 
 const DEFER: ConditionVerdict = { action: 'defer' };
@@ -58,17 +59,46 @@ export interface WinsockServerEvents {
   error: [error: WinsockError];
   /** `close()` finished: not listening any more, every pending request refused. */
   close: [];
+  /**
+   * A caller was refused because `maxConnections` open sockets were reached
+   * (as net.Server's 'drop'; emitted only when someone listens).
+   */
+  drop: [data: DropArgument];
 }
+
+/** What 'drop' reports, as net.Server's. */
+export interface DropArgument {
+  localAddress: string;
+  localPort: number;
+  localFamily: string;
+  remoteAddress: string;
+  remotePort: number;
+  remoteFamily: string;
+}
+
+/** @internal How the server's sockets raise errors: winsock2/net makes its servers with 'net'. */
+export const kErrorStyle: unique symbol = Symbol('winsock2.errorStyle');
+
+/** @internal Options only winsock2/net passes. */
+export interface InternalServerOptions extends ServerOptions {
+  [kErrorStyle]?: ErrorStyle;
+}
+
+const SERVER_OPTIONS: ReadonlySet<string> = new Set([
+  'provider', 'backlog', 'condition', 'blockList', 'maxConnections', 'handshakeTimeout', 'decisionTimeout', 'mode',
+  'allowHalfOpen', 'maxCallerData', 'maxCalleeData', 'maxDisconnectData',
+]);
+const LISTEN_OPTIONS: ReadonlySet<string> = new Set(['port', 'host']);
 
 /** Where a server is in its life; `listen()` again after `'closed'` is allowed, as net.Server allows it. */
 type ServerState = 'idle' | 'binding' | 'listening' | 'closing' | 'closed';
 
 /**
- * A listening socket whose connection requests pass through WSAAccept's
- * condition function, in JavaScript, before they are accepted. Made by
- * {@link createServer}.
+ * The gate both faces share: the promise API's {@link WinsockServer} and
+ * winsock2/net's `Server`. Everything but how `listen` and `close` are
+ * called and reported lives here.
  */
-export class WinsockServer extends EventEmitter<WinsockServerEvents> implements AsyncIterable<WinsockSocket> {
+export abstract class GateServer extends EventEmitter<WinsockServerEvents> implements AsyncIterable<WinsockSocket> {
   private readonly provider: Provider;
   private readonly condition: ConditionFunction | undefined;
   private readonly blockList: BlockList | undefined;
@@ -80,16 +110,20 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   private readonly maxCalleeData: number;
   private readonly maxDisconnectData: number;
   private readonly mode: SocketMode;
+  private readonly sockets_: SocketFactory;
+  /** The bound address as soon as the provider knows it (before listen() resolves where the bind is synchronous). */
+  private boundAddress: SocketAddress | null = null;
 
   /** The listener of the current (or last) listen(); kept after close so `capabilities` stays readable. */
   private listener: ProviderListener | null = null;
   private state: ServerState = 'idle';
-  private closing: Promise<void> | null = null;
+  protected closing: Promise<void> | null = null;
   /** The provider's listen() in flight, so close() during listen() can wait for it and close what it bound. */
   private binding: Promise<ProviderListener> | null = null;
   private refed = true;
   private readonly deferred = new Map<RawRequest, Deferral>();
-  private readonly sockets = new Set<WinsockSocket>();
+  /** Accepted sockets still open (each counted until its 'close', by one shared listener). */
+  private openSockets = 0;
   /** Sockets for the next accept(): only those no 'connection' listener took (see onConnection). */
   private readonly acceptQueue: WinsockSocket[] = [];
   private readonly acceptWaiters: { resolve(s: WinsockSocket | null): void }[] = [];
@@ -101,15 +135,16 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     if (typeof options !== 'object' || options === null) {
       throw new WinsockError('WSAEINVAL', 'WSASocket', { detail: 'createServer options must be an object' });
     }
+    const errorStyle = (options as InternalServerOptions)[kErrorStyle] ?? 'winsock';
+    // winsock2/net passes net's options through; the promise API knows its own and refuses the rest.
+    if (errorStyle === 'winsock') checkKnownKeys(options, SERVER_OPTIONS, 'createServer', 'WSASocket');
     if (options.condition !== undefined && typeof options.condition !== 'function') {
       throw new WinsockError('WSAEINVAL', 'WSAAccept', { detail: 'condition must be a function' });
     }
     if (options.blockList !== undefined && !(options.blockList instanceof BlockList)) {
       throw new WinsockError('WSAEINVAL', 'WSAAccept', { detail: 'blockList must be a net.BlockList' });
     }
-    if (options.mode !== undefined && options.mode !== 'stream' && options.mode !== 'message') {
-      throw new WinsockError('WSAEINVAL', 'WSASocket', { detail: `mode must be 'stream' or 'message', not ${describe(options.mode)}` });
-    }
+    const mode = checkMode(options.mode, 'WSASocket');
     this.provider = resolveProvider(options.provider);
     this.condition = options.condition;
     this.blockList = options.blockList;
@@ -122,7 +157,13 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     this.maxCallerData = checkLimit(options.maxCallerData, 'maxCallerData', DEFAULTS.maxCallerData, 'WSAAccept');
     this.maxCalleeData = checkLimit(options.maxCalleeData, 'maxCalleeData', DEFAULTS.maxCalleeData, 'WSAAccept');
     this.maxDisconnectData = checkLimit(options.maxDisconnectData, 'maxDisconnectData', DEFAULTS.maxDisconnectData, 'WSASendDisconnect');
-    this.mode = options.mode ?? 'stream';
+    this.mode = mode;
+    this.sockets_ = new SocketFactory({
+      mode,
+      maxDisconnectData: this.maxDisconnectData,
+      allowHalfOpen: options.allowHalfOpen === true,
+      errors: errorStyle,
+    });
     if (connectionListener) this.on('connection', connectionListener);
   }
 
@@ -140,7 +181,9 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
    * port }`, an `AddressInfo`), or null before `listen()` resolved and after close.
    */
   address(): SocketAddress | null {
-    return this.listener && this.state === 'listening' ? { ...this.listener.address } : null;
+    if (this.listener && this.state === 'listening') return { ...this.listener.address };
+    // Bound but listen() not resolved yet (net gives the address right after listen() too).
+    return this.state === 'binding' && this.boundAddress !== null ? { ...this.boundAddress } : null;
   }
 
   /** True between `listen()` resolving and `close()` (as `net.Server.listening`). */
@@ -157,12 +200,12 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   }
 
   /** Accepted sockets that are still open. */
-  get connections(): number { return this.sockets.size; }
+  get connections(): number { return this.openSockets; }
 
   /** `net.Server.getConnections()`: the number of open accepted sockets, to a callback (asynchronously, as net does). */
   getConnections(callback: (error: Error | null, count: number) => void): this {
     if (typeof callback !== 'function') throw new WinsockError('WSAEINVAL', 'getConnections', { detail: 'callback must be a function' });
-    const count = this.sockets.size;
+    const count = this.openSockets;
     process.nextTick(callback, null, count);
     return this;
   }
@@ -177,18 +220,15 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
    * `close()` while `listen()` is pending closes what it bound, and that
    * `listen()` rejects WSAEINTR.
    */
-  async listen(options: ListenOptions = {}): Promise<SocketAddress> {
+  protected async listenCore(options: ListenOptions): Promise<SocketAddress> {
     if (this.state !== 'idle' && this.state !== 'closed') {
       throw new WinsockError('WSAEINVAL', 'listen', {
         detail: this.state === 'binding' ? 'a listen() is already in progress'
           : this.state === 'listening' ? 'the server is already listening' : 'the server is closing',
       });
     }
-    const port = options.port ?? 0;
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new WinsockError('WSAEINVAL', 'bind', { detail: `port must be an integer 0-65535, not ${describe(port)}` });
-    }
-    const host = options.host ?? '0.0.0.0';
+    const port = checkPort(options.port ?? 0, 'bind');
+    const host = options.host ?? '';
     if (typeof host !== 'string') throw new WinsockError('WSAEINVAL', 'bind', { detail: 'host must be a string' });
     const callbacks: ListenerCallbacks = {
       condition: (raw) => this.onCondition(raw),
@@ -200,6 +240,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     };
     this.state = 'binding';
     this.closing = null;
+    this.boundAddress = null;
     const binding = this.provider.listen({
       host,
       port,
@@ -210,6 +251,7 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
       maxCalleeData: this.maxCalleeData,
       maxDisconnectData: this.maxDisconnectData,
       mode: this.mode,
+      onBound: (address) => { this.boundAddress = address; },
     }, callbacks);
     this.binding = binding;
     let listener: ProviderListener;
@@ -288,18 +330,25 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
   /**
    * Stops listening and refuses every queued or deferred request (callers see
    * WSAECONNREFUSED; on `emulated`, a reset after their connect resolved).
-   * Accepted sockets stay open: they belong to the application.
-   * Called while `listen()` is pending, it waits for the bind and closes it.
+   * Accepted sockets stay open. Called while `listen()` is pending, it waits
+   * for the bind and closes it. Emits nothing: each face says when 'close' is.
    */
-  close(): Promise<void> {
+  protected closeCore(): Promise<void> {
     if (this.closing) return this.closing;
     this.closing = this.doClose();
     return this.closing;
   }
 
-  /** `await using server = createServer()`: closes the server (as net.Server's Symbol.asyncDispose). */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  /** True while a listen() is binding or the server listens: what close() has to stop. */
+  protected get running(): boolean { return this.state === 'binding' || this.state === 'listening'; }
+
+  /** Called after an accepted socket closed (winsock2/net's close waits for the last). */
+  protected socketClosed(): void {}
+
+  /** @internal An accepted socket closed. */
+  forget(): void {
+    this.openSockets--;
+    this.socketClosed();
   }
 
   private async doClose(): Promise<void> {
@@ -320,7 +369,6 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     }
     this.state = 'closed';
     for (const waiter of this.acceptWaiters.splice(0)) waiter.resolve(null);
-    this.emit('close');
   }
 
   /** Keeps the process alive while the server listens (the default). */
@@ -356,7 +404,8 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     if (this.state !== 'listening') return this.final(request, REJECT, 'serverClose');
     const family = raw.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
     if (this.blockList?.check(raw.callerId.address, family)) return this.final(request, REJECT, 'blockList');
-    if (this.maxConnectionsLimit !== undefined && this.sockets.size >= this.maxConnectionsLimit) {
+    if (this.maxConnectionsLimit !== undefined && this.openSockets >= this.maxConnectionsLimit) {
+      this.emitDrop(raw);
       return this.final(request, REJECT, 'maxConnections');
     }
     if (!this.condition) return this.final(request, { action: 'accept', calleeData: null, qos: null }, 'no-condition');
@@ -466,10 +515,11 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
    * 3. else the queue for the next `accept()` (it holds only sockets nobody
    *    took, and drops any that close while they wait).
    */
-  private onConnection(handle: SocketHandle, _raw: RawRequest): void {
-    const socket = new WinsockSocket(handle, { mode: this.mode, maxDisconnectData: this.maxDisconnectData });
-    this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+  private onConnection(connection: Connection, _raw: RawRequest): void {
+    const socket = this.sockets_.make(connection);
+    this.openSockets++;
+    (socket as OwnedSocket)[kOwner] = this;
+    socket.on('close', forgetSocket);
     const waiter = this.acceptWaiters.shift();
     if (waiter) {
       waiter.resolve(socket);
@@ -502,11 +552,90 @@ export class WinsockServer extends EventEmitter<WinsockServerEvents> implements 
     this.emit('withdrawn', error, request);
   }
 
+  private emitDrop(raw: RawRequest): void {
+    if (this.listenerCount('drop') === 0) return;
+    const { calleeId: local, callerId: remote } = raw;
+    this.emit('drop', {
+      localAddress: local.address, localPort: local.port, localFamily: local.family,
+      remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family,
+    });
+  }
+
   private onListenerError(error: WinsockError): void {
     debug('listener error %s', error.message);
     // SPEC: no event is emitted in a way that throws because nobody listens.
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
+}
+
+type OwnedSocket = WinsockSocket & { [kOwner]?: GateServer | undefined };
+
+/** One 'close' listener for every accepted socket: it knows its server (no closure per connection). */
+function forgetSocket(this: OwnedSocket): void {
+  const owner = this[kOwner];
+  if (owner === undefined) return;
+  this[kOwner] = undefined;
+  owner.forget();
+}
+
+/**
+ * A listening socket whose connection requests pass through WSAAccept's
+ * condition function, in JavaScript, before they are accepted. Made by
+ * {@link createServer}.
+ */
+export class WinsockServer extends GateServer {
+  /**
+   * Binds and listens; resolves to the bound address. One listen at a time:
+   * while a `listen()` is pending or the server listens, another rejects
+   * WSAEINVAL. After `close()` resolved the server may listen again. A
+   * `close()` while `listen()` is pending closes what it bound, and that
+   * `listen()` rejects WSAEINTR. Without a host it binds what net binds
+   * (`::` dual-stack where the OS has IPv6). Unknown options are WSAEINVAL.
+   */
+  listen(options?: ListenOptions): Promise<SocketAddress>;
+  /** net's positional form: `listen(port, host)` binds `host` (never every interface instead). */
+  listen(port: number, host?: string): Promise<SocketAddress>;
+  listen(first: ListenOptions | number = {}, second?: string): Promise<SocketAddress> {
+    try {
+      return this.listenCore(listenOptionsOf(first, second));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Stops listening and refuses every queued or deferred request (callers see
+   * WSAECONNREFUSED; on `emulated`, a reset after their connect resolved),
+   * then emits 'close'. Accepted sockets stay open: they belong to the
+   * application. Called while `listen()` is pending, it waits for the bind
+   * and closes it. A second call returns the first one's promise.
+   */
+  close(): Promise<void> {
+    const first = this.closing === null;
+    const closed = this.closeCore();
+    if (first) void closed.then(() => { this.emit('close'); });
+    return closed;
+  }
+
+  /** `await using server = createServer()`: closes the server (as net.Server's Symbol.asyncDispose). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** listen()'s arguments as options: the object form (unknown keys refused) or net's positional `(port, host)`. */
+function listenOptionsOf(first: ListenOptions | number | undefined, second: string | undefined): ListenOptions {
+  if (typeof first === 'number') {
+    if (second !== undefined && typeof second !== 'string') {
+      throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen(port, host): host must be a string' });
+    }
+    return second === undefined ? { port: first } : { port: first, host: second };
+  }
+  if (first === undefined || first === null) return {};
+  if (typeof first !== 'object') throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen() takes { port, host } or (port, host)' });
+  if (second !== undefined) throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen(options) takes no second argument' });
+  checkKnownKeys(first, LISTEN_OPTIONS, 'listen', 'bind');
+  return first;
 }
 
 /**

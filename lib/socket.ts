@@ -1,32 +1,86 @@
 /**
- * WinsockSocket: a connected socket of any provider as a stream.Duplex,
- * with Winsock's teardown on top (sendDisconnect / recvDisconnect /
- * resetAndDestroy) and Winsock's half-open rule (the peer's end never closes
- * our sending side).
+ * WinsockSocket: the connected socket a user gets, on every provider. It is a
+ * `net.Socket` (`instanceof net.Socket`). On `emulated`, and on `native` once
+ * the SOCKET went to libuv, it is Node's own socket over Node's own TCP
+ * handle: TLS runs TLSWrap over the handle, http's parser consumes it, and no
+ * second stream layer sits between the user and the kernel. `framed` (and
+ * native's own data path) subclass it (lib/handle-socket.ts) with the bytes
+ * going through a provider handle instead.
+ *
+ * Winsock's members ride on top: `capabilities`, `callerData`/`calleeData`,
+ * `qos`, `sendDisconnect` (WSASendDisconnect), `recvDisconnect`
+ * (WSARecvDisconnect) and net's own `resetAndDestroy` (the abortive close).
+ *
+ * Sockets Node made (net.Server's accepted ones, `new net.Socket({ handle })`)
+ * are adopted in place by {@link adoptSocket}: their prototype becomes
+ * WinsockSocket's, and one slot holds the Winsock state. That state is shared
+ * by every socket of a server when nothing in it differs per connection, so
+ * an idle socket costs what net's costs.
  */
-import { Duplex } from 'node:stream';
-import type { HandleReceiver, SocketHandle } from './provider';
+import * as net from 'node:net';
 import type { Capabilities, Qos, SocketAddress, SocketMode } from './types';
-import { WinsockError } from './errors';
+import { WSA_ERRORS, WinsockError, isAbortError, winsockCodeOfNodeError } from './errors';
 import { toBufferOrNull } from './buffers';
-import { debug } from './debug';
 import type { WinsockSocketEvents } from './socket-events';
+import { checkDataCarried } from './validation';
 import { checkTimeout } from './socket-options';
+import { emulatedCapabilities } from './emulated/protocols';
+import { socketAddress } from './tcp/sockets';
 
-export interface WinsockSocketOptions {
-  mode: SocketMode;
-  maxDisconnectData: number;
+/** How errors are raised: the promise API's WinsockErrors, or net's errors (winsock2/net) with their Winsock code beside. */
+export type ErrorStyle = 'winsock' | 'net';
+
+/** @internal The Winsock state of one socket (often shared by every socket of a server). */
+export interface SocketInfo {
+  readonly capabilities: Capabilities;
+  readonly callerData: Buffer | null;
+  readonly calleeData: Buffer | null;
+  readonly qos: Qos | null;
+  readonly mode: SocketMode;
+  readonly maxDisconnectData: number;
+  readonly errors: ErrorStyle;
+  /** The provider's own WSASendDisconnect (native after the hand-off); without it net's shutdown runs. */
+  readonly sendDisconnect?: (() => void) | undefined;
 }
 
-type WriteCallback = (error?: Error | null) => void;
+/** net's errors with the Winsock code that means the same (winsock2/net). */
+export interface NetErrorWithWinsockCode extends Error {
+  /** The Winsock name of the same failure, e.g. `'WSAECONNREFUSED'`. */
+  winsockCode?: string;
+  /** The Winsock number of the same failure, e.g. 10061. */
+  winsockErrno?: number;
+}
+
+const kInfo: unique symbol = Symbol('winsock2.socketInfo');
+
+/** @internal */
+export const DEFAULT_MAX_DISCONNECT_DATA = 65536;
+
+/** The state of a `new WinsockSocket()`: a plain TCP socket, as emulated's. */
+const PLAIN_TCP: SocketInfo = Object.freeze({
+  capabilities: emulatedCapabilities(),
+  callerData: null,
+  calleeData: null,
+  qos: null,
+  mode: 'stream',
+  maxDisconnectData: DEFAULT_MAX_DISCONNECT_DATA,
+  errors: 'net',
+});
+
+/** @internal Options of the constructor beyond net.Socket's. */
+export interface WinsockSocketOptions extends net.SocketConstructorOpts {
+  /** @internal */
+  winsock?: SocketInfo;
+}
+
 type Listener<K extends keyof WinsockSocketEvents> = (...args: WinsockSocketEvents[K]) => void;
 /** Any other event (the fallback overload, as Node's own typings have it). */
 type AnyListener = (...args: never[]) => void;
 
 /* eslint-disable @typescript-eslint/unified-signatures -- one overload per event, as @types/node types net.Socket */
 /**
- * The typed events of a {@link WinsockSocket} (see {@link WinsockSocketEvents}):
- * `sock.on('error', (e) => e.code)` type-checks. Merged into the class.
+ * The typed events of a {@link WinsockSocket} (see {@link WinsockSocketEvents}),
+ * beside net.Socket's own: `sock.on('error', (e) => e.code)` type-checks.
  */
 export interface WinsockSocket {
   on<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
@@ -46,309 +100,74 @@ export interface WinsockSocket {
   emit<K extends keyof WinsockSocketEvents>(event: K, ...args: WinsockSocketEvents[K]): boolean;
   emit(event: string | symbol, ...args: unknown[]): boolean;
 }
+/* eslint-enable @typescript-eslint/unified-signatures */
 
 /**
- * A connected socket of any provider: a `stream.Duplex` with Winsock's
- * teardown on top ({@link WinsockSocket.sendDisconnect | sendDisconnect},
- * {@link WinsockSocket.recvDisconnect | recvDisconnect},
- * {@link WinsockSocket.resetAndDestroy | resetAndDestroy}) and Winsock's
- * half-open rule: the peer's `'end'` never closes the local sending side.
+ * A connected socket of any provider: a `net.Socket` with Winsock's teardown
+ * on top. `new WinsockSocket()` is a plain TCP socket that connects as
+ * net.Socket does (winsock2/net's `Socket`).
  */
-export class WinsockSocket extends Duplex {
+export class WinsockSocket extends net.Socket {
+  // `declare`: no field is emitted, so adopted sockets (which never ran this constructor) have the same shape.
+  declare [kInfo]: SocketInfo;
+  /** @internal recvDisconnect()'s result once asked for. */
+  declare private recvDisconnectResult: Promise<Buffer | null> | undefined;
+
+  constructor(options?: WinsockSocketOptions) {
+    const { winsock, ...netOptions } = options ?? {};
+    super(netOptions);
+    this[kInfo] = winsock ?? PLAIN_TCP;
+  }
+
   /** What this socket's provider can carry. */
-  readonly capabilities: Capabilities;
+  get capabilities(): Capabilities { return this[kInfo].capabilities; }
+  /** Caller data the client sent with its connect (server side); null when none. */
+  get callerData(): Buffer | null { return this[kInfo].callerData; }
+  /** Callee data the acceptor sent with its accept (client side); null when none. */
+  get calleeData(): Buffer | null { return this[kInfo].calleeData; }
   /**
    * The QOS the acceptor granted with its accept (`{ action: 'accept', qos }`),
    * on both ends; null when none was granted or the provider carries no QOS.
-   * (The QOS a caller asked for is the acceptor's `request.sqos`.)
    */
-  readonly qos: Qos | null;
-  /** Always false: a WinsockSocket exists only once connected (`connect()` resolves then), as net's after 'connect'. */
-  readonly connecting = false;
-  /** The idle timeout `setTimeout()` set, in ms (undefined before any call), as `net.Socket.timeout`. */
-  timeout: number | undefined = undefined;
-  /** Callee data the acceptor sent with its accept (client side); null when none. */
-  readonly calleeData: Buffer | null;
-  /** Caller data the client sent with its connect (server side); null when none. */
-  readonly callerData: Buffer | null;
-  /** `'stream'` or `'message'` (message boundaries kept). */
-  readonly mode: SocketMode;
+  get qos(): Qos | null { return this[kInfo].qos; }
+  /** `'stream'` or `'message'` (message boundaries kept; framed only). */
+  get mode(): SocketMode { return this[kInfo].mode; }
 
-  private readonly handle: SocketHandle;
-  private readonly maxDisconnectData: number;
-  private handleClosed = false;
-  private resetOnDestroy = false;
-  private remoteEnded = false;
-  /** Disconnect data sendDisconnect() hands to _final (which runs after every write completed). */
-  private pendingDisconnectData: Buffer | null = null;
-  private disconnectData: Buffer | null = null;
-  private recvDisconnectResult: Promise<Buffer | null> | undefined;
-  private readonly remote: SocketAddress;
-  /** Application bytes delivered to the readable side, and handed to the provider (never framing). */
-  private bytesIn = 0;
-  private bytesOut = 0;
-  /** One default for every provider: Nagle off, as node:net sockets made by http and most servers are. */
-  private noDelay = true;
-  private keepAlive = false;
-  private keepAliveDelay = 0;
-  /** net.Socket's idle timer: unref'd, re-armed by every read and write (timer.refresh()). */
-  private idleTimer: NodeJS.Timeout | null = null;
-
-  /** @internal Sockets are made by `connect()` and by servers, not by users. */
-  constructor(handle: SocketHandle, options: WinsockSocketOptions) {
-    super({
-      allowHalfOpen: true,
-      // 'close' is emitted by _destroy with hadError, as net.Socket emits it.
-      emitClose: false,
-      // Message mode keeps each write as one message: no coalescing writev.
-      ...(options.mode === 'stream' ? { writev: (chunks, cb) => this.writeChunks(chunks.map((c) => toChunk(c.chunk)), cb) } : {}),
-    });
-    this.handle = handle;
-    this.mode = options.mode;
-    this.maxDisconnectData = options.maxDisconnectData;
-    this.capabilities = handle.capabilities;
-    this.calleeData = handle.calleeData;
-    this.callerData = handle.callerData;
-    this.qos = handle.qos ?? null;
-    this.remote = handle.remoteAddress;
-    const receiver: HandleReceiver = {
-      onData: (chunk) => {
-        this.bytesIn += chunk.length;
-        if (this.idleTimer !== null) this.idleTimer.refresh();
-        return this.push(chunk);
-      },
-      onEnd: (data) => this.onRemoteEnd(data),
-      onError: (error) => {
-        debug('socket %s:%d error %s', this.remote.address, this.remote.port, error.code);
-        this.destroy(error);
-      },
-    };
-    handle.attach(receiver);
-  }
-
-  /** The local endpoint, read from the handle when first asked for (a getsockname the connection itself does not need). */
-  private get local(): SocketAddress { return this.handle.localAddress; }
-
-  /** The peer's address. */
-  get remoteAddress(): string { return this.remote.address; }
-  /** The peer's port. */
-  get remotePort(): number { return this.remote.port; }
-  /** The peer's address family. */
-  get remoteFamily(): 'IPv4' | 'IPv6' { return this.remote.family; }
-  /** The local address. */
-  get localAddress(): string { return this.local.address; }
-  /** The local port. */
-  get localPort(): number { return this.local.port; }
-  /** The local address family (as `net.Socket.localFamily`). */
-  get localFamily(): 'IPv4' | 'IPv6' { return this.local.family; }
-  /** The local endpoint, as `net.Socket.address()` gives it. */
-  address(): SocketAddress { return { ...this.local }; }
-  /** The peer's endpoint. */
-  remoteEndpoint(): SocketAddress { return { ...this.remote }; }
-
-  /** Application bytes received so far (as `net.Socket.bytesRead`; never the provider's framing). */
-  get bytesRead(): number { return this.bytesIn; }
-
-  /**
-   * Application bytes written so far: handed to the provider, plus those
-   * still buffered in the stream (net.Socket.bytesWritten's formula; never the
-   * provider's framing).
-   */
-  get bytesWritten(): number {
-    let buffered = 0;
-    // Writable#writableBuffer (what net.Socket reads here too; not in @types/node).
-    const queue = (this as unknown as { writableBuffer?: { chunk: unknown }[] }).writableBuffer ?? [];
-    for (const entry of queue) {
-      const { chunk } = entry;
-      buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Uint8Array).byteLength;
-    }
-    return this.bytesOut + buffered;
-  }
-
-  /** As `net.Socket.readyState`: `'open'`, `'readOnly'`, `'writeOnly'` or `'closed'` (never `'opening'`: see `connecting`). */
-  get readyState(): 'open' | 'readOnly' | 'writeOnly' | 'closed' {
-    if (this.readable && this.writable) return 'open';
-    if (this.readable) return 'readOnly';
-    if (this.writable) return 'writeOnly';
-    return 'closed';
-  }
-
-  /** As `net.Socket.pending`: true once the socket has no handle any more (destroyed), false while connected. */
-  get pending(): boolean { return this.handleClosed; }
-
-  /**
-   * TCP_NODELAY, as `net.Socket.setNoDelay` (`enable` defaults to true). Every
-   * provider starts with Nagle off (noDelay true). Where the provider cannot
-   * set it, the value is kept and nothing else happens.
-   */
-  setNoDelay(enable?: boolean): this {
-    const value = enable === undefined ? true : Boolean(enable);
-    if (this.handleClosed || value === this.noDelay) {
-      this.noDelay = value;
-      return this;
-    }
-    this.noDelay = value;
-    this.handle.setNoDelay?.(value);
-    return this;
-  }
-
-  /**
-   * SO_KEEPALIVE with its first probe after `initialDelay` ms (SIO_KEEPALIVE_VALS
-   * on native), as `net.Socket.setKeepAlive`; 0 keeps the system's delay.
-   */
-  setKeepAlive(enable?: boolean, initialDelay?: number): this {
-    const on = Boolean(enable);
-    // net: whole seconds (~~(ms / 1000)); NaN and junk become 0.
-    const delay = ~~((initialDelay ?? 0) / 1000) * 1000;
-    if (this.handleClosed || (on === this.keepAlive && (!on || delay === this.keepAliveDelay))) {
-      this.keepAlive = on;
-      this.keepAliveDelay = delay;
-      return this;
-    }
-    this.keepAlive = on;
-    this.keepAliveDelay = delay;
-    this.handle.setKeepAlive?.(on, Math.max(0, delay));
-    return this;
-  }
-
-  /**
-   * The idle timeout, as `net.Socket.setTimeout`: after `ms` without a read or
-   * a write, `'timeout'` is emitted (the socket stays open: end or destroy it
-   * yourself). 0 turns it off. `callback` is added as a once `'timeout'`
-   * listener (and removed by `setTimeout(0, callback)`). Bad arguments throw
-   * WSAEINVAL where net throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE.
-   */
-  setTimeout(ms: number, callback?: () => void): this {
-    if (this.destroyed) return this;
-    const duration = checkTimeout(ms);
-    if (callback !== undefined && typeof callback !== 'function') {
-      throw new WinsockError('WSAEINVAL', 'setsockopt', { detail: 'the setTimeout callback must be a function' });
-    }
-    this.timeout = ms;
-    if (this.idleTimer !== null) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
-    if (duration === 0) {
-      if (callback !== undefined) this.removeListener('timeout', callback);
-      return this;
-    }
-    this.idleTimer = setTimeout(() => this.emit('timeout'), duration);
-    this.idleTimer.unref();
-    if (callback !== undefined) this.once('timeout', callback);
-    return this;
-  }
-
-  /**
-   * As Writable.write, but a write after `sendDisconnect()`/`end()` fails
-   * with WSAESHUTDOWN and one after destroy with WSAENOTSOCK (net gives
-   * ERR_STREAM_WRITE_AFTER_END / ERR_STREAM_DESTROYED). As WSASend after
-   * shutdown(SD_SEND), only that write fails: the socket stays open and keeps
-   * receiving. The error goes to `callback` and to `'error'`.
-   */
-  override write(chunk: unknown, callback?: WriteCallback): boolean;
-  override write(chunk: unknown, encoding: BufferEncoding, callback?: WriteCallback): boolean;
-  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean {
-    if (!this.writableEnded && !this.destroyed) {
-      return typeof encoding === 'string' ? super.write(chunk, encoding, callback) : super.write(chunk, encoding);
-    }
-    const cb = typeof encoding === 'function' ? encoding : callback;
-    const error = this.destroyed
-      ? new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' })
-      : new WinsockError('WSAESHUTDOWN', 'WSASend', { detail: 'the sending side was shut down (sendDisconnect or end)' });
-    process.nextTick(() => {
-      cb?.(error);
-      // After destroy nobody may listen any more (net too reports that only to the callback).
-      if (!this.destroyed) this.emit('error', error);
-    });
-    return false;
-  }
-
-  /** @internal stream.Duplex implementation. */
-  override _read(): void {
-    if (this.handleClosed) return;
-    this.handle.readStart();
-  }
-
-  /** @internal stream.Duplex implementation. */
-  override _write(chunk: unknown, _encoding: BufferEncoding, callback: WriteCallback): void {
-    this.writeChunks([toChunk(chunk)], callback);
-  }
-
-  private writeChunks(chunks: Buffer[], callback: WriteCallback): void {
-    if (this.handleClosed) {
-      callback(new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' }));
-      return;
-    }
-    for (let i = 0; i < chunks.length; i++) this.bytesOut += (chunks[i] as Buffer).length;
-    if (this.idleTimer === null) {
-      this.handle.write(chunks, callback);
-      return;
-    }
-    // An idle timeout is set: the write's start and its completion are activity (as net's).
-    this.idleTimer.refresh();
-    this.handle.write(chunks, (error) => {
-      this.idleTimer?.refresh();
-      callback(error);
-    });
-  }
-
-  /** @internal stream.Duplex implementation: WSASendDisconnect with the pending data. */
-  override _final(callback: WriteCallback): void {
-    const data = this.pendingDisconnectData;
-    this.pendingDisconnectData = null;
-    this.handle.sendDisconnect(data).then(() => callback(), (err: unknown) => callback(WinsockError.fromNodeError(err, 'WSASendDisconnect')));
-  }
-
-  /** @internal stream.Duplex implementation: closesocket, or the abortive close. */
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.idleTimer !== null) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = null;
-    }
-    if (!this.handleClosed) {
-      this.handleClosed = true;
-      if (this.resetOnDestroy) this.handle.reset();
-      else this.handle.close();
-    }
-    callback(error);
-    // After 'error' (which callback(error) scheduled first), as net.Socket emits it.
-    process.nextTick(() => this.emit('close', error !== null && error !== undefined));
+  /** The peer's endpoint as one object (net.Socket gives it as three properties). */
+  remoteEndpoint(): SocketAddress {
+    return socketAddress(this.remoteAddress, this.remotePort);
   }
 
   /**
    * WSASendDisconnect: flushes every byte already written, then shuts down the
    * sending side, carrying `data` to the peer's recvDisconnect(). Rejects with
-   * WSAEMSGSIZE (over maxDisconnectData) or WSAEOPNOTSUPP (the provider cannot
-   * carry disconnect data) before anything is sent.
+   * WSAEMSGSIZE (over maxDisconnectData) or WSAENOPROTOOPT (the provider
+   * cannot carry disconnect data) before anything is sent.
    */
   async sendDisconnect(data?: Buffer | Uint8Array | string | null): Promise<void> {
+    const info = this[kInfo];
     const buffer = toBufferOrNull(data, 'disconnect data', 'WSASendDisconnect');
-    if (buffer !== null && buffer.length > this.maxDisconnectData) {
+    if (buffer !== null && buffer.length > info.maxDisconnectData) {
       throw new WinsockError('WSAEMSGSIZE', 'WSASendDisconnect', {
-        detail: `disconnect data is ${buffer.length} bytes; maxDisconnectData is ${this.maxDisconnectData}`,
+        detail: `disconnect data is ${buffer.length} bytes; maxDisconnectData is ${info.maxDisconnectData}`,
       });
     }
-    if (buffer !== null && buffer.length > 0 && !this.capabilities.disconnectData) {
-      throw new WinsockError('WSAEOPNOTSUPP', 'WSASendDisconnect', {
-        detail: `the ${this.capabilities.protocol} provider cannot carry disconnect data (no XP1_DISCONNECT_DATA); use provider 'framed' to carry it`,
-      });
-    }
+    if (buffer !== null && buffer.length > 0) checkDataCarried('disconnectData', info.capabilities);
     if (this.destroyed) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect', { detail: 'the socket is closed' });
-    if (this.writableFinished) {
+    if (this.writableEnded) {
       // Winsock: a second WSASendDisconnect returns 0; data can no longer go anywhere.
       if (buffer !== null && buffer.length > 0) throw new WinsockError('WSAESHUTDOWN', 'WSASendDisconnect');
-      return;
-    }
-    if (this.writableEnded) {
-      if (buffer !== null && buffer.length > 0) throw new WinsockError('WSAESHUTDOWN', 'WSASendDisconnect');
+      if (this.writableFinished) return;
       return this.waitFinished();
     }
-    this.pendingDisconnectData = buffer !== null && buffer.length > 0 ? buffer : null;
+    this.setDisconnectData(buffer !== null && buffer.length > 0 ? buffer : null);
     const finished = this.waitFinished();
     this.end();
     return finished;
   }
+
+  /** @internal Where a subclass keeps the data its _final sends (TCP carries none). */
+  protected setDisconnectData(_data: Buffer | null): void {}
 
   private waitFinished(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -366,15 +185,13 @@ export class WinsockSocket extends Duplex {
 
   /**
    * WSARecvDisconnect: resolves the disconnect data the peer sent with its
-   * shutdown (null when none). Before the peer's teardown it waits for it
-   * (after every byte sent before it has been read); it still works after the
-   * socket has closed.
+   * shutdown (null when none; TCP/IP never carries any). Before the peer's
+   * teardown it waits for it; it still works after the socket has closed.
    */
   recvDisconnect(): Promise<Buffer | null> {
     if (this.recvDisconnectResult) return this.recvDisconnectResult;
-    // readableEnded: inside an 'end' listener (message mode marks remoteEnded only after them).
-    if (this.remoteEnded || this.destroyed || this.readableEnded) {
-      this.recvDisconnectResult = this.handle.recvDisconnect().then((data) => data ?? this.disconnectData);
+    if (this.readableEnded || this.destroyed) {
+      this.recvDisconnectResult = this.peerDisconnectData();
       return this.recvDisconnectResult;
     }
     return new Promise<Buffer | null>((resolve, reject) => {
@@ -388,46 +205,145 @@ export class WinsockSocket extends Duplex {
     });
   }
 
-  /** The abortive close (SO_LINGER {1,0}, then closesocket): the peer sees WSAECONNRESET. */
-  resetAndDestroy(): this {
-    this.resetOnDestroy = true;
-    return this.destroy();
+  /** @internal The peer's disconnect data once its teardown arrived; TCP/IP carries none. */
+  protected peerDisconnectData(): Promise<Buffer | null> {
+    return Promise.resolve(null);
   }
 
-  /** Keeps the process alive while the socket is open (the default). */
-  ref(): this { this.handle.ref(); return this; }
-  /** Lets the process exit while the socket is open. */
-  unref(): this { this.handle.unref(); return this; }
-
-  private onRemoteEnd(data: Buffer | null): void {
-    if (this.remoteEnded) return;
-    this.disconnectData = data;
-    if (this.mode === 'message') {
-      // Message-oriented providers report a graceful remote shutdown as
-      // WSAEDISCON from the next receive (learn.microsoft.com … connection-shutdown-2),
-      // after every message already queued has been read. Only the receive
-      // fails: WSASend still works, so the socket is not destroyed (that would
-      // close the sending side too and break the half-open rule: the seed
-      // scenario answers the peer's hang-up with a last message and its own
-      // disconnect data). The application still ends or destroys it.
-      this.once('end', () => {
-        this.remoteEnded = true;
-        const error = new WinsockError('WSAEDISCON', 'WSARecv', { detail: 'the peer shut down the connection gracefully' });
-        // Nothing left to send (our side already shut down): closesocket with the error.
-        if (this.writableFinished || this.destroyed) this.destroy(error);
-        else this.emit('error', error);
-      });
-      this.push(null);
+  /**
+   * @internal net.Socket's _final, or the provider's own WSASendDisconnect
+   * (native after the hand-off): it runs once every write callback ran.
+   */
+  override _final(callback: (error?: Error | null) => void): void {
+    const shutdown = this[kInfo].sendDisconnect;
+    const handle = (this as unknown as { _handle: unknown })._handle;
+    if (shutdown === undefined || handle === null || handle === undefined) {
+      (net.Socket.prototype as unknown as { _final(cb: (error?: Error | null) => void): void })._final.call(this, callback);
       return;
     }
-    this.remoteEnded = true;
-    this.push(null);
+    try {
+      shutdown();
+    } catch (err) {
+      callback(WinsockError.fromNodeError(err, 'WSASendDisconnect'));
+      return;
+    }
+    callback();
   }
 
+  /**
+   * As net.Socket.write, every call form (`write(data, cb)`, `write(data,
+   * null, cb)`, `write(data, 'utf8', cb)`). In the promise API, a write
+   * after `sendDisconnect()`/`end()` fails with WSAESHUTDOWN and leaves the
+   * socket open (as WSASend after shutdown(SD_SEND): only that call fails, and
+   * the socket keeps receiving), and one after destroy with WSAENOTSOCK
+   * (through the callback only, as net). In winsock2/net: net's errors.
+   */
+  override write(data: Uint8Array | string, callback?: (error?: Error) => void): boolean;
+  override write(data: Uint8Array | string, encoding?: BufferEncoding, callback?: (error?: Error) => void): boolean;
+  override write(chunk: unknown, encoding?: unknown, callback?: unknown): boolean {
+    if ((this.writableEnded || this.destroyed) && this[kInfo].errors === 'winsock') {
+      const cb = typeof encoding === 'function' ? encoding : callback;
+      const destroyed = this.destroyed;
+      const error = destroyed
+        ? new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' })
+        : new WinsockError('WSAESHUTDOWN', 'WSASend', { detail: 'the sending side was shut down (sendDisconnect or end)' });
+      process.nextTick(() => {
+        if (typeof cb === 'function') (cb as (err: Error) => void)(error);
+        if (!destroyed) this.emit('error', error);
+      });
+      return false;
+    }
+    return (net.Socket.prototype.write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
+  }
+
+  /**
+   * As net.Socket.setTimeout. In the promise API, bad arguments throw
+   * WSAEINVAL where net throws ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE.
+   */
+  override setTimeout(timeout: number, callback?: () => void): this {
+    if (this[kInfo].errors === 'winsock') {
+      checkTimeout(timeout);
+      if (callback !== undefined && typeof callback !== 'function') {
+        throw new WinsockError('WSAEINVAL', 'setsockopt', { detail: 'the setTimeout callback must be a function' });
+      }
+    }
+    return super.setTimeout(timeout, callback);
+  }
+
+  /**
+   * As net.Socket.destroy; the error it carries is the promise API's
+   * WinsockError (the original is its `cause`), or in winsock2/net net's own
+   * error with `winsockCode`/`winsockErrno` added.
+   */
+  override destroy(error?: Error): this {
+    // Counted out of its server as it is destroyed, as net.Server counts its
+    // connections: the server's 'close' can then come before this socket's.
+    const owner = (this as unknown as Record<symbol, SocketOwner | undefined>)[kOwner];
+    if (owner !== undefined) {
+      (this as unknown as Record<symbol, SocketOwner | undefined>)[kOwner] = undefined;
+      owner.forget();
+    }
+    if (error !== undefined && error !== null && !isAbortError(error)) {
+      error = this[kInfo].errors === 'winsock' ? toWinsockError(error) : withWinsockCode(error);
+    }
+    return super.destroy(error);
+  }
 }
 
-function toChunk(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  return Buffer.from(String(chunk));
+/** The Winsock function a node:net failure stands for. */
+function syscallOf(err: Error): string {
+  switch ((err as { syscall?: unknown }).syscall) {
+    case 'connect': return 'WSAConnect';
+    case 'write': case 'writev': return 'WSASend';
+    case 'shutdown': return 'WSASendDisconnect';
+    default: return 'WSARecv';
+  }
+}
+
+function toWinsockError(err: Error): WinsockError {
+  return err instanceof WinsockError ? err : WinsockError.fromNodeError(err, syscallOf(err), 'WSAECONNABORTED');
+}
+
+function withWinsockCode(err: Error): Error {
+  const code = winsockCodeOfNodeError(err);
+  if (code !== undefined && !(err instanceof WinsockError)) {
+    const annotated = err as NetErrorWithWinsockCode;
+    annotated.winsockCode = code;
+    annotated.winsockErrno = WSA_ERRORS[code];
+  }
+  return err;
+}
+
+/**
+ * @internal Makes a socket Node created a WinsockSocket, in place: same
+ * object, same handle, same listeners; only its prototype and the Winsock
+ * slot change.
+ */
+export function adoptSocket(socket: net.Socket, info: SocketInfo): WinsockSocket {
+  const adopted = socket as WinsockSocket;
+  // The slots first, then the prototype: V8 shares the hidden class of
+  // sockets adopted this way, where a property added after a prototype
+  // change gives every socket a map of its own (~0.9 KB each, measured).
+  adopted[kInfo] = info;
+  (adopted as unknown as Record<symbol, unknown>)[kOwner] = undefined;
+  Object.setPrototypeOf(socket, WinsockSocket.prototype);
+  return adopted;
+}
+
+/** @internal The server that counts an accepted socket (set at adoption, so the socket's hidden class is shared). */
+export const kOwner: unique symbol = Symbol('winsock2.owner');
+
+/** @internal What counts a socket until it is destroyed or closed. */
+export interface SocketOwner {
+  forget(): void;
+}
+
+/** @internal Replaces the Winsock slot (a socket that existed before its connect completed). */
+export function setSocketInfo(socket: WinsockSocket, info: SocketInfo): void {
+  socket[kInfo] = info;
+}
+
+/** @internal The Winsock slot, for subclasses and the facade. */
+export function socketInfo(socket: WinsockSocket): SocketInfo {
+  return socket[kInfo];
 }

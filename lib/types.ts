@@ -129,6 +129,7 @@ export type DecisionReason =
   | 'blockList' // refused by the server's blockList
   | 'maxConnections' // refused because maxConnections sockets are open
   | 'backlog' // refused because the backlog of queued requests was full
+  | 'rejectedRetry' // native under SO_CONDITIONAL_ACCEPT: a rejected caller's SYN retry, refused again without asking
   | 'conditionError' // the condition threw or returned something invalid
   | 'decisionTimeout' // no decision within decisionTimeout
   | 'serverClose'; // the server closed while the request waited
@@ -233,13 +234,24 @@ export interface ServerOptions extends DataLimits {
   decisionTimeout?: number;
   /** Stream (default) or message sockets (`framed`; WSAESOCKTNOSUPPORT on the TCP/IP providers). */
   mode?: SocketMode;
+  /**
+   * As net's: false (the default) ends the local side when the peer ends
+   * its (the peer's FIN closes the socket once everything is written).
+   * true keeps Winsock's half-open rule: 'end' never closes the local
+   * sending side, and the application still writes, `sendDisconnect`s or
+   * `destroy`s (the seed scenario answers the peer's hang-up this way).
+   */
+  allowHalfOpen?: boolean;
 }
 
 /** Where {@link WinsockServer.listen} binds. */
 export interface ListenOptions {
   /** The port; 0 (the default) picks a free one. */
   port?: number;
-  /** The address to bind (default `'0.0.0.0'`). */
+  /**
+   * The address to bind. Without one, what net binds: `::` dual-stack where
+   * the OS has IPv6, else `0.0.0.0` (native: `0.0.0.0`).
+   */
   host?: string;
 }
 
@@ -271,6 +283,8 @@ export interface ConnectOptions extends DataLimits {
   timeout?: number;
   /** Stream (default) or message socket (`framed`); must match the server's. */
   mode?: SocketMode;
+  /** As net's (default false): see {@link ServerOptions.allowHalfOpen}. */
+  allowHalfOpen?: boolean;
 }
 
 /** Options of {@link enumerateProtocols}. */

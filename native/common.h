@@ -124,7 +124,8 @@ struct Op {
 };
 
 // SendError / SendsDrained: copied sends (below) failed / all completed.
-enum class EventKind { Data, End, RecvError, WriteDone, SendError, SendsDrained, Connect, Acceptable };
+// Accepted: a held accept (listener.cc, AcceptHeld) finished on its thread.
+enum class EventKind { Data, End, RecvError, WriteDone, SendError, SendsDrained, Connect, Acceptable, Accepted };
 
 struct Event {
   EventKind kind;
@@ -132,6 +133,7 @@ struct Event {
   std::shared_ptr<ListenerCore> listener;
   std::unique_ptr<Op> op;
   int error = 0;
+  SOCKET accepted = INVALID_SOCKET;  // Accepted: the socket WSAAccept returned
 };
 
 // Per-environment state: WSAStartup, the completion port, its thread and the
@@ -399,6 +401,11 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   // until JS calls accept() again, so the watchdog does not wake JS for it.
   std::atomic<bool> deferredHead{false};
   std::atomic<uint64_t> watchdogWakes{0};  // diagnostics
+  // A held accept: WSAAccept answering CF_ACCEPT for the deferred head, run
+  // on this thread so the JS thread never waits for the TCP handshake
+  // (docs/windows.md, "Does WSAAccept wait for the handshake?").
+  std::thread acceptor;
+  bool acceptInFlight = false;  // JS thread
   bool closed = false;  // JS thread
   int acceptDepth = 0;  // JS thread: WSAAccept calls on the stack
   bool closePending = false;  // JS thread: closed inside a condition function
@@ -413,11 +420,13 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   explicit NativeListener(const Napi::CallbackInfo& info);
   ~NativeListener() override;
   void DeliverAcceptable();
+  void DeliverAccepted(SOCKET s, int error);
   std::shared_ptr<ListenerCore> core;
 
  private:
   Napi::Value Start(const Napi::CallbackInfo& info);
   Napi::Value Accept(const Napi::CallbackInfo& info);
+  Napi::Value AcceptHeld(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Ref(const Napi::CallbackInfo& info);
   Napi::Value Unref(const Napi::CallbackInfo& info);

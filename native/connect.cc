@@ -13,6 +13,19 @@ namespace ws2 {
 
 namespace {
 
+// 127.0.0.0/8 or ::1 (libuv: uv__is_loopback, which takes 127.0.0.1 only).
+bool IsLoopback(const sockaddr_storage& addr) {
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) != 0;
+  }
+  return false;
+}
+
 // Wait thread (Windows thread pool). The core outlives the wait: it is
 // unregistered (blocking) before the core can go away.
 void CALLBACK OnConnectSignalled(PVOID context, BOOLEAN /*timedOut*/) {
@@ -82,6 +95,18 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   }
 
   if (int e = st->Associate(s)) fail(e, "CreateIoCompletionPort");
+  // As libuv does for loopback (src/win/tcp.c, uv__tcp_try_connect): no SYN
+  // retransmissions, so a refused loopback connect fails at once instead of
+  // after ~2 s of retries (each retry would also reach a listener under
+  // SO_CONDITIONAL_ACCEPT as a new request). Best effort: Windows before 10
+  // 1709, and Wine, refuse the ioctl; the connect then behaves as before.
+  if (IsLoopback(addr)) {
+    TCP_INITIAL_RTO_PARAMETERS rto{};
+    rto.Rtt = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS;
+    rto.MaxSynRetransmissions = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS;
+    DWORD rtoBytes = 0;
+    WSAIoctl(s, SIO_TCP_INITIAL_RTO, &rto, sizeof(rto), nullptr, 0, &rtoBytes, nullptr, nullptr);
+  }
   // Nagle plus delayed ACK stalls write-write-read exchanges for 200 ms on
   // Windows; node's net (libuv) and the emulated provider set it too.
   if (int e = SetNoDelayOption(s, true)) fail(e, "setsockopt(TCP_NODELAY)");

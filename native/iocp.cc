@@ -71,6 +71,13 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
         case EventKind::Acceptable:
           if (e.listener->wrap) e.listener->wrap->DeliverAcceptable();
           break;
+        case EventKind::Accepted:
+          if (e.listener->wrap) {
+            e.listener->wrap->DeliverAccepted(e.accepted, e.error);
+          } else if (e.accepted != INVALID_SOCKET) {
+            closesocket(e.accepted);  // nobody left to take it
+          }
+          break;
       }
     } catch (const Napi::Error& err) {
       // A JS callback threw: never lose it. It becomes an uncaught exception,

@@ -202,6 +202,9 @@ void ListenerCore::CloseSocket() {
   closePending = false;
   WSAEventSelect(s, nullptr, 0);
   closesocket(s);
+  // A held accept still running ends now that its socket is closed (its
+  // WSAAccept fails); its event then finds the listener closed.
+  if (acceptor.joinable()) acceptor.join();
   if (event != nullptr) {
     CloseHandle(event);
     event = nullptr;
@@ -216,6 +219,7 @@ Napi::Function NativeListener::Define(Napi::Env env) {
                      {
                          InstanceMethod<&NativeListener::Start>("start"),
                          InstanceMethod<&NativeListener::Accept>("accept"),
+                         InstanceMethod<&NativeListener::AcceptHeld>("acceptHeld"),
                          InstanceMethod<&NativeListener::Close>("close"),
                          InstanceMethod<&NativeListener::Ref>("ref"),
                          InstanceMethod<&NativeListener::Unref>("unref"),
@@ -293,6 +297,42 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// JS thread. Makes a socket WSAAccept returned ready for the data path and
+// wraps it: the NativeSocket, or a Winsock error number after resetting it.
+static Napi::Value AdoptAccepted(Napi::Env env, ListenerCore* core, SOCKET s, const sockaddr_storage* peer, int len) {
+  sockaddr_storage addr = *peer;
+  // The accepted socket inherits the listener's WSAEventSelect (and so its
+  // non-blocking mode): cancel it; the data path is overlapped I/O.
+  // It stays non-blocking, which the IOCP thread's recv() drain relies on
+  // (socket.cc, DrainLocked): set explicitly rather than trusted.
+  WSAEventSelect(s, nullptr, 0);
+  u_long nonBlocking = 1;
+  // FIONBIO is an unsigned constant above LONG_MAX; ioctlsocket takes a long.
+  ioctlsocket(s, static_cast<long>(FIONBIO), &nonBlocking);
+  // Not inherited by child processes, and TCP_NODELAY (see connect.cc), as
+  // libuv does for every accepted socket. A socket the completion port
+  // refused would never complete a read: reset it and report.
+  int setupError = MakeNonInheritable(s);
+  if (setupError == 0) setupError = core->env->Associate(s);
+  if (setupError != 0) {
+    linger l{1, 0};
+    setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+    closesocket(s);
+    // Out of resources for this connection; the listener keeps serving.
+    return Napi::Number::New(env, WSAENOBUFS);
+  }
+  SetNoDelayOption(s, true);  // best effort: a failure leaves Nagle on
+  std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
+  // An accepted socket has the listening socket's properties (WSAAccept docs):
+  // the same provider, so the same flags.
+  sc->protocol = core->protocol;
+  if (len > 0 && len <= static_cast<int>(sizeof(addr))) {
+    std::memcpy(&sc->peer, &addr, sizeof(addr));
+    sc->peerLen = len;
+  }
+  return NativeSocket::Wrap(env, sc);
+}
+
 // JS thread. accept(condition): NativeSocket | number. Runs WSAAccept once;
 // returns the accepted socket, or the Winsock error number (WSAEWOULDBLOCK:
 // nothing pending; WSATRY_AGAIN: deferred; WSAECONNREFUSED: rejected;
@@ -335,37 +375,107 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
     NAPI_THROW(Napi::Error::New(env, "the condition function failed"), Napi::Value());
   }
   if (s == INVALID_SOCKET) return Napi::Number::New(env, err);
+  return AdoptAccepted(env, core.get(), s, &addr, len);
+}
 
-  // The accepted socket inherits the listener's WSAEventSelect (and so its
-  // non-blocking mode): cancel it; the data path is overlapped I/O.
-  // It stays non-blocking, which the IOCP thread's recv() drain relies on
-  // (socket.cc, DrainLocked): set explicitly rather than trusted.
-  WSAEventSelect(s, nullptr, 0);
-  u_long nonBlocking = 1;
-  // FIONBIO is an unsigned constant above LONG_MAX; ioctlsocket takes a long.
-  ioctlsocket(s, static_cast<long>(FIONBIO), &nonBlocking);
-  // Not inherited by child processes, and TCP_NODELAY (see connect.cc), as
-  // libuv does for every accepted socket. A socket the completion port
-  // refused would never complete a read: reset it and report.
-  int setupError = MakeNonInheritable(s);
-  if (setupError == 0) setupError = core->env->Associate(s);
-  if (setupError != 0) {
-    linger l{1, 0};
-    setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
-    closesocket(s);
-    // Out of resources for this connection; the listener keeps serving.
-    return Napi::Number::New(env, WSAENOBUFS);
+namespace {
+
+// The held accept's condition function, on the acceptor thread: CF_ACCEPT
+// for the caller JS decided to accept (the deferred head), CF_DEFER for any
+// other (that caller left and another one is at the head: JS is told
+// WSATRY_AGAIN and offers the new head itself). No JS runs here.
+struct HeldAccept {
+  sockaddr_storage caller{};
+  bool matched = false;
+};
+
+int CALLBACK HeldAcceptCondition(LPWSABUF lpCallerId, LPWSABUF, LPQOS, LPQOS, LPWSABUF, LPWSABUF lpCalleeData, GROUP* g,
+                                 DWORD_PTR dwCallbackData) {
+  auto* held = reinterpret_cast<HeldAccept*>(dwCallbackData);
+  if (g) *g = 0;
+  if (lpCalleeData) lpCalleeData->len = 0;  // never written: TCP/IP has no XP1_CONNECT_DATA
+  if (lpCallerId == nullptr || lpCallerId->buf == nullptr) return CF_DEFER;
+  const auto* sa = reinterpret_cast<const sockaddr*>(lpCallerId->buf);
+  if (sa->sa_family != held->caller.ss_family) return CF_DEFER;
+  bool same = false;
+  if (sa->sa_family == AF_INET && lpCallerId->len >= sizeof(sockaddr_in)) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+    const auto* b = reinterpret_cast<const sockaddr_in*>(&held->caller);
+    same = a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+  } else if (sa->sa_family == AF_INET6 && lpCallerId->len >= sizeof(sockaddr_in6)) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(sa);
+    const auto* b = reinterpret_cast<const sockaddr_in6*>(&held->caller);
+    same = a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
   }
-  SetNoDelayOption(s, true);  // best effort: a failure leaves Nagle on
-  std::shared_ptr<SocketCore> sc = NewSocketCore(core->env, s);
-  // An accepted socket has the listening socket's properties (WSAAccept docs):
-  // the same provider, so the same flags.
-  sc->protocol = core->protocol;
-  if (len > 0 && len <= static_cast<int>(sizeof(addr))) {
-    std::memcpy(&sc->peer, &addr, sizeof(addr));
-    sc->peerLen = len;
+  held->matched = same;
+  return same ? CF_ACCEPT : CF_DEFER;
+}
+
+}  // namespace
+
+// JS thread. acceptHeld(callerId): the deferred head's caller was accepted
+// by the condition function; WSAAccept answers CF_ACCEPT for it on a thread
+// of its own, because under SO_CONDITIONAL_ACCEPT that call can wait for
+// the TCP handshake (docs/windows.md). owner.onAcceptHeld(socket | errno)
+// follows on the JS thread. Throws a Winsock error.
+Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(env, "acceptHeld(callerId)"), Napi::Value());
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAAccept");
+  if (core->acceptInFlight || core->acceptDepth > 0) ThrowWinsock(env, WSAEINPROGRESS, "WSAAccept");
+  Napi::Object id = info[0].As<Napi::Object>();
+  auto held = std::make_shared<HeldAccept>();
+  int len = 0;
+  if (!id.Get("address").IsString() || !id.Get("port").IsNumber() ||
+      !ParseAddress(id.Get("address").As<Napi::String>().Utf8Value(), id.Get("port").As<Napi::Number>().Int32Value(),
+                    &held->caller, &len)) {
+    ThrowWinsock(env, WSAEINVAL, "WSAAccept");
   }
-  return NativeSocket::Wrap(env, sc);
+  if (core->acceptor.joinable()) core->acceptor.join();  // the previous one has delivered
+  core->acceptInFlight = true;
+  core->deferredHead = true;  // the watchdog leaves the head to the acceptor
+  std::shared_ptr<ListenerCore> keep = core;
+  core->acceptor = std::thread([keep, held] {
+    sockaddr_storage addr{};
+    int addrLen = sizeof(addr);
+    SOCKET s = WSAAccept(keep->s, reinterpret_cast<sockaddr*>(&addr), &addrLen, HeldAcceptCondition,
+                         reinterpret_cast<DWORD_PTR>(held.get()));
+    int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
+    Event e{EventKind::Accepted, nullptr, keep, nullptr, err};
+    e.accepted = s;
+    keep->env->Push(std::move(e));
+    keep->env->Flush();
+  });
+  UpdateActive();
+  return env.Undefined();
+}
+
+// JS thread: the held accept finished.
+void NativeListener::DeliverAccepted(SOCKET s, int error) {
+  Napi::Env env = Env();
+  core->acceptInFlight = false;
+  core->deferredHead = false;
+  UpdateActive();
+  if (core->closed || owner_.IsEmpty()) {
+    if (s != INVALID_SOCKET) {
+      linger l{1, 0};
+      setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+      closesocket(s);
+    }
+    return;
+  }
+  Napi::HandleScope scope(env);
+  Napi::Value result;
+  if (s == INVALID_SOCKET) {
+    result = Napi::Number::New(env, error);
+  } else {
+    sockaddr_storage peer{};
+    int len = sizeof(peer);
+    if (getpeername(s, reinterpret_cast<sockaddr*>(&peer), &len) != 0) len = 0;
+    result = AdoptAccepted(env, core.get(), s, &peer, len);
+  }
+  Napi::Object o = owner_.Value();
+  o.Get("onAcceptHeld").As<Napi::Function>().Call(o, {result});
 }
 
 Napi::Value NativeListener::Close(const Napi::CallbackInfo& info) {

@@ -753,21 +753,44 @@ Napi::Value NativeSocket::SetNoDelay(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// JS thread. setKeepAlive(enable, initialDelayMs): SIO_KEEPALIVE_VALS, the
-// first probe after initialDelayMs idle (0: the system's default of 2 h),
-// then every second, like libuv's uv_tcp_keepalive. Throws a Winsock error.
+// JS thread. setKeepAlive(enable, initialDelayMs), set as libuv sets it
+// (src/win/tcp.c, uv__tcp_keepalive) so that getsockopt(SO_KEEPALIVE) reads
+// back what was set: SO_KEEPALIVE itself, then the first probe after
+// initialDelayMs idle (whole seconds; 0 leaves the system's 2 h), every
+// second, 10 probes, with TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
+// (Windows 10 1709 and later) or else SIO_KEEPALIVE_VALS. Throws a Winsock
+// error.
 Napi::Value NativeSocket::SetKeepAlive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double delay = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
   if (!(delay >= 0 && delay <= 0xFFFFFFFFu)) {
     NAPI_THROW(Napi::RangeError::New(env, "setKeepAlive: initialDelayMs must be 0 .. 2^32-1"), Napi::Value());
   }
-  tcp_keepalive ka{};
-  ka.onoff = info[0].ToBoolean() ? 1u : 0u;
-  ka.keepalivetime = delay > 0 ? static_cast<ULONG>(delay) : 2u * 60u * 60u * 1000u;
-  ka.keepaliveinterval = 1000;
+  BOOL on = info[0].ToBoolean() ? TRUE : FALSE;
   std::lock_guard<std::mutex> lock(core->mu);
-  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "WSAIoctl(SIO_KEEPALIVE_VALS)");
+  if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "setsockopt(SO_KEEPALIVE)");
+  if (setsockopt(core->s, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<const char*>(&on), sizeof(on)) != 0) {
+    ThrowWinsock(env, WSAGetLastError(), "setsockopt(SO_KEEPALIVE)");
+  }
+  DWORD idle = static_cast<DWORD>(delay / 1000);  // whole seconds, as net rounds
+  if (!on || idle == 0) return env.Undefined();
+  // ws2ipdef.h's values; older mingw-w64 headers lack them.
+  constexpr int kTcpKeepIdle = 3;    // TCP_KEEPIDLE (= TCP_KEEPALIVE)
+  constexpr int kTcpKeepCnt = 16;    // TCP_KEEPCNT
+  constexpr int kTcpKeepIntvl = 17;  // TCP_KEEPINTVL
+  DWORD interval = 1;
+  DWORD count = 10;
+  if (setsockopt(core->s, IPPROTO_TCP, kTcpKeepIdle, reinterpret_cast<const char*>(&idle), sizeof(idle)) == 0 &&
+      setsockopt(core->s, IPPROTO_TCP, kTcpKeepIntvl, reinterpret_cast<const char*>(&interval), sizeof(interval)) == 0 &&
+      setsockopt(core->s, IPPROTO_TCP, kTcpKeepCnt, reinterpret_cast<const char*>(&count), sizeof(count)) == 0) {
+    return env.Undefined();
+  }
+  // Before Windows 10 1709 (and wherever those options are missing): the
+  // ioctl, in milliseconds; the probe count is fixed at 10 there.
+  tcp_keepalive ka{};
+  ka.onoff = 1;
+  ka.keepalivetime = idle * 1000u;
+  ka.keepaliveinterval = interval * 1000u;
   DWORD bytes = 0;
   if (WSAIoctl(core->s, SIO_KEEPALIVE_VALS, &ka, sizeof(ka), nullptr, 0, &bytes, nullptr, nullptr) != 0) {
     ThrowWinsock(env, WSAGetLastError(), "WSAIoctl(SIO_KEEPALIVE_VALS)");

@@ -14,7 +14,7 @@ export WINEPREFIX="${WINEPREFIX:-$root/.cache/wineprefix-bench}"
 # shellcheck source=scripts/wine-env.sh
 . scripts/wine-env.sh
 wine_setup
-[ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh
+[ -f prebuilds/win32-x64/node.napi.node ] || bash scripts/build-win-cross.sh
 [ -f out/lib/index.js ] || npx tsc -p tsconfig.test.json
 
 cpus="${BENCH_CPUS-0}"

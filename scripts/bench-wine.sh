@@ -55,7 +55,7 @@ if [[ ",$providers," == *",native,"* ]]; then
   # Its output (it prints node.exe's stdout file) is kept here; a JSON line last holds the figures.
   native_out="$work/native-$stamp.txt"
   # A hung run must not hang bench:wine: timeout kills the whole process group, node.exe included.
-  if { [ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh; } \
+  if { [ -f prebuilds/win32-x64/node.napi.node ] || bash scripts/build-win-cross.sh; } \
      && timeout -k 10 "${BENCH_WINE_TIMEOUT:-900}" bash scripts/bench-wine-native.sh | tee "$native_out"; then
     native_json="$native_out"
   else

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Cross-compiles the native addon for win32-x64 (default) or win32-ia32 on
-# Linux with mingw-w64 and writes it where node-gyp-build finds it, named as
-# prebuildify 6 names a Node-API build: prebuilds/win32-<arch>/winsock2.node.
+# Linux with mingw-w64 and writes it where node-gyp-build finds it, under the
+# name the prebuild workflow gives it (scripts/prebuild-name.cjs:
+# prebuilds/win32-<arch>/node.napi.node, which @electron/rebuild finds too).
 #
 #   npm run build:win-cross                  # x64 (Debian g++-mingw-w64-x86-64)
 #   npm run build:win-cross -- --arch ia32   # x86 (Debian g++-mingw-w64-i686)
 #
 # Warnings are errors, with -Wshadow -Wconversion -Wsign-conversion -pedantic
 # on top of -Wall -Wextra: close to what MSVC's /W4 /WX (the prebuild
-# workflow) rejects, so code that breaks MSVC breaks here first.
+# workflow, WINSOCK2_WERROR=1) rejects, so code that breaks MSVC breaks here
+# first. This script is the project's own build; a user's source build
+# (node-gyp via the install script) never treats warnings as errors.
 # (Debian's clang cannot stand in for MSVC here: with
 # --target=x86_64-pc-windows-msvc it defines _MSC_VER and not __GNUC__, so
 # mingw-w64's _mingw.h defines __attribute__(x) away, which breaks clang's own
@@ -63,22 +66,26 @@ fi
 napi_headers="$(node -p "require('node-api-headers').include_dir")"
 addon_api="$(node -p "require('node-addon-api').include_dir")"
 build=build/cross-win32-$arch
-out=prebuilds/win32-$arch
+target="$(node scripts/prebuild-name.cjs "$arch")"
+out="$(dirname "$target")"
 mkdir -p "$build" "$out"
 
 "$DLLTOOL" -m "$machine" -d node_modules/node-api-headers/def/node_api.def -y "$build/libnode_api_delay.a"
 
+# Sources and defines: native/build.json, as binding.gyp and CMakeLists.txt
+# (plus the delay-load hook, which node-gyp and cmake-js bring themselves).
+mapfile -t sources < <(node -p "require('./native/build.json').sources.join('\n')")
+mapfile -t defines < <(node -p "require('./native/build.json').defines.map((d) => '-D' + d).join('\n')")
+sources+=(native/delay_load_hook.cc)
 flags=(
   -std=c++17 -O2 -g0 -shared -static
   -Wall -Wextra -Wshadow -Wconversion -Wsign-conversion -pedantic -Werror
-  -DNAPI_VERSION=8 -DNAPI_CPP_EXCEPTIONS -DNODE_ADDON_API_CPP_EXCEPTIONS_ALL -DNODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS
-  -DNODE_ADDON_API_DISABLE_DEPRECATED
-  -D_WIN32_WINNT=0x0A00 -DWINVER=0x0A00 -DUNICODE -D_UNICODE
+  "${defines[@]}"
   -isystem "$napi_headers" -isystem "$addon_api"
 )
 # Compile the sources in parallel, then link.
 pids=(); objs=()
-for src in native/*.cc; do
+for src in "${sources[@]}"; do
   obj="$build/$(basename "${src%.cc}").o"
   objs+=("$obj")
   "$CXX" "${flags[@]}" -c "$src" -o "$obj" & pids+=($!)
@@ -86,11 +93,11 @@ done
 status=0
 for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 [ "$status" -eq 0 ] || { echo "build-win-cross: compile failed" >&2; exit 1; }
-"$CXX" "${flags[@]}" "${objs[@]}" -o "$out/winsock2.node" \
+"$CXX" "${flags[@]}" "${objs[@]}" -o "$target" \
   "$build/libnode_api_delay.a" -lws2_32 -Wl,--gc-sections -s
 
 # Only system DLLs may be imported; NODE.EXE only through the delay-load table.
-imports="$("$OBJDUMP" -p "$out/winsock2.node" | awk '/DLL Name:/ {print toupper($3)}' | sort -u)"
+imports="$("$OBJDUMP" -p "$target" | awk '/DLL Name:/ {print toupper($3)}' | sort -u)"
 echo "build-win-cross: imports:" "$imports"
 for dll in $imports; do
   case "$dll" in
@@ -98,7 +105,7 @@ for dll in $imports; do
     *) echo "build-win-cross: unexpected import $dll" >&2; exit 1 ;;
   esac
 done
-if "$OBJDUMP" -p "$out/winsock2.node" | awk '/The Import Tables/,/Delay Import Tables|^$/' | grep -qi 'DLL Name: NODE.EXE'; then
+if "$OBJDUMP" -p "$target" | awk '/The Import Tables/,/Delay Import Tables|^$/' | grep -qi 'DLL Name: NODE.EXE'; then
   echo "build-win-cross: NODE.EXE is a plain import; it must be delay-loaded" >&2
   exit 1
 fi
@@ -107,7 +114,7 @@ fi
 # mingw's delay-import tables have no data-directory entry objdump would
 # decode, so the name table is read as the strings it is (the binary is
 # stripped: no other napi_* strings remain besides our one export).
-all_strings="$("$STRINGS" -a "$out/winsock2.node")"
+all_strings="$("$STRINGS" -a "$target")"
 delay_names="$(grep -E '^_*(napi|node_api)_[^ ]*$' <<<"$all_strings" | grep -vx 'napi_register_module_v1' || true)"
 if [ -z "$delay_names" ] || ! grep -qx 'NODE.EXE' <<<"$all_strings"; then
   echo "build-win-cross: no Node-API imports from NODE.EXE found" >&2
@@ -119,4 +126,4 @@ if [ -n "$bad_names" ]; then
   exit 1
 fi
 echo "build-win-cross: $(printf '%s\n' "$delay_names" | wc -l) Node-API functions delay-loaded from NODE.EXE"
-echo "build-win-cross: wrote $out/winsock2.node"
+echo "build-win-cross: wrote $target"

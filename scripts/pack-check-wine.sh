@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 6's "done means", checked on Linux: the packed tarball, WITH the
-# cross-built prebuilds/win32-x64/winsock2.node, installed into an empty
+# cross-built prebuilds/win32-x64/node.napi.node, installed into an empty
 # project with no compiler, loads under Wine's node.exe and works on the
 # native provider (enumerateProtocols + a server/connect round-trip).
 #
@@ -17,8 +17,8 @@ cd "$root"
 
 wine_setup
 
-if [ ! -f prebuilds/win32-x64/winsock2.node ]; then
-  echo "pack-check-wine: no prebuilds/win32-x64/winsock2.node; running npm run build:win-cross"
+if [ ! -f prebuilds/win32-x64/node.napi.node ]; then
+  echo "pack-check-wine: no prebuilds/win32-x64/node.napi.node; running npm run build:win-cross"
   npm run build:win-cross
 fi
 npm run build --silent
@@ -31,8 +31,8 @@ mkdir -p "$work/app"
 tgz="$(npm pack --ignore-scripts --silent --pack-destination "$work" | tail -n 1)"
 echo "pack-check-wine: packed $tgz"
 tar tzf "$work/$tgz" > "$work/contents.txt"
-if ! grep -qx 'package/prebuilds/win32-x64/winsock2.node' "$work/contents.txt"; then
-  echo "pack-check-wine: the tarball has no prebuilds/win32-x64/winsock2.node" >&2
+if ! grep -qx 'package/prebuilds/win32-x64/node.napi.node' "$work/contents.txt"; then
+  echo "pack-check-wine: the tarball has no prebuilds/win32-x64/node.napi.node" >&2
   exit 1
 fi
 
@@ -45,7 +45,7 @@ if [ -e node_modules/winsock2/build ]; then
   echo "pack-check-wine: node_modules/winsock2/build exists: something compiled the addon" >&2
   exit 1
 fi
-test -f node_modules/winsock2/prebuilds/win32-x64/winsock2.node
+test -f node_modules/winsock2/prebuilds/win32-x64/node.napi.node
 cp "$root/scripts/smoke-installed.cjs" smoke.cjs
 
 # node.exe's stdout and stderr must be files under Wine, stdin /dev/null.

@@ -13,7 +13,7 @@ cd "$root"
 # shellcheck source=scripts/wine-env.sh
 . scripts/wine-env.sh
 wine_setup
-[ -f prebuilds/win32-x64/winsock2.node ] || bash scripts/build-win-cross.sh
+[ -f prebuilds/win32-x64/node.napi.node ] || bash scripts/build-win-cross.sh
 npx tsc -p tsconfig.test.json
 
 results="$root/.cache/soak-wine/run-$(date +%Y%m%dT%H%M%S)-$$"

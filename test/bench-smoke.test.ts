@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.join(__dirname, '..', '..');
 /** The default provider (emulated) runs every case but seed, which needs caller and disconnect data. */
@@ -70,7 +70,7 @@ describe('benchmark harness (quick mode)', function () {
 
   before(function () {
     // Under Wine node.exe's stdio must be files, not pipes; `npm run bench:wine` covers Wine.
-    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') pendingBecause(this, 'under Wine node.exe needs files for stdio; npm run bench:wine covers Wine');
+    if (platform === 'wine') pendingBecause(this, 'under Wine node.exe needs files for stdio; npm run bench:wine covers Wine');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-bench-'));
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
   });

@@ -337,9 +337,10 @@ forEachProvider('faults: server.close() with pending, deferred and active connec
   it('refuses the deferred and queued callers and the ones in their handshake, keeps accepted sockets open, and resolves', async function () {
     if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine), so queued callers are connected, not refused");
     let n = 0;
-    const r = await recorded(provider, { condition: () => (n++ === 0 ? 'accept' : 'defer') });
+    // Half-open on both ends: the accepted pair is torn down one side at a time below.
+    const r = await recorded(provider, { allowHalfOpen: true, condition: () => (n++ === 0 ? 'accept' : 'defer') });
     const accepted = once(r.server, 'connection') as Promise<[WinsockSocket]>;
-    const active = own(await connect({ provider, port: r.port }));
+    const active = own(await connect({ provider, port: r.port, allowHalfOpen: true }));
     const [activePeer] = await accepted;
     own(activePeer);
     const deferred = connect({ provider, port: r.port });
@@ -398,9 +399,10 @@ function framedOnlyHere(ctx: Mocha.Context, provider: ProviderName): void {
 forEachProvider('faults: message mode stays half-open after WSAEDISCON', (provider) => describe('', function () {
   it('the seed scenario in message mode: after the peer hangs up (WSAEDISCON) the socket still answers and sends its disconnect data', async function () {
     if (provider !== 'framed') pendingBecause(this, 'Windows TCP/IP (native, emulated) is not message-oriented (no XP1_MESSAGE_ORIENTED); the lifecycle suite asserts WSAESOCKTNOSUPPORT');
-    const { server, port } = await listen(provider, { mode: 'message' });
+    // The seed scenario answers the peer's hang-up: Winsock's half-open rule on both ends.
+    const { server, port } = await listen(provider, { mode: 'message', allowHalfOpen: true });
     const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
-    const client = own(await connect({ provider, port, mode: 'message' }));
+    const client = own(await connect({ provider, port, mode: 'message', allowHalfOpen: true }));
     const [peer] = await accepted;
     own(peer);
     const got: string[] = [];

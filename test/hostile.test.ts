@@ -18,7 +18,7 @@ import type { WinsockError } from '../lib/errors';
 import { createFramedProvider } from '../lib/framed/index';
 import { encodeFrameHeader, encodeHello, FRAME_DATA, FRAME_DISCONNECT, MAGIC, PROTOCOL_VERSION } from '../lib/framed/frames';
 import { MAX_QOS_BYTES } from '../lib/framed/qos';
-import type { ListenerCallbacks } from '../lib/provider';
+import { isNetConnection, type ListenerCallbacks } from '../lib/provider';
 import type { WinsockServer } from '../lib/server';
 import type { WinsockSocket } from '../lib/socket';
 import type { ConditionFunction, ConnectionRequest, DecisionEvent, ProviderName, ServerOptions } from '../lib/types';
@@ -249,7 +249,7 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const errors: WinsockError[] = [];
     const callbacks: ListenerCallbacks = {
       condition: () => ({ action: 'accept', calleeData: null, qos: null }),
-      connection: (h) => h.close(),
+      connection: (h) => { if (isNetConnection(h)) h.socket.destroy(); else h.close(); },
       refused: () => undefined,
       withdrawn: () => undefined,
       clientError: (e) => errors.push(e),
@@ -299,7 +299,8 @@ forEachProvider('hostile peers', (provider) => describe('', function () {
     const head = connect({ provider, port: o.port }).then(own);
     await waitFor(() => requests.length === 1);
     const results: (WinsockSocket | WinsockError)[] = [];
-    const flood = Array.from({ length: 40 }, () => connect({ provider, port: o.port }).then(own, (e: WinsockError) => e));
+    // A refused plain caller (emulated) is connected, then reset: its socket reports the reset as net's would.
+    const flood = Array.from({ length: 40 }, () => connect({ provider, port: o.port }).then((s) => own(s).on('error', () => undefined), (e: WinsockError) => e));
     flood.forEach((f) => void f.then((r) => results.push(r)));
     // The backlog holds 4 (the deferred head and 3 queued): the other 37 are refused while the head waits.
     await waitFor(() => o.decisions.filter((d) => d.reason === 'backlog').length === 37);

@@ -13,13 +13,13 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import type { ConditionVerdict, HandleReceiver, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, ProviderListener, RawRequest, SocketHandle } from '../lib/provider';
+import { isNetConnection, type ConditionVerdict, type HandleReceiver, type ListenerCallbacks, type ProviderConnectOptions, type ProviderListenOptions, type ProviderListener, type RawRequest, type SocketHandle } from '../lib/provider';
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
 import type { NativeListener, NativeSocket } from '../lib/native/addon';
 import type { NativeSocketHandle } from '../lib/native/socket';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 import { loadExpectations } from './probe/expectations';
 
 const onWindows = process.platform === 'win32';
@@ -30,7 +30,7 @@ const onWindows = process.platform === 'win32';
  * Windows' documented one.
  */
 function probe(id: string, key: string): unknown {
-  const file = loadExpectations(process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows');
+  const file = loadExpectations(platform === 'wine' ? 'wine' : 'windows');
   const value = file[id]?.[key];
   assert.ok(value !== undefined && value !== 'record', `the probe has a settled value for ${id}.${key}`);
   return value;
@@ -100,6 +100,7 @@ function callbacksFor(decide: (req: RawRequest) => ConditionVerdict, events: Eve
       return decide(req);
     },
     connection(handle, request) {
+      if (isNetConnection(handle)) throw new Error('this test drives the addon data path (SocketHandle)');
       events.connections.push({ handle, request });
     },
     refused() {},
@@ -168,7 +169,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
   }
 
   it('knows whether it runs under Wine (wine_get_version)', function () {
-    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') assert.match(String(wine), /^\d+\.\d+/);
+    if (platform === 'wine') assert.match(String(wine), /^\d+\.\d+/);
     else assert.equal(wine, null);
   });
 
@@ -419,6 +420,65 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     await waitFor(() => events.connections.length === 1);
     handles.push(events.connections[0].handle);
     assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
+  });
+
+  it('acceptHeld: CF_ACCEPT for the deferred head on a native thread; another caller at the head answers WSATRY_AGAIN', async function () {
+    // Driven on the raw addon, so it runs under Wine too (where the listener
+    // itself never holds an accept: the option did not take).
+    const raw: NativeListener = provider.addon.listen('127.0.0.1', 0, 128, true);
+    const results: (NativeSocket | number)[] = [];
+    let acceptable = 0;
+    raw.start({ onAcceptable: () => { acceptable++; }, onAcceptHeld: (r) => { results.push(r); } });
+    try {
+      const port = raw.address()?.port ?? 0;
+      const client = await connect(port);
+      const callers: number[] = [];
+      await waitFor(() => acceptable > 0);
+      let first: number | NativeSocket = 0;
+      await waitFor(() => {
+        first = raw.accept((req) => { callers.push(req.callerId?.port ?? 0); return 2; });
+        return first !== 10035;
+      });
+      assert.equal(first, 11002, 'CF_DEFER: WSATRY_AGAIN');
+      assert.deepEqual(callers, [client.localAddress.port]);
+      raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port === 1 ? 2 : 1, family: 'IPv4' });
+      await waitFor(() => results.length === 1);
+      assert.equal(results[0], 11002, 'a caller that is not the head is not accepted');
+      raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port, family: 'IPv4' });
+      assert.throws(() => raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port, family: 'IPv4' }),
+        (e: { errno?: number }) => e.errno === 10036, 'one held accept at a time (WSAEINPROGRESS)');
+      await waitFor(() => results.length === 2);
+      const accepted = results[1];
+      assert.ok(accepted !== undefined && typeof accepted !== 'number', `the held accept returned ${String(accepted)}`);
+      assert.equal(accepted.remoteAddress()?.port, client.localAddress.port);
+      accepted.close();
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('applies an accept off the JS thread exactly where SO_CONDITIONAL_ACCEPT took (Windows), never under Wine', async function () {
+    // WSAAccept returning CF_ACCEPT can wait for the TCP handshake where the
+    // option took (docs/windows.md): there the listener must use acceptHeld.
+    const { listener, events, port } = await listen(() => ACCEPT, { conditional: true });
+    const native = (listener as unknown as { native: NativeListener }).native;
+    const original = native.acceptHeld;
+    let held = 0;
+    // The addon's methods are read-only on its prototype: count on the instance.
+    Object.defineProperty(native, 'acceptHeld', {
+      configurable: true,
+      value: function (this: NativeListener, callerId: Parameters<NativeListener['acceptHeld']>[0]) { held++; original.call(this, callerId); },
+    });
+    try {
+      const client = await connect(port);
+      await waitFor(() => events.connections.length === 1);
+      handles.push(events.connections[0].handle);
+      assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
+      assert.equal(held, listener.capabilities.conditionalAccept ? 1 : 0);
+      assert.equal(listener.capabilities.conditionalAccept, wine === null, 'the option takes on Windows, not under Wine');
+    } finally {
+      delete (native as { acceptHeld?: unknown }).acceptHeld;
+    }
   });
 
   it('refuses caller data and disconnect data on TCP/IP before sending (WSAEOPNOTSUPP)', async function () {

@@ -4,7 +4,7 @@
  *
  * Runs with `npm test` after `npm run build` (dist/ must exist). Packing uses
  * `--ignore-scripts` so `prepare` does not rebuild dist/ a second time.
- * Under Wine (WINSOCK2_TEST_PLATFORM=wine) there is no npm: the packed tarball
+ * Under Wine there is no npm: the packed tarball
  * is checked there by `npm run test:pack-wine` instead.
  */
 import { strict as assert } from 'node:assert';
@@ -12,11 +12,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
-const underWine = process.env['WINSOCK2_TEST_PLATFORM'] === 'wine';
+const underWine = platform === 'wine';
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -65,6 +65,9 @@ function parsePack(stdout: string): PackEntry {
   return entries[0]!;
 }
 
+/** scripts/prebuild-name.cjs: the one place the prebuild file names are decided. */
+const prebuildNames = require('../../scripts/prebuild-name.cjs') as { prebuildPath(arch: string): string };
+
 function prebuildFiles(): string[] {
   const dir = path.join(root, 'prebuilds');
   if (!fs.existsSync(dir)) return [];
@@ -112,17 +115,18 @@ describe('package: npm pack contents', function () {
       if (fs.existsSync(path.join(root, f))) assert.ok(files.includes(f), `${f} is not in the tarball`);
       else assert.fail(`${f} does not exist in the repository`);
     }
-    const sources = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|cpp|h|hpp|def)$/.test(f));
+    const sources = fs.readdirSync(path.join(root, 'native')).filter((f) => /\.(cc|cpp|h|hpp|def|json)$/.test(f));
     assert.ok(sources.length > 0, 'native/ has no sources');
     for (const f of sources) assert.ok(files.includes(`native/${f}`), `native/${f} is not in the tarball`);
   });
 
-  it('ships every prebuild that exists (prebuilds/<platform>-<arch>/<name>.node, as prebuildify 6 names them)', function () {
+  it('ships every prebuild that exists, named as scripts/prebuild-name.cjs says (node-gyp-build and @electron/rebuild find it)', function () {
     const expected = prebuildFiles();
     for (const f of expected) assert.ok(files.includes(f), `${f} is not in the tarball`);
     for (const f of files.filter((p) => p.startsWith('prebuilds/'))) {
       assert.match(f, /^prebuilds\/(README\.md|win32-(x64|ia32|arm64)\/[^/]+\.node)$/, `unexpected file in prebuilds/: ${f}`);
-      if (f.endsWith('.node')) assert.equal(path.posix.basename(f), `${pkg.name.replace(/\//g, '+')}.node`);
+      const arch = /^prebuilds\/win32-(x64|ia32|arm64)\//.exec(f)?.[1];
+      if (f.endsWith('.node') && arch !== undefined) assert.equal(f, prebuildNames.prebuildPath(arch));
     }
   });
 

@@ -123,11 +123,16 @@ function scratchApp(prefix: string): string {
     mkdirSync(target);
     writeFileSync(join(target, 'package.json'), JSON.stringify({
       name: 'winsock2',
-      exports: { '.': { types: './index.d.ts', import: './index.mjs', require: './index.js' } },
+      exports: {
+        '.': { types: './index.d.ts', import: './index.mjs', require: './index.js' },
+        './net': { types: './net.d.ts', import: './net.mjs', require: './net.js' },
+      },
     }));
-    writeFileSync(join(target, 'index.js'), `module.exports = require(${JSON.stringify(`${dist}/index.js`)});\n`);
-    writeFileSync(join(target, 'index.mjs'), `export * from ${JSON.stringify(pathToFileURL(`${dist}/index.mjs`).href)};\n`);
-    writeFileSync(join(target, 'index.d.ts'), `export * from ${JSON.stringify(`${dist}/index.js`)};\n`);
+    for (const entry of ['index', 'net']) {
+      writeFileSync(join(target, `${entry}.js`), `module.exports = require(${JSON.stringify(`${dist}/${entry}.js`)});\n`);
+      writeFileSync(join(target, `${entry}.mjs`), `export * from ${JSON.stringify(pathToFileURL(`${dist}/${entry}.mjs`).href)};\n`);
+      writeFileSync(join(target, `${entry}.d.ts`), `export * from ${JSON.stringify(`${dist}/${entry}.js`)};\n`);
+    }
   }
   return dir;
 }

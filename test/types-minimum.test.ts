@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pendingBecause } from './helpers/harness';
+import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
@@ -23,7 +23,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const CONSUMER = `
 import { createServer, connect, availableProviders, WinsockError } from 'winsock2';
 import type { Decision, ConnectionRequest, WinsockSocket, ProviderAvailability } from 'winsock2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 
 export async function main(): Promise<void> {
@@ -46,8 +46,9 @@ export async function main(): Promise<void> {
   sock.on('data', (chunk) => { const n: number = chunk.length; void n; });
   sock.setNoDelay(true).setKeepAlive(true, 1000).setTimeout(1000, () => sock.destroy());
   const counts: number = sock.bytesRead + sock.bytesWritten;
-  const state: 'open' | 'readOnly' | 'writeOnly' | 'closed' = sock.readyState;
+  const state: 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' = sock.readyState;
   const duplex: Duplex = sock;
+  const netSocket: Socket = sock;  // Node's own socket class (framed: with no libuv handle)
   const qos = sock.qos?.sending?.tokenRate;
   const providers: ProviderAvailability[] = availableProviders();
   // @ts-expect-error: only an accept carries callee data
@@ -57,7 +58,7 @@ export async function main(): Promise<void> {
   // @ts-expect-error: socket errors are WinsockErrors, with no 'nope'
   sock.on('error', (e) => e.nope);
   await server[Symbol.asyncDispose]();
-  void [listening, max, info, counts, state, duplex, qos, providers, wrong, WinsockError];
+  void [listening, max, info, counts, state, duplex, netSocket, qos, providers, wrong, WinsockError];
 }
 `;
 
@@ -74,7 +75,7 @@ describe('types: a strict consumer compiles against the minimum @types/node', fu
   });
 
   it('compiles (skipLibCheck off) with exactly that @types/node', function () {
-    if (process.env['WINSOCK2_TEST_PLATFORM'] === 'wine') pendingBecause(this, 'no npm under Wine; the same declarations are checked on the host');
+    if (platform === 'wine') pendingBecause(this, 'no npm under Wine; the same declarations are checked on the host');
     const minimum = (pkg.peerDependencies?.['@types/node'] ?? '').replace(/^>=/, '');
     assert.ok(fs.existsSync(path.join(root, 'dist', 'index.d.ts')), 'dist/ is missing: run `npm run build` first (npm test does)');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-types-'));

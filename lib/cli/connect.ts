@@ -74,6 +74,8 @@ export async function connectCommand(args: string[]): Promise<number> {
       `(a firewall dropping packets?). ${giveUp}`);
   try {
     socket = await connect({
+      // connect reads the server's answer after its own hang-up (Winsock's half-open rule).
+      allowHalfOpen: true,
       host: values.host,
       port,
       timeout,
@@ -109,7 +111,7 @@ export async function connectCommand(args: string[]): Promise<number> {
     const peerEnded = waitForEnd(socket);
     peerEnded.catch(() => undefined);
     if (!values.json) {
-      out(`connected to ${endpoint(socket.remoteAddress, socket.remotePort)} from ${endpoint(socket.localAddress, socket.localPort)} ` +
+      out(`connected to ${endpoint(socket.remoteAddress ?? '', socket.remotePort ?? 0)} from ${endpoint(socket.localAddress ?? '', socket.localPort ?? 0)} ` +
         `(provider ${socket.capabilities.provider}, ${socket.capabilities.protocol})`);
       out(`callee data: ${showData(socket.calleeData)}`);
     }

@@ -118,6 +118,8 @@ export async function serveCommand(args: string[]): Promise<number> {
   };
 
   const server = createServer({
+    // serve answers a client's hang-up with its own disconnect data: Winsock's half-open rule.
+    allowHalfOpen: true,
     ...(provider === undefined ? {} : { provider }),
     ...(values.deny.length > 0 ? { blockList } : {}),
     ...(maxConnections === undefined ? {} : { maxConnections }),

@@ -64,6 +64,8 @@ export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedRe
   let serverCountTotal = 0;
   const server = createServer({
     provider,
+    // The server answers the client's hang-up with its own disconnect data: it keeps its side open (Winsock's half-open rule).
+    allowHalfOpen: true,
     condition: (req) => ({ action: 'accept', calleeData: `welcome ${req.callerData?.toString() ?? 'stranger'}` }),
   });
   server.on('connection', (socket) => void serve(socket));
@@ -87,7 +89,7 @@ export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedRe
     // Clients run one after another so the running total each one sees is readable.
     for (let i = 1; i <= clients; i++) {
       const name = `client-${i}`;
-      const socket = await connect({ provider, port, host: '127.0.0.1', callerData: name });
+      const socket = await connect({ provider, port, host: '127.0.0.1', callerData: name, allowHalfOpen: true });
       let amountSent = 0;
       for (let t = 0; t < perClient; t++) {
         const amount = 1 + Math.floor(rand() * 100);

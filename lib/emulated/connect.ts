@@ -2,22 +2,23 @@
  * WSAConnect on the emulated provider: a plain TCP connect. As on Windows'
  * TCP/IP provider, it completes with the TCP handshake (the acceptor's
  * condition runs afterwards; a rejected caller is then reset), and QOS is
- * refused with WSAEOPNOTSUPP, as the native provider refuses it.
+ * refused with WSAEOPNOTSUPP, as the native provider refuses it. The
+ * connection is node:net's socket itself.
  */
 import type { NetConnectOpts, Socket } from 'node:net';
 import { createAbortError, WinsockError } from '../errors';
-import type { ProviderConnectOptions, SocketHandle } from '../provider';
+import type { Connection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
 import type { HandleTracker } from '../tcp/tracker';
-import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
+import { ignoreSocket, netConnection, watchSetup, type SetupPhase } from './setup';
 
 export interface EmulatedConnectDeps {
   readonly connect: (options: NetConnectOpts) => Socket;
   readonly tracker: HandleTracker;
 }
 
-export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedConnectDeps): Promise<SocketHandle> {
-  return new Promise<SocketHandle>((resolve, reject) => {
+export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedConnectDeps): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(createAbortError(options.signal));
       return;
@@ -27,41 +28,35 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
-    new Connecting(socket, options, deps.tracker, resolve, reject);
+    deps.tracker.socket(socket);
+    new Connecting(socket, options, resolve, reject);
   });
 }
 
-/**
- * One connect in flight: the handle exists from the start, and its own
- * 'error' and 'close' listeners report to this object until the connect
- * completes (no listeners of the connect's own to add and remove).
- */
+/** One connect in flight: the socket's setup listeners report here until it completes. */
 class Connecting extends ConnectAttempt implements SetupPhase {
-  private readonly handle: EmulatedHandle;
   private readonly onConnect = (): void => {
-    this.handle.open({ remoteAddress: this.knownPeer() });
-    this.succeed(this.handle);
+    this.succeed(netConnection(this.socket, null));
   };
 
   constructor(
     socket: Socket,
     options: ProviderConnectOptions,
-    tracker: HandleTracker,
-    resolve: (handle: SocketHandle) => void,
+    resolve: (connection: Connection) => void,
     reject: (err: Error) => void,
   ) {
     super('emulated', socket, options, resolve, reject);
-    this.handle = new EmulatedHandle({ socket, early: [], setup: this, tracker });
+    watchSetup(socket, this);
     socket.once('connect', this.onConnect);
     this.arm('not connected');
   }
 
   protected discard(): void {
     this.socket.removeListener('connect', this.onConnect);
-    this.handle.setup = IGNORE_EVENTS;
+    ignoreSocket(this.socket);
   }
 
-  // Nothing is read before the connect completes (the socket is paused).
+  // Nothing is read before the connect completes.
   data(): void {}
   end(): void {}
 

@@ -22,7 +22,7 @@ import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import { listenServer, type BoundServer } from '../tcp/listen';
 import { Backlog } from '../tcp/backlog';
 import type { HandleTracker } from '../tcp/tracker';
-import { EmulatedHandle, IGNORE_EVENTS, type SetupPhase } from './handle';
+import { ignoreSocket, netConnection, watchSetup, type SetupPhase } from './setup';
 import { emulatedCapabilities } from './protocols';
 
 export interface EmulatedListenerDeps {
@@ -34,18 +34,15 @@ export interface EmulatedListenerDeps {
 }
 
 /**
- * A connection in the queue: the setup phase its handle's socket events go
- * to until it is accepted or refused (the handle exists from arrival, so its
- * four listeners are the only ones the socket ever gets).
+ * A connection in the queue. A request decided as it arrives (the common
+ * case) is never watched; one that has to wait gets the four setup
+ * listeners, which report to this object, until it is accepted or refused.
  */
 class Queued implements SetupPhase {
-  readonly handle: EmulatedHandle;
   /** Set while the request waits and its socket is read: what the caller sent meanwhile. */
   early: Buffer[] | null = null;
 
-  constructor(private readonly listener: EmulatedListener, readonly socket: Socket, readonly request: RawRequest, tracker: HandleTracker) {
-    this.handle = new EmulatedHandle({ socket, early: NO_EARLY, setup: this, tracker });
-  }
+  constructor(private readonly listener: EmulatedListener, readonly socket: Socket, readonly request: RawRequest) {}
 
   data(chunk: Buffer): void {
     // Keep the caller's first bytes for the application and read no further:
@@ -59,7 +56,6 @@ class Queued implements SetupPhase {
   close(): void { this.listener.onGone(this, null); }
 }
 
-const NO_EARLY: readonly Buffer[] = [];
 
 export class EmulatedListener implements ProviderListener {
   readonly address: SocketAddress;
@@ -96,7 +92,7 @@ export class EmulatedListener implements ProviderListener {
   }
 
   static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: EmulatedListenerDeps): Promise<EmulatedListener> {
-    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog);
+    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog, options.onBound);
     const listener = new EmulatedListener(bound, options, callbacks, deps, deps.tracker.server());
     debug('emulated: listening on %s:%d (backlog %d)', listener.address.address, listener.address.port, options.backlog);
     return listener;
@@ -129,7 +125,8 @@ export class EmulatedListener implements ProviderListener {
       this.callbacks.refused(request, 'backlog');
       return;
     }
-    this.backlog.push(new Queued(this, socket, request, this.deps.tracker));
+    this.deps.tracker.socket(socket);
+    this.backlog.push(new Queued(this, socket, request));
     this.watchWaiting();
   }
 
@@ -137,12 +134,13 @@ export class EmulatedListener implements ProviderListener {
   private watch(entry: Queued): void {
     if (entry.early) return;
     entry.early = [];
+    watchSetup(entry.socket, entry);
     entry.socket.resume();
   }
 
-  private unwatch(entry: Queued): readonly Buffer[] {
+  private unwatch(entry: Queued): readonly Buffer[] | null {
     const early = entry.early;
-    if (!early) return NO_EARLY;
+    if (!early) return null;
     entry.early = null;
     entry.socket.pause();
     return early;
@@ -152,7 +150,7 @@ export class EmulatedListener implements ProviderListener {
   onGone(entry: Queued, err: Error | null): void {
     if (!this.backlog.remove(entry)) return;
     this.unwatch(entry);
-    entry.handle.setup = IGNORE_EVENTS;
+    ignoreSocket(entry.socket);
     entry.socket.destroy();
     debug('emulated: %s:%d withdrew its request', entry.request.callerId.address, entry.request.callerId.port);
     this.callbacks.withdrawn(
@@ -180,20 +178,13 @@ export class EmulatedListener implements ProviderListener {
   /** The head got its final verdict and has left the backlog. */
   private decided(head: Queued, verdict: Exclude<ConditionVerdict, { action: 'defer' }>): void {
     const early = this.unwatch(head);
-    const handle = head.handle;
     if (verdict.action === 'reject') {
-      handle.setup = IGNORE_EVENTS;
       refuse(head.socket);
       return;
     }
-    handle.open({
-      early,
-      // Copies: the request's objects are the application's to keep (and change).
-      localAddress: { ...head.request.calleeId },
-      remoteAddress: { ...head.request.callerId },
-    });
+    const connection = netConnection(head.socket, early);
     debug('emulated: accepted %s:%d', head.request.callerId.address, head.request.callerId.port);
-    this.callbacks.connection(handle, head.request);
+    this.callbacks.connection(connection, head.request);
   }
 
   close(): Promise<void> {
@@ -207,7 +198,6 @@ export class EmulatedListener implements ProviderListener {
       const queued = this.backlog.drain();
       for (const entry of queued) {
         this.unwatch(entry);
-        entry.handle.setup = IGNORE_EVENTS;
         refuse(entry.socket);
       }
       debug('emulated: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);
@@ -231,6 +221,6 @@ export class EmulatedListener implements ProviderListener {
  * TCP comes to WSAECONNREFUSED after the handshake.
  */
 function refuse(socket: Socket): void {
-  socket.on('error', () => {});
+  ignoreSocket(socket);
   abortSocket(socket);
 }

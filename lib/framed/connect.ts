@@ -6,7 +6,7 @@
  */
 import type { NetConnectOpts, Socket } from 'node:net';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
-import type { ProviderConnectOptions, SocketHandle } from '../provider';
+import type { Connection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
 import { encodeHello, VerdictDecoder, violationError, type PreambleStep, type Verdict, type VerdictLimits } from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
@@ -43,8 +43,8 @@ const PLAIN_HELLO = {
 /** Decodes every verdict that arrives in one chunk (most): no decoder per connect. */
 const verdictDecoder = new VerdictDecoder({ maxCalleeData: 0 });
 
-export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps): Promise<SocketHandle> {
-  return new Promise<SocketHandle>((resolve, reject) => {
+export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps): Promise<Connection> {
+  return new Promise<Connection>((resolve, reject) => {
     const { signal } = options;
     if (signal?.aborted) {
       reject(createAbortError(signal));
@@ -81,7 +81,7 @@ class Connecting extends ConnectAttempt implements Handshake {
     socket: Socket,
     options: ProviderConnectOptions,
     deps: ConnectDeps,
-    resolve: (handle: SocketHandle) => void,
+    resolve: (connection: Connection) => void,
     reject: (err: Error) => void,
   ) {
     super('framed', socket, options, resolve, reject);

@@ -149,7 +149,7 @@ export class FramedListener implements ProviderListener {
   }
 
   static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: ListenerDeps): Promise<FramedListener> {
-    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog);
+    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog, options.onBound);
     const listener = new FramedListener(bound, options, callbacks, deps, deps.tracker.server());
     debug('framed: listening on %s:%d (%s mode, backlog %d)', listener.address.address, listener.address.port, options.mode, options.backlog);
     return listener;

@@ -57,6 +57,11 @@ export interface NativeSocketOwner {
 export interface NativeListenerOwner {
   /** A connection request may be pending: call accept() until WSAEWOULDBLOCK. */
   onAcceptable(): void;
+  /**
+   * acceptHeld() finished: the accepted socket, or a Winsock error number
+   * (WSATRY_AGAIN: another caller is at the head, the held one left).
+   */
+  onAcceptHeld(result: NativeSocket | number): void;
 }
 
 /** A connected (or connecting) socket. */
@@ -107,6 +112,14 @@ export interface NativeListener {
    * WSAEACCES, ...). Re-throws what `condition` threw.
    */
   accept(condition: NativeCondition): NativeSocket | number;
+  /**
+   * WSAAccept answering CF_ACCEPT for `callerId`, the deferred head, on a
+   * native thread: under SO_CONDITIONAL_ACCEPT that call can wait for the
+   * TCP handshake, which the JS thread must not (docs/windows.md). The
+   * result comes to owner.onAcceptHeld. Call only after accept() answered
+   * WSATRY_AGAIN for that caller, one at a time.
+   */
+  acceptHeld(callerId: SocketAddress): void;
   close(): void;
   ref(): void;
   unref(): void;

@@ -8,7 +8,7 @@
 import { isIPv4, type Socket } from 'node:net';
 import { debug } from '../debug';
 import { createAbortError, WinsockError } from '../errors';
-import type { ProviderConnectOptions, SocketHandle } from '../provider';
+import type { Connection, ProviderConnectOptions } from '../provider';
 import type { SocketAddress } from '../types';
 import { socketAddress } from './sockets';
 
@@ -22,7 +22,7 @@ export abstract class ConnectAttempt {
     private readonly provider: string,
     protected readonly socket: Socket,
     protected readonly options: ProviderConnectOptions,
-    private readonly resolve: (handle: SocketHandle) => void,
+    private readonly resolve: (connection: Connection) => void,
     private readonly reject: (err: Error) => void,
   ) {}
 
@@ -47,11 +47,11 @@ export abstract class ConnectAttempt {
     return true;
   }
 
-  /** The connection is established: resolve with its handle. */
-  protected succeed(handle: SocketHandle): void {
+  /** The connection is established: resolve with it. */
+  protected succeed(connection: Connection): void {
     if (!this.settle()) return;
     debug('%s: connected to %s:%d', this.provider, this.options.host, this.options.port);
-    this.resolve(handle);
+    this.resolve(connection);
   }
 
   /** Fails the connect and destroys the socket. */

@@ -19,8 +19,16 @@ export interface BoundServer {
   readonly boundLocal: SocketAddress | null;
 }
 
-/** Listens on host:port; rejects with a WinsockError named after bind() or listen(). */
-export function listenServer(server: Server, host: string, port: number, kernelBacklog: number): Promise<BoundServer> {
+/**
+ * Listens on host:port; rejects with a WinsockError named after bind() or
+ * listen(). An empty host binds what node:net binds without one (`::`
+ * dual-stack, or 0.0.0.0 where IPv6 is unavailable). `onBound` hears the
+ * address as soon as it is bound: synchronously for an IP literal, as
+ * node:net binds it.
+ */
+export function listenServer(
+  server: Server, host: string, port: number, kernelBacklog: number, onBound?: (address: SocketAddress) => void,
+): Promise<BoundServer> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error & { code?: string }): void => {
       server.removeListener('listening', onListening);
@@ -32,13 +40,21 @@ export function listenServer(server: Server, host: string, port: number, kernelB
       server.removeListener('error', onError);
       const addr = server.address();
       const known = addr !== null && typeof addr === 'object';
-      const address = known ? socketAddress(addr.address, addr.port) : socketAddress(host, port);
+      const address = known ? socketAddress(addr.address, addr.port) : socketAddress(host === '' ? '::' : host, port);
       const bound = address.address;
       const boundLocal = known && bound !== '' && bound !== '0.0.0.0' && bound !== '::' ? address : null;
       resolve({ server, address, boundLocal });
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    server.listen({ host, port, backlog: kernelBacklog });
+    server.listen(host === '' ? { port, backlog: kernelBacklog } : { host, port, backlog: kernelBacklog });
+    if (onBound) {
+      const addr = server.address();
+      if (addr !== null && typeof addr === 'object') onBound(socketAddress(addr.address, addr.port));
+      else server.once('listening', () => {
+        const late = server.address();
+        if (late !== null && typeof late === 'object') onBound(socketAddress(late.address, late.port));
+      });
+    }
   });
 }

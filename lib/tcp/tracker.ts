@@ -4,6 +4,14 @@
  */
 import type { Socket } from 'node:net';
 
+/** The tracker a socket is counted by, on the socket itself: one shared 'close' listener serves every socket. */
+const kTracker = Symbol('winsock2.tracker');
+type TrackedSocket = Socket & { [kTracker]?: HandleTracker };
+
+function untrack(this: TrackedSocket): void {
+  this[kTracker]?.remove();
+}
+
 export class HandleTracker {
   private count = 0;
 
@@ -11,12 +19,14 @@ export class HandleTracker {
     return this.count;
   }
 
-  /** Counts a socket until its 'close' event (node:net emits it exactly once). */
+  /**
+   * Counts a socket until its 'close' event (node:net emits it exactly once).
+   * No closure per socket: an idle server holds them by the ten thousand.
+   */
   socket(socket: Socket): void {
     this.count++;
-    socket.once('close', () => {
-      this.count--;
-    });
+    (socket as TrackedSocket)[kTracker] = this;
+    socket.on('close', untrack);
   }
 
   /**

@@ -58,7 +58,8 @@ forEachProvider('lifecycle', (provider) => {
     const decisions: DecisionEvent[] = [];
     server.on('decision', (d) => decisions.push(d));
     // Settled into values at once, so no rejection is ever unhandled while we wait.
-    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> => p.then(own, (e: WinsockError) => e);
+    // A connected socket listens for 'error' at once: read-ahead notices the reset of a refused caller as net's would.
+    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> => p.then((s) => own(s).on('error', () => undefined), (e: WinsockError) => e);
     const first = settle(connect({ provider, port }));
     await waitFor(() => server.pendingDecisions === 1);
     const queued = [settle(connect({ provider, port })), settle(connect({ provider, port }))];

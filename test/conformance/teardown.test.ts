@@ -12,10 +12,11 @@ import { carriesData, forEachProvider, listen, own, platform, readAll, rejectsWi
 import type { ProviderName } from '../../lib/types';
 import { wineOutcomesAfterReset } from '../probe/expectations';
 
-async function pair(provider: ProviderName): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
-  const { server, port } = await listen(provider);
+/** A connected pair; Winsock's half-open rule on both ends unless `allowHalfOpen: false` (net's default). */
+async function pair(provider: ProviderName, allowHalfOpen = true): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
+  const { server, port } = await listen(provider, { allowHalfOpen });
   const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
-  const client = own(await connect({ provider, port }));
+  const client = own(await connect({ provider, port, allowHalfOpen }));
   const [peer] = await accepted;
   return { client, peer: own(peer) };
 }
@@ -101,9 +102,9 @@ forEachProvider('teardown', (provider) => {
       assert.equal((await peer.recvDisconnect())?.length, 65536);
     });
   } else {
-    it('refuses disconnect data with WSAEOPNOTSUPP and sends nothing', async function () {
+    it('refuses disconnect data with WSAENOPROTOOPT (WSASendDisconnect\'s documented code) and sends nothing', async function () {
       const { client } = await pair(provider);
-      const err = await rejectsWith(client.sendDisconnect(Buffer.from('total')), 'WSAEOPNOTSUPP');
+      const err = await rejectsWith(client.sendDisconnect(Buffer.from('total')), 'WSAENOPROTOOPT');
       assert.equal(err.syscall, 'WSASendDisconnect');
       assert.equal(client.writable, true);
     });
@@ -138,6 +139,18 @@ forEachProvider('teardown', (provider) => {
     client.destroy();
     assert.equal((await received).toString(), 'bye');
     assert.equal(await peer.recvDisconnect(), null);
+  });
+
+  it("allowHalfOpen false (net's default): the peer's end ends the local side too, and the socket closes", async function () {
+    const { client, peer } = await pair(provider, false);
+    const clientGot = readAll(client);
+    peer.resume();
+    peer.write('last words');
+    client.end();
+    await once(peer, 'end');
+    await once(peer, 'close');
+    assert.equal(peer.writable, false);
+    assert.equal((await clientGot).toString(), 'last words');
   });
 
   it('after the peer ends, the local side still sends (half-open)', async function () {

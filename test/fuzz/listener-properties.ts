@@ -26,7 +26,7 @@ import type { Server } from 'node:net';
 import fc from 'fast-check';
 import { createFramedProvider } from '../../lib/framed/index';
 import { encodeHello, HelloDecoder, VerdictDecoder, type Hello } from '../../lib/framed/frames';
-import type { ConditionVerdict, ListenerCallbacks, ProviderListener, RawRequest, SocketHandle } from '../../lib/provider';
+import { isNetConnection, type ConditionVerdict, type ListenerCallbacks, type ProviderListener, type RawRequest, type SocketHandle } from '../../lib/provider';
 import type { WinsockError } from '../../lib/errors';
 import type { SocketMode } from '../../lib/types';
 import { arbHello, FakeSocket, mutate, split, type FuzzStats, type RunParams } from './protocol-properties';
@@ -142,6 +142,7 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
           check(!accepted.has(raw), 'accepted twice');
           const i = raw.callerId.port - 50_000;
           check((pushed[i] ?? 0) <= (helloEnd[i] ?? 0), 'accepted a caller that sent bytes between its hello and the verdict');
+          if (isNetConnection(handle)) throw new Error('framed hands over SocketHandles');
           accepted.set(raw, handle);
           handle.attach({ onData: () => true, onEnd: () => undefined, onError: () => undefined });
         },

@@ -5,6 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ProviderName, ServerOptions } from '../../lib/types';
 import { createServer, WinsockServer } from '../../lib/server';
 import type { WinsockSocket } from '../../lib/socket';
@@ -15,8 +17,29 @@ import { wineObserved, wineOutcomesAfterReset } from '../probe/expectations';
 /** Where the suite runs: Wine's ws2_32 behaves differently from real Windows in documented ways. */
 export type TestPlatform = 'posix' | 'windows' | 'wine';
 
-export const platform: TestPlatform = process.platform !== 'win32' ? 'posix'
-  : process.env['WINSOCK2_TEST_PLATFORM'] === 'wine' ? 'wine' : 'windows';
+/**
+ * Asked of the system, never taken from a setting that could be wrong (the
+ * windows-latest job sets nothing): on win32, Wine is recognised by ntdll's
+ * wine_get_version (the native addon's wineVersion(), null on real Windows),
+ * or, where the addon does not load, by Wine's own winecfg.exe in system32.
+ * Only Wine's documented quirks depend on this; whether a caller's connect
+ * waits for the decision follows capabilities.conditionalAccept instead.
+ */
+function detectPlatform(): TestPlatform {
+  if (process.platform !== 'win32') return 'posix';
+  try {
+    const native: unknown = resolveProvider('native');
+    if (typeof native === 'object' && native !== null && 'wineVersion' in native && typeof native.wineVersion === 'function') {
+      return (native.wineVersion as () => string | null)() === null ? 'windows' : 'wine';
+    }
+  } catch {
+    // the addon does not load here: ask the file system
+  }
+  const systemRoot = process.env['SystemRoot'] ?? process.env['windir'] ?? 'C:\\windows';
+  return existsSync(join(systemRoot, 'system32', 'winecfg.exe')) ? 'wine' : 'windows';
+}
+
+export const platform: TestPlatform = detectPlatform();
 
 /** WINSOCK2_TEST_PROVIDERS=native,emulated,framed; by default every provider this platform has. */
 export function providersUnderTest(): ProviderName[] {
@@ -163,14 +186,35 @@ export async function expectRefused(provider: ProviderName, attempt: Promise<Win
   return 'refused';
 }
 
+/** capabilities.conditionalAccept of a real listening server, per provider, read once before the suite. */
+const conditionalReadBack = new Map<ProviderName, boolean>();
+
+if (typeof before === 'function') {
+  // A root hook: one conditional server per provider under test, so the
+  // expectations follow what the listening socket reports (native: the
+  // SO_CONDITIONAL_ACCEPT option read back), not a guess about the platform.
+  before(async function () {
+    for (const provider of providersUnderTest()) {
+      try {
+        const server = createServer({ provider, condition: () => 'accept' });
+        await server.listen({ port: 0, host: '127.0.0.1' });
+        conditionalReadBack.set(provider, server.capabilities.conditionalAccept);
+        await server.close();
+      } catch {
+        // the provider is unavailable here: its tests report why
+      }
+    }
+  });
+}
+
 /**
  * True where a caller's connect() completes only after the condition decided:
- * framed, and native on real Windows (SO_CONDITIONAL_ACCEPT). False on
- * emulated and on native under Wine, where the kernel completes the TCP
- * handshake first (capabilities.conditionalAccept says which).
+ * framed, and native where SO_CONDITIONAL_ACCEPT took (real Windows). False
+ * on emulated and on native under Wine, where the kernel completes the TCP
+ * handshake first. It is what a conditional server's capabilities report.
  */
 export function connectWaitsForDecision(provider: ProviderName): boolean {
-  return resolveProvider(provider).capabilities('stream').conditionalAccept;
+  return conditionalReadBack.get(provider) ?? resolveProvider(provider).capabilities('stream').conditionalAccept;
 }
 
 /** True where caller/callee/disconnect data is carried (framed everywhere; never Windows TCP/IP). */

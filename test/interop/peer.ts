@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   guard.unref();
   try {
     if (role === 'server') {
-      const server = createServer({ provider });
+      const server = createServer({ provider, allowHalfOpen: true }); // the exchange answers the peer's hang-up
       const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
       writeFileSync(`${out}.port`, String(port));
       const result = await serveOne(server);
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       writeFileSync(out, `${JSON.stringify({ ok: true, ...result })}\n`);
     } else {
       const port = Number(rest[0]);
-      const socket = await connect({ provider, port, host: '127.0.0.1', ...(provider === 'framed' ? { callerData: Buffer.from(`caller ${process.platform}`) } : {}) });
+      const socket = await connect({ provider, port, host: '127.0.0.1', allowHalfOpen: true, ...(provider === 'framed' ? { callerData: Buffer.from(`caller ${process.platform}`) } : {}) });
       const result = await exchangeAsClient(socket);
       writeFileSync(out, `${JSON.stringify({ ok: true, ...result })}\n`);
     }

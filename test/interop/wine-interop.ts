@@ -62,7 +62,7 @@ async function linuxToWine(tag: string, linuxProvider: ProviderChoice, wineProvi
   const out = join(dir, `${tag}.json`);
   const exited = wine(['server', wineProvider, out], tag);
   const port = Number(await waitForFile(`${out}.port`, 60_000));
-  const socket = await connect({ provider: linuxProvider, port, host: '127.0.0.1', ...(wineProvider === 'framed' ? { callerData: 'caller linux' } : {}) });
+  const socket = await connect({ provider: linuxProvider, port, host: '127.0.0.1', allowHalfOpen: true, ...(wineProvider === 'framed' ? { callerData: 'caller linux' } : {}) });
   const client = await exchangeAsClient(socket);
   const server = JSON.parse(await waitForFile(out, 60_000)) as ExchangeResult & { ok: boolean; error?: string };
   await exited;
@@ -73,7 +73,7 @@ async function linuxToWine(tag: string, linuxProvider: ProviderChoice, wineProvi
 /** node.exe client against a Linux server. */
 async function wineToLinux(tag: string, linuxProvider: ProviderChoice, wineProvider: ProviderName): Promise<string[]> {
   const out = join(dir, `${tag}.json`);
-  const server = createServer({ provider: linuxProvider });
+  const server = createServer({ provider: linuxProvider, allowHalfOpen: true }); // the exchange answers the peer's hang-up
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const served = serveOne(server);
   served.catch(() => undefined);

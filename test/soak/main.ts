@@ -286,7 +286,7 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
   let socket: WinsockSocket;
   const controller = new AbortController();
   try {
-    const attempt = connect({ provider: PROVIDER, port, mode: MODE, timeout: 60_000, signal: controller.signal });
+    const attempt = connect({ provider: PROVIDER, port, mode: MODE, allowHalfOpen: true, timeout: 60_000, signal: controller.signal });
     if (p.abort === 'withdraw') setImmediate(() => controller.abort());
     socket = await attempt;
   } catch (err) {
@@ -415,7 +415,7 @@ async function client(port: number, p: Plan): Promise<void> {
   const controller = new AbortController();
   let socket: WinsockSocket;
   try {
-    const attempt = connect({ provider: PROVIDER, port, mode: MODE, callerData, timeout: 60_000, signal: controller.signal });
+    const attempt = connect({ provider: PROVIDER, port, mode: MODE, callerData, allowHalfOpen: true, timeout: 60_000, signal: controller.signal });
     if (p.abort === 'withdraw') setImmediate(() => controller.abort());
     socket = await attempt;
   } catch (err) {
@@ -475,6 +475,7 @@ async function main(): Promise<void> {
     provider: PROVIDER,
     mode: MODE,
     backlog: 1024,
+    allowHalfOpen: true, // each side answers the other's hang-up (Winsock's half-open rule)
     condition(req: ConnectionRequest): Decision | Promise<Decision> {
       if (IN_BAND) {
         const r = rand();

@@ -1,0 +1,77 @@
+/**
+ * The emulated provider's connections before they are the application's:
+ * while the TCP connect is in flight, or while an accepted request waits in
+ * the queue, the socket's events go to a SetupPhase. Then the socket itself,
+ * Node's own net.Socket, is handed to the facade as a NetConnection: no
+ * handle of ours sits in the data path afterwards.
+ */
+import type { Socket } from 'node:net';
+import type { NetConnection } from '../provider';
+import { emulatedCapabilities } from './protocols';
+
+/** Where a socket's events go until it is accepted, refused, connected or given up. */
+export interface SetupPhase {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(err: Error): void;
+  close(): void;
+}
+
+/** The phase a socket's four setup listeners report to (the socket knows it: no closures per connection). */
+const kSetup = Symbol('winsock2.emulatedSetup');
+type WatchedSocket = Socket & { [kSetup]?: SetupPhase };
+
+// Four listeners shared by every socket: node:net calls them with the socket as `this`.
+function onData(this: WatchedSocket, chunk: Buffer): void { this[kSetup]?.data(chunk); }
+function onEnd(this: WatchedSocket): void { this[kSetup]?.end(); }
+function onError(this: WatchedSocket, err: Error): void { this[kSetup]?.error(err); }
+function onClose(this: WatchedSocket): void { this[kSetup]?.close(); }
+
+/**
+ * Sends the socket's events to `phase` (an 'error' listener among them, so
+ * nothing is unhandled). Only connections that wait are watched: a request
+ * decided as it arrives never gets a listener of ours.
+ */
+export function watchSetup(socket: Socket, phase: SetupPhase): void {
+  const watched = socket as WatchedSocket;
+  if (watched[kSetup] === undefined) {
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('error', onError);
+    socket.on('close', onClose);
+  }
+  watched[kSetup] = phase;
+}
+
+/** Takes the setup listeners off: the socket's events are its owner's from here. */
+export function endSetup(socket: Socket): void {
+  const watched = socket as WatchedSocket;
+  if (watched[kSetup] === undefined) return;
+  watched[kSetup] = undefined;
+  socket.removeListener('data', onData);
+  socket.removeListener('end', onEnd);
+  socket.removeListener('error', onError);
+  socket.removeListener('close', onClose);
+}
+
+/** A socket refused or given up: whatever it still reports is dropped (its errors too, so none is unhandled). */
+export function ignoreSocket(socket: Socket): void {
+  watchSetup(socket, IGNORE_EVENTS);
+}
+
+const IGNORE_EVENTS: SetupPhase = { data() {}, end() {}, error() {}, close() {} };
+
+const CAPABILITIES = emulatedCapabilities();
+
+/**
+ * The connection the facade gets: the socket itself, paused. Bytes read while
+ * the request waited go back to the front of its readable buffer, where TCP
+ * would have kept them.
+ */
+export function netConnection(socket: Socket, early: readonly Buffer[] | null): NetConnection {
+  endSetup(socket);
+  if (early !== null) {
+    for (let i = early.length - 1; i >= 0; i--) socket.unshift(early[i] as Buffer);
+  }
+  return { kind: 'net', socket, capabilities: CAPABILITIES, callerData: null, calleeData: null, qos: null };
+}

@@ -1,0 +1,89 @@
+/**
+ * Turns what a provider hands over into the public WinsockSocket, the same
+ * way for the server and for connect(): a NetConnection's socket is adopted
+ * in place (Node's own socket and handle, nothing layered on top); a
+ * SocketHandle gets a HandleSocket around it.
+ */
+import type { Socket } from 'node:net';
+import { isNetConnection, type Connection, type NetConnection } from './provider';
+import type { SocketMode } from './types';
+import { adoptSocket, type ErrorStyle, type SocketInfo, type WinsockSocket } from './socket';
+import { HandleSocket } from './handle-socket';
+
+export interface SocketSettings {
+  readonly mode: SocketMode;
+  readonly maxDisconnectData: number;
+  readonly allowHalfOpen: boolean;
+  readonly errors: ErrorStyle;
+}
+
+/**
+ * Builds sockets for one server or one connect. The Winsock state of a plain
+ * TCP connection is the same for every socket of a server, so it is made
+ * once and shared (an idle socket then costs what net's costs).
+ */
+export class SocketFactory {
+  private shared: SocketInfo | null = null;
+
+  constructor(private readonly settings: SocketSettings) {}
+
+  make(connection: Connection): WinsockSocket {
+    const { settings } = this;
+    if (!isNetConnection(connection)) {
+      const info = HandleSocket.infoOf(connection, settings);
+      return new HandleSocket(connection, { info, allowHalfOpen: settings.allowHalfOpen });
+    }
+    const socket = adoptSocket(connection.socket, this.infoOf(connection));
+    socket.allowHalfOpen = settings.allowHalfOpen;
+    startReadAhead(connection.socket);
+    return socket;
+  }
+
+  private infoOf(connection: NetConnection): SocketInfo {
+    const plain = connection.callerData === null && connection.calleeData === null && connection.qos === null && connection.sendDisconnect === undefined;
+    if (plain && this.shared !== null && this.shared.capabilities === connection.capabilities) return this.shared;
+    const { mode, maxDisconnectData, errors } = this.settings;
+    const info: SocketInfo = {
+      capabilities: connection.capabilities,
+      callerData: connection.callerData,
+      calleeData: connection.calleeData,
+      qos: connection.qos,
+      mode,
+      maxDisconnectData,
+      errors,
+      sendDisconnect: connection.sendDisconnect,
+    };
+    if (plain) this.shared = info;
+    return info;
+  }
+}
+
+const factories = new Map<string, SocketFactory>();
+
+/**
+ * The factory for connect()'s sockets with these settings, shared by every
+ * connect that uses them (so is the Winsock state of their plain TCP sockets).
+ */
+export function sharedFactory(settings: SocketSettings): SocketFactory {
+  const key = `${settings.mode}/${settings.maxDisconnectData}/${settings.allowHalfOpen}/${settings.errors}`;
+  let factory = factories.get(key);
+  if (factory === undefined) {
+    // A handful of keys in practice; bounded all the same (maxDisconnectData is the user's number).
+    if (factories.size >= 64) factories.clear();
+    factory = new SocketFactory(settings);
+    factories.set(key, factory);
+  }
+  return factory;
+}
+
+/**
+ * As a socket net.Server accepts on its own: reading into the readable
+ * buffer up to its highWaterMark, delivered once someone reads or listens
+ * for 'data'. (The provider held it paused, `pauseOnConnect`, while the
+ * condition decided; paused that way, a 'data' listener would not start it.)
+ */
+function startReadAhead(socket: Socket): void {
+  if (socket.destroyed) return;
+  (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
+  socket.read(0);
+}
