@@ -247,6 +247,12 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     if (clientOutcomes.length !== spec.connections) violations.push(`${clientOutcomes.length} of ${spec.connections} client connections reported`);
     if (report) {
       if (report.unaccounted || report.doubleCounted) violations.push(`requests not accounted for by decision/withdrawn: ${report.unaccounted} missing, ${report.doubleCounted} twice`);
+      if (spec.scenario === 'decision-timeout') {
+        // Nothing is ever decided: every request the server saw ends by the timeout or by its caller leaving.
+        const timedOut = report.verdicts['reject:decisionTimeout'] ?? 0;
+        if (timedOut + report.withdrawn !== report.seen) violations.push(`decision-timeout: ${timedOut} timed out + ${report.withdrawn} withdrawn != ${report.seen} seen`);
+        if ((report.verdicts['conditionError:WSAETIMEDOUT'] ?? 0) !== timedOut) violations.push('decision-timeout: each timeout is a conditionError WSAETIMEDOUT');
+      }
       if (report.open) violations.push(`${report.open} server connections still open after the idle timeout`);
       if (report.handles) violations.push(`${report.handles} server TCP handles left`);
     }
