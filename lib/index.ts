@@ -6,9 +6,10 @@
  * @packageDocumentation
  */
 export { createServer, WinsockServer } from './server';
-export type { WinsockServerEvents } from './server';
+export type { DropArgument, WinsockServerEvents } from './server';
 export type { WinsockSocketEvents } from './socket-events';
 export { WinsockSocket } from './socket';
+export type { AnyWinsockSocketListener, NetErrorWithWinsockCode, WinsockSocketListener, WinsockSocketOptions } from './socket';
 export { connect, enumerateProtocols } from './connect';
 export { WinsockError, WSA_ERRORS, describeWinsockError, winsockErrorName } from './errors';
 export type { WinsockErrorCode, WinsockErrorOptions } from './errors';

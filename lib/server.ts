@@ -68,11 +68,17 @@ export interface WinsockServerEvents {
 
 /** What 'drop' reports, as net.Server's. */
 export interface DropArgument {
+  /** The address the caller reached. */
   localAddress: string;
+  /** The port the caller reached. */
   localPort: number;
+  /** `'IPv4'` or `'IPv6'`. */
   localFamily: string;
+  /** The caller's address. */
   remoteAddress: string;
+  /** The caller's port. */
   remotePort: number;
+  /** `'IPv4'` or `'IPv6'`. */
   remoteFamily: string;
 }
 
@@ -195,6 +201,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
    * (a new limit applies to the next request).
    */
   get maxConnections(): number | undefined { return this.maxConnectionsLimit; }
+  /** Sets the limit; it applies from the next request (undefined: no limit). */
   set maxConnections(value: number | undefined) {
     this.maxConnectionsLimit = value === undefined ? undefined : checkLimit(value, 'maxConnections', 0, 'listen');
   }

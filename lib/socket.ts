@@ -67,40 +67,55 @@ const PLAIN_TCP: SocketInfo = Object.freeze({
   errors: 'net',
 });
 
-/** @internal Options of the constructor beyond net.Socket's. */
+/** Options of `new WinsockSocket()`: net.Socket's (winsock2/net's `new Socket()`). */
 export interface WinsockSocketOptions extends net.SocketConstructorOpts {
   /** @internal */
   winsock?: SocketInfo;
 }
 
-type Listener<K extends keyof WinsockSocketEvents> = (...args: WinsockSocketEvents[K]) => void;
-/** Any other event (the fallback overload, as Node's own typings have it). */
-type AnyListener = (...args: never[]) => void;
+/** A listener of one of the typed events of a {@link WinsockSocket}. */
+export type WinsockSocketListener<K extends keyof WinsockSocketEvents> = (...args: WinsockSocketEvents[K]) => void;
+/** A listener of any other event (the fallback overload, as Node's own typings have it). */
+export type AnyWinsockSocketListener = (...args: never[]) => void;
 
-/* eslint-disable @typescript-eslint/unified-signatures -- one overload per event, as @types/node types net.Socket */
 /**
  * The typed events of a {@link WinsockSocket} (see {@link WinsockSocketEvents}),
  * beside net.Socket's own: `sock.on('error', (e) => e.code)` type-checks.
  */
 export interface WinsockSocket {
-  on<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  on(event: string | symbol, listener: AnyListener): this;
-  once<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  once(event: string | symbol, listener: AnyListener): this;
-  addListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  addListener(event: string | symbol, listener: AnyListener): this;
-  prependListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  prependListener(event: string | symbol, listener: AnyListener): this;
-  prependOnceListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  prependOnceListener(event: string | symbol, listener: AnyListener): this;
-  off<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  off(event: string | symbol, listener: AnyListener): this;
-  removeListener<K extends keyof WinsockSocketEvents>(event: K, listener: Listener<K>): this;
-  removeListener(event: string | symbol, listener: AnyListener): this;
+  /** Adds a listener of a typed event. */
+  on<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Adds a listener of any other event. */
+  on(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Adds a one-time listener of a typed event. */
+  once<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Adds a one-time listener of any other event. */
+  once(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Adds a listener of a typed event. */
+  addListener<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Adds a listener of any other event. */
+  addListener(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Adds a listener first in line of a typed event. */
+  prependListener<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Adds a listener first in line of any other event. */
+  prependListener(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Adds a one-time listener first in line of a typed event. */
+  prependOnceListener<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Adds a one-time listener first in line of any other event. */
+  prependOnceListener(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Removes a listener of a typed event. */
+  off<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Removes a listener of any other event. */
+  off(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Removes a listener of a typed event. */
+  removeListener<K extends keyof WinsockSocketEvents>(event: K, listener: WinsockSocketListener<K>): this;
+  /** Removes a listener of any other event. */
+  removeListener(event: string | symbol, listener: AnyWinsockSocketListener): this;
+  /** Emits a typed event with its arguments. */
   emit<K extends keyof WinsockSocketEvents>(event: K, ...args: WinsockSocketEvents[K]): boolean;
+  /** Emits any other event. */
   emit(event: string | symbol, ...args: unknown[]): boolean;
 }
-/* eslint-enable @typescript-eslint/unified-signatures */
 
 /**
  * A connected socket of any provider: a `net.Socket` with Winsock's teardown
@@ -108,7 +123,7 @@ export interface WinsockSocket {
  * net.Socket does (winsock2/net's `Socket`).
  */
 export class WinsockSocket extends net.Socket {
-  // `declare`: no field is emitted, so adopted sockets (which never ran this constructor) have the same shape.
+  /** @internal `declare`: no field is emitted, so adopted sockets (which never ran this constructor) have the same shape. */
   declare [kInfo]: SocketInfo;
   /** @internal recvDisconnect()'s result once asked for. */
   declare private recvDisconnectResult: Promise<Buffer | null> | undefined;

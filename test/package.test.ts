@@ -8,52 +8,15 @@
  * is checked there by `npm run test:pack-wine` instead.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pendingBecause, platform } from './helpers/harness';
+import { npm, ok, run } from './helpers/npm';
 
 const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 const underWine = platform === 'wine';
-
-interface Run { status: number | null; stdout: string; stderr: string }
-
-/**
- * The environment for a child npm: without the npm_* variables of the `npm test`
- * that runs us (npm_config_local_prefix and friends would point the child at
- * this repository instead of the temporary project).
- */
-function childEnv(): NodeJS.ProcessEnv {
-  const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_registry', 'npm_config_nodedir']);
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_/i.test(k) && !keep.has(k.toLowerCase())) continue;
-    env[k] = v;
-  }
-  env['NO_UPDATE_NOTIFIER'] = '1';
-  return env;
-}
-
-function run(file: string, args: string[], cwd: string, timeout: number, shell = false): Run {
-  const r = spawnSync(file, args, { cwd, env: childEnv(), encoding: 'utf8', timeout, shell, windowsHide: true });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs npm: through the npm-cli.js that runs this test when there is one (no .cmd shims on Windows). */
-function npm(args: string[], cwd: string, timeout = 120_000): Run {
-  const cli = process.env['npm_execpath'];
-  if (cli && /npm-cli\.c?js$/.test(cli)) return run(process.execPath, [cli, ...args], cwd, timeout);
-  if (process.platform === 'win32') return run('npm.cmd', args, cwd, timeout, true);
-  return run('npm', args, cwd, timeout);
-}
-
-function ok(r: Run, what: string): string {
-  assert.equal(r.status, 0, `${what} failed (exit ${r.status})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-  return r.stdout;
-}
 
 interface PackEntry { filename: string; files: { path: string }[] }
 
@@ -62,7 +25,7 @@ function parsePack(stdout: string): PackEntry {
   const start = stdout.indexOf('[');
   const entries = JSON.parse(stdout.slice(start)) as PackEntry[];
   assert.equal(entries.length, 1);
-  return entries[0]!;
+  return entries[0];
 }
 
 /** scripts/prebuild-name.cjs: the one place the prebuild file names are decided. */
@@ -276,5 +239,61 @@ describe('package: installing the tarball into an empty project', function () {
       }, null, 2));
       ok(run(process.execPath, [tsc, '-p', name], app, 90_000), `tsc -p ${name}`);
     }
+  });
+});
+
+describe('package: the release sets repository, homepage and bugs (scripts/stamp-repository.sh, as release.yml runs it)', function () {
+  this.timeout(120_000);
+  let tmp = '';
+
+  before(function () {
+    if (underWine) pendingBecause(this, 'no npm or bash under Wine; the release runs on ubuntu-latest');
+    if (process.platform === 'win32') pendingBecause(this, 'the release step is a bash script run on ubuntu-latest');
+    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-stamp-'));
+  });
+
+  after(function () {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  function listTarball(tarball: string): string[] {
+    return ok(run('tar', ['tzf', tarball], tmp, 30_000), `tar tzf ${tarball}`).split('\n').filter((l) => l !== '').sort();
+  }
+
+  it('stamps the fields npm provenance needs from the repository given, and changes no other file', function () {
+    const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
+    const tarball = path.join(tmp, packed.filename);
+    const inGit = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
+    assert.equal(inGit['repository'], undefined, 'package.json in git names no repository: the release sets it');
+
+    const stamped = ok(run('bash', [path.join(root, 'scripts', 'stamp-repository.sh'), tarball, 'example-org/winsock2', 'https://github.com',
+      path.join(tmp, 'stamped')], tmp, 90_000), 'stamp-repository.sh').trim();
+    assert.equal(stamped, path.join(tmp, 'stamped', packed.filename));
+    const manifest = JSON.parse(ok(run('tar', ['xzf', stamped, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    assert.deepEqual(manifest['repository'], { type: 'git', url: 'git+https://github.com/example-org/winsock2.git' });
+    assert.equal(manifest['homepage'], 'https://github.com/example-org/winsock2#readme');
+    assert.deepEqual(manifest['bugs'], { url: 'https://github.com/example-org/winsock2/issues' });
+    // Everything else is the package.json that was packed.
+    const rest = { ...manifest };
+    for (const k of ['repository', 'homepage', 'bugs']) delete rest[k];
+    const original = JSON.parse(ok(run('tar', ['xzf', tarball, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    assert.deepEqual(rest, original);
+    assert.deepEqual(listTarball(stamped), listTarball(tarball), 'the same files as the tested tarball');
+  });
+
+  it('refuses a repository or server that is not one', function () {
+    const script = path.join(root, 'scripts', 'stamp-repository.sh');
+    for (const [repo, server] of [['not a repo', 'https://github.com'], ['example-org/winsock2', 'github.com']] as const) {
+      const r = run('bash', [script, 'x.tgz', repo, server, tmp], tmp, 30_000);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /must look like/);
+    }
+  });
+
+  it('release.yml runs that script with the repository it runs in, then publishes the stamped tarball with provenance', function () {
+    const workflow = fs.readFileSync(path.join(root, '.github', 'workflows', 'release.yml'), 'utf8');
+    assert.match(workflow, /bash scripts\/stamp-repository\.sh "\$tarball" "\$GITHUB_REPOSITORY" "\$GITHUB_SERVER_URL" stamped/);
+    assert.match(workflow, /npm publish "stamped\/winsock2-\$\{GITHUB_REF_NAME#v\}\.tgz" --provenance --access public/);
   });
 });

@@ -5,8 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BlockList, isIP } from 'node:net';
-import { WinsockError, describeWinsockError } from '../errors';
-import type { ProviderChoice } from '../types';
+import { WinsockError, availableProviders, describeWinsockError, type ProviderChoice, type ProviderName } from '../index';
 
 /**
  * Exit codes scripts can rely on (documented in `winsock2 --help` and docs/cli.md).
@@ -27,12 +26,13 @@ export const EXIT = {
 } as const;
 
 export const EXIT_CODES_HELP = `exit codes:
-  0  success (serve: also when stopped by SIGINT/SIGTERM)
+  0  success
   1  runtime or Winsock failure (one line on stderr: name, number, sentence)
   2  usage error (bad option or value)
   3  refused by the acceptor (WSAECONNREFUSED from its decision)
   4  timed out (WSAETIMEDOUT)
-  5  nothing listening there (WSAECONNREFUSED from the TCP connect)`;
+  5  nothing listening there (WSAECONNREFUSED from the TCP connect)
+  130, 143  serve stopped by SIGINT, SIGTERM (128 + the signal, as a shell reports it)`;
 
 /** A mistake on the command line: printed with a pointer to --help, exit code 2. */
 export class UsageError extends Error {
@@ -78,7 +78,7 @@ export function parseOptions<T>(parse: () => T): T {
 export function negativeValues(args: readonly string[], takesValue: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
+    const a = args[i];
     const next = args[i + 1];
     if (takesValue.has(a) && next !== undefined && /^-\d/.test(next)) {
       out.push(`${a}=${next}`);
@@ -102,6 +102,40 @@ export function valueOptions(options: Options): Set<string> {
  */
 export function parseCommandLine<O extends Options>(args: readonly string[], options: O): ParsedValues<O> {
   return parseOptions(() => parseArgs({ args: negativeValues(args, valueOptions(options)), options, strict: true, allowPositionals: false }).values);
+}
+
+/**
+ * The provider `auto` picks in this process (WINSOCK2_PROVIDER included),
+ * from the package's public answer; null when WINSOCK2_PROVIDER is invalid
+ * (the connect or listen then says why).
+ */
+export function autoPicks(): ProviderName | null {
+  return availableProviders().find((p) => p.auto)?.name ?? null;
+}
+
+/**
+ * Where the provider in use came from, in the user's words: `--provider`,
+ * `WINSOCK2_PROVIDER`, or `auto`'s own pick and why it picked that one.
+ */
+export function providerSource(choice: ProviderChoice | undefined, picked: ProviderName): string {
+  if (choice !== undefined && choice !== 'auto') return 'chosen by --provider';
+  const env = process.env['WINSOCK2_PROVIDER'];
+  if (env !== undefined && env !== '' && env !== 'auto') return 'chosen by WINSOCK2_PROVIDER';
+  if (picked === 'native') return 'picked by auto: the native addon loaded';
+  return process.platform === 'win32' ? 'picked by auto: the native addon did not load' : 'picked by auto: emulated off Windows';
+}
+
+/**
+ * A usage error as one line, the same for every command: `winsock2 serve:
+ * unknown option '--frob'. Try `winsock2 serve --help`.` (a lower-case
+ * start, whether the words are ours or parseArgs').
+ */
+export function usageLine(command: string | null, message: string): string {
+  const text = message.replace(/\.+$/, '');
+  const lower = /^[A-Z][a-z]/.test(text) ? `${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
+  return command === null
+    ? `winsock2: ${lower}. Try \`winsock2 --help\`.`
+    : `winsock2 ${command}: ${lower}. Try \`winsock2 ${command} --help\`.`;
 }
 
 /** A provider choice from --provider (undefined: the default, `auto` / WINSOCK2_PROVIDER). */
@@ -182,7 +216,7 @@ export function ruleMatches(rule: AddressRule, address: string): boolean {
   if (v === 0) return false;
   if (rule.list.check(address, v === 4 ? 'ipv4' : 'ipv6')) return true;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  return mapped !== null && rule.list.check(mapped[1] as string, 'ipv4');
+  return mapped !== null && rule.list.check(mapped[1], 'ipv4');
 }
 
 /** Connect or disconnect data for humans: a JSON string when it is printable UTF-8, else hex. */

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WinsockError } from '../errors';
-import { EXIT, EXIT_CODES_HELP, UsageError, describeError, err, errorJson, exitCodeFor, oneLine, out } from './common';
+import { WinsockError } from '../index';
+import { EXIT, EXIT_CODES_HELP, UsageError, describeError, err, errorJson, exitCodeFor, oneLine, out, usageLine } from './common';
 import { connectCommand } from './connect';
 import { demoCommand } from './demo';
 import { protocolsCommand } from './protocols';
@@ -65,9 +65,9 @@ export async function main(argv: string[]): Promise<number> {
   const globals: string[] = [];
   let i = 0;
   for (; i < argv.length; i++) {
-    const a = argv[i] as string;
+    const a = argv[i];
     if (GLOBAL_FLAGS.has(a)) globals.push(a);
-    else if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) globals.push(a, argv[++i] as string);
+    else if (GLOBAL_WITH_VALUE.has(a) && i + 1 < argv.length) globals.push(a, argv[++i]);
     else if (a.startsWith('--provider=')) globals.push(a);
     else break;
   }
@@ -82,21 +82,28 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.OK;
   }
   if (name === undefined) {
-    err(usage());
+    err(usageLine(null, `no command given (commands: ${Object.keys(COMMANDS).join(', ')})`));
     return EXIT.USAGE;
   }
   const command = COMMANDS[name];
   if (!command) {
-    err(`winsock2: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}. Try \`winsock2 --help\`.`);
+    err(usageLine(null, `unknown command ${JSON.stringify(name)} (commands: ${Object.keys(COMMANDS).join(', ')})`));
     return EXIT.USAGE;
   }
   const json = rest.includes('--json');
+  // A command whose every pending step lost its event source would let the
+  // process run out of work and exit 0 with nothing said: never a success.
+  const stalled = (): void => {
+    err(`winsock2 ${name}: stopped before finishing (a step waited for an event that can no longer come); this is a bug`);
+    process.exitCode = EXIT.FAILURE;
+  };
+  process.once('beforeExit', stalled);
   try {
     return await command.run(rest);
   } catch (e) {
     const code = exitCodeFor(e);
     if (e instanceof UsageError) {
-      err(`winsock2 ${name}: ${e.message}. Try \`winsock2 ${name} --help\`.`);
+      err(usageLine(name, e.message));
     } else if (e instanceof WinsockError) {
       err(`winsock2 ${name}: ${describeError(e)}`);
     } else {
@@ -104,5 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (json) out(JSON.stringify({ error: errorJson(e) }));
     return code;
+  } finally {
+    process.off('beforeExit', stalled);
   }
 }

@@ -1,8 +1,6 @@
 /** `winsock2 protocols`: WSAEnumProtocols for a provider, as a table or JSON. */
-import { enumerateProtocols } from '../connect';
-import { availableProviders } from '../index';
-import type { ProtocolInfo } from '../types';
-import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseCommandLine, providerOption } from './common';
+import { availableProviders, enumerateProtocols, type ProtocolInfo } from '../index';
+import { COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, out, parseCommandLine, providerOption, providerSource } from './common';
 import { formatTable } from './table';
 
 const HELP = `usage: winsock2 protocols [--provider auto|native|emulated|framed] [--json]
@@ -29,7 +27,12 @@ const PROTO: Record<number, string> = { 0: '0', 1: 'IPPROTO_ICMP', 6: 'IPPROTO_T
 const named = (table: Record<number, string>, n: number): string => table[n] ?? String(n);
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
 
-export async function protocolsCommand(args: string[]): Promise<number> {
+export function protocolsCommand(args: string[]): Promise<number> {
+  // Synchronous work behind the asynchronous Command signature (a throw becomes the rejection).
+  return new Promise<number>((resolve) => resolve(listProtocols(args)));
+}
+
+function listProtocols(args: string[]): number {
   const values = parseCommandLine(args, { ...COMMON_OPTIONS });
   if (values.help) {
     out(HELP);
@@ -46,7 +49,7 @@ export async function protocolsCommand(args: string[]): Promise<number> {
     out(JSON.stringify({ provider: name, requested: choice, nativeUnavailable: nativeReason, providers, protocols }, null, 2));
     return EXIT.OK;
   }
-  out(`provider: ${name}${choice === 'auto' ? ' (picked by auto)' : ''}`);
+  out(`provider: ${name} (${providerSource(choice, name)})`);
   if (nativeReason !== null) {
     out(`native: unavailable: ${nativeReason.split('\n')[0] ?? nativeReason}`);
   }

@@ -16,6 +16,20 @@ export interface ConnectDeps {
   readonly connect: (options: NetConnectOpts) => Socket;
   readonly tracker: HandleTracker;
   readonly maxFramePayload: number;
+  /**
+   * How long after the TCP connect the acceptor's first byte may take (ms; 0:
+   * no limit). A framed acceptor answers at once (the verdict, or its start
+   * when the decision is not immediate); a plain TCP server never does.
+   */
+  readonly answerTimeout: number;
+}
+
+/** What a caller learns when the peer never answers its hello: it is not a framed acceptor. */
+export function notFramedError(ms: number): WinsockError {
+  return new WinsockError('WSAECONNABORTED', 'WSAConnect', {
+    detail: `no answer to the hello within ${ms} ms: the peer does not speak winsock2's framed protocol ` +
+      "(a plain TCP server, e.g. one on the 'emulated' or 'native' provider? both ends must use provider 'framed')",
+  });
 }
 
 /** Why a rejection happened, in words, for the common Winsock numbers a server sends. */
@@ -56,7 +70,8 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
         ? PLAIN_HELLO[options.mode]
         : encodeHello({ mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos }, 'WSAConnect');
     } catch (err) {
-      reject(err);
+      // encodeHello throws WinsockErrors only (bad QOS values).
+      reject(WinsockError.fromNodeError(err, 'WSAConnect', 'WSAEINVAL'));
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
@@ -76,6 +91,9 @@ class Connecting extends ConnectAttempt implements Handshake {
   /** Only for a verdict split over chunks; one that arrives whole is decoded by the shared decoder. */
   private decoder: VerdictDecoder | null = null;
   private readonly limits: VerdictLimits;
+  /** Set once the acceptor's first byte arrived (or the connect settled): the answer timer is then off. */
+  private answered = false;
+  private answerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     socket: Socket,
@@ -86,6 +104,13 @@ class Connecting extends ConnectAttempt implements Handshake {
   ) {
     super('framed', socket, options, resolve, reject);
     this.limits = { maxCalleeData: options.maxCalleeData };
+    if (deps.answerTimeout > 0) {
+      // From the TCP connect on: a slow network is the connect timeout's business, not this one's.
+      socket.once('connect', () => {
+        if (this.answered) return;
+        this.answerTimer = setTimeout(() => this.fail(notFramedError(deps.answerTimeout)), deps.answerTimeout);
+      });
+    }
     this.handle = new FramedHandle(
       { socket, mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker },
       this,
@@ -94,7 +119,14 @@ class Connecting extends ConnectAttempt implements Handshake {
   }
 
   protected discard(): void {
+    this.stopAnswerTimer();
     this.handle.handshake = IGNORE_EVENTS;
+  }
+
+  private stopAnswerTimer(): void {
+    this.answered = true;
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
   }
 
   private feed(chunk: Buffer): PreambleStep<Verdict> {
@@ -106,6 +138,7 @@ class Connecting extends ConnectAttempt implements Handshake {
   }
 
   data(chunk: Buffer): void {
+    if (!this.answered) this.stopAnswerTimer();
     const step = this.feed(chunk);
     if (step.state === 'more') return;
     if (step.state === 'error') {

@@ -19,6 +19,8 @@ export const MAGIC: readonly number[] = [0x57, 0x53, 0x32, 0x45];
 export const PROTOCOL_VERSION = 1;
 export const KIND_HELLO = 0x48; // 'H'
 export const KIND_VERDICT = 0x56; // 'V'
+/** Magic and version: the start of a verdict an acceptor sends early when its decision is not immediate. */
+export const VERDICT_START_SIZE = 5;
 /** Hello and verdict share one fixed header size: magic, version, kind and 14 bytes of fields. */
 export const PREAMBLE_SIZE = 20;
 

@@ -10,6 +10,7 @@ import { MAX_FRAME_PAYLOAD } from './frames';
 import { FramedListener } from './listener';
 import { framedCapabilities, framedProtocols } from './protocols';
 import { HandleTracker } from '../tcp/tracker';
+import { DEFAULTS } from '../types';
 
 export { MAX_FRAME_PAYLOAD, PROTOCOL_VERSION } from './frames';
 export { MESSAGE_PROTOCOL_NAME, STREAM_PROTOCOL_NAME } from './protocols';
@@ -32,6 +33,12 @@ export interface FramedProviderOptions {
    * both ends at once (tests), since a receiver drops a larger frame.
    */
   maxFramePayload?: number;
+  /**
+   * How long a caller waits after its TCP connect for the acceptor's first
+   * byte before it concludes the peer does not speak this protocol (ms; 0: no
+   * limit). Default 10000, the acceptor's default handshakeTimeout.
+   */
+  answerTimeout?: number;
 }
 
 export function createFramedProvider(options: FramedProviderOptions = {}): Provider {
@@ -45,7 +52,7 @@ export function createFramedProvider(options: FramedProviderOptions = {}): Provi
     kernelBacklog: options.kernelBacklog ?? 511,
     maxFramePayload,
   };
-  const connectDeps = { connect: options.connect ?? netConnect, tracker, maxFramePayload };
+  const connectDeps = { connect: options.connect ?? netConnect, tracker, maxFramePayload, answerTimeout: options.answerTimeout ?? DEFAULTS.handshakeTimeout };
   return {
     name: 'framed',
     listen: (listenOptions, callbacks) => FramedListener.listen(listenOptions, callbacks, listenerDeps),

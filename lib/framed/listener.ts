@@ -20,7 +20,7 @@ import { WinsockError, WSA_ERRORS } from '../errors';
 import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
-import { encodeVerdict, HelloDecoder, violationError, type HelloLimits, type PreambleStep, type Hello } from './frames';
+import { encodeVerdict, HelloDecoder, VERDICT_START_SIZE, violationError, type HelloLimits, type PreambleStep, type Hello } from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import { framedCapabilities } from './protocols';
 import { listenServer, type BoundServer } from '../tcp/listen';
@@ -48,6 +48,8 @@ type Phase = 'hello' | 'queued' | 'done';
 class Pending implements Handshake {
   phase: Phase = 'hello';
   request: RawRequest | null = null;
+  /** Bytes of the verdict already sent: its start goes out as soon as a decision is not immediate (VERDICT_START). */
+  answered = 0;
   /** Only for a hello split over chunks; one that arrives whole is decoded by the listener's decoder. */
   decoder: HelloDecoder | null = null;
   readonly handle: FramedHandle;
@@ -89,6 +91,13 @@ class Lingering implements Handshake {
 const REFUSED = WSA_ERRORS.WSAECONNREFUSED;
 /** The verdict of every accept without callee data or QOS: encoded once (node:net never writes into it). */
 const PLAIN_ACCEPT = encodeVerdict({ accept: true, errno: 0, calleeData: null, qos: null });
+/**
+ * The verdict's first bytes (magic and version), sent at once for a request
+ * whose decision is not immediate (deferred, or queued behind one): a caller
+ * then knows within its answer timeout that it talks to winsock2's framed
+ * protocol, however long the decision takes (docs/protocol.md, "Verdict").
+ */
+const VERDICT_START = PLAIN_ACCEPT.subarray(0, VERDICT_START_SIZE);
 
 /**
  * Drops a connection that broke the protocol (or came in a flood) with a
@@ -281,6 +290,10 @@ export class FramedListener implements ProviderListener {
     // Still listening ('data', 'end', 'close') so a caller that leaves is noticed while queued.
     entry.phase = 'queued';
     this.backlog.push(entry);
+    if (entry.phase === 'queued' && !socket.destroyed) {
+      socket.write(VERDICT_START);
+      entry.answered = VERDICT_START.length;
+    }
   }
 
   /** The connection left the handshake phase (hello complete or refused): it no longer counts toward maxHandshakes. */
@@ -382,7 +395,7 @@ export class FramedListener implements ProviderListener {
       this.callbacks.clientError(WinsockError.fromNodeError(err, 'WSAAccept', 'WSAEINVAL'), entry.remote);
       return;
     }
-    socket.write(bytes);
+    socket.write(entry.answered === 0 ? bytes : bytes.subarray(entry.answered));
     const handle = entry.handle;
     handle.open({
       callerData: request.callerData,
@@ -415,7 +428,7 @@ export class FramedListener implements ProviderListener {
     // The handle's listeners (reading on, so unread bytes cannot turn our close into a RST) now serve the lingering.
     entry.handle.handshake = new Lingering(socket, timer, this.lingerDone);
     socket.resume();
-    socket.write(encodeVerdict({ accept: false, errno, calleeData: null, qos: null }));
+    socket.write(encodeVerdict({ accept: false, errno, calleeData: null, qos: null }).subarray(entry.answered));
   }
 
   private readonly lingerDone = (socket: Socket): void => {

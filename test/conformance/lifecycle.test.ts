@@ -71,8 +71,10 @@ forEachProvider('lifecycle', (provider) => {
       if (!connectWaitsForDecision(provider)) {
         // Wine already completed these connects; closing the listener resets or closes them.
         if (!(outcome instanceof Error)) {
-          // Half-open sockets never 'close' on the peer's end alone: wait for the end or the reset.
-          await new Promise((r) => { outcome.once('end', r); outcome.once('error', r); outcome.resume(); });
+          // Closed by the reset, or by the peer's end (allowHalfOpen false): wait for that, unless it already happened.
+          outcome.resume();
+          // (Not events.once: it rejects on the reset's 'error', which comes first.)
+          if (!outcome.closed) await new Promise((r) => outcome.once('close', r));
         }
       } else {
         assert.ok(outcome instanceof Error && outcome.code === 'WSAECONNREFUSED', String(outcome));
