@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as http from 'node:http';
-import { connect, WinsockError, type ConnectOptions, type WinsockSocket } from '../../lib/index';
+import { connect, WinsockError, type WinsockSocket } from '../../lib/index';
 import { codeOf, downKey, expected, prng, Receiver, sizes, tcpHandles, tell, upKey, type ClientConfig, type Outcome } from './common';
 import { InBandReader, sendPayload, summaryLine } from './inband';
 
@@ -25,7 +25,7 @@ function idle(cfg: ClientConfig, socket: WinsockSocket): void {
 
 async function open(cfg: ClientConfig, extra: Record<string, unknown> = {}): Promise<WinsockSocket> {
   const options = { provider: cfg.provider, host: cfg.host, port: cfg.port, timeout: cfg.timeouts.connectMs, allowHalfOpen: true, ...extra };
-  return connect(options as ConnectOptions);
+  return connect(options);
 }
 
 /** Resolves when the socket has closed, with the first error's code ('' for none). */
@@ -90,10 +90,11 @@ async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   }
   const sha = hash.digest('hex');
   let ok = false;
-  let reply: Promise<void> | null = null;
+  // Set by the 'end' listener (a holder: TypeScript does not see the callback assign it).
+  const pending: { reply: Promise<void> | null } = { reply: null };
   socket.on('data', (c: Buffer) => { a.outcome.bytesIn += c.length; }); // the server sends no bytes; reading lets 'end' come
   socket.on('end', () => {
-    reply = socket.recvDisconnect().then((data) => {
+    pending.reply = socket.recvDisconnect().then((data) => {
       const m = /^total=(\d+) sha=([0-9a-f]{64})$/.exec(data?.toString() ?? '');
       ok = m !== null && m[2] === sha;
       if (m && m[2] !== sha) a.outcome.mismatch = true;
@@ -104,7 +105,7 @@ async function seed(cfg: ClientConfig, id: number, a: Attempt, rand: () => numbe
   await socket.sendDisconnect(Buffer.from(`count=${n} sha=${sha}`));
   const code = await ended;
   // The socket may close (both sides shut down) before recvDisconnect() settles: it still works after close.
-  if (reply) await reply;
+  if (pending.reply) await pending.reply;
   a.outcome.end = ok ? 'complete' : code || 'eof';
 }
 
@@ -118,7 +119,7 @@ async function overHttp(cfg: ClientConfig, id: number, a: Attempt, rand: () => n
   const req = http.request({
     method: 'POST', host: cfg.host, port: cfg.port, path: `/${id}/${down}`,
     headers: { 'content-length': up, connection: 'close' },
-    createConnection: () => socket as unknown as import('node:net').Socket,
+    createConnection: () => socket,
   });
   req.setTimeout(cfg.timeouts.idleMs, () => req.destroy(new WinsockError('WSAETIMEDOUT', 'recv', { detail: 'idle' })));
   req.on('error', (e) => { if (!socket.destroyed) socket.destroy(e); });

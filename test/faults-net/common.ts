@@ -169,7 +169,7 @@ export function expected(seed: number, key: number, offset: number, n: number): 
     left -= take;
     start = 0;
   }
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 /** Sizes for connection `id`: log-uniform, so as many small payloads as large ones. */

@@ -80,7 +80,7 @@ describe('faults-net: the harness on loopback', function () {
     good.take(data);
     assert.equal(good.mismatch, false);
     const bad = Buffer.from(data);
-    bad[500] = (bad[500]! + 1) & 0xff;
+    bad[500] = (bad[500] + 1) & 0xff;
     const r = new Receiver(SEED, 3);
     r.take(bad);
     assert.equal(r.mismatch, true, 'a changed byte');
@@ -104,7 +104,7 @@ describe('faults-net: short cases in network namespaces', function () {
     it(`${scenario} [${provider}] at ${level}: everything that must hold holds`, async function () {
       if (reason) this.skip(); // the pending test below names the reason
       this.timeout(120_000);
-      const r = await runCase({ scenario, provider, level: LEVELS[level]!, connections: 8, concurrency: 4, maxPayload: 64 * 1024, seed: SEED });
+      const r = await runCase({ scenario, provider, level: LEVELS[level], connections: 8, concurrency: 4, maxPayload: 64 * 1024, seed: SEED });
       assert.deepEqual(r.violations, []);
       assert.equal(r.connections, 8);
       assert.ok(r.completed > 0, 'some connections completed');

@@ -19,7 +19,7 @@
  * flip HALF_CLOSE_FIXED with the fix) to run it; it fails on adec659.
  */
 import { strict as assert } from 'node:assert';
-import { connect, createServer, type ConnectOptions, type ServerOptions, type WinsockSocket } from '../../lib/index';
+import { connect, createServer, type WinsockSocket } from '../../lib/index';
 
 const HALF_CLOSE_FIXED = process.env['FAULTS_HALF_CLOSE_FIXED'] === '1';
 
@@ -35,7 +35,7 @@ describe('faults-net finding: a caller that half-closes while its request waits'
         allowHalfOpen: true,
         // A decision that takes a while: the caller's bytes and FIN arrive while it waits.
         condition: () => new Promise((resolve) => setTimeout(() => resolve('accept'), 150)),
-      } as ServerOptions);
+      });
       server.on('withdrawn', (e) => withdrawn.push(e.code ?? 'unknown'));
       server.on('connection', (socket: WinsockSocket) => {
         const got: Buffer[] = [];
@@ -44,7 +44,7 @@ describe('faults-net finding: a caller that half-closes while its request waits'
       });
       const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
       try {
-        const socket = await connect({ provider, port, allowHalfOpen: true } as ConnectOptions);
+        const socket = await connect({ provider, port, allowHalfOpen: true });
         const reply = await new Promise<string>((resolve, reject) => {
           const got: Buffer[] = [];
           socket.on('data', (c: Buffer) => got.push(c));

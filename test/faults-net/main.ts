@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const fixed = row.scenario === 'deferred-drop' || row.scenario === 'decision-timeout';
     const connections = fixed ? row.connections : Number(process.env['FAULTS_CONNECTIONS'] ?? row.connections);
     const r = await runCase({
-      scenario: row.scenario as ScenarioName, provider: row.provider as Provider, level: LEVELS[row.level]!,
+      scenario: row.scenario as ScenarioName, provider: row.provider as Provider, level: LEVELS[row.level],
       connections, concurrency: row.concurrency, maxPayload: row.maxPayload, seed,
     });
     results.push(r);

@@ -70,14 +70,14 @@ class Direction {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
-    const wait = Math.max(0, this.queue[0]!.at - Date.now());
+    const wait = Math.max(0, this.queue[0].at - Date.now());
     this.timer = setTimeout(() => { this.timer = null; this.flush(); }, wait);
   }
 
   private flush(): void {
     const now = Date.now();
     // Bounded: at most what is queued now.
-    for (let n = this.queue.length; n > 0 && this.queue.length > 0 && this.queue[0]!.at <= now; n--) {
+    for (let n = this.queue.length; n > 0 && this.queue.length > 0 && this.queue[0].at <= now; n--) {
       const { data } = this.queue.shift()!;
       if (this.to.destroyed) { this.queue.length = 0; break; }
       if (data === null) { this.ended = true; this.to.end(); continue; }

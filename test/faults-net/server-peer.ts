@@ -8,7 +8,8 @@
 import * as http from 'node:http';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { createServer, WinsockError, type ServerOptions, type WinsockSocket } from '../../lib/index';
+import { createHash } from 'node:crypto';
+import { createServer, WinsockError, type WinsockSocket } from '../../lib/index';
 import { codeOf, downKey, prng, Receiver, tcpHandles, tell, upKey, type Outcome, type ServerConfig, type ServerReport } from './common';
 import { InBandReader, sendPayload, summaryLine } from './inband';
 
@@ -50,7 +51,7 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
       return new Promise<'accept'>((resolve) => setTimeout(() => resolve('accept'), ms));
     },
   };
-  const server = createServer(options as ServerOptions);
+  const server = createServer(options);
   server.on('decision', (e) => { end(e.request.id); report.decided++; count(`${e.verdict}:${e.reason}`); });
   server.on('withdrawn', (e, req) => { end(req.id); report.withdrawn++; count(`withdrawn:${e.code}`); });
   server.on('conditionError', (e) => { report.conditionErrors++; count(`conditionError:${e.code}`); });
@@ -141,7 +142,6 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
 /** The seed scenario's server: transactions in, the grand total back as disconnect data. */
 let grandTotal = 0;
 function serveSeed(socket: WinsockSocket, done: (complete: boolean, bytesIn: number) => void, bad: (m: boolean) => void): void {
-  const { createHash } = require('node:crypto') as typeof import('node:crypto');
   const hash = createHash('sha256');
   let text = '';
   let bytes = 0;
