@@ -36,7 +36,7 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
 /** One connect in flight: the socket's setup listeners report here until it completes. */
 class Connecting extends ConnectAttempt implements SetupPhase {
   private readonly onConnect = (): void => {
-    this.succeed(netConnection(this.socket, null));
+    this.succeed(netConnection(this.socket));
   };
 
   constructor(
@@ -57,7 +57,6 @@ class Connecting extends ConnectAttempt implements SetupPhase {
   }
 
   // Nothing is read before the connect completes.
-  data(): void {}
   end(): void {}
 
   error(err: Error & { code?: string }): void {

@@ -7,10 +7,12 @@
  * (`pauseOnConnect`), joins the queue, and only the head is offered to the
  * condition; after 'defer' nothing is offered until retry(), as CF_DEFER
  * works. Nothing is read before the verdict on the fast path. A request that
- * has to wait (behind a deferred head, or deferred itself) is watched: its
- * socket reads until the first bytes arrive so a caller that leaves is
- * noticed ('withdrawn'); those bytes are kept (at most one chunk plus
- * node:net's readable buffer) and delivered first after an accept. A
+ * has to wait (behind a deferred head, or deferred itself) is watched with a
+ * 'readable' listener: the socket reads into its own buffer (up to its
+ * highWaterMark; TCP flow control holds the rest) and nobody consumes it,
+ * so a caller that resets, or ends before sending anything, is noticed
+ * ('withdrawn'), while a caller that sent its bytes and half-closed keeps
+ * its request: bytes and FIN reach the application after the accept. A
  * rejected caller is reset having received nothing.
  */
 import type { Server, Socket } from 'node:net';
@@ -39,23 +41,18 @@ export interface EmulatedListenerDeps {
  * listeners, which report to this object, until it is accepted or refused.
  */
 class Queued implements SetupPhase {
-  /** Set while the request waits and its socket is read: what the caller sent meanwhile. */
-  early: Buffer[] | null = null;
+  /** True while the request waits and its socket is watched. */
+  watched = false;
 
   constructor(private readonly listener: EmulatedListener, readonly socket: Socket, readonly request: RawRequest) {}
 
-  data(chunk: Buffer): void {
-    // Keep the caller's first bytes for the application and read no further:
-    // the rest stays in the kernel, where TCP flow control holds the caller.
-    (this.early ??= []).push(chunk);
-    this.socket.pause();
-  }
-
+  // A FIN with nothing before it: the caller left. A FIN after bytes is a
+  // half-close (the caller sent its request and shut down its side): the
+  // request stays, and the bytes and the end wait in the socket's buffer.
   end(): void { this.listener.onGone(this, null); }
   error(err: Error): void { this.listener.onGone(this, err); }
   close(): void { this.listener.onGone(this, null); }
 }
-
 
 export class EmulatedListener implements ProviderListener {
   readonly address: SocketAddress;
@@ -132,24 +129,14 @@ export class EmulatedListener implements ProviderListener {
 
   /** Starts reading a waiting request's socket so a caller that leaves is noticed; Queued.data keeps what it sends. */
   private watch(entry: Queued): void {
-    if (entry.early) return;
-    entry.early = [];
+    if (entry.watched) return;
+    entry.watched = true;
     watchSetup(entry.socket, entry);
-    entry.socket.resume();
-  }
-
-  private unwatch(entry: Queued): readonly Buffer[] | null {
-    const early = entry.early;
-    if (!early) return null;
-    entry.early = null;
-    entry.socket.pause();
-    return early;
   }
 
   /** @internal Queued's 'end', 'error' and 'close': a waiting caller left before it was accepted or refused. */
   onGone(entry: Queued, err: Error | null): void {
     if (!this.backlog.remove(entry)) return;
-    this.unwatch(entry);
     ignoreSocket(entry.socket);
     entry.socket.destroy();
     debug('emulated: %s:%d withdrew its request', entry.request.callerId.address, entry.request.callerId.port);
@@ -177,12 +164,11 @@ export class EmulatedListener implements ProviderListener {
 
   /** The head got its final verdict and has left the backlog. */
   private decided(head: Queued, verdict: Exclude<ConditionVerdict, { action: 'defer' }>): void {
-    const early = this.unwatch(head);
     if (verdict.action === 'reject') {
       refuse(head.socket);
       return;
     }
-    const connection = netConnection(head.socket, early);
+    const connection = netConnection(head.socket);
     debug('emulated: accepted %s:%d', head.request.callerId.address, head.request.callerId.port);
     this.callbacks.connection(connection, head.request);
   }
@@ -197,7 +183,6 @@ export class EmulatedListener implements ProviderListener {
       this.releaseServer = null;
       const queued = this.backlog.drain();
       for (const entry of queued) {
-        this.unwatch(entry);
         refuse(entry.socket);
       }
       debug('emulated: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);

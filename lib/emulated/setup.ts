@@ -11,7 +11,12 @@ import { emulatedCapabilities } from './protocols';
 
 /** Where a socket's events go until it is accepted, refused, connected or given up. */
 export interface SetupPhase {
-  data(chunk: Buffer): void;
+  /**
+   * The peer's FIN with nothing before it in the buffer. (Bytes the peer
+   * sent stay in the socket's readable buffer, unread: no 'data' listener
+   * is used, so a FIN after them does not end the stream before the
+   * application could read them.)
+   */
   end(): void;
   error(err: Error): void;
   close(): void;
@@ -22,7 +27,8 @@ const kSetup = Symbol('winsock2.emulatedSetup');
 type WatchedSocket = Socket & { [kSetup]?: SetupPhase };
 
 // Four listeners shared by every socket: node:net calls them with the socket as `this`.
-function onData(this: WatchedSocket, chunk: Buffer): void { this[kSetup]?.data(chunk); }
+// A 'readable' listener makes the socket read into its buffer without anyone consuming it, up to its highWaterMark.
+function onReadable(this: WatchedSocket): void {}
 function onEnd(this: WatchedSocket): void { this[kSetup]?.end(); }
 function onError(this: WatchedSocket, err: Error): void { this[kSetup]?.error(err); }
 function onClose(this: WatchedSocket): void { this[kSetup]?.close(); }
@@ -35,7 +41,7 @@ function onClose(this: WatchedSocket): void { this[kSetup]?.close(); }
 export function watchSetup(socket: Socket, phase: SetupPhase): void {
   const watched = socket as WatchedSocket;
   if (watched[kSetup] === undefined) {
-    socket.on('data', onData);
+    socket.on('readable', onReadable);
     socket.on('end', onEnd);
     socket.on('error', onError);
     socket.on('close', onClose);
@@ -48,7 +54,7 @@ export function endSetup(socket: Socket): void {
   const watched = socket as WatchedSocket;
   if (watched[kSetup] === undefined) return;
   watched[kSetup] = undefined;
-  socket.removeListener('data', onData);
+  socket.removeListener('readable', onReadable);
   socket.removeListener('end', onEnd);
   socket.removeListener('error', onError);
   socket.removeListener('close', onClose);
@@ -59,19 +65,16 @@ export function ignoreSocket(socket: Socket): void {
   watchSetup(socket, IGNORE_EVENTS);
 }
 
-const IGNORE_EVENTS: SetupPhase = { data() {}, end() {}, error() {}, close() {} };
+const IGNORE_EVENTS: SetupPhase = { end() {}, error() {}, close() {} };
 
 const CAPABILITIES = emulatedCapabilities();
 
 /**
- * The connection the facade gets: the socket itself, paused. Bytes read while
- * the request waited go back to the front of its readable buffer, where TCP
- * would have kept them.
+ * The connection the facade gets: the socket itself, with whatever the
+ * caller sent while its request waited still in its readable buffer (and its
+ * FIN after them), as TCP would have kept them.
  */
-export function netConnection(socket: Socket, early: readonly Buffer[] | null): NetConnection {
+export function netConnection(socket: Socket): NetConnection {
   endSetup(socket);
-  if (early !== null) {
-    for (let i = early.length - 1; i >= 0; i--) socket.unshift(early[i] as Buffer);
-  }
   return { kind: 'net', socket, capabilities: CAPABILITIES, callerData: null, calleeData: null, qos: null };
 }
