@@ -205,9 +205,10 @@ export interface NetConnection {
    * (native: WSASendDisconnect on the SOCKET it handed over). Called from the
    * socket's _final, after every write callback ran (every byte handed to the
    * kernel). Without it, net's own shutdown (uv_shutdown) runs. Throws a
-   * WinsockError on failure.
+   * WinsockError on failure. It is given the socket, so one function serves
+   * every connection of a provider (and their Winsock state can be shared).
    */
-  readonly sendDisconnect?: () => void;
+  readonly sendDisconnect?: (socket: Socket) => void;
 }
 
 /** What a provider hands the facade for a connected socket. */

@@ -40,7 +40,7 @@ export interface SocketInfo {
   readonly maxDisconnectData: number;
   readonly errors: ErrorStyle;
   /** The provider's own WSASendDisconnect (native after the hand-off); without it net's shutdown runs. */
-  readonly sendDisconnect?: (() => void) | undefined;
+  readonly sendDisconnect?: ((socket: net.Socket) => void) | undefined;
 }
 
 /** net's errors with the Winsock code that means the same (winsock2/net). */
@@ -237,7 +237,7 @@ export class WinsockSocket extends net.Socket {
       return;
     }
     try {
-      shutdown();
+      shutdown(this);
     } catch (err) {
       callback(WinsockError.fromNodeError(err, 'WSASendDisconnect'));
       return;

@@ -173,14 +173,16 @@ export function handOver(addon: NativeAddon, socket: number, tracker: HandleTrac
 }
 
 /**
- * The contract's sendDisconnect for a handed-over socket: WSASendDisconnect
- * (no data: TCP/IP carries none) on its SOCKET while Node's handle is open.
+ * The contract's sendDisconnect for handed-over sockets: WSASendDisconnect
+ * (no data: TCP/IP carries none) on the socket's SOCKET while Node's handle
+ * is open. One function per provider: the SOCKET is read from the socket.
  */
-export function sendDisconnectFor(addon: NativeAddon, socket: number, owner: net.Socket): () => void {
-  return () => {
+export function sendDisconnectFor(addon: NativeAddon): (owner: net.Socket) => void {
+  return (owner) => {
+    const socket = (owner as WithSocket)[kSocket];
     const open = (owner as unknown as { _handle?: unknown })._handle;
     // Closed: the SOCKET value may already name another socket.
-    if (owner.destroyed || open === null || open === undefined) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect');
+    if (socket === undefined || owner.destroyed || open === null || open === undefined) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect');
     try {
       addon.sendDisconnectSocket(socket);
     } catch (err) {

@@ -48,7 +48,12 @@ export class NativeProvider implements Provider {
   private readonly untrack = (): void => this.tracker.remove();
 
   /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
-  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {}
+  /** WSASendDisconnect for every handed-over socket of this provider (one function: their Winsock state is shared). */
+  private readonly shutdownSend: (socket: net.Socket) => void;
+
+  constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {
+    this.shutdownSend = sendDisconnectFor(addon);
+  }
 
   /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
   private netConnection(socket: number, capabilities: Capabilities | null, callerData: Buffer | null, calleeData: Buffer | null): NetConnection {
@@ -60,7 +65,7 @@ export class NativeProvider implements Provider {
       callerData,
       calleeData,
       qos: null,
-      sendDisconnect: sendDisconnectFor(this.addon, socket, adopted),
+      sendDisconnect: this.shutdownSend,
     };
   }
 
