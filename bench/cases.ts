@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Impl, ImplName, ProviderName } from './loopback';
 import type * as LinesModule from '../dist/demo/lines';
 import type * as RandomModule from '../dist/demo/random';
+import { GATE_CASES } from './gate';
 
 export type Better = 'higher' | 'lower';
 
@@ -523,4 +524,4 @@ const seed: Case = {
   },
 };
 
-export const CASES: readonly Case[] = [bulk, pingpong, connSequential, connConcurrent, idle, seed];
+export const CASES: readonly Case[] = [bulk, pingpong, connSequential, connConcurrent, idle, seed, ...GATE_CASES];

