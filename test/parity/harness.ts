@@ -109,8 +109,8 @@ export class Ctx {
   }
 
   /** A client socket from the subject, watched as `actor`, destroyed after the scenario. */
-  connect(options: net.NetConnectOpts, actor = 'client', events: readonly string[] = SOCKET_EVENTS): net.Socket {
-    const socket = this.net.connect(options);
+  connect(options: net.NetConnectOpts, actor = 'client', events: readonly string[] = SOCKET_EVENTS, listener?: () => void): net.Socket {
+    const socket = this.net.connect(options, listener);
     this.own(socket);
     this.watch(actor, socket, events);
     return socket;

@@ -52,7 +52,7 @@ export const SCENARIOS: readonly Scenario[] = [
       const server = c.server({}, 'server', (s) => { s.pipe(s); });
       const port = await c.listen(server);
       const accepted = c.accepted(server);
-      const client = c.connect({ port, host: '127.0.0.1' });
+      const client = c.connect({ port, host: '127.0.0.1' }, 'client', undefined, () => c.mark('client', 'cb:connect'));
       c.rec('client.connecting', client.connecting);
       c.rec('client.pending', client.pending);
       c.rec('client.readyState.before', client.readyState);
@@ -445,6 +445,62 @@ export const SCENARIOS: readonly Scenario[] = [
         }).on('error', reject);
       });
       c.rec('body', await within(body, 4000, 'no complete response'));
+    },
+  },
+  {
+    name: 'http client req.write(buf, cb) over the socket',
+    async run(c) {
+      const target = http.createServer((req, res) => {
+        let got = '';
+        req.setEncoding('utf8');
+        req.on('data', (d: string) => { got += d; });
+        req.on('end', () => res.end(`got ${got}`));
+      });
+      const port = await new Promise<number>((resolve) => target.listen(0, '127.0.0.1', () => resolve((target.address() as net.AddressInfo).port)));
+      c.onCleanup(() => new Promise<void>((resolve) => { target.closeAllConnections(); target.close(() => resolve()); }));
+      // The request's connection is the subject's: an agent-less createConnection, as http.request documents.
+      const createConnection = (): net.Socket => c.connect({ port, host: '127.0.0.1' }, 'client');
+      const body = new Promise<string>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', createConnection } as http.RequestOptions, (res) => {
+          let data = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => { data += d; });
+          res.on('end', () => resolve(data));
+        });
+        req.on('error', reject);
+        req.write(Buffer.from('part one'), (err?: Error | null) => {
+          c.mark('request', `cb:req.write ${cbOutcome(err)}`);
+          req.end(', part two');
+        });
+      });
+      c.rec('body', await within(body, 4000, 'no complete response'));
+    },
+  },
+  {
+    name: 'listen forms, address() at once',
+    async run(c) {
+      const a = c.server({}, 'a');
+      c.rec('a.listen.returnsSelf', a.listen(0, '127.0.0.1') === a);
+      // With a host, net looks it up first (even an IP literal): address() is null until then.
+      const addr = a.address() as net.AddressInfo | null;
+      c.rec('a.address.sync', addr && { address: addr.address, family: addr.family, port: typeof addr.port });
+      c.rec('a.listening.sync', a.listening);
+      await seen(a, 'listening');
+      // Without a host there is no lookup: net binds in listen() itself.
+      const h = c.server({}, 'h');
+      h.listen(0);
+      const hAddr = h.address() as net.AddressInfo | null;
+      c.rec('h.address.sync', hAddr && { address: hAddr.address, family: hAddr.family, port: typeof hAddr.port });
+      c.rec('h.listening.sync', h.listening);
+      await seen(h, 'listening');
+      const b = c.server({}, 'b');
+      await new Promise<void>((resolve) => b.listen({ port: 0, host: '127.0.0.1', backlog: 7 }, () => { c.mark('b', 'cb:listen'); resolve(); }));
+      const d = c.server({}, 'd');
+      await new Promise<void>((resolve) => d.listen(0, '127.0.0.1', 5, () => { c.mark('d', 'cb:listen'); resolve(); }));
+      c.rec('d.address', (d.address() as net.AddressInfo).address);
+      const e = c.server({}, 'e');
+      await new Promise<void>((resolve) => e.listen(() => { c.mark('e', 'cb:listen'); resolve(); }));
+      c.rec('e.address', (e.address() as net.AddressInfo).address);
     },
   },
   {
