@@ -62,6 +62,8 @@ export const SCENARIOS: readonly Scenario[] = [
       c.rec('client.remoteFamily', client.remoteFamily);
       c.rec('client.remotePortIsServer', client.remotePort === port);
       c.rec('client.localAddress', client.localAddress);
+      c.rec('client.bufferSize', client.bufferSize);
+      c.rec('typeof client.destroySoon', typeof client.destroySoon);
       const peer = await accepted;
       c.rec('peer.remoteAddress', peer.remoteAddress);
       c.rec('peer.localPortIsServer', peer.localPort === port);
@@ -153,6 +155,16 @@ export const SCENARIOS: readonly Scenario[] = [
       c.rec('client.errored', errorName(client.errored));
       await closed(client);
       await until(() => peer.destroyed);
+    },
+  },
+  {
+    name: 'resetAndDestroy: the peer sees ECONNRESET',
+    async run(c) {
+      const { client, peer } = await pair(c);
+      peer.resume();
+      c.rec('client.resetAndDestroy.returnsSelf', client.resetAndDestroy() === client);
+      await closed(client);
+      c.rec('peer.closed', await closed(peer));
     },
   },
   {
