@@ -70,6 +70,8 @@ export interface Case {
   readonly floor: boolean;
   /** Needs caller and disconnect data: winsock2 runs it on the framed provider only. */
   readonly callerData?: boolean;
+  /** Its client is a plain TCP program (wrk): winsock2 runs it on the providers whose wire is plain TCP (not framed). */
+  readonly plainTcpClient?: boolean;
 }
 
 const atLeast = (value: number): Target => ({ on: 'ratio', op: '>=', value });

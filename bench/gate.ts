@@ -116,6 +116,8 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
     portable: false,
     // wrk speaks HTTP over TCP: the framed floor speaks its own protocol.
     floor: false,
+    // wrk speaks HTTP over plain TCP: framed's callers speak its framing first.
+    plainTcpClient: true,
     async run(impl, params) {
       const server = await serve(impl, secure);
       try {

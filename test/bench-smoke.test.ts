@@ -156,6 +156,7 @@ describe('benchmark harness (quick mode)', function () {
     assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
     assert.throws(() => run(['--baseline', 'build']), usageError(/needs --baseline-build/));
     assert.throws(() => run(['--provider', 'emulated', '--cases', 'seed']), usageError(/--provider emulated cannot run seed/));
+    assert.throws(() => run(['--provider', 'framed', '--cases', 'gate-http']), usageError(/--provider framed cannot run gate-http \(its wire is its own framed protocol/));
   });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
