@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Impl, ImplName, ProviderName } from './loopback';
 import type * as LinesModule from '../dist/demo/lines';
 import type * as RandomModule from '../dist/demo/random';
+import { GATE_CASES } from './gate';
 
 export type Better = 'higher' | 'lower';
 
@@ -69,6 +70,8 @@ export interface Case {
   readonly floor: boolean;
   /** Needs caller and disconnect data: winsock2 runs it on the framed provider only. */
   readonly callerData?: boolean;
+  /** Its client is a plain TCP program (wrk): winsock2 runs it on the providers whose wire is plain TCP (not framed). */
+  readonly plainTcpClient?: boolean;
 }
 
 const atLeast = (value: number): Target => ({ on: 'ratio', op: '>=', value });
@@ -523,4 +526,4 @@ const seed: Case = {
   },
 };
 
-export const CASES: readonly Case[] = [bulk, pingpong, connSequential, connConcurrent, idle, seed];
+export const CASES: readonly Case[] = [bulk, pingpong, connSequential, connConcurrent, idle, seed, ...GATE_CASES];

@@ -153,7 +153,10 @@ function parseArgs(argv: string[]): Options {
   }
   if (o.subject === 'winsock') {
     const unfit = (o.cases ?? []).filter((id) => !carries(CASES.find((c) => c.id === id) as Case, o.provider));
-    if (unfit.length > 0) usage(`--provider ${o.provider} cannot run ${unfit.join(',')} (it carries no caller or disconnect data: only framed does)`);
+    if (unfit.length > 0) {
+      const why = o.provider === 'framed' ? 'its wire is its own framed protocol: a plain TCP client such as wrk cannot talk to it' : 'it carries no caller or disconnect data: only framed does';
+      usage(`--provider ${o.provider} cannot run ${unfit.join(',')} (${why})`);
+    }
   }
   return o;
 }
@@ -307,8 +310,9 @@ function targetOf(targets: Metric['targets'], o: Options): Target | undefined {
   return targets?.[`${o.provider}/${o.baseline}` as Pairing];
 }
 
-/** Whether winsock2 on `provider` can run the case: caller and disconnect data only travel on framed. */
+/** Whether winsock2 on `provider` can run the case: caller and disconnect data only travel on framed; plain TCP clients only reach the others. */
 function carries(c: Case, provider: ProviderName): boolean {
+  if (c.plainTcpClient && provider === 'framed') return false;
   return !c.callerData || provider === 'framed';
 }
 

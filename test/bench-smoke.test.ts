@@ -4,7 +4,7 @@
  * benchmarks are never timed tests; only the shape of the report is.
  */
 import { strict as assert } from 'node:assert';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,6 +13,10 @@ import { pendingBecause, platform } from './helpers/harness';
 const root = path.join(__dirname, '..', '..');
 /** The default provider (emulated) runs every case but seed, which needs caller and disconnect data. */
 const CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc', 'idle'];
+/** The gate cases (also run by default): http(s) behind the gate and alone, loaded by wrk in its own process. */
+const GATE_CASE_IDS = ['gate-http', 'gate-https', 'gate-http-close', 'gate-https-close'];
+/** Whether Debian's wrk is on PATH (scripts/ci-install-tools.sh installs it for CI). */
+const hasWrk = !spawnSync('wrk', ['--version']).error;
 const FLOOR_CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc'];
 
 interface Summary { median: number; min: number; max: number; samples: number[] }
@@ -80,7 +84,8 @@ describe('benchmark harness (quick mode)', function () {
   });
 
   it('writes a well-formed JSON report with every case against its net twin (emulated by default), judging nothing', function () {
-    const { report, stdout } = runHarnessWithOutput(dir, []);
+    // The gate cases need wrk: the next test runs them, or says why it cannot.
+    const { report, stdout } = runHarnessWithOutput(dir, ['--skip', GATE_CASE_IDS.join(',')]);
     assertWellFormed(report, 'winsock', CASE_IDS);
     assert.equal(report['provider'], 'emulated');
     assert.equal(report['baseline'], 'net');
@@ -89,6 +94,16 @@ describe('benchmark harness (quick mode)', function () {
     assert.deepEqual(bulk?.metrics[0]?.target, { on: 'ratio', op: '>=', value: 0.97 });
     assert.doesNotMatch(stdout, /\bmet\b|MISSED/);
     assert.match(stdout, /not judged/);
+  });
+
+  it('runs the gate cases: http and https behind the gate against the same server alone, under wrk', function () {
+    if (!hasWrk) pendingBecause(this, 'wrk is not installed (apt-get install wrk; scripts/ci-install-tools.sh installs it in CI)');
+    const report = runHarness(dir, ['--cases', GATE_CASE_IDS.join(',')]);
+    assertWellFormed(report, 'winsock', GATE_CASE_IDS);
+    // Issue 20's target is on the request rate; the CPU per request is reported beside it.
+    for (const c of report['cases'] as { id: string; metrics: { id: string; target?: unknown }[] }[]) {
+      assert.deepEqual(c.metrics.map((m) => [m.id, m.target]), [[`${c.id}-rate`, { on: 'ratio', op: '>=', value: 0.97 }], [`${c.id}-cpu`, undefined]]);
+    }
   });
 
   it('runs the seed scenario on the framed provider (caller and disconnect data)', function () {
@@ -141,6 +156,7 @@ describe('benchmark harness (quick mode)', function () {
     assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
     assert.throws(() => run(['--baseline', 'build']), usageError(/needs --baseline-build/));
     assert.throws(() => run(['--provider', 'emulated', '--cases', 'seed']), usageError(/--provider emulated cannot run seed/));
+    assert.throws(() => run(['--provider', 'framed', '--cases', 'gate-http']), usageError(/--provider framed cannot run gate-http \(its wire is its own framed protocol/));
   });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {

@@ -1,0 +1,100 @@
+/**
+ * Parity with node:net (issue 20, "How it is checked"): every scenario of
+ * scenarios.ts runs on node:net and on `winsock2/net` on each provider under
+ * test, and the two traces (events per object in order, callback calls,
+ * return values, properties) must be equal. The differences Winsock requires
+ * are listed by name in ALLOWED, each with its reason; any other difference
+ * fails, and so does an allowance that no longer occurs (the table stays true).
+ */
+import { strict as assert } from 'node:assert';
+import type { ProviderName } from '../../lib/types';
+import { pendingBecause, providersUnderTest } from '../helpers/harness';
+import { compare, formatDifference, NODE_NET, runScenario, type Difference, type Scenario, type Trace } from './harness';
+import { SCENARIOS } from './scenarios';
+import { loadWinsockNet, winsockSubject, WINSOCK_NET_PATH } from './subjects';
+
+interface Allowed {
+  readonly providers: readonly ProviderName[];
+  readonly scenario: string;
+  /** The trace key that may differ. */
+  readonly key: string;
+  readonly reason: string;
+}
+
+/** The one table of differences Winsock requires. Nothing else may differ from node:net. */
+export const ALLOWED: readonly Allowed[] = [
+  ...['client', 'peer'].flatMap((who): Allowed[] => [
+    {
+      providers: ['framed'],
+      scenario: 'instanceof net.Socket',
+      key: `${who} instanceof net.Socket`,
+      reason: 'framed carries its own frames over TCP, so its socket is a stream.Duplex over the net.Socket, not Node\'s own (SPEC "Node\'s own sockets")',
+    },
+    {
+      providers: ['framed'],
+      scenario: 'instanceof net.Socket',
+      key: `${who}._handle is a TCP handle`,
+      reason: 'the framed Duplex has no libuv handle of its own: the TCP handle belongs to the net.Socket under the framing',
+    },
+  ]),
+];
+
+function allowedFor(provider: ProviderName, scenario: Scenario): Allowed[] {
+  return ALLOWED.filter((a) => a.providers.includes(provider) && a.scenario === scenario.name);
+}
+
+describe('parity with node:net: the allowed-differences table', function () {
+  it('names only scenarios that exist, once per key and provider, each with a reason', function () {
+    const names = new Set(SCENARIOS.map((s) => s.name));
+    const seenKeys = new Set<string>();
+    for (const a of ALLOWED) {
+      assert.ok(names.has(a.scenario), `ALLOWED names an unknown scenario: ${a.scenario}`);
+      assert.ok(a.reason.length > 20, `ALLOWED ${a.scenario} / ${a.key} needs a reason`);
+      for (const p of a.providers) {
+        const id = `${p}|${a.scenario}|${a.key}`;
+        assert.ok(!seenKeys.has(id), `ALLOWED lists ${id} twice`);
+        seenKeys.add(id);
+      }
+    }
+  });
+});
+
+describe('parity with node:net: winsock2/net', function () {
+  this.timeout(30_000);
+  const mod = loadWinsockNet();
+  const baselines = new Map<string, Trace>();
+  /** node:net's trace of `scenario`, run once and shared by every provider. */
+  async function baseline(scenario: Scenario): Promise<Trace> {
+    let trace = baselines.get(scenario.name);
+    if (!trace) {
+      trace = await runScenario(scenario, NODE_NET);
+      baselines.set(scenario.name, trace);
+    }
+    return trace;
+  }
+
+  for (const provider of providersUnderTest()) {
+    describe(`[${provider}]`, function () {
+      before(function () {
+        if (!mod) pendingBecause(this, `winsock2/net is not built on this tree (${WINSOCK_NET_PATH} is missing): the facade of issue 20 has not landed`);
+      });
+      for (const scenario of SCENARIOS) {
+        it(scenario.name, async function () {
+          const subject = winsockSubject(mod!, provider);
+          const expected = await baseline(scenario);
+          assert.equal(expected.get('outcome'), 'completed', `node:net itself did not complete ${scenario.name}: ${String(expected.get('outcome'))}`);
+          const actual = await runScenario(scenario, subject);
+          const allowed = allowedFor(provider, scenario);
+          const differences = compare(expected, actual);
+          const unexplained = differences.filter((d: Difference) => !allowed.some((a) => a.key === d.key));
+          const stale = allowed.filter((a) => !differences.some((d) => d.key === a.key));
+          assert.deepEqual(
+            { unexplained: unexplained.map(formatDifference), stale: stale.map((a) => `${a.key} (allowed: ${a.reason}) no longer differs`) },
+            { unexplained: [], stale: [] },
+            `${subject.name} differs from node:net in "${scenario.name}"`,
+          );
+        });
+      }
+    });
+  }
+});
