@@ -122,7 +122,7 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
       const server = await serve(impl, secure);
       try {
         const before = process.cpuUsage();
-        const result = await runWrk(`${secure ? 'https' : 'http'}://${HOST}:${server.port}/`, params['seconds'] as number, keepAlive);
+        const result = await runWrk(`${secure ? 'https' : 'http'}://${HOST}:${server.port}/`, params['seconds'], keepAlive);
         const used = process.cpuUsage(before);
         if (result.requests === 0) throw new Error(`${id}: wrk completed no request`);
         if (result.non2xx > 0) throw new Error(`${id}: ${result.non2xx} responses were not 2xx`);

@@ -294,16 +294,18 @@ export class HandleSocket extends WinsockSocket {
 }
 
 /**
- * A 'connect' listener added once the socket is open runs on the next tick
- * (net would never call it). Node's own consumers take a net.Socket with no
- * `_handle` for one still connecting and wait for its 'connect': TLSSocket
- * does (`this.connecting = socket.connecting || !socket._handle`), so
- * `tls.connect({ socket })` over a framed socket would wait for ever.
+ * A one-time 'connect' listener added once the socket is open runs on the
+ * next tick (net would never call it). Node's own consumers take a
+ * net.Socket with no `_handle` for one still connecting and wait for its
+ * 'connect' with once(): TLSSocket does (`this.connecting =
+ * socket.connecting || !socket._handle`), so `tls.connect({ socket })` over
+ * a framed socket would wait for ever. Persistent listeners (on) are left
+ * alone, as net leaves them.
  */
-const addListener = HandleSocket.prototype.on;
-function lateConnect(this: HandleSocket, event: string | symbol, listener: (...args: unknown[]) => void): HandleSocket {
-  addListener.call(this, event, listener);
-  if (event === 'connect' && !this.connecting && !this.destroyed && !(this as unknown as { handleClosed: boolean }).handleClosed) {
+const addOnceListener = HandleSocket.prototype.once;
+function lateConnectOnce(this: HandleSocket, event: string | symbol, listener: (...args: unknown[]) => void): HandleSocket {
+  addOnceListener.call(this, event, listener);
+  if (event === 'connect' && !this.connecting && !this.destroyed) {
     process.nextTick(() => {
       if (!this.listeners('connect').includes(listener)) return;
       this.removeListener('connect', listener);
@@ -312,17 +314,7 @@ function lateConnect(this: HandleSocket, event: string | symbol, listener: (...a
   }
   return this;
 }
-const addOnceListener = HandleSocket.prototype.once;
-function lateConnectOnce(this: HandleSocket, event: string | symbol, listener: (...args: unknown[]) => void): HandleSocket {
-  if (event === 'connect' && !this.connecting && !this.destroyed) return lateConnect.call(this, event, listener);
-  addOnceListener.call(this, event, listener);
-  return this;
-}
-Object.defineProperties(HandleSocket.prototype, {
-  on: { configurable: true, writable: true, value: lateConnect },
-  addListener: { configurable: true, writable: true, value: lateConnect },
-  once: { configurable: true, writable: true, value: lateConnectOnce },
-});
+Object.defineProperty(HandleSocket.prototype, 'once', { configurable: true, writable: true, value: lateConnectOnce });
 
 // net.Socket defines these as accessors on its prototype; @types/node types
 // them as properties, so they are redefined here rather than in the class.

@@ -122,9 +122,13 @@ export class Server extends GateServer {
   listen(port?: number | string | null, callback?: ListenCallback): this;
   listen(options: nodeNet.ListenOptions, callback?: ListenCallback): this;
   listen(...args: unknown[]): this {
-    const { port, host, callback } = parseListenArgs(args);
+    const { port, host, callback, signal } = parseListenArgs(args);
     if (this.running) throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (callback) this.once('listening', callback);
+    if (signal !== undefined) {
+      // As net: an aborted signal closes the server (one already aborted: at once).
+      if (signal.aborted) { process.nextTick(() => this.close()); } else signal.addEventListener('abort', () => this.close(), { once: true });
+    }
     this.listenCore(host === undefined ? { port } : { port, host }).then(undefined, (err: unknown) => {
       if (err instanceof WinsockError && err.code === 'WSAEINTR') return; // closed while binding
       this.emit('error', toNetError(err, 'listen', host ?? '::', port) as WinsockError);
@@ -139,7 +143,7 @@ export class Server extends GateServer {
    */
   close(callback?: (err?: Error) => void): this {
     const running = this.running;
-    this.closeRequested = true;
+    this.closeRequests++;
     if (typeof callback === 'function') {
       if (running) this.once('close', () => callback());
       else this.once('close', () => callback(netError('ERR_SERVER_NOT_RUNNING', 'Server is not running.')));
@@ -149,13 +153,22 @@ export class Server extends GateServer {
     return this;
   }
 
-  /** A close() waits for its 'close': emitted once nothing listens and no connection is left (net's _emitCloseIfDrained). */
-  private closeRequested = false;
+  /**
+   * close() calls still waiting for their 'close': one each once nothing
+   * listens and no connection is left, as net's _emitCloseIfDrained emits.
+   */
+  private closeRequests = 0;
 
   private emitCloseIfDrained(): void {
-    if (!this.closeRequested || this.running || this.connections > 0) return;
-    this.closeRequested = false;
-    process.nextTick(() => this.emit('close'));
+    if (this.closeRequests === 0 || this.running || this.connections > 0) return;
+    let n = this.closeRequests;
+    this.closeRequests = 0;
+    process.nextTick(() => { while (n-- > 0) this.emit('close'); });
+  }
+
+  /** As net.Server.listening: true from the bind (synchronous for an IP host), false after close(). */
+  override get listening(): boolean {
+    return super.listening || (this.running && this.address() !== null);
   }
 
   protected override socketClosed(): void {
@@ -170,13 +183,14 @@ export class Server extends GateServer {
 }
 
 /** net.Server.listen's arguments. */
-function parseListenArgs(args: unknown[]): { port: number; host: string | undefined; callback: ListenCallback | undefined } {
+function parseListenArgs(args: unknown[]): { port: number; host: string | undefined; callback: ListenCallback | undefined; signal: AbortSignal | undefined } {
   const last = args[args.length - 1];
   const callback = typeof last === 'function' ? (last as ListenCallback) : undefined;
   const rest = callback ? args.slice(0, -1) : args;
   const first = rest[0];
   let port: unknown = 0;
   let host: unknown;
+  let signal: AbortSignal | undefined;
   if (first !== null && typeof first === 'object') {
     const options = first as nodeNet.ListenOptions & { handle?: unknown; fd?: unknown };
     if (options.path !== undefined || options.handle !== undefined || options.fd !== undefined) {
@@ -184,6 +198,7 @@ function parseListenArgs(args: unknown[]): { port: number; host: string | undefi
     }
     port = options.port ?? 0;
     host = options.host;
+    signal = options.signal;
   } else {
     port = first ?? 0;
     if (typeof rest[1] === 'string') host = rest[1];
@@ -196,7 +211,7 @@ function parseListenArgs(args: unknown[]): { port: number; host: string | undefi
   if (host !== undefined && host !== null && typeof host !== 'string') {
     throw netError('ERR_INVALID_ARG_TYPE', 'The "host" argument must be of type string');
   }
-  return { port, host: host === null || host === '' ? undefined : (host as string | undefined), callback };
+  return { port, host: host === null || host === '' ? undefined : (host as string | undefined), callback, signal };
 }
 
 /** As net.createServer, with the gate's options beside net's. */

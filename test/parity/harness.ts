@@ -45,7 +45,7 @@ function describeEvent(event: string, args: unknown[]): string {
 /** An error as code (net's codes) or, where there is none, its name and message. */
 export function errorName(err: unknown): string {
   if (err === null || err === undefined) return String(err);
-  if (typeof err !== 'object') return `non-error ${String(err)}`;
+  if (typeof err !== 'object') return `non-error ${typeof err === 'string' ? err : typeof err}`;
   const e = err as { code?: unknown; name?: unknown; message?: unknown };
   if (typeof e.code === 'string') return e.code;
   return `${String(e.name)}: ${String(e.message)}`;
@@ -180,7 +180,7 @@ export async function settle(): Promise<void> {
 export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
+    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
   });
 }
 

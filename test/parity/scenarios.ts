@@ -357,7 +357,7 @@ export const SCENARIOS: readonly Scenario[] = [
       c.rec('server.listening', server.listening);
       const target = c.server({}, 'target');
       const port = await c.listen(target);
-      const client = c.connect({ port, host: '127.0.0.1', signal: AbortSignal.abort() } as net.NetConnectOpts);
+      const client = c.connect({ port, host: '127.0.0.1', signal: AbortSignal.abort() });
       await closed(client);
       c.rec('client.destroyed', client.destroyed);
     },
@@ -431,7 +431,7 @@ export const SCENARIOS: readonly Scenario[] = [
       client.write(Buffer.from('2'), null as unknown as BufferEncoding, cb('write(b, null, cb)'));
       client.write(Buffer.from('3'), undefined, cb('write(b, undefined, cb)'));
       client.write('4', 'utf8', cb('write(s, utf8, cb)'));
-      client.end(cb('end(cb)') as () => void);
+      client.end(cb('end(cb)'));
       c.rec('peer.received', await got);
       await closed(client);
     },

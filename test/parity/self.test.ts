@@ -64,7 +64,7 @@ describe('parity harness self-test', function () {
     const differences = compare(await runScenario(s, NODE_NET), await runScenario(s, broken('drops callbacks', { mutate: dropsCallbackWithoutEncoding })));
     assert.deepEqual(differences.map((d) => d.key), ['client.events']);
     const actual = differences[0]?.actual as string[];
-    assert.ok(!actual.includes('cb:write(b, null, cb) ok') && !actual.includes('cb:write(b, undefined, cb) ok'), formatDifference(differences[0]!));
+    assert.ok(!actual.includes('cb:write(b, null, cb) ok') && !actual.includes('cb:write(b, undefined, cb) ok'), formatDifference(differences[0]));
   });
 
   it('catches sockets that are always half-open', async function () {
