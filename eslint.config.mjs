@@ -8,7 +8,17 @@ import { pending } from './eslint.pending.mjs';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'out/', 'out-bench/', 'build/', 'docs/api/', 'prebuilds/', '.cache/', 'node_modules/', 'native/'],
+    ignores: [
+      'dist/',
+      'out/',
+      'out-bench/',
+      'build/',
+      'docs/api/',
+      'prebuilds/',
+      '.cache/',
+      'node_modules/',
+      'native/',
+    ],
   },
   {
     // A disable comment that disables nothing is an error: each one is real or goes.
@@ -19,10 +29,16 @@ export default tseslint.config(
   {
     rules: {
       // As tsc's noUnusedParameters: a leading underscore marks a name kept on purpose (an interface's signature).
-      '@typescript-eslint/no-unused-vars': ['error', {
-        argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_',
-        ignoreRestSiblings: true,
-      }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          varsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true,
+        },
+      ],
     },
   },
   {

@@ -132,10 +132,15 @@ async function drained(impl: Impl): Promise<void> {
 const bulk: Case = {
   id: 'bulk',
   title: 'bulk one way',
-  metrics: [{
-    id: 'bulk', title: 'bulk throughput, one way', unit: 'MiB/s', better: 'higher',
-    targets: { 'emulated/net': atLeast(0.97), 'framed/floor': atLeast(1.0), 'native/net': atLeast(1.0) },
-  }],
+  metrics: [
+    {
+      id: 'bulk',
+      title: 'bulk throughput, one way',
+      unit: 'MiB/s',
+      better: 'higher',
+      targets: { 'emulated/net': atLeast(0.97), 'framed/floor': atLeast(1.0), 'native/net': atLeast(1.0) },
+    },
+  ],
   params: (quick) => ({ bytes: (quick ? 16 : 256) * MiB, writeSize: 64 * 1024 }),
   portable: true,
   floor: true,
@@ -146,7 +151,9 @@ const bulk: Case = {
     let serverSocket: Duplex | null = null;
     const accepted = new Signal();
     let finish: () => void = noop;
-    const finished = new Promise<void>((resolve) => { finish = resolve; });
+    const finished = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
     const server = await impl.listen({
       condition: false,
       onConnection(s) {
@@ -184,10 +191,15 @@ const bulk: Case = {
 const pingpong: Case = {
   id: 'pingpong',
   title: '1-byte ping-pong',
-  metrics: [{
-    id: 'pingpong', title: 'ping-pong round trip', unit: 'µs', better: 'lower',
-    targets: { 'emulated/net': atMost(1.05), 'framed/floor': atMost(1.0) },
-  }],
+  metrics: [
+    {
+      id: 'pingpong',
+      title: 'ping-pong round trip',
+      unit: 'µs',
+      better: 'lower',
+      targets: { 'emulated/net': atMost(1.05), 'framed/floor': atMost(1.0) },
+    },
+  ],
   params: (quick) => ({ roundTrips: quick ? 1000 : 10_000 }),
   portable: true,
   floor: true,
@@ -201,7 +213,9 @@ const pingpong: Case = {
         serverSocket = s;
         accepted.notify();
         s.on('error', noop);
-        s.on('data', (d: Buffer) => { s.write(d); });
+        s.on('data', (d: Buffer) => {
+          s.write(d);
+        });
       },
     });
     const client = await impl.connect(server.port);
@@ -234,7 +248,9 @@ const pingpong: Case = {
  * A server that runs the condition, accepts, and closes its side when the
  * client hangs up. `accepted` / `closed` count server-side sockets.
  */
-async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Promise<void>; accepted(): number; closed(): number; signal: Signal }> {
+async function acceptingServer(
+  impl: Impl,
+): Promise<{ port: number; close(): Promise<void>; accepted(): number; closed(): number; signal: Signal }> {
   let accepted = 0;
   let closed = 0;
   const signal = new Signal();
@@ -244,7 +260,10 @@ async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Pro
       accepted++;
       signal.notify();
       s.on('error', noop);
-      s.once('close', () => { closed++; signal.notify(); });
+      s.once('close', () => {
+        closed++;
+        signal.notify();
+      });
       s.on('end', () => s.destroy());
       s.resume();
     },
@@ -255,11 +274,16 @@ async function acceptingServer(impl: Impl): Promise<{ port: number; close(): Pro
 const connSequential: Case = {
   id: 'conn-seq',
   title: 'connections, sequential',
-  metrics: [{
-    id: 'conn-seq', title: 'connection rate, sequential', unit: 'conn/s', better: 'higher',
-    // Accept rate with a JS condition (the net twin runs the same check).
-    targets: { 'emulated/net': atLeast(0.90), 'framed/floor': atLeast(0.95), 'native/net': atLeast(0.90) },
-  }],
+  metrics: [
+    {
+      id: 'conn-seq',
+      title: 'connection rate, sequential',
+      unit: 'conn/s',
+      better: 'higher',
+      // Accept rate with a JS condition (the net twin runs the same check).
+      targets: { 'emulated/net': atLeast(0.9), 'framed/floor': atLeast(0.95), 'native/net': atLeast(0.9) },
+    },
+  ],
   params: (quick) => ({ connections: quick ? 200 : 2000 }),
   portable: true,
   floor: true,
@@ -286,10 +310,15 @@ const connSequential: Case = {
 const connConcurrent: Case = {
   id: 'conn-conc',
   title: 'connections, concurrent',
-  metrics: [{
-    id: 'conn-conc', title: 'connection rate, concurrent', unit: 'conn/s', better: 'higher',
-    targets: { 'emulated/net': atLeast(0.90), 'framed/floor': atLeast(0.95) },
-  }],
+  metrics: [
+    {
+      id: 'conn-conc',
+      title: 'connection rate, concurrent',
+      unit: 'conn/s',
+      better: 'higher',
+      targets: { 'emulated/net': atLeast(0.9), 'framed/floor': atLeast(0.95) },
+    },
+  ],
   params: (quick) => ({ concurrency: quick ? 50 : 200, waves: quick ? 1 : 5 }),
   portable: true,
   floor: true,
@@ -343,8 +372,14 @@ function idleChild(role: 'server' | 'client', impl: ImplName, provider: Provider
   const messages: ChildMessage[] = [];
   const waiters: (() => void)[] = [];
   let exited: string | null = null;
-  child.on('message', (m: ChildMessage) => { messages.push(m); for (const w of waiters.splice(0)) w(); });
-  child.on('exit', (code, signal) => { exited = `exited (${code ?? signal})`; for (const w of waiters.splice(0)) w(); });
+  child.on('message', (m: ChildMessage) => {
+    messages.push(m);
+    for (const w of waiters.splice(0)) w();
+  });
+  child.on('exit', (code, signal) => {
+    exited = `exited (${code ?? signal})`;
+    for (const w of waiters.splice(0)) w();
+  });
   const next = async (type: ChildMessage['type'], ms: number): Promise<ChildMessage> => {
     const deadline = Date.now() + ms;
     for (;;) {
@@ -356,7 +391,10 @@ function idleChild(role: 'server' | 'client', impl: ImplName, provider: Provider
       }
       if (exited) throw new Error(`idle ${role} (${impl}) ${exited} before '${type}'`);
       if (Date.now() > deadline) throw new Error(`idle ${role} (${impl}): no '${type}' within ${ms} ms`);
-      await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 100); });
+      await new Promise<void>((r) => {
+        waiters.push(r);
+        setTimeout(r, 100);
+      });
     }
   };
   const stop = async (): Promise<void> => {
@@ -372,11 +410,28 @@ const idle: Case = {
   id: 'idle',
   title: 'idle connections',
   metrics: [
-    { id: 'idle-rss-server', title: 'idle connections: server RSS', unit: 'MiB', better: 'lower', targets: { 'emulated/net': atMost(1.2) } },
-    { id: 'idle-rss-client', title: 'idle connections: client RSS', unit: 'MiB', better: 'lower', targets: { 'emulated/net': atMost(1.2) } },
+    {
+      id: 'idle-rss-server',
+      title: 'idle connections: server RSS',
+      unit: 'MiB',
+      better: 'lower',
+      targets: { 'emulated/net': atMost(1.2) },
+    },
+    {
+      id: 'idle-rss-client',
+      title: 'idle connections: client RSS',
+      unit: 'MiB',
+      better: 'lower',
+      targets: { 'emulated/net': atMost(1.2) },
+    },
     { id: 'idle-heap-server', title: 'idle connections: server heap', unit: 'MiB', better: 'lower' },
     { id: 'idle-heap-client', title: 'idle connections: client heap', unit: 'MiB', better: 'lower' },
-    { id: 'idle-conn-bytes', title: 'idle connections: RSS per connection (server + client)', unit: 'KiB', better: 'lower' },
+    {
+      id: 'idle-conn-bytes',
+      title: 'idle connections: RSS per connection (server + client)',
+      unit: 'KiB',
+      better: 'lower',
+    },
   ],
   params: (quick) => ({ connections: quick ? 200 : 10_000 }),
   pairs: (quick) => (quick ? 1 : 3),
@@ -434,7 +489,14 @@ function lines(s: Duplex, onLine: (line: string) => void): void {
 const seed: Case = {
   id: 'seed',
   title: 'seed scenario',
-  metrics: [{ id: 'seed', title: 'seed scenario (clients, 100 tx + disconnect data each)', unit: 'clients/s', better: 'higher' }],
+  metrics: [
+    {
+      id: 'seed',
+      title: 'seed scenario (clients, 100 tx + disconnect data each)',
+      unit: 'clients/s',
+      better: 'higher',
+    },
+  ],
   params: (quick) => ({ clients: quick ? 50 : 1000, transactions: 100 }),
   portable: true,
   floor: false,
@@ -450,7 +512,10 @@ const seed: Case = {
 
     const serve = (s: Duplex): void => {
       s.on('error', noop);
-      s.once('close', () => { served++; signal.notify(); });
+      s.once('close', () => {
+        served++;
+        signal.notify();
+      });
       lines(s, (line) => {
         if (line.startsWith('tx:')) grandTotal += Number(line.slice(3));
         else if (line.startsWith('hello ')) s.write(`welcome ${line.slice(6)}\n`);
@@ -459,14 +524,18 @@ const seed: Case = {
       s.once('end', () => {
         void (async () => {
           if (inBand) {
-            await new Promise<void>((resolve) => { s.end(`total=${grandTotal}\n`, () => resolve()); });
+            await new Promise<void>((resolve) => {
+              s.end(`total=${grandTotal}\n`, () => resolve());
+            });
           } else {
             const count = await impl.recvDisconnect(s);
             countTotal += Number(count?.replace(/^count=/, '') ?? 0);
             await impl.sendDisconnect(s, `total=${grandTotal}`);
           }
           s.destroy();
-        })().catch((err: unknown) => { s.destroy(err instanceof Error ? err : new Error(String(err))); });
+        })().catch((err: unknown) => {
+          s.destroy(err instanceof Error ? err : new Error(String(err)));
+        });
       });
     };
     const server = await impl.listen({ condition: true, onConnection: serve });
@@ -481,9 +550,14 @@ const seed: Case = {
       let welcome: string | null = impl.calleeData(s);
       let total: string | null = null;
       let onWelcome: () => void = noop;
-      const welcomed = new Promise<void>((resolve) => { onWelcome = resolve; });
+      const welcomed = new Promise<void>((resolve) => {
+        onWelcome = resolve;
+      });
       lines(s, (line) => {
-        if (line.startsWith('welcome ')) { welcome = line; onWelcome(); } else if (line.startsWith('total=')) total = line;
+        if (line.startsWith('welcome ')) {
+          welcome = line;
+          onWelcome();
+        } else if (line.startsWith('total=')) total = line;
       });
       const ended = once(s, 'end');
       if (inBand) {
@@ -520,8 +594,10 @@ const seed: Case = {
     await server.close();
     await drained(impl);
     if (grandTotal !== amountSent) throw new Error(`seed: server counted ${grandTotal}, clients sent ${amountSent}`);
-    if (countTotal !== nClients * perClient) throw new Error(`seed: counts add up to ${countTotal}, not ${nClients * perClient}`);
-    if (lastTotal !== `total=${amountSent}`) throw new Error(`seed: last client saw ${lastTotal}, expected total=${amountSent}`);
+    if (countTotal !== nClients * perClient)
+      throw new Error(`seed: counts add up to ${countTotal}, not ${nClients * perClient}`);
+    if (lastTotal !== `total=${amountSent}`)
+      throw new Error(`seed: last client saw ${lastTotal}, expected total=${amountSent}`);
     return { seed: nClients / (ms / 1000) };
   },
 };

@@ -128,7 +128,8 @@ export class FramedDuplex extends SocketDuplex {
     const n = chunk.length;
     while (at < n) {
       if (this.remaining === 0) {
-        while (this.partialLength < HEADER_SIZE && at < n) this.partialHeader[this.partialLength++] = chunk[at++] as number;
+        while (this.partialLength < HEADER_SIZE && at < n)
+          this.partialHeader[this.partialLength++] = chunk[at++] as number;
         if (this.partialLength < HEADER_SIZE) return;
         this.partialLength = 0;
         if (this.partialHeader[0] !== FRAME_DATA) {
@@ -164,8 +165,14 @@ function readHandshake(socket: net.Socket, done: (leftover: Buffer | null) => vo
     const all = parts.length === 1 ? chunk : Buffer.concat(parts, got);
     done(got > HANDSHAKE_SIZE ? all.subarray(HANDSHAKE_SIZE) : null);
   };
-  const onEnd = (): void => { off(); fail(new Error('floor: closed before the handshake')); };
-  const onError = (err: Error): void => { off(); fail(err); };
+  const onEnd = (): void => {
+    off();
+    fail(new Error('floor: closed before the handshake'));
+  };
+  const onError = (err: Error): void => {
+    off();
+    fail(err);
+  };
   const off = (): void => {
     socket.off('data', onData);
     socket.off('end', onEnd);
@@ -186,18 +193,27 @@ export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
   return {
     name: kind,
     listen(spec) {
-      return listenLoopback(net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
-        track(s);
-        if (kind === 'passthrough') {
-          if (admitted(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
-          return;
-        }
-        readHandshake(s, (leftover) => {
-          if (!admitted(spec.condition, s)) return;
-          s.write(VERDICT);
-          spec.onConnection(new FramedDuplex(s, leftover));
-        }, () => { s.on('error', noop); s.destroy(); });
-      }));
+      return listenLoopback(
+        net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+          track(s);
+          if (kind === 'passthrough') {
+            if (admitted(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
+            return;
+          }
+          readHandshake(
+            s,
+            (leftover) => {
+              if (!admitted(spec.condition, s)) return;
+              s.write(VERDICT);
+              spec.onConnection(new FramedDuplex(s, leftover));
+            },
+            () => {
+              s.on('error', noop);
+              s.destroy();
+            },
+          );
+        }),
+      );
     },
     connect(port) {
       return new Promise<Duplex>((resolve, reject) => {
@@ -210,7 +226,10 @@ export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
         };
         if (kind === 'passthrough') {
           s.once('error', failed);
-          s.once('connect', () => { s.off('error', failed); resolve(new SocketDuplex(s)); });
+          s.once('connect', () => {
+            s.off('error', failed);
+            resolve(new SocketDuplex(s));
+          });
           return;
         }
         readHandshake(s, (leftover) => resolve(new FramedDuplex(s, leftover)), failed);

@@ -48,10 +48,18 @@ function runWrk(url: string, seconds: number, keepAlive: boolean): Promise<WrkRe
   return new Promise((resolve, reject) => {
     const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
     child.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' ? new Error(`gate: ${WRK} not found (apt-get install wrk; scripts/ci-install-tools.sh installs it)`) : err);
+      reject(
+        err.code === 'ENOENT'
+          ? new Error(`gate: ${WRK} not found (apt-get install wrk; scripts/ci-install-tools.sh installs it)`)
+          : err,
+      );
     });
     child.once('close', (code) => {
       const total = /(\d+) requests in/.exec(out);
@@ -75,7 +83,10 @@ function runWrk(url: string, seconds: number, keepAlive: boolean): Promise<WrkRe
 async function listenPlain(server: net.Server): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host: HOST, backlog: 2048 }, () => { server.off('error', reject); resolve(); });
+    server.listen({ port: 0, host: HOST, backlog: 2048 }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   return (server.address() as net.AddressInfo).port;
 }
@@ -87,16 +98,34 @@ async function listenPlain(server: net.Server): Promise<number> {
  */
 async function serve(impl: Impl, secure: boolean): Promise<{ port: number; close(): Promise<void> }> {
   const target: http.Server = secure
-    ? https.createServer({ key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')), cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')) }, handler)
+    ? https.createServer(
+        { key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')), cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')) },
+        handler,
+      )
     : http.createServer(handler);
   // Both sides answer with the same keep-alive defaults; only the path to the socket differs.
-  const dropAll = (): void => { target.closeAllConnections(); };
+  const dropAll = (): void => {
+    target.closeAllConnections();
+  };
   if (impl.name === 'net') {
     const port = await listenPlain(target);
-    return { port, close: () => new Promise<void>((resolve) => { target.close(() => resolve()); dropAll(); }) };
+    return {
+      port,
+      close: () =>
+        new Promise<void>((resolve) => {
+          target.close(() => resolve());
+          dropAll();
+        }),
+    };
   }
   const gate = await impl.listen({ condition: true, onConnection: (s) => target.emit('connection', s) });
-  return { port: gate.port, close: async () => { await gate.close(); dropAll(); } };
+  return {
+    port: gate.port,
+    close: async () => {
+      await gate.close();
+      dropAll();
+    },
+  };
 }
 
 function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean): Case {
@@ -106,7 +135,13 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
     id,
     title,
     metrics: [
-      { id: `${id}-rate`, title: `${title}: requests/s (wrk -t1 -c${CONNECTIONS})`, unit: 'req/s', better: 'higher', targets: { 'emulated/net': atLeast097, 'native/net': atLeast097 } },
+      {
+        id: `${id}-rate`,
+        title: `${title}: requests/s (wrk -t1 -c${CONNECTIONS})`,
+        unit: 'req/s',
+        better: 'higher',
+        targets: { 'emulated/net': atLeast097, 'native/net': atLeast097 },
+      },
       { id: `${id}-cpu`, title: `${title}: server CPU per request`, unit: 'µs/req', better: 'lower' },
     ],
     params: (quick) => ({ seconds: quick ? 1 : 5, connections: CONNECTIONS }),
@@ -122,11 +157,16 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
       const server = await serve(impl, secure);
       try {
         const before = process.cpuUsage();
-        const result = await runWrk(`${secure ? 'https' : 'http'}://${HOST}:${server.port}/`, params['seconds'], keepAlive);
+        const result = await runWrk(
+          `${secure ? 'https' : 'http'}://${HOST}:${server.port}/`,
+          params['seconds'],
+          keepAlive,
+        );
         const used = process.cpuUsage(before);
         if (result.requests === 0) throw new Error(`${id}: wrk completed no request`);
         if (result.non2xx > 0) throw new Error(`${id}: ${result.non2xx} responses were not 2xx`);
-        if (result.socketErrors > result.requests / 100) throw new Error(`${id}: ${result.socketErrors} socket errors in ${result.requests} requests`);
+        if (result.socketErrors > result.requests / 100)
+          throw new Error(`${id}: ${result.socketErrors} socket errors in ${result.requests} requests`);
         return { [`${id}-rate`]: result.requestsPerSec, [`${id}-cpu`]: (used.user + used.system) / result.requests };
       } finally {
         await server.close();

@@ -43,4 +43,7 @@ function one(port) {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   await waitFile(path.join(dir, `result-${impl}.json`), 600_000);
   for (const s of open) s.destroy();
-})().catch((e) => { console.error(e.message); process.exit(1); });
+})().catch((e) => {
+  console.error(e.message);
+  process.exit(1);
+});

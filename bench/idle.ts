@@ -51,7 +51,9 @@ async function main(): Promise<void> {
   if (role === 'server') {
     let accepted = 0;
     let done: () => void = noop;
-    const all = new Promise<void>((r) => { done = r; });
+    const all = new Promise<void>((r) => {
+      done = r;
+    });
     const server = await impl.listen({
       condition: true,
       onConnection(s) {
@@ -75,13 +77,20 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: inFlight }, worker));
   }
   const m = await memory();
-  send({ type: 'memory', baselineRss: baseline.rss, rss: m.rss, heapUsed: m.heapUsed, external: m.external, connections: held.length });
+  send({
+    type: 'memory',
+    baselineRss: baseline.rss,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    external: m.external,
+    connections: held.length,
+  });
   // Hold every socket until the parent kills this process.
   setInterval(noop, 1 << 30);
 }
 
 main().catch((err: unknown) => {
-  send({ type: 'error', message: err instanceof Error ? err.stack ?? err.message : String(err) });
+  send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   process.exitCode = 1;
   setTimeout(() => process.exit(1), 100);
 });

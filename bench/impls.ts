@@ -11,7 +11,17 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type * as Winsock from '../dist/index';
 import { floorImpl } from './floor-impl';
-import { admitted, BACKLOG, benchCondition, HOST, listenLoopback, openSockets, type Impl, type ImplName, type ProviderName } from './loopback';
+import {
+  admitted,
+  BACKLOG,
+  benchCondition,
+  HOST,
+  listenLoopback,
+  openSockets,
+  type Impl,
+  type ImplName,
+  type ProviderName,
+} from './loopback';
 
 export type { Impl, ImplName, ProviderName } from './loopback';
 
@@ -44,11 +54,13 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
         allowHalfOpen: true, // as the net twin: the seed case answers a hang-up
         ...(spec.condition
           ? {
-            condition: (req: Winsock.ConnectionRequest) => {
-              if (!benchCondition(req.callerId)) return 'reject';
-              return req.callerData ? { action: 'accept', calleeData: `welcome ${req.callerData.toString()}` } : 'accept';
-            },
-          }
+              condition: (req: Winsock.ConnectionRequest) => {
+                if (!benchCondition(req.callerId)) return 'reject';
+                return req.callerData
+                  ? { action: 'accept', calleeData: `welcome ${req.callerData.toString()}` }
+                  : 'accept';
+              },
+            }
           : {}),
       });
       server.on('connection', (s) => spec.onConnection(track(s)));
@@ -56,7 +68,13 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
       return { port, close: () => server.close() };
     },
     async connect(port, callerData) {
-      const s = await winsock().connect({ provider, host: HOST, port, allowHalfOpen: true, ...(callerData !== undefined ? { callerData } : {}) });
+      const s = await winsock().connect({
+        provider,
+        host: HOST,
+        port,
+        allowHalfOpen: true,
+        ...(callerData !== undefined ? { callerData } : {}),
+      });
       return track(s);
     },
     callerData: (s) => asWinsock(s).callerData?.toString() ?? null,
@@ -73,15 +91,20 @@ export function netImpl(): Impl {
     name: 'net',
     listen(spec) {
       // noDelay as both providers set it: the twin differs from them in the transport only.
-      return listenLoopback(net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
-        if (admitted(spec.condition, track(s))) spec.onConnection(s);
-      }));
+      return listenLoopback(
+        net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
+          if (admitted(spec.condition, track(s))) spec.onConnection(s);
+        }),
+      );
     },
     connect(port) {
       return new Promise<Duplex>((resolve, reject) => {
         const s = net.connect({ port, host: HOST, allowHalfOpen: true, noDelay: true });
         s.once('error', reject);
-        s.once('connect', () => { s.off('error', reject); resolve(track(s)); });
+        s.once('connect', () => {
+          s.off('error', reject);
+          resolve(track(s));
+        });
       });
     },
     callerData: () => null,
@@ -94,8 +117,12 @@ export function netImpl(): Impl {
 
 export function makeImpl(name: ImplName, provider: ProviderName): Impl {
   switch (name) {
-    case 'winsock': return winsockImpl(provider);
-    case 'floor': case 'passthrough': return floorImpl(name);
-    case 'net': return netImpl();
+    case 'winsock':
+      return winsockImpl(provider);
+    case 'floor':
+    case 'passthrough':
+      return floorImpl(name);
+    case 'net':
+      return netImpl();
   }
 }

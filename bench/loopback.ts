@@ -65,7 +65,9 @@ export function openSockets(): { track<T extends Duplex>(s: T): T; count(): numb
   return {
     track(s) {
       open++;
-      s.once('close', () => { open--; });
+      s.once('close', () => {
+        open--;
+      });
       return s;
     },
     count: () => open,
@@ -88,13 +90,18 @@ export function admitted(condition: boolean, s: net.Socket): boolean {
 export async function listenLoopback(server: net.Server): Promise<BenchServer> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => { server.off('error', reject); resolve(); });
+    server.listen({ port: 0, host: HOST, backlog: BACKLOG }, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   const address = server.address() as net.AddressInfo;
   return {
     port: address.port,
     // Like WinsockServer.close(): stop listening now; accepted sockets belong to the
     // application (node:net's callback would wait for every one of them to close).
-    close: async () => { server.close(); },
+    close: async () => {
+      server.close();
+    },
   };
 }

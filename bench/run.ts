@@ -70,12 +70,26 @@ interface Options {
 }
 
 function usage(message: string): never {
-  process.stderr.write(`bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`);
+  process.stderr.write(
+    `bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`,
+  );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, pairs: null, warmup: null, cases: null, skip: [], provider: DEFAULT_PROVIDER, subject: 'winsock', baseline: 'net', baselineBuild: null, out: null, label: null };
+  const o: Options = {
+    quick: false,
+    pairs: null,
+    warmup: null,
+    cases: null,
+    skip: [],
+    provider: DEFAULT_PROVIDER,
+    subject: 'winsock',
+    baseline: 'net',
+    baselineBuild: null,
+    out: null,
+    label: null,
+  };
   let providerGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -85,12 +99,17 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     const ids = (v: string): string[] => {
-      const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+      const list = v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       for (const id of list) if (!CASES.some((c) => c.id === id)) usage(`unknown case ${id}`);
       return list;
     };
     switch (arg) {
-      case '--quick': o.quick = true; break;
+      case '--quick':
+        o.quick = true;
+        break;
       case '--pairs': {
         const n = Number(value());
         if (!Number.isInteger(n) || n < 1) usage('--pairs must be a positive integer');
@@ -103,8 +122,12 @@ function parseArgs(argv: string[]): Options {
         o.warmup = n;
         break;
       }
-      case '--cases': o.cases = ids(value()); break;
-      case '--skip': o.skip = ids(value()); break;
+      case '--cases':
+        o.cases = ids(value());
+        break;
+      case '--skip':
+        o.skip = ids(value());
+        break;
       case '--provider': {
         const p = value();
         if (!isProvider(p)) usage(`--provider must be one of ${PROVIDERS.join(', ')}`);
@@ -126,35 +149,58 @@ function parseArgs(argv: string[]): Options {
       }
       case '--baseline-build': {
         const dir = path.resolve(value());
-        if (!fs.existsSync(path.join(dir, 'index.js'))) usage(`--baseline-build: ${dir} has no index.js (give a build's dist/ directory)`);
+        if (!fs.existsSync(path.join(dir, 'index.js')))
+          usage(`--baseline-build: ${dir} has no index.js (give a build's dist/ directory)`);
         o.baseline = 'build';
         o.baselineBuild = dir;
         break;
       }
-      case '--out': o.out = value(); break;
-      case '--label': o.label = value(); break;
-      case '--help': case '-h': usage('help');
+      case '--out':
+        o.out = value();
+        break;
+      case '--label':
+        o.label = value();
+        break;
+      case '--help':
+      case '-h':
+        usage('help');
       // falls through (usage exits)
-      default: usage(`unknown argument ${arg}`);
+      default:
+        usage(`unknown argument ${arg}`);
     }
   }
   if ((o.subject as string) === o.baseline) usage('--subject and --baseline must differ');
-  if (o.baseline === 'build' && o.baselineBuild === null) usage('--baseline build needs --baseline-build DIR (that build\'s dist/)');
-  if (o.baselineBuild !== null && o.baseline !== 'build') usage(`--baseline-build DIR is the build baseline: it cannot go with --baseline ${o.baseline}`);
+  if (o.baseline === 'build' && o.baselineBuild === null)
+    usage("--baseline build needs --baseline-build DIR (that build's dist/)");
+  if (o.baselineBuild !== null && o.baseline !== 'build')
+    usage(`--baseline-build DIR is the build baseline: it cannot go with --baseline ${o.baseline}`);
   if (o.baseline === 'build') {
-    if (o.subject !== 'winsock') usage('--baseline-build compares winsock2 with another build of it: leave out --subject');
-    if ((o.cases ?? []).includes('idle')) usage('--baseline-build cannot run idle (its child processes load this checkout\'s dist/)');
+    if (o.subject !== 'winsock')
+      usage('--baseline-build compares winsock2 with another build of it: leave out --subject');
+    if ((o.cases ?? []).includes('idle'))
+      usage("--baseline-build cannot run idle (its child processes load this checkout's dist/)");
   }
-  const stand = o.subject !== 'winsock' ? `--subject ${o.subject}` : o.baseline === 'floor' || o.baseline === 'passthrough' ? `--baseline ${o.baseline}` : null;
+  const stand =
+    o.subject !== 'winsock'
+      ? `--subject ${o.subject}`
+      : o.baseline === 'floor' || o.baseline === 'passthrough'
+        ? `--baseline ${o.baseline}`
+        : null;
   if (stand !== null) {
     const unfit = (o.cases ?? []).filter((id) => !CASES.find((c) => c.id === id)?.floor);
-    if (unfit.length > 0) usage(`${stand} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`);
+    if (unfit.length > 0)
+      usage(
+        `${stand} cannot run ${unfit.join(',')} (it carries no caller or disconnect data, and runs in this process only)`,
+      );
     if (o.subject !== 'winsock' && providerGiven) usage(`${stand} runs no provider: leave out --provider`);
   }
   if (o.subject === 'winsock') {
     const unfit = (o.cases ?? []).filter((id) => !carries(CASES.find((c) => c.id === id) as Case, o.provider));
     if (unfit.length > 0) {
-      const why = o.provider === 'framed' ? 'its wire is its own framed protocol: a plain TCP client such as wrk cannot talk to it' : 'it carries no caller or disconnect data: only framed does';
+      const why =
+        o.provider === 'framed'
+          ? 'its wire is its own framed protocol: a plain TCP client such as wrk cannot talk to it'
+          : 'it carries no caller or disconnect data: only framed does';
       usage(`--provider ${o.provider} cannot run ${unfit.join(',')} (${why})`);
     }
   }
@@ -171,7 +217,8 @@ export interface Summary {
 function summarise(samples: number[]): Summary {
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  const median =
+    sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
   return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, samples };
 }
 
@@ -231,7 +278,8 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const baseline = o.baseline;
   const impls: Record<Slot, ReturnType<typeof makeImpl>> = {
     subject: makeImpl(subject, o.provider),
-    baseline: baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
+    baseline:
+      baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
   };
   const samples: Record<Slot, Record<string, number>[]> = { subject: [], baseline: [] };
   const cpu: Record<Slot, number[]> = { subject: [], baseline: [] };
@@ -251,7 +299,9 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       cpuMs[name] = (used.user + used.system) / 1000;
     }
     if (p <= 0) {
-      process.stderr.write(`  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`);
+      process.stderr.write(
+        `  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
+      );
       continue;
     }
     order.push(sequence.map((slot) => (slot === 'subject' ? subject : baseline)).join(' '));
@@ -259,7 +309,9 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     samples.baseline.push(got.baseline as Record<string, number>);
     cpu.subject.push(cpuMs.subject as number);
     cpu.baseline.push(cpuMs.baseline as number);
-    process.stderr.write(`  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`);
+    process.stderr.write(
+      `  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
+    );
   }
   const metrics = c.metrics.map((metric): MetricResult => {
     const { targets, ...rest } = metric;
@@ -280,11 +332,26 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       met: target && !o.quick ? holds(target, ratio, subjectSummary.median) : null,
     };
   });
-  const result: CaseResult = { id: c.id, title: c.title, params, warmupPairs: warmup, pairs, order, metrics, durationSec: (Date.now() - started) / 1000 };
+  const result: CaseResult = {
+    id: c.id,
+    title: c.title,
+    params,
+    warmupPairs: warmup,
+    pairs,
+    order,
+    metrics,
+    durationSec: (Date.now() - started) / 1000,
+  };
   if (c.portable) {
     const sub = summarise(cpu.subject);
     const base = summarise(cpu.baseline);
-    result.cpu = { unit: 'ms/run', subject: sub, baseline: base, ratio: sub.median / base.median, pairRatio: summarise(cpu.subject.map((w, i) => w / (cpu.baseline[i] as number))) };
+    result.cpu = {
+      unit: 'ms/run',
+      subject: sub,
+      baseline: base,
+      ratio: sub.median / base.median,
+      pairRatio: summarise(cpu.subject.map((w, i) => w / (cpu.baseline[i] as number))),
+    };
   }
   return result;
 }
@@ -317,7 +384,19 @@ function carries(c: Case, provider: ProviderName): boolean {
 }
 
 function table(results: CaseResult[], subject: string, baseline: string, quick: boolean): string {
-  const rows: string[][] = [['metric', 'unit', `${subject} median [min-max]`, `${baseline} median [min-max]`, 'ratio', 'pair ratios: median [min-max]', 'CPU ratio', 'target', '']];
+  const rows: string[][] = [
+    [
+      'metric',
+      'unit',
+      `${subject} median [min-max]`,
+      `${baseline} median [min-max]`,
+      'ratio',
+      'pair ratios: median [min-max]',
+      'CPU ratio',
+      'target',
+      '',
+    ],
+  ];
   for (const r of results) {
     if (r.error) {
       rows.push([r.id, '', `ERROR: ${r.error.split('\n')[0] ?? ''}`, '', '', '', '', '', '']);
@@ -352,7 +431,9 @@ function runsByDefault(c: Case, o: Options): boolean {
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
-  const selected = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : runsByDefault(c, o)) && !o.skip.includes(c.id));
+  const selected = CASES.filter(
+    (c) => (o.cases ? o.cases.includes(c.id) : runsByDefault(c, o)) && !o.skip.includes(c.id),
+  );
   const startedAt = new Date();
   const results: CaseResult[] = [];
   for (const c of selected) {
@@ -361,9 +442,19 @@ async function main(): Promise<void> {
     try {
       results.push(await runCase(c, o));
     } catch (err) {
-      const error = err instanceof Error ? err.stack ?? err.message : String(err);
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err);
       process.stderr.write(`bench: ${c.id} failed: ${error}\n`);
-      results.push({ id: c.id, title: c.title, params: c.params(o.quick), warmupPairs: 0, pairs: 0, order: [], metrics: [], durationSec: (Date.now() - t0) / 1000, error });
+      results.push({
+        id: c.id,
+        title: c.title,
+        params: c.params(o.quick),
+        warmupPairs: 0,
+        pairs: 0,
+        order: [],
+        metrics: [],
+        durationSec: (Date.now() - t0) / 1000,
+        error,
+      });
     }
   }
   const finishedAt = new Date();
@@ -388,24 +479,33 @@ async function main(): Promise<void> {
     quick: o.quick,
     cases: results,
   };
-  const out = o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const out =
+    o.out ?? path.join(__dirname, '..', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
   const who = `${o.subject === 'winsock' ? `provider ${o.provider}` : `subject ${o.subject} (${o.subject === 'floor' ? 'the framed design' : 'a bare Duplex over net'}, no winsock2 code)`}, baseline ${o.baseline === 'build' ? `the build in ${o.baselineBuild ?? '?'}` : o.baseline}`;
-  process.stdout.write(`\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`);
+  process.stdout.write(
+    `\nwinsock2 bench — ${who}, node ${process.version}, ${report.cpus} CPUs, ${o.quick ? 'quick' : 'full'}, ${report.durationSec.toFixed(0)} s\n`,
+  );
   const subjectName = o.subject === 'winsock' ? `winsock2 ${o.provider}` : o.subject;
   const baselineName = o.baseline === 'build' ? 'other build' : o.baseline;
   process.stdout.write(`${table(results, subjectName, baselineName, o.quick)}\n`);
   const judged = o.quick
     ? ' (--quick: a cold JIT and one pair, so no target is judged)'
-    : results.some((r) => r.metrics.some((m) => m.target)) ? ' (targets are judged on it)' : ' (this pairing has no targets)';
-  process.stdout.write(`ratio = ${subjectName} median / ${baselineName} median${judged}; pair ratios = the same within each pair, which\n`);
-  process.stdout.write(`shared the load of the moment; CPU ratio = ${subjectName} / ${baselineName} median process CPU time per run (steadier under load)\n`);
+    : results.some((r) => r.metrics.some((m) => m.target))
+      ? ' (targets are judged on it)'
+      : ' (this pairing has no targets)';
+  process.stdout.write(
+    `ratio = ${subjectName} median / ${baselineName} median${judged}; pair ratios = the same within each pair, which\n`,
+  );
+  process.stdout.write(
+    `shared the load of the moment; CPU ratio = ${subjectName} / ${baselineName} median process CPU time per run (steadier under load)\n`,
+  );
   process.stdout.write(`JSON: ${out}\n`);
   if (results.some((r) => r.error)) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

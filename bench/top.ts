@@ -28,13 +28,17 @@ for (const file of files) {
     const node = byId.get(id);
     if (!node) return;
     const f = node.callFrame;
-    const where = f.url ? `${f.url.replace(/^.*\/(node_modules|dist|out-bench|lib)\//, '$1/').replace(/^node:/, '')}:${f.lineNumber + 1}` : '';
+    const where = f.url
+      ? `${f.url.replace(/^.*\/(node_modules|dist|out-bench|lib)\//, '$1/').replace(/^node:/, '')}:${f.lineNumber + 1}`
+      : '';
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + dt);
     total += dt;
   });
   process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
   for (const [key, us] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, count)) {
-    process.stdout.write(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${key}\n`);
+    process.stdout.write(
+      `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${key}\n`,
+    );
   }
 }

@@ -36,9 +36,13 @@ const handler = (req, res) => {
   res.end(body);
 };
 const tlsDir = path.join(root, 'test', 'fixtures', 'tls');
-const server = proto === 'https'
-  ? https.createServer({ key: fs.readFileSync(path.join(tlsDir, 'key.pem')), cert: fs.readFileSync(path.join(tlsDir, 'cert.pem')) }, handler)
-  : http.createServer(handler);
+const server =
+  proto === 'https'
+    ? https.createServer(
+        { key: fs.readFileSync(path.join(tlsDir, 'key.pem')), cert: fs.readFileSync(path.join(tlsDir, 'cert.pem')) },
+        handler,
+      )
+    : http.createServer(handler);
 server.keepAliveTimeout = 60_000;
 server.on('clientError', (err, socket) => socket.destroy());
 
@@ -53,11 +57,17 @@ async function main() {
   const native = require(path.join(libDir, 'native', 'index.js'));
   const loaded = native.loadNativeProvider();
   if (loaded.dataPath.path !== mode) {
-    throw new Error(`the native data path is ${loaded.dataPath.path} (${loaded.dataPath.reason}); run with WINSOCK2_NATIVE_DATA=${mode}`);
+    throw new Error(
+      `the native data path is ${loaded.dataPath.path} (${loaded.dataPath.reason}); run with WINSOCK2_NATIVE_DATA=${mode}`,
+    );
   }
   // Through the facade (its data path is the provider's: WINSOCK2_NATIVE_DATA).
   const ws = require(path.join(libDir, 'index.js'));
-  const gate = ws.createServer({ provider: 'native', backlog: 511, condition: (req) => (admit(req.callerId.address) ? 'accept' : 'reject') });
+  const gate = ws.createServer({
+    provider: 'native',
+    backlog: 511,
+    condition: (req) => (admit(req.callerId.address) ? 'accept' : 'reject'),
+  });
   gate.on('connection', (socket) => server.emit('connection', socket));
   const { port } = await gate.listen({ port: 0, host: '127.0.0.1' });
   ready(port);

@@ -21,12 +21,20 @@ const median = (xs) => {
 const per = (impl) => median(runs[impl].map((r) => r.perConnection));
 // One row per implementation measured against net: native (the facade's
 // data path) and handoff (the hand-off data path) when it ran.
-const rows = ['native', 'handoff'].filter((impl) => runs[impl].length > 0).map((impl) => ({
-  case: `idle ${runs[impl][0].connections} connections, RSS per connection${impl === 'handoff' ? ', hand-off (libuv)' : ''}`, unit: 'B/conn',
-  native: per(impl), net: per('net'), ratio: per(impl) / per('net'),
-  nativeRuns: runs[impl].map((r) => r.perConnection), netRuns: runs.net.map((r) => r.perConnection),
-}));
+const rows = ['native', 'handoff']
+  .filter((impl) => runs[impl].length > 0)
+  .map((impl) => ({
+    case: `idle ${runs[impl][0].connections} connections, RSS per connection${impl === 'handoff' ? ', hand-off (libuv)' : ''}`,
+    unit: 'B/conn',
+    native: per(impl),
+    net: per('net'),
+    ratio: per(impl) / per('net'),
+    nativeRuns: runs[impl].map((r) => r.perConnection),
+    netRuns: runs.net.map((r) => r.perConnection),
+  }));
 for (const row of rows) {
-  console.log(`${row.case}: winsock2 ${(row.native / 1024).toFixed(1)} KiB, net ${(row.net / 1024).toFixed(1)} KiB, ratio ${row.ratio.toFixed(2)}`);
+  console.log(
+    `${row.case}: winsock2 ${(row.native / 1024).toFixed(1)} KiB, net ${(row.net / 1024).toFixed(1)} KiB, ratio ${row.ratio.toFixed(2)}`,
+  );
 }
 console.log(JSON.stringify({ rows, runs }));

@@ -54,16 +54,31 @@ async function listen() {
     // net.Socket over Node's own TCP handle.
     const native = require(path.join(libDir, 'native', 'index.js'));
     handoffProvider = new native.NativeProvider(native.loadNativeProvider().addon, { path: 'libuv', reason: 'bench' });
-    const listener = await handoffProvider.listen({ host: '127.0.0.1', port: 0, backlog: 511, conditional: true, handshakeTimeout: 0,
-      maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' }, {
-      condition: () => ({ action: 'accept', calleeData: null, qos: null }),
-      connection: (c) => {
-        if (c.kind !== 'net') throw new Error('the hand-off fell back to the addon data path');
-        serve(c.socket);
-        c.socket.resume();  // handed over paused
+    const listener = await handoffProvider.listen(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        backlog: 511,
+        conditional: true,
+        handshakeTimeout: 0,
+        maxCallerData: 0,
+        maxCalleeData: 0,
+        maxDisconnectData: 0,
+        mode: 'stream',
       },
-      refused() {}, withdrawn() {}, clientError() {}, error() {},
-    });
+      {
+        condition: () => ({ action: 'accept', calleeData: null, qos: null }),
+        connection: (c) => {
+          if (c.kind !== 'net') throw new Error('the hand-off fell back to the addon data path');
+          serve(c.socket);
+          c.socket.resume(); // handed over paused
+        },
+        refused() {},
+        withdrawn() {},
+        clientError() {},
+        error() {},
+      },
+    );
     return { port: listener.address.port, close: () => listener.close() };
   }
   const server = ws.createServer({ provider: 'native', backlog: 511 });
@@ -84,25 +99,40 @@ async function listen() {
   sockets.length = 0;
   exchanged = 0;
   const before = settled();
-  const all = new Promise((r) => { onAll = r; });
+  const all = new Promise((r) => {
+    onAll = r;
+  });
   fs.writeFileSync(path.join(dir, 'port'), String(server.port));
   const t0 = Date.now();
   await all;
   const openMs = Date.now() - t0;
-  await new Promise((r) => setTimeout(r, 1000));  // idle: whatever was posted settles
+  await new Promise((r) => setTimeout(r, 1000)); // idle: whatever was posted settles
   const after = settled();
   const result = {
-    impl, connections: N, rssBefore: before.rss, rssAfter: after.rss,
+    impl,
+    connections: N,
+    rssBefore: before.rss,
+    rssAfter: after.rss,
     perConnection: (after.rss - before.rss) / N,
     // The JS heap's share of it (objects around the socket, the same JS for both).
     heapPerConnection: (after.heapUsed - before.heapUsed) / N,
     heapTotalPerConnection: (after.heapTotal - before.heapTotal) / N,
-    externalPerConnection: (after.external - before.external) / N, openMs,
-    handles: impl === 'native' ? require(path.join(libDir, 'native', 'index.js')).loadNativeProvider().handleCount()
-      : impl === 'handoff' ? handoffProvider.handleCount() : null,
+    externalPerConnection: (after.external - before.external) / N,
+    openMs,
+    handles:
+      impl === 'native'
+        ? require(path.join(libDir, 'native', 'index.js'))
+            .loadNativeProvider()
+            .handleCount()
+        : impl === 'handoff'
+          ? handoffProvider.handleCount()
+          : null,
   };
   fs.writeFileSync(path.join(dir, `result-${impl}.json`), JSON.stringify(result));
   console.log(JSON.stringify(result));
   for (const s of sockets) s.destroy();
   await server.close();
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -18,14 +18,20 @@ const ws = require(path.join(libDir, 'index.js'));
 
 const BULK = Number(process.env.BENCH_BULK_MIB || 256) * 1024 * 1024;
 const CHUNK = 64 * 1024;
-const ACCEPTS = Number(process.env.BENCH_ACCEPTS || 500);  // × 2 sides × runs stays inside the ephemeral port range with TIME_WAIT
+const ACCEPTS = Number(process.env.BENCH_ACCEPTS || 500); // × 2 sides × runs stays inside the ephemeral port range with TIME_WAIT
 const PAIRS = Number(process.env.BENCH_PAIRS || 5);
 const chunk = Buffer.alloc(CHUNK, 0x61);
 
 function once(emitter, event) {
   return new Promise((resolve, reject) => {
-    const onErr = (e) => { emitter.off(event, onOk); reject(e); };
-    const onOk = (...args) => { emitter.off('error', onErr); resolve(args); };
+    const onErr = (e) => {
+      emitter.off(event, onOk);
+      reject(e);
+    };
+    const onOk = (...args) => {
+      emitter.off('error', onErr);
+      resolve(args);
+    };
     emitter.once(event, onOk);
     emitter.once('error', onErr);
   });
@@ -41,7 +47,9 @@ async function pump(sock) {
 
 function statsNow() {
   if (!process.env.BENCH_STATS) return null;
-  return require(path.join(libDir, 'native', 'index.js')).loadNativeProvider().addon.stats();
+  return require(path.join(libDir, 'native', 'index.js'))
+    .loadNativeProvider()
+    .addon.stats();
 }
 function printStats(name, before) {
   if (!before) return;
@@ -56,11 +64,18 @@ function printStats(name, before) {
 async function bulkNet() {
   const server = net.createServer();
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const got = new Promise((resolve) => server.once('connection', (s) => {
-    let n = 0;
-    s.on('data', (d) => { n += d.length; });
-    s.on('end', () => { resolve(n); s.destroy(); });
-  }));
+  const got = new Promise((resolve) =>
+    server.once('connection', (s) => {
+      let n = 0;
+      s.on('data', (d) => {
+        n += d.length;
+      });
+      s.on('end', () => {
+        resolve(n);
+        s.destroy();
+      });
+    }),
+  );
   const client = net.connect(server.address().port, '127.0.0.1');
   await once(client, 'connect');
   const t0 = process.hrtime.bigint();
@@ -77,11 +92,18 @@ async function bulkNet() {
 async function bulkWinsock(provider) {
   const server = ws.createServer({ provider });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
-  const got = new Promise((resolve) => server.once('connection', (s) => {
-    let n = 0;
-    s.on('data', (d) => { n += d.length; });
-    s.on('end', () => { resolve(n); s.destroy(); });
-  }));
+  const got = new Promise((resolve) =>
+    server.once('connection', (s) => {
+      let n = 0;
+      s.on('data', (d) => {
+        n += d.length;
+      });
+      s.on('end', () => {
+        resolve(n);
+        s.destroy();
+      });
+    }),
+  );
   const client = await ws.connect({ provider, port, host: '127.0.0.1' });
   const s0 = statsNow();
   const t0 = process.hrtime.bigint();
@@ -101,31 +123,82 @@ async function bulkWinsock(provider) {
 async function bulkHandle() {
   const provider = require(path.join(libDir, 'native', 'index.js')).loadNativeProvider();
   let resolveConn;
-  const conn = new Promise((r) => { resolveConn = r; });
-  const listener = await provider.listen({ host: '127.0.0.1', port: 0, backlog: 16, conditional: false, handshakeTimeout: 0,
-    maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' }, {
-    condition: () => ({ action: 'accept', calleeData: null, qos: null }),
-    connection: (h) => resolveConn(h), refused() {}, withdrawn() {}, clientError() {}, error() {},
+  const conn = new Promise((r) => {
+    resolveConn = r;
   });
-  const client = await provider.connect({ host: '127.0.0.1', port: listener.address.port, callerData: null, sqos: null, gqos: null,
-    timeout: 0, signal: null, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' });
+  const listener = await provider.listen(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      backlog: 16,
+      conditional: false,
+      handshakeTimeout: 0,
+      maxCallerData: 0,
+      maxCalleeData: 0,
+      maxDisconnectData: 0,
+      mode: 'stream',
+    },
+    {
+      condition: () => ({ action: 'accept', calleeData: null, qos: null }),
+      connection: (h) => resolveConn(h),
+      refused() {},
+      withdrawn() {},
+      clientError() {},
+      error() {},
+    },
+  );
+  const client = await provider.connect({
+    host: '127.0.0.1',
+    port: listener.address.port,
+    callerData: null,
+    sqos: null,
+    gqos: null,
+    timeout: 0,
+    signal: null,
+    maxCalleeData: 0,
+    maxDisconnectData: 0,
+    mode: 'stream',
+  });
   const server = await conn;
   let n = 0;
-  const done = new Promise((resolve) => server.attach({ onData: (c) => { n += c.length; return true; }, onEnd: resolve, onError: resolve }));
+  const done = new Promise((resolve) =>
+    server.attach({
+      onData: (c) => {
+        n += c.length;
+        return true;
+      },
+      onEnd: resolve,
+      onError: resolve,
+    }),
+  );
   server.readStart();
   const t0 = process.hrtime.bigint();
   let inFlight = 0;
   let wake = null;
   for (let sent = 0; sent < BULK; sent += CHUNK) {
     inFlight++;
-    client.write([chunk], () => { inFlight--; if (wake && inFlight < 16) { const w = wake; wake = null; w(); } });
-    if (inFlight >= 32) await new Promise((r) => { wake = r; });
+    client.write([chunk], () => {
+      inFlight--;
+      if (wake && inFlight < 16) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    });
+    if (inFlight >= 32)
+      await new Promise((r) => {
+        wake = r;
+      });
   }
-  while (inFlight > 0) await new Promise((r) => { wake = r; });
+  while (inFlight > 0)
+    await new Promise((r) => {
+      wake = r;
+    });
   await client.sendDisconnect(null);
   await done;
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  client.close(); server.close();
+  client.close();
+  server.close();
   await listener.close();
   if (process.env.BENCH_STATS) console.log(JSON.stringify(provider.addon.stats()));
   if (n !== BULK) throw new Error(`handle bulk got ${n}`);
@@ -138,10 +211,29 @@ async function bulkHandle() {
 // NetConnection, the provider is driven directly (no facade: its share is
 // nil on this path anyway, the socket is net's own).
 
-const LISTEN = { host: '127.0.0.1', port: 0, backlog: 511, conditional: true, handshakeTimeout: 0,
-  maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' };
-const connectTo = (port) => ({ host: '127.0.0.1', port, callerData: null, sqos: null, gqos: null,
-  timeout: 0, signal: null, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream' });
+const LISTEN = {
+  host: '127.0.0.1',
+  port: 0,
+  backlog: 511,
+  conditional: true,
+  handshakeTimeout: 0,
+  maxCallerData: 0,
+  maxCalleeData: 0,
+  maxDisconnectData: 0,
+  mode: 'stream',
+};
+const connectTo = (port) => ({
+  host: '127.0.0.1',
+  port,
+  callerData: null,
+  sqos: null,
+  gqos: null,
+  timeout: 0,
+  signal: null,
+  maxCalleeData: 0,
+  maxDisconnectData: 0,
+  mode: 'stream',
+});
 const ACCEPT = { action: 'accept', calleeData: null, qos: null };
 const REJECT = { action: 'reject' };
 
@@ -161,21 +253,34 @@ function netOf(conn) {
 async function bulkLibuv() {
   const provider = libuvProvider();
   let resolveConn;
-  const conn = new Promise((r) => { resolveConn = r; });
+  const conn = new Promise((r) => {
+    resolveConn = r;
+  });
   const listener = await provider.listen(LISTEN, {
-    condition: () => ACCEPT, connection: (c) => resolveConn(c), refused() {}, withdrawn() {}, clientError() {}, error() {},
+    condition: () => ACCEPT,
+    connection: (c) => resolveConn(c),
+    refused() {},
+    withdrawn() {},
+    clientError() {},
+    error() {},
   });
   const client = netOf(await provider.connect(connectTo(listener.address.port)));
   const server = netOf(await conn);
   let n = 0;
-  const done = new Promise((resolve) => { server.on('data', (d) => { n += d.length; }); server.on('end', resolve); });
+  const done = new Promise((resolve) => {
+    server.on('data', (d) => {
+      n += d.length;
+    });
+    server.on('end', resolve);
+  });
   server.resume();
   const t0 = process.hrtime.bigint();
   await pump(client);
   client.end();
   await done;
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  client.destroy(); server.destroy();
+  client.destroy();
+  server.destroy();
   await listener.close();
   if (n !== BULK) throw new Error(`libuv bulk got ${n}`);
   return BULK / 1048576 / s;
@@ -185,8 +290,15 @@ async function acceptLibuv() {
   const provider = libuvProvider();
   let decided = 0;
   const listener = await provider.listen(LISTEN, {
-    condition: (req) => { decided++; return req.callerId.address ? ACCEPT : REJECT; },
-    connection: (c) => netOf(c).destroy(), refused() {}, withdrawn() {}, clientError() {}, error() {},
+    condition: (req) => {
+      decided++;
+      return req.callerId.address ? ACCEPT : REJECT;
+    },
+    connection: (c) => netOf(c).destroy(),
+    refused() {},
+    withdrawn() {},
+    clientError() {},
+    error() {},
   });
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < ACCEPTS; i++) {
@@ -203,7 +315,10 @@ async function acceptLibuv() {
 
 async function acceptNet() {
   let decided = 0;
-  const server = net.createServer((s) => { decided += s.remoteAddress ? 1 : 0; s.destroy(); });
+  const server = net.createServer((s) => {
+    decided += s.remoteAddress ? 1 : 0;
+    s.destroy();
+  });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   const port = server.address().port;
   const t0 = process.hrtime.bigint();
@@ -219,7 +334,13 @@ async function acceptNet() {
 
 async function acceptWinsock(provider) {
   let decided = 0;
-  const server = ws.createServer({ provider, condition: (req) => { decided++; return req.callerId.address ? 'accept' : 'reject'; } });
+  const server = ws.createServer({
+    provider,
+    condition: (req) => {
+      decided++;
+      return req.callerId.address ? 'accept' : 'reject';
+    },
+  });
   server.on('connection', (s) => s.destroy());
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const t0 = process.hrtime.bigint();
@@ -239,24 +360,52 @@ function median(xs) {
 }
 
 async function compare(name, a, b, unit) {
-  await a(); await b();  // warm-up pair
-  const ra = []; const rb = [];
+  await a();
+  await b(); // warm-up pair
+  const ra = [];
+  const rb = [];
   for (let i = 0; i < PAIRS; i++) {
-    if (i % 2 === 0) { ra.push(await a()); rb.push(await b()); } else { rb.push(await b()); ra.push(await a()); }
+    if (i % 2 === 0) {
+      ra.push(await a());
+      rb.push(await b());
+    } else {
+      rb.push(await b());
+      ra.push(await a());
+    }
   }
-  const row = { case: name, unit, native: median(ra), net: median(rb), ratio: median(ra) / median(rb), nativeRuns: ra, netRuns: rb };
-  console.log(`${name.padEnd(28)} native ${row.native.toFixed(1).padStart(8)} ${unit}   net ${row.net.toFixed(1).padStart(8)} ${unit}   ratio ${row.ratio.toFixed(2)}`);
+  const row = {
+    case: name,
+    unit,
+    native: median(ra),
+    net: median(rb),
+    ratio: median(ra) / median(rb),
+    nativeRuns: ra,
+    netRuns: rb,
+  };
+  console.log(
+    `${name.padEnd(28)} native ${row.native.toFixed(1).padStart(8)} ${unit}   net ${row.net.toFixed(1).padStart(8)} ${unit}   ratio ${row.ratio.toFixed(2)}`,
+  );
   return row;
 }
 
 (async () => {
   const cases = (process.env.BENCH_CASES || 'bulk,bulk-libuv,accept,accept-libuv').split(',');
   const rows = [];
-  console.log(`node ${process.version} ${process.platform}-${process.arch}; pairs ${PAIRS}; bulk ${BULK / 1048576} MiB; accepts ${ACCEPTS}`);
-  if (cases.includes('bulk')) rows.push(await compare('bulk 256 MiB one way', () => bulkWinsock('native'), bulkNet, 'MiB/s'));
-  if (cases.includes('bulk-handle')) rows.push(await compare('bulk, SocketHandle (no Duplex)', bulkHandle, bulkNet, 'MiB/s'));
-  if (cases.includes('bulk-libuv')) rows.push(await compare('bulk 256 MiB, hand-off (libuv)', bulkLibuv, bulkNet, 'MiB/s'));
-  if (cases.includes('accept')) rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
-  if (cases.includes('accept-libuv')) rows.push(await compare('accept, JS condition, hand-off', acceptLibuv, acceptNet, 'conn/s'));
+  console.log(
+    `node ${process.version} ${process.platform}-${process.arch}; pairs ${PAIRS}; bulk ${BULK / 1048576} MiB; accepts ${ACCEPTS}`,
+  );
+  if (cases.includes('bulk'))
+    rows.push(await compare('bulk 256 MiB one way', () => bulkWinsock('native'), bulkNet, 'MiB/s'));
+  if (cases.includes('bulk-handle'))
+    rows.push(await compare('bulk, SocketHandle (no Duplex)', bulkHandle, bulkNet, 'MiB/s'));
+  if (cases.includes('bulk-libuv'))
+    rows.push(await compare('bulk 256 MiB, hand-off (libuv)', bulkLibuv, bulkNet, 'MiB/s'));
+  if (cases.includes('accept'))
+    rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
+  if (cases.includes('accept-libuv'))
+    rows.push(await compare('accept, JS condition, hand-off', acceptLibuv, acceptNet, 'conn/s'));
   console.log(JSON.stringify({ node: process.version, pairs: PAIRS, rows }));
-})().catch((e) => { console.error(e); process.exitCode = 1; });
+})().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});

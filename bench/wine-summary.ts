@@ -27,7 +27,15 @@ interface Row {
 interface NativeReport {
   node: string;
   pairs: number;
-  rows: { case: string; unit: string; native: number; net: number; ratio: number; nativeRuns: number[]; netRuns: number[] }[];
+  rows: {
+    case: string;
+    unit: string;
+    native: number;
+    net: number;
+    ratio: number;
+    nativeRuns: number[];
+    netRuns: number[];
+  }[];
 }
 
 /** The harness's JSON, schema 2 (`winsock2-bench/2`): each metric's two sides under `subject` and `baseline`. */
@@ -41,9 +49,13 @@ interface HarnessReport {
     error?: string;
     pairs: number;
     metrics: {
-      id: string; unit: string; ratio: number; met: boolean | null;
+      id: string;
+      unit: string;
+      ratio: number;
+      met: boolean | null;
       target?: { on: string; op: string; value: number };
-      subject: { median: number; samples: number[] }; baseline: { median: number; samples: number[] };
+      subject: { median: number; samples: number[] };
+      baseline: { median: number; samples: number[] };
     }[];
   }[];
 }
@@ -68,7 +80,10 @@ function args(): Map<string, string> {
 }
 
 function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: number | null } {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{'));
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('{'));
   const last = lines[lines.length - 1];
   if (!last) return { rows: [], node: null, pairs: null };
   const report = JSON.parse(last) as NativeReport;
@@ -77,8 +92,14 @@ function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: nu
     const target = t?.min !== undefined ? `ratio >= ${t.min}` : t?.max !== undefined ? `ratio <= ${t.max}` : '';
     const met = t?.min !== undefined ? r.ratio >= t.min : t?.max !== undefined ? r.ratio <= t.max : null;
     return {
-      provider: 'native', case: r.case, unit: r.unit, winsock: r.native, net: r.net, ratio: r.ratio,
-      target, met,
+      provider: 'native',
+      case: r.case,
+      unit: r.unit,
+      winsock: r.native,
+      net: r.net,
+      ratio: r.ratio,
+      target,
+      met,
       runs: { winsock: r.nativeRuns, net: r.netRuns },
     };
   });
@@ -87,16 +108,24 @@ function nativeRows(file: string): { rows: Row[]; node: string | null; pairs: nu
 
 function framedRows(file: string): { rows: Row[]; node: string | null } {
   const report = JSON.parse(fs.readFileSync(file, 'utf8')) as HarnessReport;
-  if (report.schema !== 'winsock2-bench/2') throw new Error(`${file}: schema ${String(report.schema)}, expected winsock2-bench/2`);
-  if (report.subject !== 'winsock' || report.baseline !== 'net') throw new Error(`${file}: measures ${report.subject} against ${report.baseline}, not winsock2 against net`);
+  if (report.schema !== 'winsock2-bench/2')
+    throw new Error(`${file}: schema ${String(report.schema)}, expected winsock2-bench/2`);
+  if (report.subject !== 'winsock' || report.baseline !== 'net')
+    throw new Error(`${file}: measures ${report.subject} against ${report.baseline}, not winsock2 against net`);
   const rows: Row[] = [];
   for (const c of report.cases) {
     for (const m of c.metrics) {
       // Under Wine only the native provider has targets (against node.exe's net);
       // framed's anchor is the floor (npm run bench on Linux), so none is judged here.
       rows.push({
-        provider: 'framed', case: m.id, unit: m.unit, winsock: m.subject.median, net: m.baseline.median, ratio: m.ratio,
-        target: '', met: null,
+        provider: 'framed',
+        case: m.id,
+        unit: m.unit,
+        winsock: m.subject.median,
+        net: m.baseline.median,
+        ratio: m.ratio,
+        target: '',
+        met: null,
         runs: { winsock: m.subject.samples, net: m.baseline.samples },
       });
     }
@@ -126,13 +155,27 @@ function main(): void {
   const fmt = (x: number): string => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
   const table = [['provider', 'case', 'unit', 'winsock2', "node.exe's net", 'ratio', 'target', '']];
   for (const r of rows) {
-    table.push([r.provider, r.case, r.unit, fmt(r.winsock), fmt(r.net), r.ratio.toFixed(2), r.target, r.met === null ? '' : r.met ? 'met' : 'MISSED']);
+    table.push([
+      r.provider,
+      r.case,
+      r.unit,
+      fmt(r.winsock),
+      fmt(r.net),
+      r.ratio.toFixed(2),
+      r.target,
+      r.met === null ? '' : r.met ? 'met' : 'MISSED',
+    ]);
   }
   const widths = (table[0] as string[]).map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
   const line = (row: string[]): string => `| ${row.map((cell, i) => cell.padEnd(widths[i] as number)).join(' | ')} |`;
-  process.stdout.write(`\nwinsock2 bench:wine — node.exe ${report.nodeExe ?? '?'} under Wine, pinned to CPU ${report.pinnedCpus ?? 'none'} (medians; ratio = winsock2 / node.exe net)\n`);
-  process.stdout.write(`${[line(table[0] as string[]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.slice(1).map(line)].join('\n')}\n`);
-  if (!report.providers.native) process.stdout.write('native provider: not measured in this run (see the messages above)\n');
+  process.stdout.write(
+    `\nwinsock2 bench:wine — node.exe ${report.nodeExe ?? '?'} under Wine, pinned to CPU ${report.pinnedCpus ?? 'none'} (medians; ratio = winsock2 / node.exe net)\n`,
+  );
+  process.stdout.write(
+    `${[line(table[0] as string[]), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...table.slice(1).map(line)].join('\n')}\n`,
+  );
+  if (!report.providers.native)
+    process.stdout.write('native provider: not measured in this run (see the messages above)\n');
   process.stdout.write(`JSON: ${out}\n`);
 }
 

@@ -28,13 +28,13 @@ export interface AllowListResult {
 
 /** `provider` defaults to 'auto' (native on Windows, emulated elsewhere). */
 export async function main(provider: ProviderChoice = 'auto'): Promise<AllowListResult> {
-  let allowed = allowList(['127.0.0.0', 8], ['10.0.0.0', 8]);   // loopback and the office network
+  let allowed = allowList(['127.0.0.0', 8], ['10.0.0.0', 8]); // loopback and the office network
 
   const server = createServer({
     provider,
     condition(req) {
       const family = req.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
-      if (!allowed.check(req.callerId.address, family)) return 'reject';                 // CF_REJECT
+      if (!allowed.check(req.callerId.address, family)) return 'reject'; // CF_REJECT
       return { action: 'accept', calleeData: server.capabilities.connectData ? 'you are on the list' : null }; // CF_ACCEPT
     },
   });
@@ -44,7 +44,7 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
   });
   // An accepted caller reads a greeting; a refused one reads nothing.
   server.on('connection', (socket) => {
-    socket.on('error', () => undefined);  // as with any net.Socket: a caller that leaves at once resets it
+    socket.on('error', () => undefined); // as with any net.Socket: a caller that leaves at once resets it
     socket.end('welcome\n');
   });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
@@ -64,15 +64,17 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
     // received nothing (Wine reads that reset as a plain end).
     let received = 0;
     const outcome = await new Promise<string | null>((resolve) => {
-      again.on('data', (chunk: Buffer) => { received += chunk.length; });
+      again.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
       again.once('end', () => resolve(null));
       again.once('error', (err: WinsockError) => resolve(err.code));
     });
     again.destroy();
-    second = { accepted: received > 0, error: received > 0 ? null : outcome ?? 'WSAECONNRESET' };  // 'WSAECONNRESET' (10054)
+    second = { accepted: received > 0, error: received > 0 ? null : (outcome ?? 'WSAECONNRESET') }; // 'WSAECONNRESET' (10054)
   } catch (err) {
     if (!(err instanceof WinsockError)) throw err;
-    second = { accepted: false, error: err.code };       // 'WSAECONNREFUSED' (10061)
+    second = { accepted: false, error: err.code }; // 'WSAECONNREFUSED' (10061)
   }
 
   await server.close();
@@ -83,8 +85,11 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<AllowList
 // alike (`require.main === module` exists only in CommonJS); importing the
 // file runs nothing.
 if (/[\\/]allow-list\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
-  main().then((result) => console.log(JSON.stringify(result, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  main().then(
+    (result) => console.log(JSON.stringify(result, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -11,7 +11,14 @@
  * it is decided, so lookups never overlap. `decisionTimeout` bounds a lookup
  * that never answers (the caller is then refused, WSAETIMEDOUT on the server).
  */
-import { connect, createServer, WinsockError, type ConnectionRequest, type Decision, type ProviderChoice } from 'winsock2';
+import {
+  connect,
+  createServer,
+  WinsockError,
+  type ConnectionRequest,
+  type Decision,
+  type ProviderChoice,
+} from 'winsock2';
 
 /** The slow directory: who may connect, and with which plan. */
 const DIRECTORY: Record<string, string | undefined> = { alice: 'gold', bob: 'silver' };
@@ -30,7 +37,10 @@ export interface AsyncDecisionResult {
   deferrals: number[];
 }
 
-export async function main(style: 'promise' | 'defer' = 'promise', provider: ProviderChoice = 'framed'): Promise<AsyncDecisionResult> {
+export async function main(
+  style: 'promise' | 'defer' = 'promise',
+  provider: ProviderChoice = 'framed',
+): Promise<AsyncDecisionResult> {
   const log: string[] = [];
 
   async function decideFor(req: ConnectionRequest): Promise<Decision> {
@@ -44,14 +54,15 @@ export async function main(style: 'promise' | 'defer' = 'promise', provider: Pro
   const server = createServer({
     provider, // caller and callee data need a provider that carries them: 'framed' (the default here)
     decisionTimeout: 5_000,
-    condition: style === 'promise'
-      ? (req) => decideFor(req)                                  // a Promise: CF_DEFER until it settles
-      : (req) => {
-        decideFor(req)
-          .then((decision) => req.decide(decision))               // settle later...
-          .catch(() => undefined);                                // (throws if the caller left meanwhile)
-        return 'defer';                                           // ...CF_DEFER now
-      },
+    condition:
+      style === 'promise'
+        ? (req) => decideFor(req) // a Promise: CF_DEFER until it settles
+        : (req) => {
+            decideFor(req)
+              .then((decision) => req.decide(decision)) // settle later...
+              .catch(() => undefined); // (throws if the caller left meanwhile)
+            return 'defer'; // ...CF_DEFER now
+          },
   });
   const deferrals: number[] = [];
   server.on('decision', (e) => deferrals.push(e.deferrals));
@@ -79,8 +90,11 @@ export async function main(style: 'promise' | 'defer' = 'promise', provider: Pro
 // alike (`require.main === module` exists only in CommonJS); importing the
 // file runs nothing.
 if (/[\\/]async-decision\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
-  main(process.argv[2] === 'defer' ? 'defer' : 'promise').then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  main(process.argv[2] === 'defer' ? 'defer' : 'promise').then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -36,17 +36,18 @@ export function startWinsockServer(app: ElectronAppLike, port = 0): Promise<Wins
   let server: WinsockServer | null = null;
   let closed = false;
   app.on('will-quit', (event) => {
-    if (!server || closed) return;       // nothing to close (any more): let the app quit
+    if (!server || closed) return; // nothing to close (any more): let the app quit
     event.preventDefault();
     void server.close().then(() => {
       closed = true;
-      app.quit();                        // 'will-quit' again, now let through
+      app.quit(); // 'will-quit' again, now let through
     });
   });
   return app.whenReady().then(async () => {
     const api = http.createServer((_req, res) => res.end('hello from the main process\n'));
     server = createServer({
-      condition: (req) => (req.callerId.address === '127.0.0.1' || req.callerId.address === '::1' ? 'accept' : 'reject'),
+      condition: (req) =>
+        req.callerId.address === '127.0.0.1' || req.callerId.address === '::1' ? 'accept' : 'reject',
     });
     // Admitted sockets only: the HTTP server never sees a refused caller.
     server.on('connection', (socket) => api.emit('connection', socket));
@@ -64,7 +65,11 @@ export class FakeElectronApp extends EventEmitter implements ElectronAppLike {
   }
   quit(): void {
     let prevented = false;
-    this.emit('will-quit', { preventDefault: () => { prevented = true; } });
+    this.emit('will-quit', {
+      preventDefault: () => {
+        prevented = true;
+      },
+    });
     if (!prevented) {
       this.quitted = true;
       this.emit('quit');
@@ -88,19 +93,29 @@ export async function main(): Promise<ElectronExampleResult> {
   const { port } = server.address() ?? { port: 0 };
   // A plain HTTP client: the native and emulated providers put plain TCP on the wire.
   const greeting = await new Promise<string>((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (s: string) => { text += s; });
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (s: string) => {
+          text += s;
+        });
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
   });
   const closed = new Promise<void>((resolve) => server.once('close', resolve));
   const quit = new Promise<void>((resolve) => app.once('quit', resolve));
   app.quit();
   await closed;
   await quit;
-  return { native: availableProviders().find((p) => p.name === 'native'), listeningPort: port, greeting, closedOnQuit: server.address() === null, quitted: app.quitted };
+  return {
+    native: availableProviders().find((p) => p.name === 'native'),
+    listeningPort: port,
+    greeting,
+    closedOnQuit: server.address() === null,
+    quitted: app.quitted,
+  };
 }
 
 // Run when executed directly (`node electron-main.js`), as CommonJS or as an ES module
@@ -115,9 +130,12 @@ if (/[\\/]electron-main\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
       .then(({ app }) => startWinsockServer(app))
       .then((server) => console.log('winsock2 listening on', server.address()));
   } else {
-    main().then((r) => console.log(r), (err: unknown) => {
-      console.error(err);
-      process.exitCode = 1;
-    });
+    main().then(
+      (r) => console.log(r),
+      (err: unknown) => {
+        console.error(err);
+        process.exitCode = 1;
+      },
+    );
   }
 }

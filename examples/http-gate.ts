@@ -51,7 +51,8 @@ export async function startHttpGate(options: HttpGateOptions = {}): Promise<Http
     ...(options.provider === undefined ? {} : { provider: options.provider }),
     ...(options.blockList === undefined ? {} : { blockList: options.blockList }),
     // WSAAccept's condition: runs before the connection is accepted.
-    condition: (req: ConnectionRequest) => ((perAddress.get(req.callerId.address) ?? 0) < maxPerAddress ? 'accept' : 'reject'),
+    condition: (req: ConnectionRequest) =>
+      (perAddress.get(req.callerId.address) ?? 0) < maxPerAddress ? 'accept' : 'reject',
   });
   // The pattern (docs/ecosystem.md): every admitted socket goes to the HTTP server.
   gate.on('connection', (socket) => {
@@ -93,12 +94,16 @@ export interface HttpGateResult {
 function get(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     // agent: false, so no keep-alive pool holds the process open.
-    http.get({ host: '127.0.0.1', port, path: '/status', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (s: string) => { body += s; });
-      res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port, path: '/status', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (s: string) => {
+          body += s;
+        });
+        res.on('end', () => resolve(`${res.statusCode} ${body.trim()}`));
+      })
+      .on('error', reject);
   });
 }
 
@@ -109,14 +114,21 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<HttpGateR
   const decisions: { verdict: string; reason: string }[] = [];
   server.gate.on('decision', (d) => decisions.push({ verdict: d.verdict, reason: d.reason }));
   let requestsSeenByHttp = 0;
-  server.http.on('request', () => { requestsSeenByHttp++; });
+  server.http.on('request', () => {
+    requestsSeenByHttp++;
+  });
   try {
     const httpAnswer = await get(server.port);
 
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/chat`);
-    await new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
     ws.send('hi');
-    const websocket = await new Promise<string>((resolve) => ws.once('message', (data: Buffer) => resolve(data.toString())));
+    const websocket = await new Promise<string>((resolve) =>
+      ws.once('message', (data: Buffer) => resolve(data.toString())),
+    );
     ws.close();
 
     blockList.addAddress('127.0.0.1');
@@ -134,8 +146,11 @@ export async function main(provider: ProviderChoice = 'auto'): Promise<HttpGateR
 // alike (`require.main === module` exists only in CommonJS); importing the
 // file runs nothing.
 if (/[\\/]http-gate\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
-  main().then((r) => console.log(JSON.stringify(r, null, 2)), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  main().then(
+    (r) => console.log(JSON.stringify(r, null, 2)),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -41,11 +41,12 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
       pending = lines.pop() ?? '';
       for (const line of lines) grandTotal += Number(line);
     });
-    socket.on('end', async () => {                        // recv() returned 0: the client hung up
-      const count = await socket.recvDisconnect();        // WSARecvDisconnect
+    socket.on('end', async () => {
+      // recv() returned 0: the client hung up
+      const count = await socket.recvDisconnect(); // WSARecvDisconnect
       transactionsCounted += Number(count?.toString() ?? 0);
-      await socket.sendDisconnect(String(grandTotal));    // WSASendDisconnect with the grand total
-      socket.destroy();                                   // closesocket
+      await socket.sendDisconnect(String(grandTotal)); // WSASendDisconnect with the grand total
+      socket.destroy(); // closesocket
     });
   });
 
@@ -53,7 +54,13 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
   const results: SeedScenarioResult['clients'] = [];
   for (let i = 1; i <= clients; i++) {
     const name = `client-${i}`;
-    const socket = await connect({ provider: 'framed', host: '127.0.0.1', port, callerData: name, allowHalfOpen: true });
+    const socket = await connect({
+      provider: 'framed',
+      host: '127.0.0.1',
+      port,
+      callerData: name,
+      allowHalfOpen: true,
+    });
     let amountSent = 0;
     for (let t = 1; t <= transactionsPerClient; t++) {
       const amount = i * 100 + t;
@@ -63,8 +70,8 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
     socket.resume();
     const ended = once(socket, 'end');
     const hungUpWith = String(transactionsPerClient);
-    await socket.sendDisconnect(hungUpWith);             // flushes the writes, then hangs up with the count
-    await ended;                                         // the server's hang-up
+    await socket.sendDisconnect(hungUpWith); // flushes the writes, then hangs up with the count
+    await ended; // the server's hang-up
     const answer = await socket.recvDisconnect();
     socket.destroy();
     results.push({ name, amountSent, hungUpWith, serverAnswered: answer?.toString() ?? null });
@@ -78,8 +85,11 @@ export async function main(clients = 3, transactionsPerClient = 5): Promise<Seed
 // alike (`require.main === module` exists only in CommonJS); importing the
 // file runs nothing.
 if (/[\\/]seed-scenario\.[cm]?[jt]s$/.test(process.argv[1] ?? '')) {
-  main().then((result) => console.table(result.clients), (err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
+  main().then(
+    (result) => console.table(result.clients),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -12,8 +12,19 @@ import type { WinsockSocket } from './socket';
 import { sharedFactory } from './make-socket';
 
 const CONNECT_OPTIONS: ReadonlySet<string> = new Set([
-  'host', 'port', 'provider', 'callerData', 'sqos', 'gqos', 'signal', 'timeout', 'mode', 'allowHalfOpen',
-  'maxCallerData', 'maxCalleeData', 'maxDisconnectData',
+  'host',
+  'port',
+  'provider',
+  'callerData',
+  'sqos',
+  'gqos',
+  'signal',
+  'timeout',
+  'mode',
+  'allowHalfOpen',
+  'maxCallerData',
+  'maxCalleeData',
+  'maxDisconnectData',
 ]);
 
 /**
@@ -29,12 +40,18 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
   checkKnownKeys(options, CONNECT_OPTIONS, 'connect', 'WSAConnect');
   const port = checkPort(options.port, 'WSAConnect');
   const host = options.host ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'host must be a non-empty string' });
+  if (typeof host !== 'string' || host === '')
+    throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'host must be a non-empty string' });
   const mode = checkMode(options.mode, 'WSAConnect');
   const timeout = checkLimit(options.timeout, 'timeout', 0, 'WSAConnect');
   const maxCallerData = checkLimit(options.maxCallerData, 'maxCallerData', DEFAULTS.maxCallerData, 'WSAConnect');
   const maxCalleeData = checkLimit(options.maxCalleeData, 'maxCalleeData', DEFAULTS.maxCalleeData, 'WSAConnect');
-  const maxDisconnectData = checkLimit(options.maxDisconnectData, 'maxDisconnectData', DEFAULTS.maxDisconnectData, 'WSASendDisconnect');
+  const maxDisconnectData = checkLimit(
+    options.maxDisconnectData,
+    'maxDisconnectData',
+    DEFAULTS.maxDisconnectData,
+    'WSASendDisconnect',
+  );
   const signal = options.signal ?? null;
   if (signal !== null && !(signal instanceof AbortSignal)) {
     throw new WinsockError('WSAEINVAL', 'WSAConnect', { detail: 'signal must be an AbortSignal' });
@@ -63,7 +80,12 @@ export async function connect(options: ConnectOptions): Promise<WinsockSocket> {
     maxDisconnectData,
     mode,
   });
-  return sharedFactory({ mode, maxDisconnectData, allowHalfOpen: options.allowHalfOpen === true, errors: 'winsock' }).make(connection);
+  return sharedFactory({
+    mode,
+    maxDisconnectData,
+    allowHalfOpen: options.allowHalfOpen === true,
+    errors: 'winsock',
+  }).make(connection);
 }
 
 /** The installed protocols with their XP1_* service flags decoded (native: WSAEnumProtocolsW). */

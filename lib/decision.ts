@@ -23,7 +23,11 @@ function invalid(detail: string): NormalisedDecision {
  * Validates a decision. `capabilities` decides whether callee data can be
  * carried at all: data the provider would drop is refused, never lost silently.
  */
-export function normaliseDecision(value: unknown, capabilities: Capabilities, maxCalleeData: number): NormalisedDecision {
+export function normaliseDecision(
+  value: unknown,
+  capabilities: Capabilities,
+  maxCalleeData: number,
+): NormalisedDecision {
   try {
     return readDecision(value, capabilities, maxCalleeData);
   } catch (err) {
@@ -38,7 +42,9 @@ function readDecision(value: unknown, capabilities: Capabilities, maxCalleeData:
   if (value === 'reject') return { action: 'reject' };
   if (value === 'defer') return { action: 'defer' };
   if (typeof value !== 'object' || value === null || !('action' in value)) {
-    return invalid(`the condition function returned ${describe(value)}; expected 'accept', 'reject', 'defer' or { action, calleeData?, qos? }`);
+    return invalid(
+      `the condition function returned ${describe(value)}; expected 'accept', 'reject', 'defer' or { action, calleeData?, qos? }`,
+    );
   }
   const decision = value as { action: unknown; calleeData?: unknown; qos?: unknown };
   if (decision.action === 'reject') return { action: 'reject' };
@@ -85,8 +91,11 @@ export function describe(value: unknown): string {
 /** True for anything with a callable `then` (a Promise or a thenable). */
 export function isThenable(value: unknown): value is PromiseLike<Decision> {
   try {
-    return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-      typeof (value as { then?: unknown }).then === 'function';
+    return (
+      (typeof value === 'object' || typeof value === 'function') &&
+      value !== null &&
+      typeof (value as { then?: unknown }).then === 'function'
+    );
   } catch {
     return false; // an unreadable `then`: normaliseDecision reports the value as invalid
   }

@@ -244,7 +244,10 @@ export class WinsockError extends Error {
 
   constructor(code: WinsockErrorCode, syscall: string, options: WinsockErrorOptions = {}) {
     const base = `${syscall} failed: ${code} (${WSA_ERRORS[code]}): ${DESCRIPTIONS[code]}`;
-    super(options.detail ? `${base}: ${options.detail}` : base, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      options.detail ? `${base}: ${options.detail}` : base,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'WinsockError';
     this.code = code;
     this.errno = WSA_ERRORS[code];
@@ -259,7 +262,9 @@ export class WinsockError extends Error {
     const name = NAMES_BY_NUMBER.get(errno);
     if (name) return new WinsockError(name, syscall, detail === undefined ? {} : { detail });
     // An errno outside the table still must not lose information.
-    const err = new WinsockError('WSAEINVAL', syscall, { detail: `unknown Winsock error ${errno}${detail ? `: ${detail}` : ''}` });
+    const err = new WinsockError('WSAEINVAL', syscall, {
+      detail: `unknown Winsock error ${errno}${detail ? `: ${detail}` : ''}`,
+    });
     return err;
   }
 
@@ -269,7 +274,8 @@ export class WinsockError extends Error {
    */
   static fromNodeError(err: unknown, syscall: string, fallback: WinsockErrorCode = 'WSAECONNABORTED'): WinsockError {
     if (err instanceof WinsockError) return err;
-    const errno = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+    const errno =
+      typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
     const code = FROM_NODE_ERRNO[errno] ?? fallback;
     const message = err instanceof Error ? err.message : String(err);
     return new WinsockError(code, syscall, { cause: err, detail: message });
@@ -323,7 +329,10 @@ export function isAbortError(err: unknown): boolean {
 
 /** The standard AbortError, as Node's own APIs reject with on an aborted signal. */
 export function createAbortError(signal?: AbortSignal): Error {
-  const err = new Error('The operation was aborted', signal?.reason === undefined ? undefined : { cause: signal.reason });
+  const err = new Error(
+    'The operation was aborted',
+    signal?.reason === undefined ? undefined : { cause: signal.reason },
+  );
   err.name = 'AbortError';
   (err as Error & { code: string }).code = 'ABORT_ERR';
   return err;

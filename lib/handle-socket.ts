@@ -74,7 +74,11 @@ export class HandleSocket extends WinsockSocket {
     this.handle = handle;
     // net.Socket's getters (remoteAddress, remotePort, remoteFamily) read _peername when there is no _handle.
     const remote = handle.remoteAddress;
-    (this as unknown as { _peername: object })._peername = { address: remote.address, port: remote.port, family: remote.family };
+    (this as unknown as { _peername: object })._peername = {
+      address: remote.address,
+      port: remote.port,
+      family: remote.family,
+    };
     const receiver: HandleReceiver = {
       onData: (chunk) => {
         this.bytesIn += chunk.length;
@@ -90,13 +94,24 @@ export class HandleSocket extends WinsockSocket {
     handle.attach(receiver);
     // Read ahead as net.Socket does from its 'connect': fill the readable buffer up to its highWaterMark.
     // On the next turn of the loop, as libuv's reads come: whoever got this socket has had its chance to listen for 'error'.
-    setImmediate(() => { if (!this.destroyed) this.read(0); });
+    setImmediate(() => {
+      if (!this.destroyed) this.read(0);
+    });
   }
 
   /** @internal The handle this socket's info came from (callee data, QOS): read once at attach. */
-  static infoOf(handle: SocketHandle, base: Omit<SocketInfo, 'callerData' | 'calleeData' | 'qos' | 'capabilities'>): SocketInfo {
+  static infoOf(
+    handle: SocketHandle,
+    base: Omit<SocketInfo, 'callerData' | 'calleeData' | 'qos' | 'capabilities'>,
+  ): SocketInfo {
     const qos: Qos | null = handle.qos ?? null;
-    return { ...base, capabilities: handle.capabilities, callerData: handle.callerData, calleeData: handle.calleeData, qos };
+    return {
+      ...base,
+      capabilities: handle.capabilities,
+      callerData: handle.callerData,
+      calleeData: handle.calleeData,
+      qos,
+    };
   }
 
   /** @internal */
@@ -119,14 +134,20 @@ export class HandleSocket extends WinsockSocket {
     if (this.mode === 'message') {
       // Message mode keeps each write as one message: no coalescing, one after the other.
       const next = (i: number): void => {
-        if (i === chunks.length) { callback(); return; }
+        if (i === chunks.length) {
+          callback();
+          return;
+        }
         const entry = chunks[i] as { chunk: unknown; encoding: BufferEncoding };
         this.writeChunks([toChunk(entry.chunk, entry.encoding)], (err) => (err ? callback(err) : next(i + 1)));
       };
       next(0);
       return;
     }
-    this.writeChunks(chunks.map((c) => toChunk(c.chunk, c.encoding)), callback);
+    this.writeChunks(
+      chunks.map((c) => toChunk(c.chunk, c.encoding)),
+      callback,
+    );
   }
 
   private writeChunks(chunks: Buffer[], callback: Callback): void {
@@ -166,7 +187,10 @@ export class HandleSocket extends WinsockSocket {
     }
     const data = this.pendingDisconnectData;
     this.pendingDisconnectData = null;
-    handle.sendDisconnect(data).then(() => callback(), (err: unknown) => callback(WinsockError.fromNodeError(err, 'WSASendDisconnect')));
+    handle.sendDisconnect(data).then(
+      () => callback(),
+      (err: unknown) => callback(WinsockError.fromNodeError(err, 'WSASendDisconnect')),
+    );
   }
 
   /** @internal closesocket, or the abortive close; 'close' with hadError, as net.Socket emits it. */
@@ -267,7 +291,9 @@ export class HandleSocket extends WinsockSocket {
 
   /** Not a socket that connects itself: the provider connected it. */
   override connect(): this {
-    throw new WinsockError('WSAEISCONN', 'WSAConnect', { detail: 'a winsock2 socket is connected by connect() or a server; it cannot connect again' });
+    throw new WinsockError('WSAEISCONN', 'WSAConnect', {
+      detail: 'a winsock2 socket is connected by connect() or a server; it cannot connect again',
+    });
   }
 
   private onRemoteEnd(data: Buffer | null): void {
@@ -281,7 +307,9 @@ export class HandleSocket extends WinsockSocket {
       // application keeps its side open (allowHalfOpen).
       this.once('end', () => {
         this.remoteEnded = true;
-        const error = new WinsockError('WSAEDISCON', 'WSARecv', { detail: 'the peer shut down the connection gracefully' });
+        const error = new WinsockError('WSAEDISCON', 'WSARecv', {
+          detail: 'the peer shut down the connection gracefully',
+        });
         if (this.writableFinished || this.destroyed) this.destroy(error);
         else this.emit('error', error);
       });
@@ -303,7 +331,11 @@ export class HandleSocket extends WinsockSocket {
  * alone, as net leaves them.
  */
 const addOnceListener = HandleSocket.prototype.once;
-function lateConnectOnce(this: HandleSocket, event: string | symbol, listener: (...args: unknown[]) => void): HandleSocket {
+function lateConnectOnce(
+  this: HandleSocket,
+  event: string | symbol,
+  listener: (...args: unknown[]) => void,
+): HandleSocket {
   addOnceListener.call(this, event, listener);
   if (event === 'connect' && !this.connecting && !this.destroyed) {
     process.nextTick(() => {
@@ -319,24 +351,56 @@ Object.defineProperty(HandleSocket.prototype, 'once', { configurable: true, writ
 // net.Socket defines these as accessors on its prototype; @types/node types
 // them as properties, so they are redefined here rather than in the class.
 Object.defineProperties(HandleSocket.prototype, {
-  bytesRead: { configurable: true, get(this: HandleSocket) { return (this as unknown as { bytesIn: number }).bytesIn; } },
+  bytesRead: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return (this as unknown as { bytesIn: number }).bytesIn;
+    },
+  },
   // net's formula: handed to the provider, plus what still waits in the stream.
   bytesWritten: {
     configurable: true,
     get(this: HandleSocket) {
       let buffered = 0;
-      for (const entry of (this as unknown as { writableBuffer: { chunk: unknown; encoding: BufferEncoding }[] }).writableBuffer) {
+      for (const entry of (this as unknown as { writableBuffer: { chunk: unknown; encoding: BufferEncoding }[] })
+        .writableBuffer) {
         const { chunk } = entry;
-        buffered += typeof chunk === 'string' ? Buffer.byteLength(chunk, entry.encoding) : (chunk as Uint8Array).byteLength;
+        buffered +=
+          typeof chunk === 'string' ? Buffer.byteLength(chunk, entry.encoding) : (chunk as Uint8Array).byteLength;
       }
       return (this as unknown as { bytesOut: number }).bytesOut + buffered;
     },
   },
-  pending: { configurable: true, get(this: HandleSocket) { return this.connecting || (this as unknown as { handleClosed: boolean }).handleClosed; } },
-  bufferSize: { configurable: true, get(this: HandleSocket) { return this.writableLength; } },
-  localAddress: { configurable: true, get(this: HandleSocket) { return this.address().address; } },
-  localPort: { configurable: true, get(this: HandleSocket) { return this.address().port; } },
-  localFamily: { configurable: true, get(this: HandleSocket) { return this.address().family; } },
+  pending: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return this.connecting || (this as unknown as { handleClosed: boolean }).handleClosed;
+    },
+  },
+  bufferSize: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return this.writableLength;
+    },
+  },
+  localAddress: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return this.address().address;
+    },
+  },
+  localPort: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return this.address().port;
+    },
+  },
+  localFamily: {
+    configurable: true,
+    get(this: HandleSocket) {
+      return this.address().family;
+    },
+  },
 });
 
 function toChunk(chunk: unknown, encoding: BufferEncoding | 'buffer'): Buffer {

@@ -9,7 +9,12 @@ export { createServer, WinsockServer } from './server';
 export type { DropArgument, WinsockServerEvents } from './server';
 export type { WinsockSocketEvents } from './socket-events';
 export { WinsockSocket } from './socket';
-export type { AnyWinsockSocketListener, NetErrorWithWinsockCode, WinsockSocketListener, WinsockSocketOptions } from './socket';
+export type {
+  AnyWinsockSocketListener,
+  NetErrorWithWinsockCode,
+  WinsockSocketListener,
+  WinsockSocketOptions,
+} from './socket';
 export { connect, enumerateProtocols } from './connect';
 export { WinsockError, WSA_ERRORS, describeWinsockError, winsockErrorName } from './errors';
 export type { WinsockErrorCode, WinsockErrorOptions } from './errors';
@@ -18,8 +23,27 @@ export { DEFAULTS } from './types';
 export { availableProviders, nativeUnavailableReason } from './providers';
 export type { ProviderAvailability } from './providers';
 export type {
-  Capabilities, ConditionFunction, ConnectOptions, ConnectionRequest, DataLimits, Decision, DecisionEvent, DecisionObject,
-  AcceptDecision, RejectDecision, DeferDecision,
-  DecisionReason, EnumerateProtocolsOptions, FlowSpec, ListenOptions, ProtocolInfo, ProviderChoice, ProviderName, Qos,
-  ServerOptions, SocketAddress, SocketMode, Verdict,
+  Capabilities,
+  ConditionFunction,
+  ConnectOptions,
+  ConnectionRequest,
+  DataLimits,
+  Decision,
+  DecisionEvent,
+  DecisionObject,
+  AcceptDecision,
+  RejectDecision,
+  DeferDecision,
+  DecisionReason,
+  EnumerateProtocolsOptions,
+  FlowSpec,
+  ListenOptions,
+  ProtocolInfo,
+  ProviderChoice,
+  ProviderName,
+  Qos,
+  ServerOptions,
+  SocketAddress,
+  SocketMode,
+  Verdict,
 } from './types';

@@ -43,7 +43,13 @@ export class SocketFactory {
     // Nothing per connection: share the state (the provider's sendDisconnect is one function for all its sockets).
     const plain = connection.callerData === null && connection.calleeData === null && connection.qos === null;
     const shared = this.shared;
-    if (plain && shared !== null && shared.capabilities === connection.capabilities && shared.sendDisconnect === connection.sendDisconnect) return shared;
+    if (
+      plain &&
+      shared !== null &&
+      shared.capabilities === connection.capabilities &&
+      shared.sendDisconnect === connection.sendDisconnect
+    )
+      return shared;
     const { mode, maxDisconnectData, errors } = this.settings;
     const info: SocketInfo = {
       capabilities: connection.capabilities,

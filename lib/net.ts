@@ -16,7 +16,14 @@ import { HandleSocket } from './handle-socket';
 import { WinsockError, WSA_ERRORS, nodeCodeOfWinsockCode } from './errors';
 import { resolveProvider } from './providers';
 import { toBufferOrNull } from './buffers';
-import { DEFAULTS, type ConditionFunction, type ProviderChoice, type Qos, type ServerOptions, type SocketMode } from './types';
+import {
+  DEFAULTS,
+  type ConditionFunction,
+  type ProviderChoice,
+  type Qos,
+  type ServerOptions,
+  type SocketMode,
+} from './types';
 
 export * from 'node:net';
 
@@ -44,8 +51,18 @@ export type NetConnectOptions = nodeNet.NetConnectOpts & {
 export function toNetError(err: unknown, syscall: string, address?: string, port?: number): NetErrorWithWinsockCode {
   if (!(err instanceof WinsockError)) return err as NetErrorWithWinsockCode;
   const cause = err.cause;
-  let out: NetErrorWithWinsockCode & { code?: string; errno?: number; syscall?: string; address?: string; port?: number };
-  if (cause instanceof Error && typeof (cause as { code?: unknown }).code === 'string' && !(cause instanceof WinsockError)) {
+  let out: NetErrorWithWinsockCode & {
+    code?: string;
+    errno?: number;
+    syscall?: string;
+    address?: string;
+    port?: number;
+  };
+  if (
+    cause instanceof Error &&
+    typeof (cause as { code?: unknown }).code === 'string' &&
+    !(cause instanceof WinsockError)
+  ) {
     out = cause;
   } else {
     const code = nodeCodeOfWinsockCode(err.code) ?? err.code;
@@ -82,15 +99,30 @@ export class Server extends GateServer {
   private readonly keepAliveInitialDelay: number;
   private readonly noDelay: boolean;
 
-  constructor(options?: NetServerOptions | ((socket: WinsockSocket) => void), connectionListener?: (socket: WinsockSocket) => void) {
-    const opts: NetServerOptions = typeof options === 'function' || options === undefined || options === null ? {} : options;
+  constructor(
+    options?: NetServerOptions | ((socket: WinsockSocket) => void),
+    connectionListener?: (socket: WinsockSocket) => void,
+  ) {
+    const opts: NetServerOptions =
+      typeof options === 'function' || options === undefined || options === null ? {} : options;
     const listener = typeof options === 'function' ? options : connectionListener;
     const gateOptions: InternalServerOptions = {
       [kErrorStyle]: 'net',
       allowHalfOpen: opts.allowHalfOpen === true,
     };
-    for (const key of ['provider', 'backlog', 'condition', 'blockList', 'maxConnections', 'handshakeTimeout', 'decisionTimeout', 'mode',
-      'maxCallerData', 'maxCalleeData', 'maxDisconnectData'] as const) {
+    for (const key of [
+      'provider',
+      'backlog',
+      'condition',
+      'blockList',
+      'maxConnections',
+      'handshakeTimeout',
+      'decisionTimeout',
+      'mode',
+      'maxCallerData',
+      'maxCalleeData',
+      'maxDisconnectData',
+    ] as const) {
       if (opts[key] !== undefined) (gateOptions as Record<string, unknown>)[key] = opts[key];
     }
     super(gateOptions);
@@ -123,11 +155,14 @@ export class Server extends GateServer {
   listen(options: nodeNet.ListenOptions, callback?: ListenCallback): this;
   listen(...args: unknown[]): this {
     const { port, host, callback, signal } = parseListenArgs(args);
-    if (this.running) throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
+    if (this.running)
+      throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (callback) this.once('listening', callback);
     if (signal !== undefined) {
       // As net: an aborted signal closes the server (one already aborted: at once).
-      if (signal.aborted) { process.nextTick(() => this.close()); } else signal.addEventListener('abort', () => this.close(), { once: true });
+      if (signal.aborted) {
+        process.nextTick(() => this.close());
+      } else signal.addEventListener('abort', () => this.close(), { once: true });
     }
     this.listenCore(host === undefined ? { port } : { port, host }).then(undefined, (err: unknown) => {
       if (err instanceof WinsockError && err.code === 'WSAEINTR') return; // closed while binding
@@ -163,7 +198,9 @@ export class Server extends GateServer {
     if (this.closeRequests === 0 || this.running || this.connections > 0) return;
     let n = this.closeRequests;
     this.closeRequests = 0;
-    process.nextTick(() => { while (n-- > 0) this.emit('close'); });
+    process.nextTick(() => {
+      while (n-- > 0) this.emit('close');
+    });
   }
 
   /** As net.Server.listening: true from the bind (synchronous for an IP host), false after close(). */
@@ -183,7 +220,12 @@ export class Server extends GateServer {
 }
 
 /** net.Server.listen's arguments. */
-function parseListenArgs(args: unknown[]): { port: number; host: string | undefined; callback: ListenCallback | undefined; signal: AbortSignal | undefined } {
+function parseListenArgs(args: unknown[]): {
+  port: number;
+  host: string | undefined;
+  callback: ListenCallback | undefined;
+  signal: AbortSignal | undefined;
+} {
   const last = args[args.length - 1];
   const callback = typeof last === 'function' ? (last as ListenCallback) : undefined;
   const rest = callback ? args.slice(0, -1) : args;
@@ -215,7 +257,10 @@ function parseListenArgs(args: unknown[]): { port: number; host: string | undefi
 }
 
 /** As net.createServer, with the gate's options beside net's. */
-export function createServer(options?: NetServerOptions | ((socket: WinsockSocket) => void), connectionListener?: (socket: WinsockSocket) => void): Server {
+export function createServer(
+  options?: NetServerOptions | ((socket: WinsockSocket) => void),
+  connectionListener?: (socket: WinsockSocket) => void,
+): Server {
   return new Server(options, connectionListener);
 }
 
@@ -234,18 +279,29 @@ export function connect(...args: unknown[]): WinsockSocket {
   const last = args[args.length - 1];
   const listener = typeof last === 'function' ? (last as () => void) : undefined;
   const first = args[0];
-  const options: NetConnectOptions = first !== null && typeof first === 'object'
-    ? (first as NetConnectOptions)
-    : { port: Number(first), ...(typeof args[1] === 'string' ? { host: args[1] } : {}) };
+  const options: NetConnectOptions =
+    first !== null && typeof first === 'object'
+      ? (first as NetConnectOptions)
+      : { port: Number(first), ...(typeof args[1] === 'string' ? { host: args[1] } : {}) };
   const provider = resolveProvider(options.provider);
   if (provider.name !== 'framed') {
     const { provider: _p, callerData, sqos: _s, gqos: _g, mode: _m, ...netOptions } = options;
     if (toBufferOrNull(callerData, 'callerData', 'WSAConnect') !== null) {
-      throw toNetError(new WinsockError('WSAEPROTONOSUPPORT', 'WSAConnect', { detail: `the ${provider.name} provider cannot carry caller data` }), 'connect');
+      throw toNetError(
+        new WinsockError('WSAEPROTONOSUPPORT', 'WSAConnect', {
+          detail: `the ${provider.name} provider cannot carry caller data`,
+        }),
+        'connect',
+      );
     }
     const info: SocketInfo = {
-      capabilities: provider.capabilities('stream'), callerData: null, calleeData: null, qos: null,
-      mode: 'stream', maxDisconnectData: DEFAULTS.maxDisconnectData, errors: 'net',
+      capabilities: provider.capabilities('stream'),
+      callerData: null,
+      calleeData: null,
+      qos: null,
+      mode: 'stream',
+      maxDisconnectData: DEFAULTS.maxDisconnectData,
+      errors: 'net',
     };
     const socket = new WinsockSocket({ ...netOptions, winsock: info });
     if (netOptions.timeout) socket.setTimeout(netOptions.timeout);
@@ -255,40 +311,54 @@ export function connect(...args: unknown[]): WinsockSocket {
 }
 
 /** The framed provider's connect behind a socket that exists at once ('connect' once the acceptor accepted). */
-function connectFramed(provider: ReturnType<typeof resolveProvider>, options: NetConnectOptions, listener?: () => void): WinsockSocket {
+function connectFramed(
+  provider: ReturnType<typeof resolveProvider>,
+  options: NetConnectOptions,
+  listener?: () => void,
+): WinsockSocket {
   const tcp = options as nodeNet.TcpNetConnectOpts;
   const mode = options.mode ?? 'stream';
   const info: SocketInfo = {
-    capabilities: provider.capabilities(mode), callerData: null, calleeData: null, qos: null,
-    mode, maxDisconnectData: DEFAULTS.maxDisconnectData, errors: 'net',
+    capabilities: provider.capabilities(mode),
+    callerData: null,
+    calleeData: null,
+    qos: null,
+    mode,
+    maxDisconnectData: DEFAULTS.maxDisconnectData,
+    errors: 'net',
   };
   const socket = new HandleSocket(null, { info, allowHalfOpen: options.allowHalfOpen === true });
   if (listener) socket.once('connect', listener);
   if (tcp.timeout) socket.setTimeout(tcp.timeout);
   const host = tcp.host ?? 'localhost';
   const callerData = toBufferOrNull(options.callerData, 'callerData', 'WSAConnect');
-  provider.connect({
-    host: host === 'localhost' ? '127.0.0.1' : host,
-    port: tcp.port,
-    callerData: callerData !== null && callerData.length > 0 ? callerData : null,
-    sqos: options.sqos ?? null,
-    gqos: options.gqos ?? null,
-    timeout: 0,
-    signal: options.signal ?? null,
-    maxCalleeData: DEFAULTS.maxCalleeData,
-    maxDisconnectData: DEFAULTS.maxDisconnectData,
-    mode,
-  }).then((connection) => {
-    if (socket.destroyed) {
-      if ('close' in connection && typeof connection.close === 'function') connection.close();
-      return;
-    }
-    if ('kind' in connection) throw new Error('the framed provider hands over SocketHandles');
-    socket.adoptInfo(HandleSocket.infoOf(connection, { mode, maxDisconnectData: DEFAULTS.maxDisconnectData, errors: 'net' }));
-    socket.open(connection);
-  }).catch((err: unknown) => {
-    socket.destroy(toNetError(err, 'connect', host, tcp.port));
-  });
+  provider
+    .connect({
+      host: host === 'localhost' ? '127.0.0.1' : host,
+      port: tcp.port,
+      callerData: callerData !== null && callerData.length > 0 ? callerData : null,
+      sqos: options.sqos ?? null,
+      gqos: options.gqos ?? null,
+      timeout: 0,
+      signal: options.signal ?? null,
+      maxCalleeData: DEFAULTS.maxCalleeData,
+      maxDisconnectData: DEFAULTS.maxDisconnectData,
+      mode,
+    })
+    .then((connection) => {
+      if (socket.destroyed) {
+        if ('close' in connection && typeof connection.close === 'function') connection.close();
+        return;
+      }
+      if ('kind' in connection) throw new Error('the framed provider hands over SocketHandles');
+      socket.adoptInfo(
+        HandleSocket.infoOf(connection, { mode, maxDisconnectData: DEFAULTS.maxDisconnectData, errors: 'net' }),
+      );
+      socket.open(connection);
+    })
+    .catch((err: unknown) => {
+      socket.destroy(toNetError(err, 'connect', host, tcp.port));
+    });
   return socket;
 }
 

@@ -115,7 +115,10 @@ export function availableProviders(): ProviderAvailability[] {
     let reason: string | null = null;
     if (name === 'native') reason = nativeUnavailableReason();
     const entry: ProviderAvailability = { name, available: reason === null, reason, auto: name === autoName };
-    const native = name === 'native' && nativeCache !== undefined && 'provider' in nativeCache ? nativeCache.provider as Provider & { dataPath?: { path: 'libuv' | 'addon'; reason: string } } : null;
+    const native =
+      name === 'native' && nativeCache !== undefined && 'provider' in nativeCache
+        ? (nativeCache.provider as Provider & { dataPath?: { path: 'libuv' | 'addon'; reason: string } })
+        : null;
     if (native?.dataPath) {
       entry.dataPath = native.dataPath.path;
       entry.dataPathReason = native.dataPath.reason;

@@ -11,9 +11,26 @@
 import { EventEmitter } from 'node:events';
 import { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { ConditionVerdict, Connection, ListenerCallbacks, Provider, ProviderListener, RawRequest } from './provider';
 import type {
-  Capabilities, ConditionFunction, ConnectionRequest, Decision, DecisionEvent, DecisionReason, ListenOptions, ProviderName, ServerOptions, SocketAddress, SocketMode,
+  ConditionVerdict,
+  Connection,
+  ListenerCallbacks,
+  Provider,
+  ProviderListener,
+  RawRequest,
+} from './provider';
+import type {
+  Capabilities,
+  ConditionFunction,
+  ConnectionRequest,
+  Decision,
+  DecisionEvent,
+  DecisionReason,
+  ListenOptions,
+  ProviderName,
+  ServerOptions,
+  SocketAddress,
+  SocketMode,
 } from './types';
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
@@ -91,8 +108,18 @@ export interface InternalServerOptions extends ServerOptions {
 }
 
 const SERVER_OPTIONS: ReadonlySet<string> = new Set([
-  'provider', 'backlog', 'condition', 'blockList', 'maxConnections', 'handshakeTimeout', 'decisionTimeout', 'mode',
-  'allowHalfOpen', 'maxCallerData', 'maxCalleeData', 'maxDisconnectData',
+  'provider',
+  'backlog',
+  'condition',
+  'blockList',
+  'maxConnections',
+  'handshakeTimeout',
+  'decisionTimeout',
+  'mode',
+  'allowHalfOpen',
+  'maxCallerData',
+  'maxCalleeData',
+  'maxDisconnectData',
 ]);
 const LISTEN_OPTIONS: ReadonlySet<string> = new Set(['port', 'host']);
 
@@ -154,15 +181,32 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     this.provider = resolveProvider(options.provider);
     this.condition = options.condition;
     this.blockList = options.blockList;
-    this.maxConnectionsLimit = options.maxConnections === undefined ? undefined
-      : checkLimit(options.maxConnections, 'maxConnections', 0, 'listen');
+    this.maxConnectionsLimit =
+      options.maxConnections === undefined
+        ? undefined
+        : checkLimit(options.maxConnections, 'maxConnections', 0, 'listen');
     this.backlog = checkLimit(options.backlog, 'backlog', DEFAULTS.backlog, 'listen');
     if (this.backlog < 1) throw new WinsockError('WSAEINVAL', 'listen', { detail: 'backlog must be at least 1' });
-    this.handshakeTimeout = checkLimit(options.handshakeTimeout, 'handshakeTimeout', DEFAULTS.handshakeTimeout, 'WSAAccept');
-    this.decisionTimeout = checkLimit(options.decisionTimeout, 'decisionTimeout', DEFAULTS.decisionTimeout, 'WSAAccept');
+    this.handshakeTimeout = checkLimit(
+      options.handshakeTimeout,
+      'handshakeTimeout',
+      DEFAULTS.handshakeTimeout,
+      'WSAAccept',
+    );
+    this.decisionTimeout = checkLimit(
+      options.decisionTimeout,
+      'decisionTimeout',
+      DEFAULTS.decisionTimeout,
+      'WSAAccept',
+    );
     this.maxCallerData = checkLimit(options.maxCallerData, 'maxCallerData', DEFAULTS.maxCallerData, 'WSAAccept');
     this.maxCalleeData = checkLimit(options.maxCalleeData, 'maxCalleeData', DEFAULTS.maxCalleeData, 'WSAAccept');
-    this.maxDisconnectData = checkLimit(options.maxDisconnectData, 'maxDisconnectData', DEFAULTS.maxDisconnectData, 'WSASendDisconnect');
+    this.maxDisconnectData = checkLimit(
+      options.maxDisconnectData,
+      'maxDisconnectData',
+      DEFAULTS.maxDisconnectData,
+      'WSASendDisconnect',
+    );
     this.mode = mode;
     this.sockets_ = new SocketFactory({
       mode,
@@ -174,11 +218,14 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   /** The provider this server runs on. */
-  get providerName(): ProviderName { return this.provider.name; }
+  get providerName(): ProviderName {
+    return this.provider.name;
+  }
 
   /** What the listening socket's provider can carry; available once `listen()` resolved. */
   get capabilities(): Capabilities {
-    if (!this.listener) throw new WinsockError('WSAEINVAL', 'getsockopt', { detail: 'the server is not listening yet' });
+    if (!this.listener)
+      throw new WinsockError('WSAEINVAL', 'getsockopt', { detail: 'the server is not listening yet' });
     return this.listener.capabilities;
   }
 
@@ -193,32 +240,41 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   /** True between `listen()` resolving and `close()` (as `net.Server.listening`). */
-  get listening(): boolean { return this.state === 'listening'; }
+  get listening(): boolean {
+    return this.state === 'listening';
+  }
 
   /**
    * Callers beyond this many open accepted sockets are refused before the
    * condition runs; undefined when unlimited. Settable, as on net.Server
    * (a new limit applies to the next request).
    */
-  get maxConnections(): number | undefined { return this.maxConnectionsLimit; }
+  get maxConnections(): number | undefined {
+    return this.maxConnectionsLimit;
+  }
   /** Sets the limit; it applies from the next request (undefined: no limit). */
   set maxConnections(value: number | undefined) {
     this.maxConnectionsLimit = value === undefined ? undefined : checkLimit(value, 'maxConnections', 0, 'listen');
   }
 
   /** Accepted sockets that are still open. */
-  get connections(): number { return this.openSockets; }
+  get connections(): number {
+    return this.openSockets;
+  }
 
   /** `net.Server.getConnections()`: the number of open accepted sockets, to a callback (asynchronously, as net does). */
   getConnections(callback: (error: Error | null, count: number) => void): this {
-    if (typeof callback !== 'function') throw new WinsockError('WSAEINVAL', 'getConnections', { detail: 'callback must be a function' });
+    if (typeof callback !== 'function')
+      throw new WinsockError('WSAEINVAL', 'getConnections', { detail: 'callback must be a function' });
     const count = this.openSockets;
     process.nextTick(callback, null, count);
     return this;
   }
 
   /** Requests waiting for a deferred decision (0 or 1: the head of the backlog). */
-  get pendingDecisions(): number { return this.deferred.size; }
+  get pendingDecisions(): number {
+    return this.deferred.size;
+  }
 
   /**
    * Binds and listens; resolves to the bound address. One listen at a time:
@@ -230,8 +286,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   protected async listenCore(options: ListenOptions): Promise<SocketAddress> {
     if (this.state !== 'idle' && this.state !== 'closed') {
       throw new WinsockError('WSAEINVAL', 'listen', {
-        detail: this.state === 'binding' ? 'a listen() is already in progress'
-          : this.state === 'listening' ? 'the server is already listening' : 'the server is closing',
+        detail:
+          this.state === 'binding'
+            ? 'a listen() is already in progress'
+            : this.state === 'listening'
+              ? 'the server is already listening'
+              : 'the server is closing',
       });
     }
     const port = checkPort(options.port ?? 0, 'bind');
@@ -240,7 +300,8 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     const callbacks: ListenerCallbacks = {
       condition: (raw) => this.onCondition(raw),
       connection: (handle, raw) => this.onConnection(handle, raw),
-      refused: (raw, reason) => this.emitDecision(new PendingRequest(raw, (r, d) => this.decideRequest(r, d)), 'reject', reason, 0),
+      refused: (raw, reason) =>
+        this.emitDecision(new PendingRequest(raw, (r, d) => this.decideRequest(r, d)), 'reject', reason, 0),
       withdrawn: (raw, error) => this.onWithdrawn(raw, error),
       clientError: (error, remote) => this.emit('clientError', error, remote),
       error: (error) => this.onListenerError(error),
@@ -248,18 +309,24 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     this.state = 'binding';
     this.closing = null;
     this.boundAddress = null;
-    const binding = this.provider.listen({
-      host,
-      port,
-      backlog: this.backlog,
-      conditional: this.condition !== undefined || this.blockList !== undefined || this.maxConnectionsLimit !== undefined,
-      handshakeTimeout: this.handshakeTimeout,
-      maxCallerData: this.maxCallerData,
-      maxCalleeData: this.maxCalleeData,
-      maxDisconnectData: this.maxDisconnectData,
-      mode: this.mode,
-      onBound: (address) => { this.boundAddress = address; },
-    }, callbacks);
+    const binding = this.provider.listen(
+      {
+        host,
+        port,
+        backlog: this.backlog,
+        conditional:
+          this.condition !== undefined || this.blockList !== undefined || this.maxConnectionsLimit !== undefined,
+        handshakeTimeout: this.handshakeTimeout,
+        maxCallerData: this.maxCallerData,
+        maxCalleeData: this.maxCalleeData,
+        maxDisconnectData: this.maxDisconnectData,
+        mode: this.mode,
+        onBound: (address) => {
+          this.boundAddress = address;
+        },
+      },
+      callbacks,
+    );
     this.binding = binding;
     let listener: ProviderListener;
     try {
@@ -347,7 +414,9 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   /** True while a listen() is binding or the server listens: what close() has to stop. */
-  protected get running(): boolean { return this.state === 'binding' || this.state === 'listening'; }
+  protected get running(): boolean {
+    return this.state === 'binding' || this.state === 'listening';
+  }
 
   /** Called after an accepted socket closed (winsock2/net's close waits for the last). */
   protected socketClosed(): void {}
@@ -369,7 +438,10 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     this.deferred.clear();
     if (binding) {
       // The bind completes whatever we do: close what it bound (listen() rejects WSAEINTR).
-      const bound = await binding.then((l) => l, () => null);
+      const bound = await binding.then(
+        (l) => l,
+        () => null,
+      );
       if (bound) await bound.close();
     } else if (wasListening && this.listener) {
       await this.listener.close();
@@ -404,7 +476,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       }
       this.deferred.delete(raw);
       if (deferral.timer) clearTimeout(deferral.timer);
-      this.emitDecision(deferral.request, deferral.verdict.action === 'accept' ? 'accept' : 'reject', deferral.reason, deferral.deferrals);
+      this.emitDecision(
+        deferral.request,
+        deferral.verdict.action === 'accept' ? 'accept' : 'reject',
+        deferral.reason,
+        deferral.deferrals,
+      );
       return deferral.verdict;
     }
     const request = new PendingRequest(raw, (r, d) => this.decideRequest(r, d));
@@ -421,9 +498,14 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     try {
       result = this.condition(request);
     } catch (err) {
-      return this.conditionFailed(request, new WinsockError('WSAEINVAL', 'WSAAccept', {
-        detail: `the condition function threw: ${reasonOf(err)}`, cause: err,
-      }), 0);
+      return this.conditionFailed(
+        request,
+        new WinsockError('WSAEINVAL', 'WSAAccept', {
+          detail: `the condition function threw: ${reasonOf(err)}`,
+          cause: err,
+        }),
+        0,
+      );
     }
     if (this.state !== 'listening') {
       // The condition closed the server: the provider refuses this caller, so
@@ -435,9 +517,14 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       const deferralForPromise = this.startDeferral(request);
       adopt(result).then(
         (value) => this.settle(deferralForPromise, value),
-        (err: unknown) => this.settleFailed(deferralForPromise, new WinsockError('WSAEINVAL', 'WSAAccept', {
-          detail: `the condition function's promise rejected: ${reasonOf(err)}`, cause: err,
-        })),
+        (err: unknown) =>
+          this.settleFailed(
+            deferralForPromise,
+            new WinsockError('WSAEINVAL', 'WSAAccept', {
+              detail: `the condition function's promise rejected: ${reasonOf(err)}`,
+              cause: err,
+            }),
+          ),
       );
       return DEFER;
     }
@@ -454,7 +541,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     return this.listener ? this.listener.capabilities : this.provider.capabilities(this.mode);
   }
 
-  private final(request: PendingRequest, verdict: ConditionVerdict, reason: DecisionReason, deferrals = 0): ConditionVerdict {
+  private final(
+    request: PendingRequest,
+    verdict: ConditionVerdict,
+    reason: DecisionReason,
+    deferrals = 0,
+  ): ConditionVerdict {
     this.emitDecision(request, verdict.action === 'accept' ? 'accept' : 'reject', reason, deferrals);
     return verdict;
   }
@@ -470,9 +562,13 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     if (this.decisionTimeout > 0) {
       deferral.timer = setTimeout(() => {
         deferral.timer = null;
-        this.settleFailed(deferral, new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
-          detail: `no decision within decisionTimeout (${this.decisionTimeout} ms)`,
-        }), 'decisionTimeout');
+        this.settleFailed(
+          deferral,
+          new WinsockError('WSAETIMEDOUT', 'WSAAccept', {
+            detail: `no decision within decisionTimeout (${this.decisionTimeout} ms)`,
+          }),
+          'decisionTimeout',
+        );
       }, this.decisionTimeout);
     }
     return deferral;
@@ -504,11 +600,30 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     this.listener?.retry();
   }
 
-  private emitDecision(request: PendingRequest, verdict: 'accept' | 'reject', reason: DecisionReason, deferrals: number): void {
+  private emitDecision(
+    request: PendingRequest,
+    verdict: 'accept' | 'reject',
+    reason: DecisionReason,
+    deferrals: number,
+  ): void {
     // Once per connection: built only when someone listens or debug output is on.
     if (!debugEnabled && this.listenerCount('decision') === 0) return;
-    const event: DecisionEvent = { request, verdict, reason, durationMs: performance.now() - request.offeredAt, deferrals };
-    debug('decision %d %s:%d %s (%s, %d ms)', request.id, request.callerId.address, request.callerId.port, verdict, reason, event.durationMs.toFixed(2));
+    const event: DecisionEvent = {
+      request,
+      verdict,
+      reason,
+      durationMs: performance.now() - request.offeredAt,
+      deferrals,
+    };
+    debug(
+      'decision %d %s:%d %s (%s, %d ms)',
+      request.id,
+      request.callerId.address,
+      request.callerId.port,
+      verdict,
+      reason,
+      event.durationMs.toFixed(2),
+    );
     this.emit('decision', event);
   }
 
@@ -534,7 +649,9 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       this.emit('connection', socket);
     } else {
       // Until accept() takes it, a failure closes it (nobody could listen for its 'error' yet).
-      const dropOnError = (): void => { socket.destroy(); };
+      const dropOnError = (): void => {
+        socket.destroy();
+      };
       socket.on('error', dropOnError);
       socket.once('close', () => {
         const at = this.acceptQueue.indexOf(socket);
@@ -547,8 +664,13 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
 
   private onWithdrawn(raw: RawRequest, reported: WinsockError): void {
     // One code for every provider: native reports a withdrawn request as WSAEACCES, the others as WSAECONNRESET.
-    const error = reported.code === 'WSAECONNRESET' ? reported
-      : new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the caller left before its request was accepted', cause: reported });
+    const error =
+      reported.code === 'WSAECONNRESET'
+        ? reported
+        : new WinsockError('WSAECONNRESET', 'WSAAccept', {
+            detail: 'the caller left before its request was accepted',
+            cause: reported,
+          });
     const deferral = this.deferred.get(raw);
     if (deferral) {
       if (deferral.timer) clearTimeout(deferral.timer);
@@ -563,8 +685,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     if (this.listenerCount('drop') === 0) return;
     const { calleeId: local, callerId: remote } = raw;
     this.emit('drop', {
-      localAddress: local.address, localPort: local.port, localFamily: local.family,
-      remoteAddress: remote.address, remotePort: remote.port, remoteFamily: remote.family,
+      localAddress: local.address,
+      localPort: local.port,
+      localFamily: local.family,
+      remoteAddress: remote.address,
+      remotePort: remote.port,
+      remoteFamily: remote.family,
     });
   }
 
@@ -620,7 +746,10 @@ export class WinsockServer extends GateServer {
   close(): Promise<void> {
     const first = this.closing === null;
     const closed = this.closeCore();
-    if (first) void closed.then(() => { this.emit('close'); });
+    if (first)
+      void closed.then(() => {
+        this.emit('close');
+      });
     return closed;
   }
 
@@ -639,8 +768,10 @@ function listenOptionsOf(first: ListenOptions | number | undefined, second: stri
     return second === undefined ? { port: first } : { port: first, host: second };
   }
   if (first === undefined || first === null) return {};
-  if (typeof first !== 'object') throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen() takes { port, host } or (port, host)' });
-  if (second !== undefined) throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen(options) takes no second argument' });
+  if (typeof first !== 'object')
+    throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen() takes { port, host } or (port, host)' });
+  if (second !== undefined)
+    throw new WinsockError('WSAEINVAL', 'bind', { detail: 'listen(options) takes no second argument' });
   checkKnownKeys(first, LISTEN_OPTIONS, 'listen', 'bind');
   return first;
 }
@@ -655,7 +786,10 @@ function adopt(thenable: PromiseLike<Decision>): Promise<Decision> {
 }
 
 /** Creates a server; `connectionListener` is added as a `'connection'` listener. */
-export function createServer(options?: ServerOptions, connectionListener?: (socket: WinsockSocket) => void): WinsockServer {
+export function createServer(
+  options?: ServerOptions,
+  connectionListener?: (socket: WinsockSocket) => void,
+): WinsockServer {
   return new WinsockServer(options, connectionListener);
 }
 

@@ -12,10 +12,15 @@ const TIMEOUT_MAX = 2 ** 31 - 1;
 /** `setTimeout(ms)`'s duration as net's getTimerDuration reads it: a number >= 0; over TIMEOUT_MAX warns and becomes 1. */
 export function checkTimeout(ms: unknown): number {
   if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
-    throw new WinsockError('WSAEINVAL', 'setsockopt', { detail: `the timeout must be a number of milliseconds >= 0, not ${describe(ms)}` });
+    throw new WinsockError('WSAEINVAL', 'setsockopt', {
+      detail: `the timeout must be a number of milliseconds >= 0, not ${describe(ms)}`,
+    });
   }
   if (ms > TIMEOUT_MAX) {
-    process.emitWarning(`${ms} does not fit into a 32-bit signed integer.\nTimer duration was truncated to 1.`, 'TimeoutOverflowWarning');
+    process.emitWarning(
+      `${ms} does not fit into a 32-bit signed integer.\nTimer duration was truncated to 1.`,
+      'TimeoutOverflowWarning',
+    );
     return 1;
   }
   return ms;

@@ -135,18 +135,28 @@ export class WinsockSocket extends net.Socket {
   }
 
   /** What this socket's provider can carry. */
-  get capabilities(): Capabilities { return this[kInfo].capabilities; }
+  get capabilities(): Capabilities {
+    return this[kInfo].capabilities;
+  }
   /** Caller data the client sent with its connect (server side); null when none. */
-  get callerData(): Buffer | null { return this[kInfo].callerData; }
+  get callerData(): Buffer | null {
+    return this[kInfo].callerData;
+  }
   /** Callee data the acceptor sent with its accept (client side); null when none. */
-  get calleeData(): Buffer | null { return this[kInfo].calleeData; }
+  get calleeData(): Buffer | null {
+    return this[kInfo].calleeData;
+  }
   /**
    * The QOS the acceptor granted with its accept (`{ action: 'accept', qos }`),
    * on both ends; null when none was granted or the provider carries no QOS.
    */
-  get qos(): Qos | null { return this[kInfo].qos; }
+  get qos(): Qos | null {
+    return this[kInfo].qos;
+  }
   /** `'stream'` or `'message'` (message boundaries kept; framed only). */
-  get mode(): SocketMode { return this[kInfo].mode; }
+  get mode(): SocketMode {
+    return this[kInfo].mode;
+  }
 
   /** The peer's endpoint as one object (net.Socket gives it as three properties). */
   remoteEndpoint(): SocketAddress {
@@ -186,13 +196,26 @@ export class WinsockSocket extends net.Socket {
 
   private waitFinished(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const onFinish = (): void => { cleanup(); resolve(); };
+      const onFinish = (): void => {
+        cleanup();
+        resolve();
+      };
       const onClose = (): void => {
         cleanup();
         if (this.writableFinished) resolve();
-        else reject(this.errored ? WinsockError.fromNodeError(this.errored, 'WSASendDisconnect') : new WinsockError('WSAENOTSOCK', 'WSASendDisconnect', { detail: 'the socket closed before its data was sent' }));
+        else
+          reject(
+            this.errored
+              ? WinsockError.fromNodeError(this.errored, 'WSASendDisconnect')
+              : new WinsockError('WSAENOTSOCK', 'WSASendDisconnect', {
+                  detail: 'the socket closed before its data was sent',
+                }),
+          );
       };
-      const cleanup = (): void => { this.off('finish', onFinish); this.off('close', onClose); };
+      const cleanup = (): void => {
+        this.off('finish', onFinish);
+        this.off('close', onClose);
+      };
       this.on('finish', onFinish);
       this.on('close', onClose);
     });
@@ -233,7 +256,10 @@ export class WinsockSocket extends net.Socket {
     const shutdown = this[kInfo].sendDisconnect;
     const handle = (this as unknown as { _handle: unknown })._handle;
     if (shutdown === undefined || handle === null || handle === undefined) {
-      (net.Socket.prototype as unknown as { _final(cb: (error?: Error | null) => void): void })._final.call(this, callback);
+      (net.Socket.prototype as unknown as { _final(cb: (error?: Error | null) => void): void })._final.call(
+        this,
+        callback,
+      );
       return;
     }
     try {
@@ -261,7 +287,9 @@ export class WinsockSocket extends net.Socket {
       const destroyed = this.destroyed;
       const error = destroyed
         ? new WinsockError('WSAENOTSOCK', 'WSASend', { detail: 'the socket is closed' })
-        : new WinsockError('WSAESHUTDOWN', 'WSASend', { detail: 'the sending side was shut down (sendDisconnect or end)' });
+        : new WinsockError('WSAESHUTDOWN', 'WSASend', {
+            detail: 'the sending side was shut down (sendDisconnect or end)',
+          });
       process.nextTick(() => {
         if (typeof cb === 'function') (cb as (err: Error) => void)(error);
         if (!destroyed) this.emit('error', error);
@@ -308,10 +336,15 @@ export class WinsockSocket extends net.Socket {
 /** The Winsock function a node:net failure stands for. */
 function syscallOf(err: Error): string {
   switch ((err as { syscall?: unknown }).syscall) {
-    case 'connect': return 'WSAConnect';
-    case 'write': case 'writev': return 'WSASend';
-    case 'shutdown': return 'WSASendDisconnect';
-    default: return 'WSARecv';
+    case 'connect':
+      return 'WSAConnect';
+    case 'write':
+    case 'writev':
+      return 'WSASend';
+    case 'shutdown':
+      return 'WSASendDisconnect';
+    default:
+      return 'WSARecv';
   }
 }
 

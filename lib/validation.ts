@@ -12,7 +12,9 @@ import type { Capabilities, SocketMode } from './types';
 export function checkPort(value: unknown, syscall: 'bind' | 'WSAConnect'): number {
   const min = syscall === 'bind' ? 0 : 1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > 65535) {
-    throw new WinsockError('WSAEINVAL', syscall, { detail: `port must be an integer ${min}-65535, not ${describe(value)}` });
+    throw new WinsockError('WSAEINVAL', syscall, {
+      detail: `port must be an integer ${min}-65535, not ${describe(value)}`,
+    });
   }
   return value;
 }
@@ -21,7 +23,9 @@ export function checkPort(value: unknown, syscall: 'bind' | 'WSAConnect'): numbe
 export function checkMode(value: unknown, syscall: string): SocketMode {
   if (value === undefined) return 'stream';
   if (value !== 'stream' && value !== 'message') {
-    throw new WinsockError('WSAEINVAL', syscall, { detail: `mode must be 'stream' or 'message', not ${describe(value)}` });
+    throw new WinsockError('WSAEINVAL', syscall, {
+      detail: `mode must be 'stream' or 'message', not ${describe(value)}`,
+    });
   }
   return value;
 }
@@ -30,7 +34,9 @@ export function checkMode(value: unknown, syscall: string): SocketMode {
 export function checkLimit(value: unknown, name: string, fallback: number, syscall: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new WinsockError('WSAEINVAL', syscall, { detail: `${name} must be a non-negative integer, not ${String(value)}` });
+    throw new WinsockError('WSAEINVAL', syscall, {
+      detail: `${name} must be a non-negative integer, not ${String(value)}`,
+    });
   }
   return value;
 }
@@ -39,7 +45,9 @@ export function checkLimit(value: unknown, name: string, fallback: number, sysca
 export function checkKnownKeys(options: object, known: ReadonlySet<string>, what: string, syscall: string): void {
   for (const key of Object.keys(options)) {
     if (!known.has(key)) {
-      throw new WinsockError('WSAEINVAL', syscall, { detail: `${what} has no option ${JSON.stringify(key)} (known: ${[...known].join(', ')})` });
+      throw new WinsockError('WSAEINVAL', syscall, {
+        detail: `${what} has no option ${JSON.stringify(key)} (known: ${[...known].join(', ')})`,
+      });
     }
   }
 }
@@ -47,16 +55,46 @@ export function checkKnownKeys(options: object, known: ReadonlySet<string>, what
 /** Data a provider may be asked to carry, and what Microsoft documents when the protocol cannot. */
 const DATA_REFUSALS = {
   // WSAConnect: "WSAEPROTONOSUPPORT: The lpCallerData argument is not supported by the service provider."
-  callerData: { code: 'WSAEPROTONOSUPPORT', syscall: 'WSAConnect', flag: 'connectData', xp1: 'XP1_CONNECT_DATA', what: 'caller data' },
+  callerData: {
+    code: 'WSAEPROTONOSUPPORT',
+    syscall: 'WSAConnect',
+    flag: 'connectData',
+    xp1: 'XP1_CONNECT_DATA',
+    what: 'caller data',
+  },
   // WSAAccept's condition returns callee data through lpCalleeData; TCP/IP gives it no room (len 0).
-  calleeData: { code: 'WSAEOPNOTSUPP', syscall: 'WSAAccept', flag: 'connectData', xp1: 'XP1_CONNECT_DATA', what: 'callee data' },
+  calleeData: {
+    code: 'WSAEOPNOTSUPP',
+    syscall: 'WSAAccept',
+    flag: 'connectData',
+    xp1: 'XP1_CONNECT_DATA',
+    what: 'callee data',
+  },
   // WSASendDisconnect: "WSAENOPROTOOPT: The parameter lpOutboundDisconnectData is not NULL, and the disconnect data is not supported by the service provider."
-  disconnectData: { code: 'WSAENOPROTOOPT', syscall: 'WSASendDisconnect', flag: 'disconnectData', xp1: 'XP1_DISCONNECT_DATA', what: 'disconnect data' },
+  disconnectData: {
+    code: 'WSAENOPROTOOPT',
+    syscall: 'WSASendDisconnect',
+    flag: 'disconnectData',
+    xp1: 'XP1_DISCONNECT_DATA',
+    what: 'disconnect data',
+  },
   // WSAConnect's lpSQOS/lpGQOS on a protocol without XP1_QOS_SUPPORTED. The page lists no code for it
   // (Windows' TCP/IP ignores lpSQOS, which would drop it silently): we choose WSAEOPNOTSUPP, before sending.
-  connectQos: { code: 'WSAEOPNOTSUPP', syscall: 'WSAConnect', flag: 'qos', xp1: 'XP1_QOS_SUPPORTED', what: 'QOS (sqos or gqos)' },
+  connectQos: {
+    code: 'WSAEOPNOTSUPP',
+    syscall: 'WSAConnect',
+    flag: 'qos',
+    xp1: 'XP1_QOS_SUPPORTED',
+    what: 'QOS (sqos or gqos)',
+  },
   // The QOS a condition function grants through lpSQOS/lpGQOS: the page is silent; refused as for callee data.
-  grantedQos: { code: 'WSAEOPNOTSUPP', syscall: 'WSAAccept', flag: 'qos', xp1: 'XP1_QOS_SUPPORTED', what: 'a granted QOS' },
+  grantedQos: {
+    code: 'WSAEOPNOTSUPP',
+    syscall: 'WSAAccept',
+    flag: 'qos',
+    xp1: 'XP1_QOS_SUPPORTED',
+    what: 'a granted QOS',
+  },
 } as const;
 
 /** The situations {@link checkDataCarried} refuses. */

@@ -105,9 +105,7 @@ namespace {
 int kConstructToken = 0;  // its address is the token (never written)
 }  // namespace
 
-Napi::Value ConstructToken(Napi::Env env) {
-  return Napi::External<int>::New(env, &kConstructToken);
-}
+Napi::Value ConstructToken(Napi::Env env) { return Napi::External<int>::New(env, &kConstructToken); }
 
 bool IsConstructToken(const Napi::Value& v) {
   return v.IsExternal() && v.As<Napi::External<int>>().Data() == &kConstructToken;
@@ -115,7 +113,9 @@ bool IsConstructToken(const Napi::Value& v) {
 
 std::shared_ptr<EnvState> GetState(Napi::Env env) { return env.GetInstanceData<InstanceData>()->state; }
 Napi::FunctionReference& SocketConstructor(Napi::Env env) { return env.GetInstanceData<InstanceData>()->socketCtor; }
-Napi::FunctionReference& ListenerConstructor(Napi::Env env) { return env.GetInstanceData<InstanceData>()->listenerCtor; }
+Napi::FunctionReference& ListenerConstructor(Napi::Env env) {
+  return env.GetInstanceData<InstanceData>()->listenerCtor;
+}
 
 }  // namespace ws2
 

@@ -180,10 +180,9 @@ struct EnvState {
   int jsRefs = 0;  // JS thread: things that keep the event loop alive
 
   // Diagnostics for benchmarks (stats()): relaxed counters, any thread.
-  std::atomic<uint64_t> statRecvCompletions{0}, statRecvBytes{0}, statDrainReads{0}, statSends{0},
-      statSendBytes{0}, statBatches{0}, statEvents{0},
-      statAcceptWakes{0}, statAcceptPosted{0}, statAcceptDelivered{0}, statAcceptWakesDone{0},
-      statPoolStarved{0};
+  std::atomic<uint64_t> statRecvCompletions{0}, statRecvBytes{0}, statDrainReads{0}, statSends{0}, statSendBytes{0},
+      statBatches{0}, statEvents{0}, statAcceptWakes{0}, statAcceptPosted{0}, statAcceptDelivered{0},
+      statAcceptWakesDone{0}, statPoolStarved{0};
 
   // SO_PROTOCOL_INFOW per address family: WSASocketW(af, SOCK_STREAM,
   // IPPROTO_TCP, NULL) always picks the same provider, so one query each.
@@ -192,8 +191,8 @@ struct EnvState {
   LPFN_CONNECTEX connectEx = nullptr;  // guarded by protoMu
 
   std::unique_ptr<char[]> block;  // IOCP thread only: the next recv() reads here
-  std::mutex poolMu;  // guards the receive budget (after SocketCore::mu)
-  size_t poolLent = 0;  // bytes
+  std::mutex poolMu;              // guards the receive budget (after SocketCore::mu)
+  size_t poolLent = 0;            // bytes
   std::vector<std::unique_ptr<char[]>> spareBlocks;
   std::vector<std::weak_ptr<SocketCore>> starved;
   // Copied-send buffers of idle sockets, kept (with their capacity) for the
@@ -202,7 +201,7 @@ struct EnvState {
   // keeps none. At most kSpareSendBytes of capacity.
   std::vector<std::vector<char>> spareSendBuffers;
   size_t spareSendBytes = 0;
-  std::vector<char> TakeSendBuffer();  // any thread
+  std::vector<char> TakeSendBuffer();          // any thread
   void GiveSendBuffer(std::vector<char>&& b);  // any thread
   // IOCP thread. The block to read into, or nullptr when the budget is
   // spent: `waiter` is then resumed (SocketCore::PumpLocked) when bytes
@@ -213,7 +212,7 @@ struct EnvState {
   // budget is already lent (the read posted is then a zero-byte one).
   PoolBuf PostBlock();
   void GiveBuf(char* p, size_t cap);  // any thread
-  void ResumeStarved();  // IOCP thread, no lock held
+  void ResumeStarved();               // IOCP thread, no lock held
 
   std::mutex regMu;  // guards the registries below
   std::unordered_map<SocketCore*, std::weak_ptr<SocketCore>> sockets;
@@ -397,7 +396,7 @@ class NativeSocket : public Napi::ObjectWrap<NativeSocket> {
   Napi::Value RecvDisconnect(const Napi::CallbackInfo& info);
 
   Napi::FunctionReference disconnectCallback_;  // a sendDisconnect waiting for the sends
-  Napi::ObjectReference owner_;  // strong only while active (see UpdateActive)
+  Napi::ObjectReference owner_;                 // strong only while active (see UpdateActive)
   bool hasOwner_ = false;
   bool ownerStrong_ = false;
   bool streaming_ = false;  // readStart() ran and no end/error yet
@@ -437,14 +436,14 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   // on this thread so the JS thread never waits for the TCP handshake
   // (docs/windows.md, "Does WSAAccept wait for the handshake?").
   std::thread acceptor;
-  bool acceptInFlight = false;  // JS thread
-  bool heldHandOff = false;  // JS thread: the held accept's SOCKET goes to Node's TCP handle
-  bool closed = false;  // JS thread
-  int acceptDepth = 0;  // JS thread: WSAAccept calls on the stack
-  bool closePending = false;  // JS thread: closed inside a condition function
+  bool acceptInFlight = false;           // JS thread
+  bool heldHandOff = false;              // JS thread: the held accept's SOCKET goes to Node's TCP handle
+  bool closed = false;                   // JS thread
+  int acceptDepth = 0;                   // JS thread: WSAAccept calls on the stack
+  bool closePending = false;             // JS thread: closed inside a condition function
   class NativeListener* wrap = nullptr;  // JS thread
-  void Close();  // JS thread, idempotent
-  void CloseSocket();  // JS thread: the deferred part of Close()
+  void Close();                          // JS thread, idempotent
+  void CloseSocket();                    // JS thread: the deferred part of Close()
 };
 
 class NativeListener : public Napi::ObjectWrap<NativeListener> {

@@ -15,8 +15,6 @@ Napi::Error WinsockErrorValue(Napi::Env env, int error, const char* syscall) {
 }
 
 // JS thread.
-void ThrowWinsock(Napi::Env env, int error, const char* syscall) {
-  throw WinsockErrorValue(env, error, syscall);
-}
+void ThrowWinsock(Napi::Env env, int error, const char* syscall) { throw WinsockErrorValue(env, error, syscall); }
 
 }  // namespace ws2

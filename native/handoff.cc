@@ -99,8 +99,7 @@ Napi::Value SocketPair(const Napi::CallbackInfo& info) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   int len = sizeof(addr);
-  if (bind(l, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      (step = "listen", listen(l, 1)) != 0 ||
+  if (bind(l, reinterpret_cast<sockaddr*>(&addr), len) != 0 || (step = "listen", listen(l, 1)) != 0 ||
       (step = "getsockname", getsockname(l, reinterpret_cast<sockaddr*>(&addr), &len)) != 0) {
     err = WSAGetLastError();
   }

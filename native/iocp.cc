@@ -260,7 +260,8 @@ void StartIocp(Napi::Env env, EnvState* st) {
     NAPI_THROW_VOID(Napi::Error::New(env, "CreateIoCompletionPort failed: " + std::to_string(GetLastError())));
   }
   napi_value name = Napi::String::New(env, "winsock2");
-  napi_status s = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, st, CallJs, &st->tsfn);
+  napi_status s =
+      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr, st, CallJs, &st->tsfn);
   if (s != napi_ok) NAPI_THROW_VOID(Napi::Error::New(env, "napi_create_threadsafe_function failed"));
   napi_unref_threadsafe_function(env, st->tsfn);
   st->thread = std::thread(ThreadMain, st);

@@ -77,8 +77,7 @@ int CALLBACK ConditionProc(LPWSABUF lpCallerId, LPWSABUF lpCallerData, LPQOS lpS
                                    : env.Null());
     // Wine passes {NULL, 0}; Windows "NULL if none". Only a provider with
     // XP1_CONNECT_DATA can have any.
-    if (ctx->connectData && lpCallerData && lpCallerData->buf && lpCallerData->len > 0 &&
-        lpCallerData->len <= 65536) {
+    if (ctx->connectData && lpCallerData && lpCallerData->buf && lpCallerData->len > 0 && lpCallerData->len <= 65536) {
       req.Set("callerData", Napi::Buffer<char>::Copy(env, lpCallerData->buf, lpCallerData->len));
     } else {
       req.Set("callerData", env.Null());
@@ -256,7 +255,10 @@ NativeListener::~NativeListener() {
 void NativeListener::UpdateActive() {
   bool keep = !core->closed && started_ && userRef_;
   if (keep != keeping_) {
-    if (keep) core->env->AddRef(); else core->env->Release();
+    if (keep)
+      core->env->AddRef();
+    else
+      core->env->Release();
     keeping_ = keep;
   }
   if (core->closed && !owner_.IsEmpty()) owner_.Reset();
@@ -384,8 +386,8 @@ Napi::Value NativeListener::Accept(const Napi::CallbackInfo& info) {
   int len = sizeof(addr);
   core->deferredHead = false;
   core->acceptDepth++;
-  SOCKET s = WSAAccept(core->s, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc,
-                       reinterpret_cast<DWORD_PTR>(&ctx));
+  SOCKET s =
+      WSAAccept(core->s, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc, reinterpret_cast<DWORD_PTR>(&ctx));
   int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
   core->acceptDepth--;
   if (err == WSATRY_AGAIN) core->deferredHead = true;
@@ -547,7 +549,9 @@ Napi::Value NativeListener::Address(const Napi::CallbackInfo& info) {
   if (core->closed) ThrowWinsock(info.Env(), WSAENOTSOCK, "getsockname");
   return SockName(info.Env(), core->s, false);
 }
-Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) { return ProtocolToJs(info.Env(), *core->protocol); }
+Napi::Value NativeListener::Protocol(const Napi::CallbackInfo& info) {
+  return ProtocolToJs(info.Env(), *core->protocol);
+}
 Napi::Value NativeListener::ConditionalAccept(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), core->conditionalAccept);
 }

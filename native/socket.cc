@@ -38,8 +38,9 @@ std::vector<char> EnvState::TakeSendBuffer() {
   std::vector<char> b;
   if (!spareSendBuffers.empty()) {
     // The largest: a writer that grew its queue before will need it again.
-    auto it = std::max_element(spareSendBuffers.begin(), spareSendBuffers.end(),
-                               [](const std::vector<char>& x, const std::vector<char>& y) { return x.capacity() < y.capacity(); });
+    auto it = std::max_element(
+        spareSendBuffers.begin(), spareSendBuffers.end(),
+        [](const std::vector<char>& x, const std::vector<char>& y) { return x.capacity() < y.capacity(); });
     b.swap(*it);
     spareSendBuffers.erase(it);
     spareSendBytes -= b.capacity();
@@ -494,7 +495,10 @@ void NativeSocket::UpdateActive() {
   }
   bool keep = !closed && userRef_ && (reading || busy);
   if (keep != keeping_) {
-    if (keep) core->env->AddRef(); else core->env->Release();
+    if (keep)
+      core->env->AddRef();
+    else
+      core->env->Release();
     keeping_ = keep;
   }
 }
@@ -626,7 +630,8 @@ void NativeSocket::DeliverError(int error, const char* syscall) {
 
 // JS thread. attach(owner): starts delivery for an accepted socket.
 Napi::Value NativeSocket::Attach(const Napi::CallbackInfo& info) {
-  if (!info[0].IsObject()) NAPI_THROW(Napi::TypeError::New(info.Env(), "attach(owner): owner must be an object"), Napi::Value());
+  if (!info[0].IsObject())
+    NAPI_THROW(Napi::TypeError::New(info.Env(), "attach(owner): owner must be an object"), Napi::Value());
   SetOwner(info[0].As<Napi::Object>());
   return info.Env().Undefined();
 }
@@ -831,7 +836,8 @@ Napi::Value NativeSocket::SetKeepAlive(const Napi::CallbackInfo& info) {
   DWORD interval = 1;
   DWORD count = 10;
   if (setsockopt(core->s, IPPROTO_TCP, kTcpKeepIdle, reinterpret_cast<const char*>(&idle), sizeof(idle)) == 0 &&
-      setsockopt(core->s, IPPROTO_TCP, kTcpKeepIntvl, reinterpret_cast<const char*>(&interval), sizeof(interval)) == 0 &&
+      setsockopt(core->s, IPPROTO_TCP, kTcpKeepIntvl, reinterpret_cast<const char*>(&interval), sizeof(interval)) ==
+          0 &&
       setsockopt(core->s, IPPROTO_TCP, kTcpKeepCnt, reinterpret_cast<const char*>(&count), sizeof(count)) == 0) {
     return env.Undefined();
   }

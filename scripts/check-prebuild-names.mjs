@@ -34,9 +34,15 @@ function fakePackage(arch, file) {
   const moduleDir = path.join(dir, 'node_modules', pkg.name);
   fs.mkdirSync(path.join(moduleDir, 'prebuilds', `win32-${arch}`), { recursive: true });
   // What @electron/rebuild reads: devDependencies (prebuildify) and binary.napi_versions.
-  fs.writeFileSync(path.join(moduleDir, 'package.json'), JSON.stringify({
-    name: pkg.name, version: pkg.version, binary: pkg.binary, devDependencies: pkg.devDependencies,
-  }));
+  fs.writeFileSync(
+    path.join(moduleDir, 'package.json'),
+    JSON.stringify({
+      name: pkg.name,
+      version: pkg.version,
+      binary: pkg.binary,
+      devDependencies: pkg.devDependencies,
+    }),
+  );
   fs.writeFileSync(path.join(moduleDir, 'prebuilds', `win32-${arch}`, file), '');
   return { dir, moduleDir };
 }
@@ -59,8 +65,16 @@ function nodeGypBuildResolves(arch, file, electron) {
     delete env.PREBUILDS_ONLY;
     if (electron) env.ELECTRON_RUN_AS_NODE = '1';
     else delete env.ELECTRON_RUN_AS_NODE;
-    const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(require(process.argv[1]).resolve(process.argv[2]))',
-      require.resolve('node-gyp-build'), moduleDir], { env, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        'process.stdout.write(require(process.argv[1]).resolve(process.argv[2]))',
+        require.resolve('node-gyp-build'),
+        moduleDir,
+      ],
+      { env, encoding: 'utf8' },
+    );
     return r.status === 0 && path.basename(r.stdout) === file;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -73,13 +87,17 @@ for (const arch of ARCHES) {
   const found = await electronRebuildFinds(arch, file);
   const node = nodeGypBuildResolves(arch, file, false);
   const electron = nodeGypBuildResolves(arch, file, true);
-  console.log(`win32-${arch}/${file}: @electron/rebuild ${rebuildVersion} finds it: ${found}; node-gyp-build loads it in node: ${node}, in electron: ${electron}`);
+  console.log(
+    `win32-${arch}/${file}: @electron/rebuild ${rebuildVersion} finds it: ${found}; node-gyp-build loads it in node: ${node}, in electron: ${electron}`,
+  );
   if (!found || !node || !electron) failures.push(arch);
 }
 // The negative control: prebuildify 6's default name.
 const defaultName = `${pkg.name.replace(/\//g, '+')}.node`;
 const control = await electronRebuildFinds('x64', defaultName);
-console.log(`negative control: win32-x64/${defaultName} (prebuildify 6's default): @electron/rebuild finds it: ${control}`);
+console.log(
+  `negative control: win32-x64/${defaultName} (prebuildify 6's default): @electron/rebuild finds it: ${control}`,
+);
 if (control) failures.push('control');
 if (failures.length > 0) {
   console.error(`check-prebuild-names: FAILED for ${failures.join(', ')}`);

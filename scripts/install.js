@@ -22,8 +22,10 @@ if (result.status !== 0) {
   // Installing must not fail: 'auto' falls back to the emulated provider (the
   // same plain TCP on the wire), and asking for provider 'native' later
   // reports why it cannot load.
-  console.warn('winsock2: the native addon could not be built; provider "native" will be unavailable ' +
-    'and "auto" uses "emulated" (plain TCP too; the condition runs after the TCP handshake). ' +
-    'Install the Visual Studio C++ build tools to build it.');
+  console.warn(
+    'winsock2: the native addon could not be built; provider "native" will be unavailable ' +
+      'and "auto" uses "emulated" (plain TCP too; the condition runs after the TCP handshake). ' +
+      'Install the Visual Studio C++ build tools to build it.',
+  );
 }
 process.exit(0);

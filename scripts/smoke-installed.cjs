@@ -15,7 +15,10 @@ const spec = process.argv[2] || 'winsock2';
 const target = spec.startsWith('.') || path.isAbsolute(spec) ? path.resolve(spec) : spec;
 // Resolve from the current directory (the project that installed winsock2), not from this file.
 const requireHere = createRequire(path.join(process.cwd(), 'smoke.cjs'));
-const fail = (msg) => { console.error(`smoke: FAIL: ${msg}`); process.exit(1); };
+const fail = (msg) => {
+  console.error(`smoke: FAIL: ${msg}`);
+  process.exit(1);
+};
 const timer = setTimeout(() => fail('timed out after 30 s'), 30_000);
 
 async function main() {
@@ -25,19 +28,26 @@ async function main() {
   }
   const why = typeof w.nativeUnavailableReason === 'function' ? w.nativeUnavailableReason() : null;
   if (why) fail(`the native provider does not load: ${why}`);
-  console.log(`smoke: loaded ${requireHere.resolve(target)} on ${process.platform}-${process.arch} node ${process.version}`);
+  console.log(
+    `smoke: loaded ${requireHere.resolve(target)} on ${process.platform}-${process.arch} node ${process.version}`,
+  );
 
   const protocols = w.enumerateProtocols({ provider: 'native' });
   if (!Array.isArray(protocols) || protocols.length === 0) fail('enumerateProtocols returned no protocols');
   const tcp = protocols.find((p) => p.addressFamily === 2 && p.socketType === 1 && p.protocol === 6);
   if (!tcp) fail(`no IPv4 TCP protocol among ${protocols.map((p) => p.name).join(', ')}`);
-  console.log(`smoke: ${protocols.length} protocols; TCP is "${tcp.name}" (connectData=${tcp.connectData}, ` +
-    `disconnectData=${tcp.disconnectData}, gracefulClose=${tcp.gracefulClose})`);
+  console.log(
+    `smoke: ${protocols.length} protocols; TCP is "${tcp.name}" (connectData=${tcp.connectData}, ` +
+      `disconnectData=${tcp.disconnectData}, gracefulClose=${tcp.gracefulClose})`,
+  );
 
   const decisions = [];
   const server = w.createServer({
     provider: 'native',
-    condition(req) { decisions.push(req.callerId.address); return 'accept'; },
+    condition(req) {
+      decisions.push(req.callerId.address);
+      return 'accept';
+    },
   });
   server.on('connection', (socket) => {
     const chunks = [];
@@ -65,8 +75,13 @@ async function main() {
   await server.close();
   if (reply !== 'echo:ping') fail(`round-trip answered ${JSON.stringify(reply)}`);
   if (decisions.length !== 1 || decisions[0] !== '127.0.0.1') fail(`condition saw ${JSON.stringify(decisions)}`);
-  console.log(`smoke: round-trip on provider native via port ${port}: ${reply} (conditionalAccept=${caps.conditionalAccept})`);
+  console.log(
+    `smoke: round-trip on provider native via port ${port}: ${reply} (conditionalAccept=${caps.conditionalAccept})`,
+  );
   console.log('smoke: OK');
 }
 
-main().then(() => clearTimeout(timer), (err) => fail(err && err.stack ? err.stack : String(err)));
+main().then(
+  () => clearTimeout(timer),
+  (err) => fail(err && err.stack ? err.stack : String(err)),
+);

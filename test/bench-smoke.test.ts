@@ -19,14 +19,22 @@ const GATE_CASE_IDS = ['gate-http', 'gate-https', 'gate-http-close', 'gate-https
 const hasWrk = !spawnSync('wrk', ['--version']).error;
 const FLOOR_CASE_IDS = ['bulk', 'pingpong', 'conn-seq', 'conn-conc'];
 
-interface Summary { median: number; min: number; max: number; samples: number[] }
+interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  samples: number[];
+}
 
 function isSummary(x: unknown): x is Summary {
   if (typeof x !== 'object' || x === null) return false;
   const s = x as Record<string, unknown>;
-  return ['median', 'min', 'max'].every((k) => typeof s[k] === 'number' && Number.isFinite(s[k]))
-    && Array.isArray(s['samples']) && (s['samples'] as unknown[]).length > 0
-    && (s['samples'] as unknown[]).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0);
+  return (
+    ['median', 'min', 'max'].every((k) => typeof s[k] === 'number' && Number.isFinite(s[k])) &&
+    Array.isArray(s['samples']) &&
+    (s['samples'] as unknown[]).length > 0 &&
+    (s['samples'] as unknown[]).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)
+  );
 }
 
 /** Runs the harness with `args` (plus --quick and --out) and returns its parsed report. */
@@ -36,7 +44,11 @@ function runHarness(dir: string, args: string[]): Record<string, unknown> {
 
 function runHarnessWithOutput(dir: string, args: string[]): { report: Record<string, unknown>; stdout: string } {
   const out = path.join(dir, `report-${args.join('_').replace(/[^\w-]/g, '_') || 'default'}.json`);
-  const stdout = execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args, '--out', out], { cwd: root, stdio: 'pipe' }).toString();
+  const stdout = execFileSync(
+    process.execPath,
+    [path.join(root, 'out-bench', 'run.js'), '--quick', ...args, '--out', out],
+    { cwd: root, stdio: 'pipe' },
+  ).toString();
   return { report: JSON.parse(fs.readFileSync(out, 'utf8')) as Record<string, unknown>, stdout };
 }
 
@@ -49,7 +61,10 @@ function assertWellFormed(report: Record<string, unknown>, subject: string, case
   assert.equal(report['node'], process.version);
   assert.equal(typeof report['cpus'], 'number');
   const cases = report['cases'] as Record<string, unknown>[];
-  assert.deepEqual(cases.map((c) => c['id']), caseIds);
+  assert.deepEqual(
+    cases.map((c) => c['id']),
+    caseIds,
+  );
   for (const c of cases) {
     assert.equal(c['error'], undefined, `case ${String(c['id'])} failed: ${String(c['error'])}`);
     const metrics = c['metrics'] as Record<string, unknown>[];
@@ -74,9 +89,14 @@ describe('benchmark harness (quick mode)', function () {
 
   before(function () {
     // Under Wine node.exe's stdio must be files, not pipes; `npm run bench:wine` covers Wine.
-    if (platform === 'wine') pendingBecause(this, 'under Wine node.exe needs files for stdio; npm run bench:wine covers Wine');
+    if (platform === 'wine')
+      pendingBecause(this, 'under Wine node.exe needs files for stdio; npm run bench:wine covers Wine');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-bench-'));
-    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'pipe' });
+    execFileSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.bench.json')],
+      { cwd: root, stdio: 'pipe' },
+    );
   });
 
   after(() => {
@@ -97,12 +117,19 @@ describe('benchmark harness (quick mode)', function () {
   });
 
   it('runs the gate cases: http and https behind the gate against the same server alone, under wrk', function () {
-    if (!hasWrk) pendingBecause(this, 'wrk is not installed (apt-get install wrk; scripts/ci-install-tools.sh installs it in CI)');
+    if (!hasWrk)
+      pendingBecause(this, 'wrk is not installed (apt-get install wrk; scripts/ci-install-tools.sh installs it in CI)');
     const report = runHarness(dir, ['--cases', GATE_CASE_IDS.join(',')]);
     assertWellFormed(report, 'winsock', GATE_CASE_IDS);
     // Issue 20's target is on the request rate; the CPU per request is reported beside it.
     for (const c of report['cases'] as { id: string; metrics: { id: string; target?: unknown }[] }[]) {
-      assert.deepEqual(c.metrics.map((m) => [m.id, m.target]), [[`${c.id}-rate`, { on: 'ratio', op: '>=', value: 0.97 }], [`${c.id}-cpu`, undefined]]);
+      assert.deepEqual(
+        c.metrics.map((m) => [m.id, m.target]),
+        [
+          [`${c.id}-rate`, { on: 'ratio', op: '>=', value: 0.97 }],
+          [`${c.id}-cpu`, undefined],
+        ],
+      );
     }
   });
 
@@ -124,7 +151,12 @@ describe('benchmark harness (quick mode)', function () {
     const report = runHarness(dir, ['--provider', 'framed', '--baseline', 'floor']);
     assertWellFormed(report, 'winsock', FLOOR_CASE_IDS);
     assert.equal(report['baseline'], 'floor');
-    const targets = Object.fromEntries((report['cases'] as { id: string; metrics: { target?: { value: number } }[] }[]).map((c) => [c.id, c.metrics[0]?.target?.value]));
+    const targets = Object.fromEntries(
+      (report['cases'] as { id: string; metrics: { target?: { value: number } }[] }[]).map((c) => [
+        c.id,
+        c.metrics[0]?.target?.value,
+      ]),
+    );
     assert.deepEqual(targets, { bulk: 1.0, pingpong: 1.0, 'conn-seq': 0.95, 'conn-conc': 0.95 });
   });
 
@@ -137,7 +169,14 @@ describe('benchmark harness (quick mode)', function () {
 
   it('measures winsock2 against another build of itself (an A/B of a change)', function () {
     // This checkout's own dist/ as the other build: the pairing, not the numbers, is under test.
-    const report = runHarness(dir, ['--provider', 'framed', '--baseline-build', path.join(root, 'dist'), '--cases', 'pingpong,seed']);
+    const report = runHarness(dir, [
+      '--provider',
+      'framed',
+      '--baseline-build',
+      path.join(root, 'dist'),
+      '--cases',
+      'pingpong,seed',
+    ]);
     assertWellFormed(report, 'winsock', ['pingpong', 'seed']);
     assert.equal(report['baseline'], 'build');
     assert.equal(report['baselineBuild'], path.join(root, 'dist'));
@@ -145,23 +184,42 @@ describe('benchmark harness (quick mode)', function () {
 
   it('refuses another build as baseline for the idle case, and a directory that is no build', function () {
     const run = (args: string[]): void => {
-      execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args], { cwd: root, stdio: 'pipe' });
+      execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args], {
+        cwd: root,
+        stdio: 'pipe',
+      });
     };
-    const usageError = (pattern: RegExp) => (err: Error & { status?: number; stderr?: Buffer }): boolean => {
-      assert.equal(err.status, 2);
-      assert.match(String(err.stderr), pattern);
-      return true;
-    };
-    assert.throws(() => run(['--baseline-build', path.join(root, 'dist'), '--cases', 'idle']), usageError(/cannot run idle/));
+    const usageError =
+      (pattern: RegExp) =>
+      (err: Error & { status?: number; stderr?: Buffer }): boolean => {
+        assert.equal(err.status, 2);
+        assert.match(String(err.stderr), pattern);
+        return true;
+      };
+    assert.throws(
+      () => run(['--baseline-build', path.join(root, 'dist'), '--cases', 'idle']),
+      usageError(/cannot run idle/),
+    );
     assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
     assert.throws(() => run(['--baseline', 'build']), usageError(/needs --baseline-build/));
-    assert.throws(() => run(['--provider', 'emulated', '--cases', 'seed']), usageError(/--provider emulated cannot run seed/));
-    assert.throws(() => run(['--provider', 'framed', '--cases', 'gate-http']), usageError(/--provider framed cannot run gate-http \(its wire is its own framed protocol/));
+    assert.throws(
+      () => run(['--provider', 'emulated', '--cases', 'seed']),
+      usageError(/--provider emulated cannot run seed/),
+    );
+    assert.throws(
+      () => run(['--provider', 'framed', '--cases', 'gate-http']),
+      usageError(/--provider framed cannot run gate-http \(its wire is its own framed protocol/),
+    );
   });
 
   it('refuses the floor subject for a case it cannot carry, with a usage error', function () {
     assert.throws(
-      () => execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', '--subject', 'floor', '--cases', 'seed'], { cwd: root, stdio: 'pipe' }),
+      () =>
+        execFileSync(
+          process.execPath,
+          [path.join(root, 'out-bench', 'run.js'), '--quick', '--subject', 'floor', '--cases', 'seed'],
+          { cwd: root, stdio: 'pipe' },
+        ),
       (err: Error & { status?: number; stderr?: Buffer }) => {
         assert.equal(err.status, 2);
         assert.match(String(err.stderr), /--subject floor cannot run seed/);

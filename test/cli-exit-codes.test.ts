@@ -63,7 +63,13 @@ for (const provider of providersUnderTest()) {
 
     for (const path of PATHS) {
       for (const json of [false, true]) {
-        const flags = (p: number): string[] => ['--provider', provider, '--port', String(p), ...(json ? ['--json'] : [])];
+        const flags = (p: number): string[] => [
+          '--provider',
+          provider,
+          '--port',
+          String(p),
+          ...(json ? ['--json'] : []),
+        ];
         const title = `${path === 'data' ? '--data' : `stdin from a ${path}`}${json ? ', --json' : ''}`;
 
         it(`refused by the condition: exit 3 (${title})`, async function () {
@@ -75,7 +81,12 @@ for (const provider of providersUnderTest()) {
             assert.match(r.stdout, json ? /"receivedBytes": 0/ : /^received \(0 bytes\): -$/m);
             return;
           }
-          assertFailure(r, json, 3, /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: Connection refused\. Refused by the server's condition/m);
+          assertFailure(
+            r,
+            json,
+            3,
+            /^winsock2 connect: WSAECONNREFUSED \(10061\) from WSAConnect: Connection refused\. Refused by the server's condition/m,
+          );
         });
 
         it(`nothing listening: exit ${provider === 'native' ? 3 : 5} (${title})`, async function () {
@@ -94,4 +105,3 @@ for (const provider of providersUnderTest()) {
     }
   });
 }
-

@@ -23,7 +23,9 @@ interface Serving {
 
 /** Starts `winsock2 serve --port 0 ...args` and resolves once it prints where it listens. */
 function serve(args: string[]): Promise<Serving> {
-  const child = spawnChild(() => spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] }));
+  const child = spawnChild(() =>
+    spawn(process.execPath, [BIN, 'serve', '--port', '0', ...args], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   const done = collect(child);
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -33,7 +35,9 @@ function serve(args: string[]): Promise<Serving> {
       if (nl < 0) return;
       child.stdout?.off('data', onData);
       const line = seen.slice(0, nl);
-      const port = line.startsWith('{') ? (JSON.parse(line) as { port: number }).port : Number(/listening on \S+:(\d+) /.exec(line)?.[1]);
+      const port = line.startsWith('{')
+        ? (JSON.parse(line) as { port: number }).port
+        : Number(/listening on \S+:(\d+) /.exec(line)?.[1]);
       if (!Number.isInteger(port) || port <= 0) reject(new Error(`no port in the first line: ${line}`));
       else resolve({ port, child, listening: line, done });
     };
@@ -58,7 +62,8 @@ describe('CLI: winsock2 (the real binary)', function () {
     it('prints the commands and exit codes for --help (exit 0)', async function () {
       const r = await run(['--help']);
       assert.equal(r.code, 0, r.stderr);
-      for (const name of ['demo', 'serve', 'connect', 'protocols']) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+      for (const name of ['demo', 'serve', 'connect', 'protocols'])
+        assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
       assert.match(r.stdout, /^ {2}3 {2}refused by the acceptor/m);
       assert.match(r.stdout, /^ {2}5 {2}nothing listening/m);
     });
@@ -76,20 +81,44 @@ describe('CLI: winsock2 (the real binary)', function () {
     }
 
     const usageErrors: [string, string[], RegExp][] = [
-      ['no command', [], /^winsock2: no command given \(commands: demo, serve, connect, protocols\)\. Try `winsock2 --help`\.$/m],
-      ['an unknown command', ['frobnicate'], /^winsock2: unknown command "frobnicate" \(commands: .*\)\. Try `winsock2 --help`\.$/m],
-      ['an unknown option', ['serve', '--frob'], /^winsock2 serve: unknown option '--frob'\. Try `winsock2 serve --help`\.$/m],
+      [
+        'no command',
+        [],
+        /^winsock2: no command given \(commands: demo, serve, connect, protocols\)\. Try `winsock2 --help`\.$/m,
+      ],
+      [
+        'an unknown command',
+        ['frobnicate'],
+        /^winsock2: unknown command "frobnicate" \(commands: .*\)\. Try `winsock2 --help`\.$/m,
+      ],
+      [
+        'an unknown option',
+        ['serve', '--frob'],
+        /^winsock2 serve: unknown option '--frob'\. Try `winsock2 serve --help`\.$/m,
+      ],
       ['a stray argument', ['protocols', 'extra'], /positional argument/],
       ['a bad port', ['connect', '--port', 'http'], /--port must be an integer from 1 to 65535/],
-      ['a bad provider', ['protocols', '--provider', 'winsock1'], /--provider must be auto, native, emulated or framed/],
-      ['a bad --allow rule', ['serve', '--allow', 'not-an-address'], /--allow not-an-address: not an IPv4\/IPv6 address, a CIDR subnet/],
+      [
+        'a bad provider',
+        ['protocols', '--provider', 'winsock1'],
+        /--provider must be auto, native, emulated or framed/,
+      ],
+      [
+        'a bad --allow rule',
+        ['serve', '--allow', 'not-an-address'],
+        /--allow not-an-address: not an IPv4\/IPv6 address, a CIDR subnet/,
+      ],
       ['a bad CIDR prefix', ['serve', '--deny', '10.0.0.0/33'], /prefix length must be an integer from 0 to 32/],
       ['a missing option value', ['connect', '--caller-data'], /argument missing|requires a value|--caller-data/],
       ['a bad count', ['serve', '--count', '0'], /--count must be an integer from 1/],
       ['a negative port', ['serve', '--port', '-1'], /--port must be an integer from 0 to 65535, not "-1"/],
       ['a negative timeout', ['connect', '--timeout', '-5'], /--timeout must be an integer from 0 to \d+, not "-5"/],
       ['a negative count', ['serve', '--count', '-3'], /--count must be an integer from 1 to \d+, not "-3"/],
-      ['a value that starts with a dash', ['connect', '--caller-data', '-x'], /to give a value that starts with '-', write --caller-data=VALUE/],
+      [
+        'a value that starts with a dash',
+        ['connect', '--caller-data', '-x'],
+        /to give a value that starts with '-', write --caller-data=VALUE/,
+      ],
       ['a bad --clients', ['demo', '--clients', '0'], /--clients must be an integer/],
     ];
     for (const [what, args, message] of usageErrors) {
@@ -109,13 +138,18 @@ describe('CLI: winsock2 (the real binary)', function () {
       assert.match(r.stdout, /^provider: framed \(.+\); connect data carried, disconnect data carried$/m);
       const table = lines(r.stdout).filter((l) => /^\s+\d+\s+client-\d/.test(l));
       assert.equal(table.length, 3, r.stdout);
-      const total = /^grand total: (\d+) \(clients sent (\d+)\); transactions counted by disconnect data: 12;/m.exec(r.stdout);
+      const total = /^grand total: (\d+) \(clients sent (\d+)\); transactions counted by disconnect data: 12;/m.exec(
+        r.stdout,
+      );
       assert.ok(total, r.stdout);
       assert.equal(total[1], total[2]);
       for (const [i, row] of table.entries()) {
-        assert.match(row, new RegExp(`client-${i + 1}\\s+welcome client-${i + 1}\\s+4\\s+\\d+\\s+count=4\\s+total=\\d+$`));
+        assert.match(
+          row,
+          new RegExp(`client-${i + 1}\\s+welcome client-${i + 1}\\s+4\\s+\\d+\\s+count=4\\s+total=\\d+$`),
+        );
       }
-      assert.ok((table[2]).endsWith(`total=${total[1]}`), 'the last client hears the grand total');
+      assert.ok(table[2].endsWith(`total=${total[1]}`), 'the last client hears the grand total');
     });
 
     it('--json gives the totals', async function () {
@@ -124,13 +158,20 @@ describe('CLI: winsock2 (the real binary)', function () {
       const result = JSON.parse(r.stdout) as {
         capabilities: { provider: string; disconnectData: boolean };
         clients: { callerData: string; amountSent: number; disconnectSent: string; disconnectReceived: string }[];
-        grandTotal: number; serverCountTotal: number;
+        grandTotal: number;
+        serverCountTotal: number;
       };
       assert.equal(result.capabilities.provider, 'framed');
       assert.equal(result.clients.length, 2);
-      assert.equal(result.grandTotal, result.clients.reduce((s, c) => s + c.amountSent, 0));
+      assert.equal(
+        result.grandTotal,
+        result.clients.reduce((s, c) => s + c.amountSent, 0),
+      );
       assert.equal(result.serverCountTotal, 6);
-      assert.deepEqual(result.clients.map((c) => c.disconnectSent), ['count=3', 'count=3']);
+      assert.deepEqual(
+        result.clients.map((c) => c.disconnectSent),
+        ['count=3', 'count=3'],
+      );
       assert.equal(result.clients[1]?.disconnectReceived, `total=${result.grandTotal}`);
       assert.equal(result.clients[0]?.disconnectReceived, `total=${result.clients[0]?.amountSent}`);
     });
@@ -147,15 +188,24 @@ describe('CLI: winsock2 (the real binary)', function () {
       const r = await run(['protocols', '--provider', 'framed']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^provider: framed \(chosen by --provider\)$/m);
-      assert.match(r.stdout, /^name\s+AF\s+type\s+protocol\s+flags\s+connectData\s+disconnectData\s+qos\s+graceful\s+message$/m);
-      assert.match(r.stdout, /^winsock2-framed\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m);
+      assert.match(
+        r.stdout,
+        /^name\s+AF\s+type\s+protocol\s+flags\s+connectData\s+disconnectData\s+qos\s+graceful\s+message$/m,
+      );
+      assert.match(
+        r.stdout,
+        /^winsock2-framed\S* v\d+\s+AF_INET\s+SOCK_STREAM\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+no$/m,
+      );
       assert.match(r.stdout, /SOCK_SEQPACKET\s+IPPROTO_TCP\s+0x[0-9a-f]{8}\s+yes\s+yes\s+yes\s+yes\s+yes$/m);
     });
 
     it('--json gives the protocols with decoded flags', async function () {
       const r = await run(['protocols', '--provider', 'framed', '--json']);
       assert.equal(r.code, 0, r.stderr);
-      const out = JSON.parse(r.stdout) as { provider: string; protocols: { serviceFlags: number; connectData: boolean; disconnectData: boolean }[] };
+      const out = JSON.parse(r.stdout) as {
+        provider: string;
+        protocols: { serviceFlags: number; connectData: boolean; disconnectData: boolean }[];
+      };
       assert.equal(out.provider, 'framed');
       assert.ok(out.protocols.length >= 1);
       for (const p of out.protocols) {
@@ -169,11 +219,15 @@ describe('CLI: winsock2 (the real binary)', function () {
       const r = await run(['protocols', '--json']);
       assert.equal(r.code, 0, r.stderr);
       const out = JSON.parse(r.stdout) as {
-        provider: string; nativeUnavailable: string | null;
+        provider: string;
+        nativeUnavailable: string | null;
         providers: { name: string; available: boolean; reason: string | null; auto: boolean }[];
       };
       // The package's availableProviders(), as an application reads it.
-      assert.deepEqual(out.providers.map((p) => p.name), ['native', 'emulated', 'framed']);
+      assert.deepEqual(
+        out.providers.map((p) => p.name),
+        ['native', 'emulated', 'framed'],
+      );
       assert.equal(out.providers.find((p) => p.auto)?.name, out.provider);
       assert.equal(out.providers[0]?.reason, out.nativeUnavailable);
       const text = await run(['protocols']);
@@ -183,7 +237,10 @@ describe('CLI: winsock2 (the real binary)', function () {
         assert.doesNotMatch(text.stdout, /native: unavailable/);
       } else {
         assert.equal(typeof out.nativeUnavailable, 'string');
-        assert.match(text.stdout, /^provider: emulated \(picked by auto: (emulated off Windows|the native addon did not load)\)$/m);
+        assert.match(
+          text.stdout,
+          /^provider: emulated \(picked by auto: (emulated off Windows|the native addon did not load)\)$/m,
+        );
         assert.match(text.stdout, /^native: unavailable: .+$/m);
         assert.match(text.stdout, /MSAFD Tcpip \[TCP\/IP\]  +AF_INET  +SOCK_STREAM  +IPPROTO_TCP  +0x00020066/);
       }
@@ -206,16 +263,47 @@ describe('CLI: winsock2 (the real binary)', function () {
 
   describe('serve and connect', function () {
     it('accept with callee data, data both ways, disconnect data each way (text output)', async function () {
-      const server = await serve(['--provider', 'framed', '--count', '1', '--deny', '10.0.0.0/8',
-        '--callee-data', 'welcome alice', '--disconnect-reply', 'total=42', '--echo']);
-      assert.match(server.listening, new RegExp(`${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider framed, .+; ` +
-        'callers wait for the decision; connect data carried, disconnect data carried\\)$'));
-      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port),
-        '--caller-data', 'alice', '--disconnect-data', 'count=2'], 'tx:1\ntx:2\n');
+      const server = await serve([
+        '--provider',
+        'framed',
+        '--count',
+        '1',
+        '--deny',
+        '10.0.0.0/8',
+        '--callee-data',
+        'welcome alice',
+        '--disconnect-reply',
+        'total=42',
+        '--echo',
+      ]);
+      assert.match(
+        server.listening,
+        new RegExp(
+          `${ISO.source}listening on 127\\.0\\.0\\.1:${server.port} \\(provider framed, .+; ` +
+            'callers wait for the decision; connect data carried, disconnect data carried\\)$',
+        ),
+      );
+      const client = await run(
+        [
+          'connect',
+          '--provider',
+          'framed',
+          '--port',
+          String(server.port),
+          '--caller-data',
+          'alice',
+          '--disconnect-data',
+          'count=2',
+        ],
+        'tx:1\ntx:2\n',
+      );
       assert.equal(client.code, 0, client.stderr);
       assert.equal(client.stderr, '');
       const c = lines(client.stdout);
-      assert.match(c[0] ?? '', new RegExp(`^connected to 127\\.0\\.0\\.1:${server.port} from 127\\.0\\.0\\.1:\\d+ \\(provider framed, `));
+      assert.match(
+        c[0] ?? '',
+        new RegExp(`^connected to 127\\.0\\.0\\.1:${server.port} from 127\\.0\\.0\\.1:\\d+ \\(provider framed, `),
+      );
       assert.deepEqual(c.slice(1), [
         'callee data: "welcome alice"',
         'sent: 10 bytes, then hung up with disconnect data "count=2"',
@@ -228,19 +316,51 @@ describe('CLI: winsock2 (the real binary)', function () {
       const out = lines(s.stdout);
       assert.equal(out.length, 4, s.stdout);
       for (const l of out) assert.match(l, ISO);
-      assert.match(out[1] ?? '', / accept 127\.0\.0\.1:\d+ caller-data="alice" reason=condition rule="default" duration=\d+\.\d{3}ms deferrals=0$/);
+      assert.match(
+        out[1] ?? '',
+        / accept 127\.0\.0\.1:\d+ caller-data="alice" reason=condition rule="default" duration=\d+\.\d{3}ms deferrals=0$/,
+      );
       assert.match(out[2] ?? '', / closed 127\.0\.0\.1:\d+ received=10B disconnect-data="count=2" reply="total=42"$/);
       assert.match(out[3] ?? '', / stopped after 1 request$/);
     });
 
     it('--json on both sides', async function () {
-      const server = await serve(['--provider', 'framed', '--json', '--once', '--defer', '1', '--callee-data', 'hi',
-        '--disconnect-reply', 'bye', '--allow', '127.0.0.0/8', '--deny', '192.168.0.0/16']);
-      const listening = JSON.parse(server.listening) as { event: string; capabilities: { provider: string; connectData: boolean } };
+      const server = await serve([
+        '--provider',
+        'framed',
+        '--json',
+        '--once',
+        '--defer',
+        '1',
+        '--callee-data',
+        'hi',
+        '--disconnect-reply',
+        'bye',
+        '--allow',
+        '127.0.0.0/8',
+        '--deny',
+        '192.168.0.0/16',
+      ]);
+      const listening = JSON.parse(server.listening) as {
+        event: string;
+        capabilities: { provider: string; connectData: boolean };
+      };
       assert.equal(listening.event, 'listening');
       assert.equal(listening.capabilities.connectData, true);
-      const client = await run(['connect', '--json', '--provider', 'framed', '--port', String(server.port), '--caller-data', 'bob',
-        '--disconnect-data', 'n=0', '--data', 'payload']);
+      const client = await run([
+        'connect',
+        '--json',
+        '--provider',
+        'framed',
+        '--port',
+        String(server.port),
+        '--caller-data',
+        'bob',
+        '--disconnect-data',
+        'n=0',
+        '--data',
+        'payload',
+      ]);
       assert.equal(client.code, 0, client.stderr);
       const c = JSON.parse(client.stdout) as Record<string, unknown>;
       assert.equal(c['calleeData'], 'hi');
@@ -252,7 +372,10 @@ describe('CLI: winsock2 (the real binary)', function () {
       const s = await server.done;
       assert.equal(s.code, 0, s.stderr);
       const events = jsonLines(s.stdout);
-      assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
+      assert.deepEqual(
+        events.map((e) => e['event']),
+        ['listening', 'decision', 'closed', 'stopped'],
+      );
       const decision = events[1];
       assert.equal(decision['verdict'], 'accept');
       assert.equal(decision['reason'], 'condition');
@@ -269,7 +392,17 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     it('a caller the deny list refuses: connect exits 3 with the WSAECONNREFUSED line', async function () {
       const server = await serve(['--provider', 'framed', '--count', '1', '--deny', '127.0.0.1']);
-      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--caller-data', 'eve', '--data', 'x']);
+      const client = await run([
+        'connect',
+        '--provider',
+        'framed',
+        '--port',
+        String(server.port),
+        '--caller-data',
+        'eve',
+        '--data',
+        'x',
+      ]);
       assert.equal(client.code, 3, client.stdout + client.stderr);
       assert.equal(client.stdout, '');
       assert.match(client.stderr, ERROR_LINE);
@@ -277,13 +410,25 @@ describe('CLI: winsock2 (the real binary)', function () {
       const s = await server.done;
       assert.equal(s.code, 0, s.stderr);
       const out = lines(s.stdout);
-      assert.match(out[1] ?? '', / reject 127\.0\.0\.1:\d+ caller-data="eve" reason=blockList rule="deny 127\.0\.0\.1" /);
+      assert.match(
+        out[1] ?? '',
+        / reject 127\.0\.0\.1:\d+ caller-data="eve" reason=blockList rule="deny 127\.0\.0\.1" /,
+      );
       assert.match(out[2] ?? '', / stopped after 1 request$/);
     });
 
     it('a caller outside the allow list is refused by the condition (JSON error with --json)', async function () {
       const server = await serve(['--provider', 'framed', '--count', '1', '--allow', '10.0.0.0/8', '--json']);
-      const client = await run(['connect', '--json', '--provider', 'framed', '--port', String(server.port), '--data', '']);
+      const client = await run([
+        'connect',
+        '--json',
+        '--provider',
+        'framed',
+        '--port',
+        String(server.port),
+        '--data',
+        '',
+      ]);
       assert.equal(client.code, 3);
       const error = (JSON.parse(client.stdout) as { error: Record<string, unknown> }).error;
       assert.equal(error['code'], 'WSAECONNREFUSED');
@@ -308,7 +453,17 @@ describe('CLI: winsock2 (the real binary)', function () {
     it('a connect that outlives --timeout exits 4; the server reports the request withdrawn', async function () {
       // The decision is deferred far beyond the client's timeout: no race between the two.
       const server = await serve(['--provider', 'framed', '--count', '1', '--defer', '600000']);
-      const client = await run(['connect', '--provider', 'framed', '--port', String(server.port), '--timeout', '100', '--data', 'x']);
+      const client = await run([
+        'connect',
+        '--provider',
+        'framed',
+        '--port',
+        String(server.port),
+        '--timeout',
+        '100',
+        '--data',
+        'x',
+      ]);
       assert.equal(client.code, 4, client.stderr);
       assert.match(client.stderr, ERROR_LINE);
       assert.match(client.stderr, /^winsock2 connect: WSAETIMEDOUT \(10060\) from WSAConnect: /);
@@ -336,7 +491,10 @@ describe('CLI: winsock2 (the real binary)', function () {
         const client = await run(['connect', '--provider', provider, '--port', String(port), '--data', '']);
         assert.equal(client.code, 5, client.stderr);
         assert.match(client.stderr, ERROR_LINE);
-        assert.match(client.stderr, new RegExp(`WSAECONNREFUSED \\(10061\\) from WSAConnect: .*Nothing is listening at 127\\.0\\.0\\.1:${port} `));
+        assert.match(
+          client.stderr,
+          new RegExp(`WSAECONNREFUSED \\(10061\\) from WSAConnect: .*Nothing is listening at 127\\.0\\.0\\.1:${port} `),
+        );
       });
     }
 
@@ -354,7 +512,10 @@ describe('CLI: winsock2 (the real binary)', function () {
       }
       const s = await server.done;
       assert.equal(s.code, 0, s.stderr);
-      assert.match(lines(s.stdout)[1] ?? '', / reject 127\.0\.0\.1:\d+ caller-data=- reason=blockList rule="deny 127\.0\.0\.1" /);
+      assert.match(
+        lines(s.stdout)[1] ?? '',
+        / reject 127\.0\.0\.1:\d+ caller-data=- reason=blockList rule="deny 127\.0\.0\.1" /,
+      );
     });
 
     for (const json of [false, true]) {
@@ -362,8 +523,12 @@ describe('CLI: winsock2 (the real binary)', function () {
         if (process.platform === 'win32') pendingBecause(this, 'Windows has no catchable SIGTERM for child processes');
         const server = await serve(['--provider', 'framed', ...(json ? ['--json'] : [])]);
         // A caller that stays connected (it never hangs up by itself).
-        const caller = spawnChild(() => spawn(process.execPath, [BIN, 'connect', '--provider', 'framed', '--port', String(server.port)],
-          { env: env(), stdio: ['pipe', 'pipe', 'pipe'] }));
+        const caller = spawnChild(() =>
+          spawn(process.execPath, [BIN, 'connect', '--provider', 'framed', '--port', String(server.port)], {
+            env: env(),
+            stdio: ['pipe', 'pipe', 'pipe'],
+          }),
+        );
         const callerDone = collect(caller);
         await new Promise<void>((resolve) => {
           let seen = '';
@@ -380,7 +545,10 @@ describe('CLI: winsock2 (the real binary)', function () {
         assert.equal(s.stderr, '');
         if (json) {
           const events = jsonLines(s.stdout);
-          assert.deepEqual(events.map((e) => e['event']), ['listening', 'decision', 'closed', 'stopped']);
+          assert.deepEqual(
+            events.map((e) => e['event']),
+            ['listening', 'decision', 'closed', 'stopped'],
+          );
           assert.equal(events[2]?.['closedBy'], 'shutdown');
           assert.equal(events[2]?.['error'], undefined);
         } else {
@@ -425,8 +593,12 @@ describe('CLI: winsock2 (the real binary)', function () {
 
     /** Runs connect until its stderr has a hint, then stops it; resolves that stderr. */
     async function hintOf(args: string[]): Promise<string> {
-      const child = spawnChild(() => spawn(process.execPath, [BIN, 'connect', ...args, '--timeout', '0', '--data', 'GET / HTTP/1.0\r\n'],
-        { env: { ...env(), WINSOCK2_HINT_AFTER_MS: '50' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+      const child = spawnChild(() =>
+        spawn(process.execPath, [BIN, 'connect', ...args, '--timeout', '0', '--data', 'GET / HTTP/1.0\r\n'], {
+          env: { ...env(), WINSOCK2_HINT_AFTER_MS: '50' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
       const done = collect(child);
       let stderr = '';
       await new Promise<void>((resolve) => {
@@ -445,7 +617,10 @@ describe('CLI: winsock2 (the real binary)', function () {
       const server = await silentServer();
       try {
         const stderr = await hintOf(['--provider', 'framed', '--port', String(server.port)]);
-        assert.match(stderr, /^winsock2 connect: hint: no verdict from 127\.0\.0\.1:\d+ after 0\.05 s\. .*may not speak winsock2's framed protocol.*Waiting for good \(--timeout 0\)\.\n$/);
+        assert.match(
+          stderr,
+          /^winsock2 connect: hint: no verdict from 127\.0\.0\.1:\d+ after 0\.05 s\. .*may not speak winsock2's framed protocol.*Waiting for good \(--timeout 0\)\.\n$/,
+        );
       } finally {
         server.close();
       }
@@ -456,10 +631,21 @@ describe('CLI: winsock2 (the real binary)', function () {
       server.listen(0, '127.0.0.1');
       await once(server, 'listening');
       try {
-        const client = await run(['connect', '--provider', 'framed', '--port', String((server.address() as AddressInfo).port), '--data', 'x']);
+        const client = await run([
+          'connect',
+          '--provider',
+          'framed',
+          '--port',
+          String((server.address() as AddressInfo).port),
+          '--data',
+          'x',
+        ]);
         assert.equal(client.code, 1, client.stderr);
         assert.match(client.stderr, ERROR_LINE);
-        assert.match(client.stderr, /WSAECONNABORTED \(10053\) from WSAConnect: .* does not speak winsock2's framed protocol \(a plain TCP server\? connect without --provider framed\)\.\n$/);
+        assert.match(
+          client.stderr,
+          /WSAECONNABORTED \(10053\) from WSAConnect: .* does not speak winsock2's framed protocol \(a plain TCP server\? connect without --provider framed\)\.\n$/,
+        );
       } finally {
         server.close();
       }
@@ -469,7 +655,10 @@ describe('CLI: winsock2 (the real binary)', function () {
       const server = await silentServer();
       try {
         const stderr = await hintOf(['--provider', 'emulated', '--port', String(server.port)]);
-        assert.match(stderr, /^winsock2 connect: hint: sent everything and hung up; 127\.0\.0\.1:\d+ has not hung up after 0\.05 s /);
+        assert.match(
+          stderr,
+          /^winsock2 connect: hint: sent everything and hung up; 127\.0\.0\.1:\d+ has not hung up after 0\.05 s /,
+        );
       } finally {
         server.close();
       }

@@ -36,13 +36,21 @@ function feed(server: WinsockServer, target: net.Server | http2.Http2Server): vo
 
 /** An http.Agent whose sockets are winsock2 connects (keep-alive works: the socket has setKeepAlive, ref/unref...). */
 class WinsockAgent extends http.Agent {
-  constructor(private readonly provider: ProviderName, options: http.AgentOptions) {
+  constructor(
+    private readonly provider: ProviderName,
+    options: http.AgentOptions,
+  ) {
     super(options);
   }
 
-  override createConnection(options: http.ClientRequestArgs, callback?: (err: Error | null, stream: WinsockSocket) => void): undefined {
-    connect({ provider: this.provider, host: options.host ?? '127.0.0.1', port: Number(options.port) })
-      .then((socket) => callback?.(null, own(socket)), (err: Error) => callback?.(err, undefined as never));
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: (err: Error | null, stream: WinsockSocket) => void,
+  ): undefined {
+    connect({ provider: this.provider, host: options.host ?? '127.0.0.1', port: Number(options.port) }).then(
+      (socket) => callback?.(null, own(socket)),
+      (err: Error) => callback?.(err, undefined as never),
+    );
     return undefined;
   }
 }
@@ -68,8 +76,12 @@ forEachProvider('ecosystem', (provider) => {
   });
 
   /** A winsock2 server whose condition refuses callers that are not on loopback, feeding `target`. */
-  async function front(target: net.Server | http2.Http2Server): Promise<{ server: WinsockServer; port: number; sockets: WinsockSocket[] }> {
-    const { server, port } = await listen(provider, { condition: (req) => (req.callerId.address.startsWith('127.') ? 'accept' : 'reject') });
+  async function front(
+    target: net.Server | http2.Http2Server,
+  ): Promise<{ server: WinsockServer; port: number; sockets: WinsockSocket[] }> {
+    const { server, port } = await listen(provider, {
+      condition: (req) => (req.callerId.address.startsWith('127.') ? 'accept' : 'reject'),
+    });
     const sockets = admitted(server);
     feed(server, target);
     return { server, port, sockets };
@@ -79,7 +91,10 @@ forEachProvider('ecosystem', (provider) => {
     const httpServer = http.createServer((req, res) => res.end(`hello ${req.url}`));
     const { port, sockets } = await front(httpServer);
     const agent = new WinsockAgent(provider, { keepAlive: true, maxSockets: 1 });
-    cleanups.push(() => agent.destroy(), () => httpServer.closeAllConnections());
+    cleanups.push(
+      () => agent.destroy(),
+      () => httpServer.closeAllConnections(),
+    );
     for (const url of ['/one', '/two']) {
       const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
         http.get({ host: '127.0.0.1', port, path: url, agent }, resolve).on('error', reject);
@@ -98,25 +113,41 @@ forEachProvider('ecosystem', (provider) => {
     const client = own(await connect({ provider, port }));
     client.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
     let text = '';
-    client.on('data', (c: Buffer) => { text += c.toString(); });
+    client.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     // The server answers, then its keep-alive timer ends the idle connection.
-    await new Promise<void>((resolve) => { client.once('end', resolve); client.once('error', () => resolve()); });
+    await new Promise<void>((resolve) => {
+      client.once('end', resolve);
+      client.once('error', () => resolve());
+    });
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.match(text, /Keep-Alive: timeout=0?\.?1?/i);
     await waitFor(() => sockets[0]?.destroyed === true);
   });
 
   it("an http server's headersTimeout closes a winsock2 socket whose headers never finish (408)", async function () {
-    const httpServer = http.createServer({ headersTimeout: 100, requestTimeout: 200, connectionsCheckingInterval: 20 }, (_req, res) => res.end('never'));
+    const httpServer = http.createServer(
+      { headersTimeout: 100, requestTimeout: 200, connectionsCheckingInterval: 20 },
+      (_req, res) => res.end('never'),
+    );
     const { port, sockets } = await front(httpServer);
-    cleanups.push(() => httpServer.closeAllConnections(), () => new Promise((r) => httpServer.close(r)));
+    cleanups.push(
+      () => httpServer.closeAllConnections(),
+      () => new Promise((r) => httpServer.close(r)),
+    );
     // (listen() is what starts the connections-checking timer; it binds nothing the test uses.)
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
     const client = own(await connect({ provider, port }));
     client.write('GET / HTTP/1.1\r\nHost: x\r\n');
     let text = '';
-    client.on('data', (c: Buffer) => { text += c.toString(); });
-    await new Promise<void>((resolve) => { client.once('end', resolve); client.once('error', () => resolve()); });
+    client.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
+    await new Promise<void>((resolve) => {
+      client.once('end', resolve);
+      client.once('error', () => resolve());
+    });
     assert.match(text, /^HTTP\/1\.1 408 Request Timeout/);
     await waitFor(() => sockets[0]?.destroyed === true);
   });
@@ -141,13 +172,16 @@ forEachProvider('ecosystem', (provider) => {
     const wss = new WebSocketServer({ server: httpServer });
     wss.on('connection', (ws) => ws.on('message', (data: Buffer) => ws.send(`echo ${data.toString()}`)));
     const { port } = await front(httpServer);
-    cleanups.push(() => new Promise((r) => wss.close(r)), () => httpServer.closeAllConnections());
+    cleanups.push(
+      () => new Promise((r) => wss.close(r)),
+      () => httpServer.closeAllConnections(),
+    );
     const socket = own(await connect({ provider, port }));
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { createConnection: () => socket as unknown as net.Socket });
     cleanups.push(() => ws.terminate());
     await once(ws, 'open');
     ws.send('hi');
-    const [reply] = await once(ws, 'message') as [Buffer];
+    const [reply] = (await once(ws, 'message')) as [Buffer];
     assert.equal(reply.toString(), 'echo hi');
     ws.close();
     await once(ws, 'close');
@@ -164,7 +198,7 @@ forEachProvider('ecosystem', (provider) => {
     const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => socket });
     cleanups.push(() => session.destroy());
     const req = session.request({ ':path': '/two' });
-    const [headers] = await once(req, 'response') as [http2.IncomingHttpHeaders];
+    const [headers] = (await once(req, 'response')) as [http2.IncomingHttpHeaders];
     assert.equal(headers[':status'], 200);
     assert.equal(await body(req), 'h2 /two');
     await new Promise<void>((resolve) => session.close(resolve));
@@ -178,7 +212,10 @@ forEachProvider('ecosystem', (provider) => {
       connect: (options, callback) => {
         connect({ provider, host: options.hostname, port: Number(options.port) })
           // undici's types ask for a net.Socket; a WinsockSocket is a Duplex with the members undici calls.
-          .then((socket) => callback(null, own(socket) as unknown as net.Socket), (err: Error) => callback(err, null));
+          .then(
+            (socket) => callback(null, own(socket) as unknown as net.Socket),
+            (err: Error) => callback(err, null),
+          );
       },
     });
     cleanups.push(() => dispatcher.close());

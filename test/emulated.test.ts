@@ -14,7 +14,17 @@ import type { ConnectionRequest } from '../lib/types';
 import { connect, enumerateProtocols } from '../lib/connect';
 import type { WinsockError } from '../lib/errors';
 import type { WinsockSocket } from '../lib/socket';
-import { expectRefused, forEachProvider, platform, listen, own, pendingBecause, readAll, rejectsWith, waitFor } from './helpers/harness';
+import {
+  expectRefused,
+  forEachProvider,
+  platform,
+  listen,
+  own,
+  pendingBecause,
+  readAll,
+  rejectsWith,
+  waitFor,
+} from './helpers/harness';
 
 /** Connects a plain node:net client and resolves once it is connected. */
 async function plainClient(port: number): Promise<net.Socket> {
@@ -29,9 +39,16 @@ function plainOutcome(socket: net.Socket): Promise<{ bytes: number; how: string 
   return new Promise((resolve) => {
     let bytes = 0;
     let how = 'close';
-    socket.on('data', (c: Buffer) => { bytes += c.length; });
-    socket.on('end', () => { how = 'end'; socket.end(); });
-    socket.on('error', (e: Error & { code?: string }) => { how = e.code ?? 'error'; });
+    socket.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    socket.on('end', () => {
+      how = 'end';
+      socket.end();
+    });
+    socket.on('error', (e: Error & { code?: string }) => {
+      how = e.code ?? 'error';
+    });
     socket.on('close', () => resolve({ bytes, how }));
   });
 }
@@ -45,26 +62,38 @@ function plainOutcome(socket: net.Socket): Promise<{ bytes: number; how: string 
 function plainTcpOnly(ctx: Mocha.Context, provider: string, nativeToo: boolean): void {
   if (provider === 'framed') pendingBecause(ctx, 'the framed provider speaks its own protocol');
   if (provider === 'native' && !nativeToo) {
-    pendingBecause(ctx, "about the emulated provider's own queue and entries; native meets plain peers here and in the cross-OS runs of npm run test:wine");
+    pendingBecause(
+      ctx,
+      "about the emulated provider's own queue and entries; native meets plain peers here and in the cross-OS runs of npm run test:wine",
+    );
   }
 }
 
 forEachProvider('plain TCP interop', (provider) => {
-
-  it('lists Windows\' TCP/IP entries (0x20066, no connect or disconnect data) for IPv4 and IPv6', function () {
+  it("lists Windows' TCP/IP entries (0x20066, no connect or disconnect data) for IPv4 and IPv6", function () {
     plainTcpOnly(this, provider, false);
     const entries = enumerateProtocols({ provider });
-    assert.deepEqual(entries.map((e) => [e.name, e.addressFamily, e.socketType, e.protocol, e.serviceFlags]), [
-      ['MSAFD Tcpip [TCP/IP]', 2, 1, 6, 0x20066],
-      ['MSAFD Tcpip [TCP/IPv6]', 23, 1, 6, 0x20066],
-    ]);
-    assert.ok(entries.every((e) => !e.connectData && !e.disconnectData && !e.qos && e.gracefulClose && !e.messageOriented));
+    assert.deepEqual(
+      entries.map((e) => [e.name, e.addressFamily, e.socketType, e.protocol, e.serviceFlags]),
+      [
+        ['MSAFD Tcpip [TCP/IP]', 2, 1, 6, 0x20066],
+        ['MSAFD Tcpip [TCP/IPv6]', 23, 1, 6, 0x20066],
+      ],
+    );
+    assert.ok(
+      entries.every((e) => !e.connectData && !e.disconnectData && !e.qos && e.gracefulClose && !e.messageOriented),
+    );
   });
 
   it('a plain net client and the server exchange bytes both ways and end cleanly', async function () {
     plainTcpOnly(this, provider, true);
     const seen: ConnectionRequest[] = [];
-    const { server, port } = await listen(provider, { condition: (req) => { seen.push(req); return 'accept'; } });
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        seen.push(req);
+        return 'accept';
+      },
+    });
     server.on('connection', (s: WinsockSocket) => {
       s.on('data', (c: Buffer) => s.write(c.toString().toUpperCase()));
       s.on('end', () => s.end());
@@ -131,7 +160,12 @@ forEachProvider('plain TCP interop', (provider) => {
   it('bytes a caller sends while its request is deferred reach the application after the accept, in order', async function () {
     plainTcpOnly(this, provider, true);
     const requests: ConnectionRequest[] = [];
-    const { server, port } = await listen(provider, { condition: (req) => { requests.push(req); return 'defer'; } });
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        requests.push(req);
+        return 'defer';
+      },
+    });
     const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
     // Where SO_CONDITIONAL_ACCEPT took, the caller's SYN is held until the
     // decision: its connect completes only after the accept, and net keeps
@@ -140,9 +174,15 @@ forEachProvider('plain TCP interop', (provider) => {
     const held = server.capabilities.conditionalAccept;
     const client = held ? net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }) : await plainClient(port);
     let connected = !held;
-    client.once('connect', () => { connected = true; });
+    client.once('connect', () => {
+      connected = true;
+    });
     await waitFor(() => requests.length === 1);
-    assert.equal(connected, !held, 'the caller is connected before the decision exactly where the handshake is not held');
+    assert.equal(
+      connected,
+      !held,
+      'the caller is connected before the decision exactly where the handshake is not held',
+    );
     const payload = Buffer.alloc(300_000, 7);
     for (let i = 0; i < payload.length; i++) payload[i] = i % 251;
     client.end(payload);
@@ -155,7 +195,12 @@ forEachProvider('plain TCP interop', (provider) => {
   it('a caller that leaves while its request is deferred is withdrawn (WSAECONNRESET) and frees the head', async function () {
     plainTcpOnly(this, provider, false);
     const requests: ConnectionRequest[] = [];
-    const { server, port } = await listen(provider, { condition: (req) => { requests.push(req); return requests.length === 1 ? 'defer' : 'accept'; } });
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        requests.push(req);
+        return requests.length === 1 ? 'defer' : 'accept';
+      },
+    });
     const withdrawn: [ConnectionRequest, WinsockError][] = [];
     server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
     const first = await plainClient(port);
@@ -172,7 +217,9 @@ forEachProvider('plain TCP interop', (provider) => {
 
   it('refuses caller data (WSAEPROTONOSUPPORT), callee data and QOS (WSAEOPNOTSUPP) and disconnect data (WSAENOPROTOOPT) before sending', async function () {
     plainTcpOnly(this, provider, false);
-    const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', calleeData: Buffer.from('x') }) });
+    const { server, port } = await listen(provider, {
+      condition: () => ({ action: 'accept', calleeData: Buffer.from('x') }),
+    });
     const errors: WinsockError[] = [];
     server.on('conditionError', (e) => errors.push(e));
     await rejectsWith(connect({ provider, port, callerData: Buffer.from('hi') }), 'WSAEPROTONOSUPPORT');
@@ -194,7 +241,9 @@ forEachProvider('plain TCP interop', (provider) => {
       const { server, port } = await listen(provider, {
         condition: (req) => (req.callerId.address === '127.0.0.1' ? 'accept' : 'reject'),
       });
-      server.on('decision', (d) => { if (d.verdict === 'reject') blocked++; });
+      server.on('decision', (d) => {
+        if (d.verdict === 'reject') blocked++;
+      });
       server.on('connection', (s: WinsockSocket) => app.emit('connection', s));
       return { port, blocked: () => blocked };
     }
@@ -202,7 +251,10 @@ forEachProvider('plain TCP interop', (provider) => {
     it("Node's fetch gets the response", async function () {
       plainTcpOnly(this, provider, false);
       if (platform === 'wine' && !(await fetchWorksHere())) {
-        pendingBecause(this, "node.exe's own fetch (undici) cannot connect to a plain http.Server under Wine either (connect UNKNOWN)");
+        pendingBecause(
+          this,
+          "node.exe's own fetch (undici) cannot connect to a plain http.Server under Wine either (connect UNKNOWN)",
+        );
       }
       const { port } = await httpGate();
       const res = await fetch(`http://127.0.0.1:${port}/fetch`, { headers: { connection: 'close' } });
@@ -212,9 +264,14 @@ forEachProvider('plain TCP interop', (provider) => {
 
     it('curl gets the response', async function () {
       plainTcpOnly(this, provider, false);
-      if (process.platform === 'win32' && platform === 'wine') pendingBecause(this, 'curl is a Linux program: node.exe under Wine cannot spawn it (the Wine interop runs cover Linux peers)');
+      if (process.platform === 'win32' && platform === 'wine')
+        pendingBecause(
+          this,
+          'curl is a Linux program: node.exe under Wine cannot spawn it (the Wine interop runs cover Linux peers)',
+        );
       // CI installs curl (scripts/ci-install-tools.sh); a developer machine without it says so instead of failing.
-      if (!(await hasCurl())) pendingBecause(this, 'curl is not installed here (bash scripts/ci-install-tools.sh installs it)');
+      if (!(await hasCurl()))
+        pendingBecause(this, 'curl is not installed here (bash scripts/ci-install-tools.sh installs it)');
       const { port } = await httpGate();
       const body = await new Promise<string>((resolve, reject) => {
         execFile('curl', ['-sS', '--max-time', '10', `http://127.0.0.1:${port}/curl`], (err, stdout, stderr) => {
@@ -237,7 +294,9 @@ async function fetchWorksHere(): Promise<boolean> {
   plain.listen(0, '127.0.0.1');
   await once(plain, 'listening');
   try {
-    const res = await fetch(`http://127.0.0.1:${(plain.address() as net.AddressInfo).port}/`, { headers: { connection: 'close' } });
+    const res = await fetch(`http://127.0.0.1:${(plain.address() as net.AddressInfo).port}/`, {
+      headers: { connection: 'close' },
+    });
     return (await res.text()) === 'ok';
   } catch {
     return false;

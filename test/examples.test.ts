@@ -17,12 +17,21 @@ import { providersUnderTest } from './helpers/harness';
 
 const EXAMPLES = join(__dirname, '..', 'examples');
 
-function runScript(file: string, args: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnChild(() => spawn(process.execPath, [join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+function runScript(
+  file: string,
+  args: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnChild(() =>
+    spawn(process.execPath, [join(EXAMPLES, file), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -52,7 +61,10 @@ describe('examples', function () {
     const plain = await allowList('emulated');
     assert.deepEqual(plain.first, { accepted: true, calleeData: null });
     assert.equal(plain.second.accepted, false);
-    assert.ok(plain.second.error === 'WSAECONNRESET' || plain.second.error === 'WSAECONNREFUSED', String(plain.second.error));
+    assert.ok(
+      plain.second.error === 'WSAECONNRESET' || plain.second.error === 'WSAECONNREFUSED',
+      String(plain.second.error),
+    );
     assert.deepEqual(r.decisions, [
       { caller: '127.0.0.1', verdict: 'accept', reason: 'condition' },
       { caller: '127.0.0.1', verdict: 'reject', reason: 'condition' },
@@ -62,7 +74,11 @@ describe('examples', function () {
   for (const style of ['promise', 'defer'] as const) {
     it(`async-decision (${style}): lookups decide one at a time, known callers get their plan`, async function () {
       const r = await asyncDecision(style);
-      assert.deepEqual(r.outcomes, { alice: 'hello alice, plan gold', mallory: 'WSAECONNREFUSED', bob: 'hello bob, plan silver' });
+      assert.deepEqual(r.outcomes, {
+        alice: 'hello alice, plan gold',
+        mallory: 'WSAECONNREFUSED',
+        bob: 'hello bob, plan silver',
+      });
       // Head of the backlog: each lookup ends before the next one starts (whatever the arrival order).
       assert.equal(r.log.length, 6);
       for (let i = 0; i < r.log.length; i += 2) {
@@ -83,7 +99,11 @@ describe('examples', function () {
       // Refused at the handshake (Windows) or reset having received nothing (emulated; native under Wine).
       assert.ok(['ECONNREFUSED', 'ECONNRESET'].includes(r.blocked), r.blocked);
       assert.equal(r.requestsSeenByHttp, 1, 'the blocked request never reached the HTTP server');
-      assert.deepEqual(r.decisions.map((d) => `${d.verdict}:${d.reason}`), ['accept:condition', 'accept:condition', 'reject:blockList'], 'HTTP, the WebSocket, then the blocked caller');
+      assert.deepEqual(
+        r.decisions.map((d) => `${d.verdict}:${d.reason}`),
+        ['accept:condition', 'accept:condition', 'reject:blockList'],
+        'HTTP, the WebSocket, then the blocked caller',
+      );
     });
   }
 
@@ -91,7 +111,8 @@ describe('examples', function () {
     const r = await electronMain();
     assert.ok(r.listeningPort > 0);
     assert.equal(r.native?.available, r.native?.reason === null);
-    if (process.platform !== 'win32') assert.match(r.native?.reason ?? '', /\S/, 'off Windows it says why native is unavailable');
+    if (process.platform !== 'win32')
+      assert.match(r.native?.reason ?? '', /\S/, 'off Windows it says why native is unavailable');
     assert.equal(r.greeting, 'hello from the main process\n');
     assert.equal(r.closedOnQuit, true);
     assert.equal(r.quitted, true);
@@ -102,7 +123,9 @@ describe('examples', function () {
     const server = await startWinsockServer(app);
     assert.notEqual(server.address(), null);
     let closedBeforeQuit = false;
-    server.once('close', () => { closedBeforeQuit = !app.quitted; });
+    server.once('close', () => {
+      closedBeforeQuit = !app.quitted;
+    });
     const quit = new Promise<void>((resolve) => app.once('quit', resolve));
     app.quit();
     assert.equal(app.quitted, false, 'the first will-quit is held');

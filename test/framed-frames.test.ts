@@ -43,7 +43,11 @@ const QOS: Qos = {
 };
 
 /** Feeds `bytes` in pieces cut at `cuts`; returns the last step. */
-function feedSplit<T>(decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> }, bytes: Buffer, cuts: number[]): PreambleStep<T> {
+function feedSplit<T>(
+  decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> },
+  bytes: Buffer,
+  cuts: number[],
+): PreambleStep<T> {
   let step: PreambleStep<T> = { state: 'more' };
   let prev = 0;
   for (const cut of [...cuts, bytes.length]) {
@@ -114,9 +118,15 @@ describe('framed wire protocol: QOS', () => {
 
   it('refuses values a FLOWSPEC ULONG cannot hold, before encoding', () => {
     const bad = { ...QOS, sending: { ...(QOS.sending as NonNullable<Qos['sending']>), latency: -1 } };
-    assert.throws(() => encodeQos(bad, 'WSAConnect'), (e: unknown) => e instanceof WinsockError && e.code === 'WSAEINVAL' && e.syscall === 'WSAConnect');
+    assert.throws(
+      () => encodeQos(bad, 'WSAConnect'),
+      (e: unknown) => e instanceof WinsockError && e.code === 'WSAEINVAL' && e.syscall === 'WSAConnect',
+    );
     const big = { ...QOS, providerSpecific: Buffer.alloc(MAX_QOS_BYTES) };
-    assert.throws(() => encodeQos(big, 'WSAConnect'), (e: unknown) => e instanceof WinsockError && e.code === 'WSAEMSGSIZE');
+    assert.throws(
+      () => encodeQos(big, 'WSAConnect'),
+      (e: unknown) => e instanceof WinsockError && e.code === 'WSAEMSGSIZE',
+    );
   });
 
   it('reports malformed bodies as a reason, never throws', () => {
@@ -131,7 +141,12 @@ describe('framed wire protocol: hello', () => {
   const hellos: Hello[] = [
     { mode: 'stream', callerData: null, sqos: null, gqos: null },
     { mode: 'stream', callerData: Buffer.alloc(0), sqos: null, gqos: null },
-    { mode: 'message', callerData: Buffer.from('transactions=17'), sqos: QOS, gqos: { sending: null, receiving: null, providerSpecific: null } },
+    {
+      mode: 'message',
+      callerData: Buffer.from('transactions=17'),
+      sqos: QOS,
+      gqos: { sending: null, receiving: null, providerSpecific: null },
+    },
   ];
 
   it('decodes whole, byte by byte, and split at every position', () => {
@@ -141,7 +156,11 @@ describe('framed wire protocol: hello', () => {
       const bytewise = Array.from({ length: wire.length }, (_, i) => i);
       assert.deepEqual(done(feedSplit(new HelloDecoder({ maxCallerData: 100 }), wire, bytewise)), hello);
       for (let cut = 1; cut < wire.length; cut++) {
-        assert.deepEqual(done(feedSplit(new HelloDecoder({ maxCallerData: 100 }), wire, [cut])), hello, `split at ${cut}`);
+        assert.deepEqual(
+          done(feedSplit(new HelloDecoder({ maxCallerData: 100 }), wire, [cut])),
+          hello,
+          `split at ${cut}`,
+        );
       }
     }
   });
@@ -163,7 +182,14 @@ describe('framed wire protocol: hello', () => {
     assert.equal(d2.feed(Buffer.from('W')).state, 'more');
     assert.equal(violation(d2.feed(Buffer.from('X'))).code, 'WSAECONNABORTED');
     // A verdict where a hello belongs is not a hello.
-    assert.equal(violation(new HelloDecoder({ maxCallerData: 100 }).feed(encodeVerdict({ accept: true, errno: 0, calleeData: null, qos: null }))).code, 'WSAECONNABORTED');
+    assert.equal(
+      violation(
+        new HelloDecoder({ maxCallerData: 100 }).feed(
+          encodeVerdict({ accept: true, errno: 0, calleeData: null, qos: null }),
+        ),
+      ).code,
+      'WSAECONNABORTED',
+    );
   });
 
   it('refuses another protocol version as WSAVERNOTSUPPORTED at the version byte', () => {
@@ -186,7 +212,11 @@ describe('framed wire protocol: hello', () => {
     for (const off of [8, 12, 16]) {
       const wire = encodeHello({ mode: 'stream', callerData: Buffer.alloc(0), sqos: QOS, gqos: QOS });
       wire.writeUInt32BE(0xffff_ffff, off);
-      assert.equal(violation(new HelloDecoder({ maxCallerData: 65536 }).feed(wire)).code, 'WSAEMSGSIZE', `length at ${off}`);
+      assert.equal(
+        violation(new HelloDecoder({ maxCallerData: 65536 }).feed(wire)).code,
+        'WSAEMSGSIZE',
+        `length at ${off}`,
+      );
     }
   });
 
@@ -223,7 +253,11 @@ describe('framed wire protocol: verdict', () => {
     for (const v of verdicts) {
       const wire = encodeVerdict(v);
       for (let cut = 0; cut <= wire.length; cut++) {
-        assert.deepEqual(done(feedSplit(new VerdictDecoder({ maxCalleeData: 100 }), wire, [cut])), v, `split at ${cut}`);
+        assert.deepEqual(
+          done(feedSplit(new VerdictDecoder({ maxCalleeData: 100 }), wire, [cut])),
+          v,
+          `split at ${cut}`,
+        );
       }
     }
   });
@@ -235,7 +269,10 @@ describe('framed wire protocol: verdict', () => {
 
   it('refuses callee data over the client limit, and inconsistent verdicts', () => {
     const big = encodeVerdict({ accept: true, errno: 0, calleeData: Buffer.alloc(11), qos: null });
-    assert.equal(violation(new VerdictDecoder({ maxCalleeData: 10 }).feed(big.subarray(0, PREAMBLE_SIZE))).code, 'WSAEMSGSIZE');
+    assert.equal(
+      violation(new VerdictDecoder({ maxCalleeData: 10 }).feed(big.subarray(0, PREAMBLE_SIZE))).code,
+      'WSAEMSGSIZE',
+    );
     const rejectWithData = Buffer.from(encodeVerdict({ accept: false, errno: 10061, calleeData: null, qos: null }));
     rejectWithData[7] = 0x01;
     rejectWithData.writeUInt32BE(1, 12);
@@ -247,7 +284,14 @@ describe('framed wire protocol: verdict', () => {
     acceptWithErrno.writeUInt32BE(10061, 8);
     assert.equal(violation(new VerdictDecoder({ maxCalleeData: 10 }).feed(acceptWithErrno)).code, 'WSAECONNABORTED');
     // A hello where a verdict belongs.
-    assert.equal(violation(new VerdictDecoder({ maxCalleeData: 10 }).feed(encodeHello({ mode: 'stream', callerData: null, sqos: null, gqos: null }))).code, 'WSAECONNABORTED');
+    assert.equal(
+      violation(
+        new VerdictDecoder({ maxCalleeData: 10 }).feed(
+          encodeHello({ mode: 'stream', callerData: null, sqos: null, gqos: null }),
+        ),
+      ).code,
+      'WSAECONNABORTED',
+    );
   });
 });
 
@@ -262,7 +306,11 @@ describe('framed wire protocol: frames', () => {
         const d = new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 });
         decodeAll(d, sink, wire, [a, b]);
         assert.equal(d.violation, null);
-        assert.equal(Buffer.concat(sink.data).toString('latin1'), Buffer.concat(payloads).toString('latin1'), `cuts ${a},${b}`);
+        assert.equal(
+          Buffer.concat(sink.data).toString('latin1'),
+          Buffer.concat(payloads).toString('latin1'),
+          `cuts ${a},${b}`,
+        );
         assert.deepEqual(sink.disconnects, [Buffer.from('total=42')]);
         assert.equal(d.disconnected, true);
         assert.equal(d.atBoundary, true);
@@ -331,10 +379,26 @@ describe('framed wire protocol: frames', () => {
 
   it('refuses oversized and unknown frames from the header alone', () => {
     const cases: [Buffer, string, FrameDecoder][] = [
-      [encodeFrameHeader(FRAME_DISCONNECT, 101), 'WSAEMSGSIZE', new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 })],
-      [encodeFrameHeader(FRAME_DATA, MAX_FRAME_PAYLOAD + 1), 'WSAEMSGSIZE', new FrameDecoder({ mode: 'message', maxDisconnectData: 100 })],
-      [encodeFrameHeader(FRAME_DATA, 0xffff_ffff), 'WSAEMSGSIZE', new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 })],
-      [encodeFrameHeader(FRAME_DATA, 11), 'WSAEMSGSIZE', new FrameDecoder({ mode: 'stream', maxDisconnectData: 100, maxFramePayload: 10 })],
+      [
+        encodeFrameHeader(FRAME_DISCONNECT, 101),
+        'WSAEMSGSIZE',
+        new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 }),
+      ],
+      [
+        encodeFrameHeader(FRAME_DATA, MAX_FRAME_PAYLOAD + 1),
+        'WSAEMSGSIZE',
+        new FrameDecoder({ mode: 'message', maxDisconnectData: 100 }),
+      ],
+      [
+        encodeFrameHeader(FRAME_DATA, 0xffff_ffff),
+        'WSAEMSGSIZE',
+        new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 }),
+      ],
+      [
+        encodeFrameHeader(FRAME_DATA, 11),
+        'WSAEMSGSIZE',
+        new FrameDecoder({ mode: 'stream', maxDisconnectData: 100, maxFramePayload: 10 }),
+      ],
       [encodeFrameHeader(0x00, 1), 'WSAECONNABORTED', new FrameDecoder({ mode: 'stream', maxDisconnectData: 100 })],
     ];
     for (const [bytes, code, d] of cases) {

@@ -68,18 +68,21 @@ describe('mismatched providers fail fast', function () {
     }
   });
 
-  it('a framed acceptor whose decision is not immediate sends the verdict\'s start at once, the rest when it decides', async function () {
+  it("a framed acceptor whose decision is not immediate sends the verdict's start at once, the rest when it decides", async function () {
     const decisions: ((accept: boolean) => void)[] = [];
     const server = createServer({
       provider: 'framed',
-      condition: () => new Promise<'accept' | 'reject'>((resolve) => decisions.push((ok) => resolve(ok ? 'accept' : 'reject'))),
+      condition: () =>
+        new Promise<'accept' | 'reject'>((resolve) => decisions.push((ok) => resolve(ok ? 'accept' : 'reject'))),
     });
     const port = await listening(server);
     const raw = netConnect({ host: '127.0.0.1', port });
     try {
       await once(raw, 'connect');
       let received = Buffer.alloc(0);
-      raw.on('data', (chunk: Buffer) => { received = Buffer.concat([received, chunk]); });
+      raw.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+      });
       raw.write(encodeHello({ mode: 'stream', callerData: null, sqos: null, gqos: null }));
       while (received.length < 5) await once(raw, 'data');
       assert.equal(decisions.length, 1, 'the condition is deciding');

@@ -5,8 +5,18 @@
  * seed/path to replay it.
  */
 import {
-  everyBoundary, frameMaxLengths, framesGarbage, framesRoundTrip, handleGarbage, handleRoundTrip, handleWrites,
-  helloRoundTrip, newStats, preambleGarbage, preambleMaxLengths, verdictRoundTrip,
+  everyBoundary,
+  frameMaxLengths,
+  framesGarbage,
+  framesRoundTrip,
+  handleGarbage,
+  handleRoundTrip,
+  handleWrites,
+  helloRoundTrip,
+  newStats,
+  preambleGarbage,
+  preambleMaxLengths,
+  verdictRoundTrip,
 } from './fuzz/protocol-properties';
 import { listenerStateMachine } from './fuzz/listener-properties';
 

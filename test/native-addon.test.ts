@@ -13,7 +13,18 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { Worker } from 'node:worker_threads';
-import { isNetConnection, type Connection, type ConditionVerdict, type HandleReceiver, type ListenerCallbacks, type ProviderConnectOptions, type ProviderListenOptions, type ProviderListener, type RawRequest, type SocketHandle } from '../lib/provider';
+import {
+  isNetConnection,
+  type Connection,
+  type ConditionVerdict,
+  type HandleReceiver,
+  type ListenerCallbacks,
+  type ProviderConnectOptions,
+  type ProviderListenOptions,
+  type ProviderListener,
+  type RawRequest,
+  type SocketHandle,
+} from '../lib/provider';
 import { WinsockError } from '../lib/errors';
 import { XP1 } from '../lib/service-flags';
 import type { NativeProvider } from '../lib/native/provider';
@@ -132,12 +143,26 @@ const REJECT: ConditionVerdict = { action: 'reject' };
 const DEFER: ConditionVerdict = { action: 'defer' };
 
 const baseListen: ProviderListenOptions = {
-  host: '127.0.0.1', port: 0, backlog: 128, conditional: true, handshakeTimeout: 10_000,
-  maxCallerData: 65536, maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+  host: '127.0.0.1',
+  port: 0,
+  backlog: 128,
+  conditional: true,
+  handshakeTimeout: 10_000,
+  maxCallerData: 65536,
+  maxCalleeData: 65536,
+  maxDisconnectData: 65536,
+  mode: 'stream',
 };
 const baseConnect: Omit<ProviderConnectOptions, 'port'> = {
-  host: '127.0.0.1', callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
-  maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+  host: '127.0.0.1',
+  callerData: null,
+  sqos: null,
+  gqos: null,
+  timeout: 0,
+  signal: null,
+  maxCalleeData: 65536,
+  maxDisconnectData: 65536,
+  mode: 'stream',
 };
 
 describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:wine)', function () {
@@ -166,7 +191,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     assert.equal(provider.handleCount(), baseline, 'leaked SOCKETs');
   });
 
-  async function listen(decide: (req: RawRequest) => ConditionVerdict = () => ACCEPT, options: Partial<ProviderListenOptions> = {}) {
+  async function listen(
+    decide: (req: RawRequest) => ConditionVerdict = () => ACCEPT,
+    options: Partial<ProviderListenOptions> = {},
+  ) {
     const events: Events = { connections: [], offered: [], withdrawn: [], errors: [] };
     const listener = await provider.listen({ ...baseListen, ...options }, callbacksFor(decide, events));
     listeners.push(listener);
@@ -217,14 +245,21 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     fs.copyFileSync(process.execPath, exe);
     const script = path.join(dir, 'probe.js');
     const index = require.resolve('../lib/native/index');
-    fs.writeFileSync(script, `const p = require(${JSON.stringify(index)}).loadNativeProvider();\n` +
-      'if (p.enumerateProtocols().length < 1) process.exit(3);\nprocess.exit(p.handleCount() === 0 ? 0 : 4);\n');
+    fs.writeFileSync(
+      script,
+      `const p = require(${JSON.stringify(index)}).loadNativeProvider();\n` +
+        'if (p.enumerateProtocols().length < 1) process.exit(3);\nprocess.exit(p.handleCount() === 0 ? 0 : 4);\n',
+    );
     // Under Wine node.exe's stdout/stderr must be files, not pipes.
     const out = fs.openSync(path.join(dir, 'out.txt'), 'w');
     const r = spawnSync(exe, [script], { stdio: ['ignore', out, out], env: process.env, timeout: 50_000 });
     fs.closeSync(out);
     const text = fs.readFileSync(path.join(dir, 'out.txt'), 'utf8');
-    try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* Wine may hold the exe a moment */ }
+    try {
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      /* Wine may hold the exe a moment */
+    }
     assert.equal(r.status, 0, `electron.exe exited ${r.status} ${r.error?.message ?? ''}: ${text}`);
   });
 
@@ -284,7 +319,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     for (let off = 0; off < total; off += block.length) {
       sent.update(block);
       inFlight++;
-      client.write([block], () => { inFlight--; });
+      client.write([block], () => {
+        inFlight--;
+      });
       if (inFlight >= 16) await waitFor(() => inFlight < 8, 30_000);
     }
     await waitFor(() => inFlight === 0, 60_000);
@@ -302,7 +339,15 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     handles.push(server);
     let calls = 0;
     let bytes = 0;
-    server.attach({ onData: (c) => { calls++; bytes += c.length; return false; }, onEnd() {}, onError() {} });
+    server.attach({
+      onData: (c) => {
+        calls++;
+        bytes += c.length;
+        return false;
+      },
+      onEnd() {},
+      onError() {},
+    });
     server.readStart();
     const payload = Buffer.alloc(4 * 1024 * 1024, 7);
     client.write([payload], () => {});
@@ -312,7 +357,14 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     assert.ok(pausedAt < payload.length, `paused after ${pausedAt} bytes`);
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(bytes - pausedAt <= 2 * 256 * 1024, 'at most the receives already posted arrive while paused');
-    server.attach({ onData: (c) => { bytes += c.length; return true; }, onEnd() {}, onError() {} });
+    server.attach({
+      onData: (c) => {
+        bytes += c.length;
+        return true;
+      },
+      onEnd() {},
+      onError() {},
+    });
     server.readStart();
     await waitFor(() => bytes === payload.length);
   });
@@ -369,7 +421,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     let verdict: ConditionVerdict = DEFER;
     const { listener, events, port } = await listen(() => verdict);
     let firstSettled = false;
-    const first = connect(port).finally(() => { firstSettled = true; });
+    const first = connect(port).finally(() => {
+      firstSettled = true;
+    });
     await waitFor(() => events.offered.length === 1);
     const second = connect(port);
     await new Promise((r) => setTimeout(r, 100));
@@ -389,7 +443,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const [a, b] = await Promise.all([first, second]);
     await waitFor(() => events.connections.length === 2);
     for (const c of events.connections) handles.push(c.handle);
-    assert.deepEqual(events.connections.map((c) => c.handle.remoteAddress.port), [a.localAddress.port, b.localAddress.port]);
+    assert.deepEqual(
+      events.connections.map((c) => c.handle.remoteAddress.port),
+      [a.localAddress.port, b.localAddress.port],
+    );
     assert.equal(events.offered[0]?.callerId.port, a.localAddress.port);
     assert.equal(events.offered[events.offered.length - 1]?.callerId.port, b.localAddress.port);
   });
@@ -411,11 +468,13 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
   });
 
-  it('option on: a deferred caller\'s connect waits for the decision on Windows; Wine has completed it (probe 9.held)', async function () {
+  it("option on: a deferred caller's connect waits for the decision on Windows; Wine has completed it (probe 9.held)", async function () {
     let verdict: ConditionVerdict = DEFER;
     const { listener, events, port } = await listen(() => verdict, { conditional: true });
     let settled = false;
-    const attempt = connect(port).finally(() => { settled = true; });
+    const attempt = connect(port).finally(() => {
+      settled = true;
+    });
     await waitFor(() => events.offered.length === 1);
     if (wine === null) {
       assert.equal(probe('9.held', 'client_while_deferred'), 'pending');
@@ -439,7 +498,14 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const raw: NativeListener = provider.addon.listen('127.0.0.1', 0, 128, true);
     const results: (NativeSocket | HandedOverSocket | number)[] = [];
     let acceptable = 0;
-    raw.start({ onAcceptable: () => { acceptable++; }, onAcceptHeld: (r) => { results.push(r); } });
+    raw.start({
+      onAcceptable: () => {
+        acceptable++;
+      },
+      onAcceptHeld: (r) => {
+        results.push(r);
+      },
+    });
     try {
       const port = raw.address()?.port ?? 0;
       const client = await connect(port);
@@ -447,7 +513,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       await waitFor(() => acceptable > 0);
       let first: number | NativeSocket | HandedOverSocket = 0;
       await waitFor(() => {
-        first = raw.accept((req) => { callers.push(req.callerId?.port ?? 0); return 2; });
+        first = raw.accept((req) => {
+          callers.push(req.callerId?.port ?? 0);
+          return 2;
+        });
         return first !== 10035;
       });
       assert.equal(first, 11002, 'CF_DEFER: WSATRY_AGAIN');
@@ -456,11 +525,17 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       await waitFor(() => results.length === 1);
       assert.equal(results[0], 11002, 'a caller that is not the head is not accepted');
       raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port, family: 'IPv4' });
-      assert.throws(() => raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port, family: 'IPv4' }),
-        (e: { errno?: number }) => e.errno === 10036, 'one held accept at a time (WSAEINPROGRESS)');
+      assert.throws(
+        () => raw.acceptHeld({ address: '127.0.0.1', port: client.localAddress.port, family: 'IPv4' }),
+        (e: { errno?: number }) => e.errno === 10036,
+        'one held accept at a time (WSAEINPROGRESS)',
+      );
       await waitFor(() => results.length === 2);
       const accepted = results[1];
-      assert.ok(accepted !== undefined && typeof accepted !== 'number' && !isHandedOver(accepted), `the held accept returned ${String(accepted)}`);
+      assert.ok(
+        accepted !== undefined && typeof accepted !== 'number' && !isHandedOver(accepted),
+        `the held accept returned ${String(accepted)}`,
+      );
       assert.equal(accepted.remoteAddress()?.port, client.localAddress.port);
       accepted.close();
     } finally {
@@ -478,7 +553,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     // The addon's methods are read-only on its prototype: count on the instance.
     Object.defineProperty(native, 'acceptHeld', {
       configurable: true,
-      value: function (this: NativeListener, callerId: Parameters<NativeListener['acceptHeld']>[0]) { held++; original.call(this, callerId); },
+      value: function (this: NativeListener, callerId: Parameters<NativeListener['acceptHeld']>[0]) {
+        held++;
+        original.call(this, callerId);
+      },
     });
     try {
       const client = await connect(port);
@@ -486,7 +564,11 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       handles.push(events.connections[0].handle);
       assert.equal(events.connections[0].handle.remoteAddress.port, client.localAddress.port);
       assert.equal(held, listener.capabilities.conditionalAccept ? 1 : 0);
-      assert.equal(listener.capabilities.conditionalAccept, wine === null, 'the option takes on Windows, not under Wine');
+      assert.equal(
+        listener.capabilities.conditionalAccept,
+        wine === null,
+        'the option takes on Windows, not under Wine',
+      );
     } finally {
       delete (native as { acceptHeld?: unknown }).acceptHeld;
     }
@@ -499,15 +581,20 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     assert.equal(probe('21', 'tcp_disconnect_data'), false);
     assert.equal(probe('12', 'server_recv'), 'nothing');
     const { events, port } = await listen();
-    await assert.rejects(connect(port, { callerData: Buffer.from('hi') }), (err: unknown) =>
-      err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSAConnect');
+    await assert.rejects(
+      connect(port, { callerData: Buffer.from('hi') }),
+      (err: unknown) => err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSAConnect',
+    );
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(events.offered.length, 0, 'nothing reached the listener');
     const client = await connect(port);
     await waitFor(() => events.connections.length === 1);
     handles.push(events.connections[0].handle);
-    await assert.rejects(client.sendDisconnect(Buffer.from('total=42')), (err: unknown) =>
-      err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSASendDisconnect');
+    await assert.rejects(
+      client.sendDisconnect(Buffer.from('total=42')),
+      (err: unknown) =>
+        err instanceof WinsockError && err.code === 'WSAEOPNOTSUPP' && err.syscall === 'WSASendDisconnect',
+    );
     await client.sendDisconnect(null);
   });
 
@@ -517,7 +604,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     await listener.close();
     let ticks = 0;
     const timer = setInterval(() => ticks++, 1);
-    await assert.rejects(connect(port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+    await assert.rejects(
+      connect(port),
+      (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED',
+    );
     clearInterval(timer);
     assert.ok(ticks >= 0);
   });
@@ -528,17 +618,24 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const ac = new AbortController();
     const p = provider.connect({ ...baseConnect, host: '10.255.255.1', port: 9, signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
-    const outcome: unknown = await p.then((h) => h, (err: unknown) => err);
+    const outcome: unknown = await p.then(
+      (h) => h,
+      (err: unknown) => err,
+    );
     if (!(outcome instanceof Error)) {
       (outcome as SocketHandle).close();
       pendingBecause(this, 'the connect completed before the abort (Wine completes the handshake at once)');
     }
     assert.equal(outcome.name, 'AbortError');
-    await assert.rejects(provider.connect({ ...baseConnect, host: '10.255.255.1', port: 9, timeout: 100 }),
-      (err: unknown) => err instanceof WinsockError && (err.code === 'WSAETIMEDOUT' || err.code === 'WSAENETUNREACH' || err.code === 'WSAEHOSTUNREACH'));
+    await assert.rejects(
+      provider.connect({ ...baseConnect, host: '10.255.255.1', port: 9, timeout: 100 }),
+      (err: unknown) =>
+        err instanceof WinsockError &&
+        (err.code === 'WSAETIMEDOUT' || err.code === 'WSAENETUNREACH' || err.code === 'WSAEHOSTUNREACH'),
+    );
   });
 
-  it('resets with linger 0: the peer\'s posted receive fails with WSAECONNRESET (Windows and Wine, probe 20)', async function () {
+  it("resets with linger 0: the peer's posted receive fails with WSAECONNRESET (Windows and Wine, probe 20)", async function () {
     const { events, port } = await listen();
     const client = await connect(port);
     await waitFor(() => events.connections.length === 1);
@@ -561,7 +658,14 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     this.timeout(60_000);
     let verdict: ConditionVerdict = DEFER;
     const { listener, events, port } = await listen(() => verdict, { backlog: 2000 });
-    const conns = Array.from({ length: 1000 }, () => provider.connect({ ...baseConnect, port }).then((h) => { handles.push(addonHandle(h)); }, () => undefined));
+    const conns = Array.from({ length: 1000 }, () =>
+      provider.connect({ ...baseConnect, port }).then(
+        (h) => {
+          handles.push(addonHandle(h));
+        },
+        () => undefined,
+      ),
+    );
     const t0 = Date.now();
     await fs.promises.stat(__filename);
     assert.ok(Date.now() - t0 < 2000, 'fs.stat was not delayed');
@@ -580,7 +684,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const client = await connect(port);
     await waitFor(() => events.connections.length === 1);
     const before = provider.handleCount();
-    events.connections.length = 0;  // forget the accepted socket: nothing holds it now
+    events.connections.length = 0; // forget the accepted socket: nothing holds it now
     for (let i = 0; i < 20 && provider.handleCount() >= before; i++) {
       gc();
       await new Promise((r) => setTimeout(r, 20));
@@ -647,14 +751,20 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     // hold our sockets open until it exits.
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
-      await new Promise((resolve, reject) => { child.once('spawn', resolve); child.once('error', reject); });
+      await new Promise((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
       const c = new Collector();
       client.attach(c);
       client.readStart();
       server.close();
       await waitFor(() => c.ended || c.error !== null, 10_000);
       await listener.close();
-      await assert.rejects(connect(port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+      await assert.rejects(
+        connect(port),
+        (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED',
+      );
       const again = await listen(() => ACCEPT, { port });
       assert.equal(again.port, port);
       assert.equal(child.exitCode, null, 'the child still runs');
@@ -672,7 +782,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       const c = new Collector();
       client.attach(c);
       client.readStart();
-      server.close();  // the server side closes first: its end lingers in TIME_WAIT
+      server.close(); // the server side closes first: its end lingers in TIME_WAIT
       await waitFor(() => c.ended || c.error !== null);
       client.close();
     }
@@ -686,9 +796,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     this.timeout(30_000);
     const { listener, events, port } = await listen();
     const { client, server } = await pair(port, events);
-    await listener.close();  // no other native activity that could wake JS by chance
+    await listener.close(); // no other native activity that could wake JS by chance
     const c = new Collector();
-    server.attach(c);  // write-only: no read posted
+    server.attach(c); // write-only: no read posted
     client.reset();
     for (let i = 0; i < 500 && c.error === null; i++) {
       server.write([Buffer.alloc(1024, 1)], () => undefined);
@@ -720,7 +830,10 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
         (client as SocketHandle).readStart();
         await waitFor(() => c.ended || c.error !== null);
       }
-      await assert.rejects(connect(result.port), (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED');
+      await assert.rejects(
+        connect(result.port),
+        (err: unknown) => err instanceof WinsockError && err.code === 'WSAECONNREFUSED',
+      );
     });
   }
 
@@ -785,7 +898,9 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     // Block JS while the bytes arrive: the IOCP thread fills the pool and
     // sockets wait for buffers, then resume as JS copies them out.
     const until = Date.now() + 500;
-    while (Date.now() < until) { /* busy */ }
+    while (Date.now() < until) {
+      /* busy */
+    }
     await Promise.all(done);
     await waitFor(() => sinks.every((s) => s.ended), 60_000);
     sinks.forEach((s, i) => {
@@ -793,7 +908,8 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
       assert.equal(s.hash.digest('hex'), sent[i]);
     });
     // Diagnostics only (whether the pool ran dry depends on scheduling).
-    if (process.env['WINSOCK2_TEST_VERBOSE']) console.log('pool starved', provider.addon.stats().poolStarved - starvedBefore);
+    if (process.env['WINSOCK2_TEST_VERBOSE'])
+      console.log('pool starved', provider.addon.stats().poolStarved - starvedBefore);
   });
 
   it('never truncates a write to a 32-bit WSABUF length: the addon refuses over 1 GiB, the handle splits it', async function () {
@@ -803,9 +919,21 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     const { client, server } = await pair(port, events);
     // Uninitialised and never written: the pages stay virtual until sent.
     const big = Buffer.allocUnsafeSlow(2 ** 30 + 1);
-    assert.throws(() => nativeOf(client).write([big], () => undefined), (err: Error & { errno?: number; syscall?: string }) => err.errno === 10040 && err.syscall === 'WSASend');  // WSAEMSGSIZE
+    assert.throws(
+      () => nativeOf(client).write([big], () => undefined),
+      (err: Error & { errno?: number; syscall?: string }) => err.errno === 10040 && err.syscall === 'WSASend',
+    ); // WSAEMSGSIZE
     let received = 0;
-    const ended = new Promise<void>((resolve) => server.attach({ onData: (c) => { received += c.length; return true; }, onEnd: () => resolve(), onError: () => resolve() }));
+    const ended = new Promise<void>((resolve) =>
+      server.attach({
+        onData: (c) => {
+          received += c.length;
+          return true;
+        },
+        onEnd: () => resolve(),
+        onError: () => resolve(),
+      }),
+    );
     server.readStart();
     await writeAsync(client, [big]);
     await client.sendDisconnect(null);

@@ -18,7 +18,16 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import type { ConditionVerdict, Connection, ListenerCallbacks, NetConnection, ProviderConnectOptions, ProviderListenOptions, ProviderListener, SocketHandle } from '../lib/provider';
+import type {
+  ConditionVerdict,
+  Connection,
+  ListenerCallbacks,
+  NetConnection,
+  ProviderConnectOptions,
+  ProviderListenOptions,
+  ProviderListener,
+  SocketHandle,
+} from '../lib/provider';
 import type { WinsockError } from '../lib/errors';
 import type { NativeProvider } from '../lib/native/provider';
 import { isHandedOver, type HandedOverSocket, type NativeSocket } from '../lib/native/addon';
@@ -43,12 +52,26 @@ const fixtures = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'tls');
 
 const ACCEPT: ConditionVerdict = { action: 'accept', calleeData: null, qos: null };
 const baseListen: ProviderListenOptions = {
-  host: '127.0.0.1', port: 0, backlog: 128, conditional: true, handshakeTimeout: 10_000,
-  maxCallerData: 65536, maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+  host: '127.0.0.1',
+  port: 0,
+  backlog: 128,
+  conditional: true,
+  handshakeTimeout: 10_000,
+  maxCallerData: 65536,
+  maxCalleeData: 65536,
+  maxDisconnectData: 65536,
+  mode: 'stream',
 };
 const baseConnect: Omit<ProviderConnectOptions, 'port'> = {
-  host: '127.0.0.1', callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
-  maxCalleeData: 65536, maxDisconnectData: 65536, mode: 'stream',
+  host: '127.0.0.1',
+  callerData: null,
+  sqos: null,
+  gqos: null,
+  timeout: 0,
+  signal: null,
+  maxCalleeData: 65536,
+  maxDisconnectData: 65536,
+  mode: 'stream',
 };
 
 interface Events {
@@ -76,7 +99,7 @@ function callbacksFor(events: Events): ListenerCallbacks {
 /** Fails (rather than passing on the addon's path) unless `conn` is a hand-off. */
 function asNet(conn: SocketHandle | NetConnection | undefined): NetConnection {
   assert.ok(conn !== undefined, 'a connection');
-  assert.equal((conn as Partial<NetConnection>).kind, 'net', 'a NetConnection, not the addon data path\'s SocketHandle');
+  assert.equal((conn as Partial<NetConnection>).kind, 'net', "a NetConnection, not the addon data path's SocketHandle");
   const c = conn as NetConnection;
   assert.ok(c.socket instanceof net.Socket, 'socket instanceof net.Socket');
   const handle = (c.socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
@@ -96,7 +119,7 @@ function readAll(socket: net.Socket): Promise<Buffer> {
   return once(socket, 'end').then(() => Buffer.concat(chunks));
 }
 
-describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with npm run test:wine)', function () {
+describe("native hand-off to Node's TCP handle (win32 only: run under Wine with npm run test:wine)", function () {
   let provider: NativeProvider;
   let baseline = 0;
   const listeners: ProviderListener[] = [];
@@ -165,7 +188,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     assert.equal(typeof native.dataPathReason, 'string');
   });
 
-  it('accept and connect yield net.Sockets over Node\'s TCP handle, with the right peers', async function () {
+  it("accept and connect yield net.Sockets over Node's TCP handle, with the right peers", async function () {
     const { server, client } = await pair();
     assert.equal(client.socket.remotePort, server.socket.localPort);
     assert.equal(server.socket.remotePort, client.socket.localPort);
@@ -191,7 +214,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
         if (n >= payload.length) resolve(Buffer.concat(chunks));
       });
     });
-    client.socket.resume();  // handed over paused, as net.Server's pauseOnConnect
+    client.socket.resume(); // handed over paused, as net.Server's pauseOnConnect
     client.socket.write(payload);
     const echoed = await received;
     assert.equal(echoed.length, payload.length);
@@ -209,8 +232,19 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     sockets.push(tlsClient);
     await once(tlsClient, 'secureConnect');
     const [tlsServer] = await secured;
-    for (const [side, tlsSocket, raw] of [['server', tlsServer, server.socket], ['client', tlsClient, client.socket]] as const) {
-      const wrap = (tlsSocket as unknown as { _handle?: { constructor: { name: string }; _parent?: { constructor: { name: string } }; _parentWrap?: unknown } })._handle;
+    for (const [side, tlsSocket, raw] of [
+      ['server', tlsServer, server.socket],
+      ['client', tlsClient, client.socket],
+    ] as const) {
+      const wrap = (
+        tlsSocket as unknown as {
+          _handle?: {
+            constructor: { name: string };
+            _parent?: { constructor: { name: string } };
+            _parentWrap?: unknown;
+          };
+        }
+      )._handle;
       assert.equal(wrap?.constructor.name, 'TLSWrap', `${side}: TLSWrap`);
       assert.equal(wrap?._parent?.constructor.name, 'TCP', `${side}: TLSWrap's stream is the TCP handle`);
       assert.equal(wrap?._parentWrap, raw, `${side}: over the handed-over net.Socket, not a JSStreamSocket`);
@@ -225,7 +259,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     const { server, client } = await pair();
     const httpServer = http.createServer((req, res) => res.end(`plain ${req.url ?? ''}`));
     httpServer.emit('connection', server.socket);
-    server.socket.resume();  // handed over paused, as net.Server's pauseOnConnect
+    server.socket.resume(); // handed over paused, as net.Server's pauseOnConnect
     const handle = (server.socket as unknown as { _handle?: { _consumed?: boolean } })._handle;
     assert.equal(handle?._consumed, true, 'http.Server consumed the handle (parser.consume)');
     client.socket.write('GET /y HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
@@ -239,7 +273,9 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     assert.equal(typeof server.sendDisconnect, 'function');
     const payload = randomBytes(3 << 20);
     const read = readAll(client.socket);
-    await new Promise<void>((resolve, reject) => server.socket.write(payload, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.socket.write(payload, (err) => (err ? reject(err) : resolve())),
+    );
     (server.sendDisconnect as () => void)();
     const got = await read;
     assert.equal(got.length, payload.length);
@@ -283,10 +319,13 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
   it('sendDisconnect on a destroyed socket is WSAENOTSOCK, never a call on a stale SOCKET value', async function () {
     const { server } = await pair();
     server.socket.destroy();
-    assert.throws(() => (server.sendDisconnect as () => void)(), (err: WinsockError) => err.code === 'WSAENOTSOCK');
+    assert.throws(
+      () => (server.sendDisconnect as () => void)(),
+      (err: WinsockError) => err.code === 'WSAENOTSOCK',
+    );
   });
 
-  it('a hand-off that fails at run time is that connection\'s error: its SOCKET closed once, the server keeps serving', async function () {
+  it("a hand-off that fails at run time is that connection's error: its SOCKET closed once, the server keeps serving", async function () {
     const { events, port } = await listen();
     // The failure after libuv took the SOCKET: net.Socket's constructor
     // throws (injected for one construction). The handle closes the SOCKET.
@@ -322,7 +361,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     await closed;
     await waitFor(() => provider.handleCount() === baseline + 1).catch(() => {
       throw new Error(`handle count ${provider.handleCount()}, baseline ${baseline}`);
-    });  // only the listener
+    }); // only the listener
     const second = asNet(await provider.connect({ ...baseConnect, port }));
     sockets.push(second.socket);
     await waitFor(() => events.connections.length === 1);
@@ -337,7 +376,14 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     const raw = addon.listen('127.0.0.1', 0, 16, true);
     const results: (NativeSocket | HandedOverSocket | number)[] = [];
     let acceptable = 0;
-    raw.start({ onAcceptable: () => { acceptable++; }, onAcceptHeld: (r) => { results.push(r); } });
+    raw.start({
+      onAcceptable: () => {
+        acceptable++;
+      },
+      onAcceptHeld: (r) => {
+        results.push(r);
+      },
+    });
     try {
       const client = net.connect(raw.address()?.port ?? 0, '127.0.0.1');
       sockets.push(client);
@@ -345,14 +391,17 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
       await waitFor(() => acceptable > 0);
       let first: number | NativeSocket | HandedOverSocket = 0;
       await waitFor(() => {
-        first = raw.accept(() => 2, true);  // CF_DEFER
+        first = raw.accept(() => 2, true); // CF_DEFER
         return first !== 10035;
       });
       assert.equal(first, 11002, 'CF_DEFER: WSATRY_AGAIN');
       raw.acceptHeld({ address: '127.0.0.1', port: client.localPort ?? 0, family: 'IPv4' }, true);
       await waitFor(() => results.length === 1);
       const held = results[0];
-      assert.ok(held !== undefined && typeof held !== 'number' && isHandedOver(held), `the held accept returned ${JSON.stringify(held)}`);
+      assert.ok(
+        held !== undefined && typeof held !== 'number' && isHandedOver(held),
+        `the held accept returned ${JSON.stringify(held)}`,
+      );
       const adopted = handoffModule().adoptSocket(addon, held.socket);
       sockets.push(adopted);
       assert.equal(adopted.remotePort, client.localPort);
@@ -364,7 +413,7 @@ describe('native hand-off to Node\'s TCP handle (win32 only: run under Wine with
     }
   });
 
-  it('counts handed-over sockets until their close, and the addon\'s count stays out of it', async function () {
+  it("counts handed-over sockets until their close, and the addon's count stays out of it", async function () {
     const addonBefore = provider.addon.handleCount();
     const { server, client } = await pair();
     assert.equal(provider.addon.handleCount(), addonBefore + 1, 'the addon holds only the listener');

@@ -10,19 +10,39 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { ConditionVerdict, ListenerCallbacks, ProviderConnectOptions, ProviderListenOptions, SocketHandle } from '../lib/provider';
+import type {
+  ConditionVerdict,
+  ListenerCallbacks,
+  ProviderConnectOptions,
+  ProviderListenOptions,
+  SocketHandle,
+} from '../lib/provider';
 import type { NativeProvider } from '../lib/native/provider';
 import type { NativeSocketHandle } from '../lib/native/socket';
 import { pendingBecause, waitFor } from './helpers/harness';
 
 const ACCEPT: ConditionVerdict = { action: 'accept', calleeData: null, qos: null };
 const baseListen: ProviderListenOptions = {
-  host: '127.0.0.1', port: 0, backlog: 16, conditional: true, handshakeTimeout: 0,
-  maxCallerData: 0, maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream',
+  host: '127.0.0.1',
+  port: 0,
+  backlog: 16,
+  conditional: true,
+  handshakeTimeout: 0,
+  maxCallerData: 0,
+  maxCalleeData: 0,
+  maxDisconnectData: 0,
+  mode: 'stream',
 };
 const baseConnect: Omit<ProviderConnectOptions, 'port'> = {
-  host: '127.0.0.1', callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
-  maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream',
+  host: '127.0.0.1',
+  callerData: null,
+  sqos: null,
+  gqos: null,
+  timeout: 0,
+  signal: null,
+  maxCalleeData: 0,
+  maxDisconnectData: 0,
+  mode: 'stream',
 };
 
 describe('native addon data path: hardening (win32 only: run under Wine with npm run test:wine)', function () {
@@ -38,12 +58,16 @@ describe('native addon data path: hardening (win32 only: run under Wine with npm
     provider = new mod.NativeProvider(loaded.addon, { path: 'addon', reason: 'this suite' });
   });
 
-  it('localAddress/remoteAddress and the listener\'s address answer WSAENOTSOCK after close', async function () {
+  it("localAddress/remoteAddress and the listener's address answer WSAENOTSOCK after close", async function () {
     const baseline = provider.handleCount();
     const connections: SocketHandle[] = [];
     const callbacks = {
-      condition: () => ACCEPT, connection: (h: SocketHandle) => connections.push(h),
-      refused() {}, withdrawn() {}, clientError() {}, error() {},
+      condition: () => ACCEPT,
+      connection: (h: SocketHandle) => connections.push(h),
+      refused() {},
+      withdrawn() {},
+      clientError() {},
+      error() {},
     } as ListenerCallbacks;
     const listener = await provider.listen(baseListen, callbacks);
     const client = (await provider.connect({ ...baseConnect, port: listener.address.port })) as NativeSocketHandle;
@@ -52,19 +76,27 @@ describe('native addon data path: hardening (win32 only: run under Wine with npm
     assert.equal(client.native.remoteAddress()?.port, listener.address.port);
     client.close();
     server.close();
-    for (const call of [() => client.native.localAddress(), () => client.native.remoteAddress(), () => server.native.localAddress(), () => server.native.remoteAddress()]) {
+    for (const call of [
+      () => client.native.localAddress(),
+      () => client.native.remoteAddress(),
+      () => server.native.localAddress(),
+      () => server.native.remoteAddress(),
+    ]) {
       assert.throws(call, (err: { errno?: number }) => err.errno === 10038);
     }
     // What the handle captured while open stays readable.
     assert.equal(client.remoteAddress.port, listener.address.port);
     await listener.close();
     const nativeListener = (listener as unknown as { native: { address(): unknown } }).native;
-    assert.throws(() => nativeListener.address(), (err: { errno?: number }) => err.errno === 10038);
+    assert.throws(
+      () => nativeListener.address(),
+      (err: { errno?: number }) => err.errno === 10038,
+    );
     assert.equal(listener.address.port > 0, true, 'the address read while open stays');
     await waitFor(() => provider.handleCount() === baseline);
   });
 
-  it('a throwing onData does not stop the socket\'s reads (the exception still surfaces)', async function () {
+  it("a throwing onData does not stop the socket's reads (the exception still surfaces)", async function () {
     // In a worker: the exception becomes its uncaught exception, which the
     // worker catches and counts, while the test watches the bytes go on.
     const index = require.resolve('../lib/native/index');

@@ -20,9 +20,12 @@ describe('native write splitting (WSABUF lengths are 32-bit)', function () {
     const a = Buffer.from('abcdefg');
     const b = Buffer.from('hij');
     const writes = splitWrite([a, b], 4);
-    assert.deepEqual(writes.map((w) => Buffer.concat(w).toString()), ['abcd', 'efgh', 'ij']);
+    assert.deepEqual(
+      writes.map((w) => Buffer.concat(w).toString()),
+      ['abcd', 'efgh', 'ij'],
+    );
     for (const w of writes) assert.ok(w.reduce((n, c) => n + c.length, 0) <= 4);
-    assert.equal(writes[0][0].buffer, a.buffer, 'a view of the caller\'s memory');
+    assert.equal(writes[0][0].buffer, a.buffer, "a view of the caller's memory");
   });
 
   it('keeps an empty write one (empty) write and refuses a nonsense limit', function () {

@@ -37,7 +37,10 @@ async function canBind(port: number): Promise<boolean> {
 
 /** A connected pair: the client socket and the server's socket for it. */
 /** Winsock's half-open rule on both ends (these tests watch each side's teardown; test/parity compares net's default). */
-async function pair(provider: Parameters<typeof listen>[0], options: Parameters<typeof listen>[1] = {}): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
+async function pair(
+  provider: Parameters<typeof listen>[0],
+  options: Parameters<typeof listen>[1] = {},
+): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
   const { server, port } = await listen(provider, { allowHalfOpen: true, ...options });
   const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
   const client = own(await connect({ provider, port, allowHalfOpen: true }));
@@ -46,7 +49,16 @@ async function pair(provider: Parameters<typeof listen>[0], options: Parameters<
 }
 
 const QOS: Qos = {
-  sending: { tokenRate: 1000, tokenBucketSize: 2000, peakBandwidth: 3000, latency: 4, delayVariation: 5, serviceType: 1, maxSduSize: 1500, minimumPolicedSize: 64 },
+  sending: {
+    tokenRate: 1000,
+    tokenBucketSize: 2000,
+    peakBandwidth: 3000,
+    latency: 4,
+    delayVariation: 5,
+    serviceType: 1,
+    maxSduSize: 1500,
+    minimumPolicedSize: 64,
+  },
   receiving: null,
   providerSpecific: null,
 };
@@ -100,11 +112,18 @@ forEachProvider('net.Server compatibility', (provider) => {
     assert.equal(server.maxConnections, 5);
     server.maxConnections = 7;
     assert.equal(server.maxConnections, 7);
-    assert.throws(() => { server.maxConnections = -1; }, (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => {
+        server.maxConnections = -1;
+      },
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
     const accepted = once(server, 'connection');
     own(await connect({ provider, port }));
     await accepted;
-    const count = await new Promise<number>((resolve, reject) => server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+    const count = await new Promise<number>((resolve, reject) =>
+      server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+    );
     assert.equal(count, 1);
     assert.equal(server.unref(), server);
     assert.equal(server.ref(), server);
@@ -129,7 +148,9 @@ forEachProvider('net.Server compatibility', (provider) => {
       assert.equal(s1.remotePort, c1.localPort);
       // From now on a handler takes every socket; none may wait for accept().
       const handled: WinsockSocket[] = [];
-      server.on('connection', (s) => { handled.push(own(s)); });
+      server.on('connection', (s) => {
+        handled.push(own(s));
+      });
       for (let i = 0; i < 3; i++) own(await connect({ provider, port }));
       await waitFor(() => handled.length === 3);
       for (const s of handled) s.destroy();
@@ -166,17 +187,28 @@ forEachProvider('net.Server compatibility', (provider) => {
   });
 
   it('0 means no timeout for handshakeTimeout and decisionTimeout (a caller is still admitted)', async function () {
-    const { port } = await listen(provider, { handshakeTimeout: 0, decisionTimeout: 0, condition: () => Promise.resolve('accept' as const) });
+    const { port } = await listen(provider, {
+      handshakeTimeout: 0,
+      decisionTimeout: 0,
+      condition: () => Promise.resolve('accept' as const),
+    });
     const client = own(await connect({ provider, port, timeout: 0 }));
     client.write('ping');
     assert.equal(client.destroyed, false);
   });
 
   it("'withdrawn' and 'conditionError' both give (error, request)", async function () {
-    const { server, port } = await listen(provider, { condition: () => { throw new Error('boom'); } });
+    const { server, port } = await listen(provider, {
+      condition: () => {
+        throw new Error('boom');
+      },
+    });
     const seen = once(server, 'conditionError');
-    const attempt = connect({ provider, port, timeout: 2000 }).then((s) => own(s).on('error', () => undefined), () => undefined);
-    const [error, request] = await seen as [WinsockError, { id: number }];
+    const attempt = connect({ provider, port, timeout: 2000 }).then(
+      (s) => own(s).on('error', () => undefined),
+      () => undefined,
+    );
+    const [error, request] = (await seen) as [WinsockError, { id: number }];
     assert.ok(error instanceof WinsockError);
     assert.equal(typeof request.id, 'number');
     // Where the connect completed before the condition (emulated; native under Wine), the refusal resets it: wait for that.
@@ -218,14 +250,18 @@ forEachProvider('net.Socket compatibility', (provider) => {
     const { client, peer } = await pair(provider);
     const payload = Buffer.alloc(10_000, 7);
     let received = 0;
-    peer.on('data', (c) => { received += c.length; });
+    peer.on('data', (c) => {
+      received += c.length;
+    });
     // Counted from write(), as net counts them (handed over or still buffered).
     client.cork();
     client.write(payload.subarray(0, 4000));
     client.write(payload.subarray(4000, 6000));
     assert.equal(client.bytesWritten, 6000);
     client.uncork();
-    await new Promise<void>((resolve, reject) => client.write(payload.subarray(6000), (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      client.write(payload.subarray(6000), (e) => (e ? reject(e) : resolve())),
+    );
     await client.sendDisconnect();
     await once(peer, 'end');
     assert.equal(received, payload.length);
@@ -260,7 +296,11 @@ forEachProvider('net.Socket compatibility', (provider) => {
     const clientClosed = new Promise<boolean>((resolve) => second.client.on('close', resolve));
     second.client.destroy(new WinsockError('WSAECONNABORTED', 'WSARecv'));
     assert.equal(await clientClosed, true, 'closed by an error: hadError true');
-    assert.deepEqual(errors.map((e) => e.code), ['WSAECONNABORTED'], "'error' comes before 'close'");
+    assert.deepEqual(
+      errors.map((e) => e.code),
+      ['WSAECONNABORTED'],
+      "'error' comes before 'close'",
+    );
   });
 
   it('setNoDelay and setKeepAlive return the socket (net semantics: no argument errors)', async function () {
@@ -272,7 +312,7 @@ forEachProvider('net.Socket compatibility', (provider) => {
     assert.equal(peer.setKeepAlive(true), peer);
     // Still a working connection afterwards.
     peer.write('after options');
-    const [chunk] = await once(client, 'data') as [Buffer];
+    const [chunk] = (await once(client, 'data')) as [Buffer];
     assert.equal(chunk.toString(), 'after options');
     client.destroy();
     assert.equal(client.setNoDelay(true), client, 'after destroy: a no-op, as net');
@@ -285,7 +325,9 @@ forEachProvider('net.Socket compatibility', (provider) => {
       // path through the facade's private handle's native socket; on the
       // hand-off path the socket is Node's own, its SOCKET known to handoff.ts.
       const optionsOf = (s: WinsockSocket): { noDelay: boolean; keepAlive: boolean } => {
-        const native = (s as unknown as { handle?: { native?: { options(): { noDelay: boolean; keepAlive: boolean } } } }).handle?.native;
+        const native = (
+          s as unknown as { handle?: { native?: { options(): { noDelay: boolean; keepAlive: boolean } } } }
+        ).handle?.native;
         if (native) return native.options();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const handoff = require('../lib/native/handoff') as typeof import('../lib/native/handoff');
@@ -295,7 +337,8 @@ forEachProvider('net.Socket compatibility', (provider) => {
         assert.ok(value !== undefined, 'a handed-over socket (hand-off path) or a native handle (addon path)');
         return (loadNativeProvider() as import('../lib/native/provider').NativeProvider).addon.socketOptions(value);
       };
-      for (const s of [client, peer]) assert.deepEqual(optionsOf(s), { noDelay: true, keepAlive: false }, 'the one default: noDelay on');
+      for (const s of [client, peer])
+        assert.deepEqual(optionsOf(s), { noDelay: true, keepAlive: false }, 'the one default: noDelay on');
       client.setNoDelay(false).setKeepAlive(true, 5000);
       assert.deepEqual(optionsOf(client), { noDelay: false, keepAlive: true });
       client.setNoDelay().setKeepAlive(false);
@@ -308,12 +351,19 @@ forEachProvider('net.Socket compatibility', (provider) => {
     assert.equal(client.timeout, undefined);
     let calls = 0;
     const fired = once(client, 'timeout');
-    assert.equal(client.setTimeout(20, () => { calls++; }), client);
+    assert.equal(
+      client.setTimeout(20, () => {
+        calls++;
+      }),
+      client,
+    );
     assert.equal(client.timeout, 20);
     await fired;
     assert.equal(calls, 1);
     assert.equal(client.destroyed, false, "'timeout' only notifies, as net");
-    const cb = (): void => { calls += 100; };
+    const cb = (): void => {
+      calls += 100;
+    };
     client.setTimeout(10_000, cb);
     client.setTimeout(0, cb);
     assert.equal(client.timeout, 0);
@@ -323,15 +373,24 @@ forEachProvider('net.Socket compatibility', (provider) => {
   it('setTimeout checks its arguments as net does (WSAEINVAL)', async function () {
     const { client } = await pair(provider);
     for (const bad of [-1, Number.NaN, '10', null]) {
-      assert.throws(() => client.setTimeout(bad as number), (e: WinsockError) => e instanceof WinsockError && e.code === 'WSAEINVAL', String(bad));
+      assert.throws(
+        () => client.setTimeout(bad as number),
+        (e: WinsockError) => e instanceof WinsockError && e.code === 'WSAEINVAL',
+        String(bad),
+      );
     }
-    assert.throws(() => client.setTimeout(10, 'x' as unknown as () => void), (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => client.setTimeout(10, 'x' as unknown as () => void),
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
   });
 
   it('the idle timer is reset by reads and writes', async function () {
     const { client, peer } = await pair(provider);
     let timeouts = 0;
-    client.setTimeout(400, () => { timeouts++; });
+    client.setTimeout(400, () => {
+      timeouts++;
+    });
     peer.on('data', (c: Buffer) => peer.write(c));
     // Echo traffic every 20 ms for ~1 s: each read and write re-arms the timer.
     for (let i = 0; i < 50; i++) {
@@ -363,7 +422,10 @@ forEachProvider('net.Socket compatibility', (provider) => {
 describe('availableProviders()', function () {
   it('lists every provider with whether it is usable here and why not', function () {
     const list = availableProviders();
-    assert.deepEqual(list.map((p) => p.name), ['native', 'emulated', 'framed']);
+    assert.deepEqual(
+      list.map((p) => p.name),
+      ['native', 'emulated', 'framed'],
+    );
     for (const p of list) assert.equal(p.available, p.reason === null, p.name);
     assert.equal(list.filter((p) => p.auto).length, 1, "exactly one is what 'auto' picks");
     const native = list[0];

@@ -22,7 +22,11 @@ const programs = path.join(root, 'test', 'fixtures', 'net-programs');
 const hook = path.join(programs, 'use-winsock2-net.js');
 const PROGRAMS = ['echo-server.js', 'http-server.js', 'ws-server.js'];
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs a program with node; stdio goes to files (Wine's node.exe needs files, not pipes). */
 async function run(program: string, args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
@@ -30,14 +34,24 @@ async function run(program: string, args: string[], env: NodeJS.ProcessEnv): Pro
   try {
     const out = fs.openSync(path.join(dir, 'stdout'), 'w');
     const err = fs.openSync(path.join(dir, 'stderr'), 'w');
-    const child = spawnChild(() => spawn(process.execPath, [...args, path.join(programs, program)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', out, err] }));
+    const child = spawnChild(() =>
+      spawn(process.execPath, [...args, path.join(programs, program)], {
+        cwd: root,
+        env: { ...process.env, ...env },
+        stdio: ['ignore', out, err],
+      }),
+    );
     fs.closeSync(out);
     fs.closeSync(err);
     // A hang guard: the program is killed, and its output so far shows where it stopped.
     const timer = setTimeout(() => child.kill(), 30_000);
     const [code] = (await once(child, 'exit')) as [number | null];
     clearTimeout(timer);
-    return { code, stdout: fs.readFileSync(path.join(dir, 'stdout'), 'utf8'), stderr: fs.readFileSync(path.join(dir, 'stderr'), 'utf8') };
+    return {
+      code,
+      stdout: fs.readFileSync(path.join(dir, 'stdout'), 'utf8'),
+      stderr: fs.readFileSync(path.join(dir, 'stderr'), 'utf8'),
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -73,7 +87,10 @@ describe('net programs run unchanged on winsock2/net', function () {
         const tagged = await run(program, ['--require', hook], { WINSOCK2_NET_ENTRY: shim });
         assert.equal(tagged.code, 0, tagged.stderr);
         assert.equal(tagged.stdout, base.stdout);
-        assert.match(tagged.stderr, new RegExp(`use-winsock2-net: net -> ${shim.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}`));
+        assert.match(
+          tagged.stderr,
+          new RegExp(`use-winsock2-net: net -> ${shim.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}`),
+        );
         const made = /tagging-net: (\{.*\})/.exec(tagged.stderr);
         assert.ok(made, tagged.stderr);
         // Every program makes its server and at least one client connection through the redirected net.
@@ -89,12 +106,19 @@ describe('net programs run unchanged on winsock2/net', function () {
       let entry: string | null = null;
       before(function () {
         entry = winsockNetEntry();
-        if (!entry) pendingBecause(this, 'package.json has no "./net" export yet (winsock2/net, issue 20\'s facade, has not landed)');
+        if (!entry)
+          pendingBecause(
+            this,
+            'package.json has no "./net" export yet (winsock2/net, issue 20\'s facade, has not landed)',
+          );
       });
       for (const program of PROGRAMS) {
         it(`${program}: same output on winsock2/net as on node:net`, async function () {
           if (provider === 'framed' && program === 'ws-server.js') {
-            pendingBecause(this, "open bug (test/parity OPEN): a winsock2/net framed client that ends first never sees the server's end, so the ws server's close handshake does not finish");
+            pendingBecause(
+              this,
+              "open bug (test/parity OPEN): a winsock2/net framed client that ends first never sees the server's end, so the ws server's close handshake does not finish",
+            );
           }
           const base = await onNet(program);
           assert.equal(base.code, 0, base.stderr);

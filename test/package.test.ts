@@ -18,7 +18,10 @@ const root = path.resolve(__dirname, '..', '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { name: string; version: string };
 const underWine = platform === 'wine';
 
-interface PackEntry { filename: string; files: { path: string }[] }
+interface PackEntry {
+  filename: string;
+  files: { path: string }[];
+}
 
 function parsePack(stdout: string): PackEntry {
   // npm prints notices on stderr; stdout is the JSON array (possibly after lifecycle noise).
@@ -50,9 +53,14 @@ describe('package: npm pack contents', function () {
 
   before(function () {
     if (underWine) pendingBecause(this, 'no npm under Wine; npm run test:pack-wine checks the packed tarball there');
-    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      fs.existsSync(path.join(root, 'dist', 'index.js')),
+      'dist/ is missing: run `npm run build` first (npm test does)',
+    );
     const out = ok(npm(['pack', '--dry-run', '--json', '--ignore-scripts'], root), 'npm pack --dry-run');
-    files = parsePack(out).files.map((f) => f.path.replace(/\\/g, '/')).sort();
+    files = parsePack(out)
+      .files.map((f) => f.path.replace(/\\/g, '/'))
+      .sort();
   });
 
   it('ships the built JavaScript and its type declarations', function () {
@@ -87,7 +95,11 @@ describe('package: npm pack contents', function () {
     const expected = prebuildFiles();
     for (const f of expected) assert.ok(files.includes(f), `${f} is not in the tarball`);
     for (const f of files.filter((p) => p.startsWith('prebuilds/'))) {
-      assert.match(f, /^prebuilds\/(README\.md|win32-(x64|ia32|arm64)\/[^/]+\.node)$/, `unexpected file in prebuilds/: ${f}`);
+      assert.match(
+        f,
+        /^prebuilds\/(README\.md|win32-(x64|ia32|arm64)\/[^/]+\.node)$/,
+        `unexpected file in prebuilds/: ${f}`,
+      );
       const arch = /^prebuilds\/win32-(x64|ia32|arm64)\//.exec(f)?.[1];
       if (f.endsWith('.node') && arch !== undefined) assert.equal(f, prebuildNames.prebuildPath(arch));
     }
@@ -127,14 +139,22 @@ describe('package: installing the tarball into an empty project', function () {
 
   before(function () {
     if (underWine) pendingBecause(this, 'no npm under Wine; npm run test:pack-wine checks the packed tarball there');
-    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      fs.existsSync(path.join(root, 'dist', 'index.js')),
+      'dist/ is missing: run `npm run build` first (npm test does)',
+    );
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-pack-'));
-    const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
+    const packed = parsePack(
+      ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'),
+    );
     const tarball = path.join(tmp, packed.filename);
     assert.ok(fs.existsSync(tarball), `npm pack wrote no ${tarball}`);
     app = path.join(tmp, 'app');
     fs.mkdirSync(app);
-    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2));
+    fs.writeFileSync(
+      path.join(app, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', private: true }, null, 2),
+    );
     // Its only dependencies (node-addon-api, node-gyp-build) are in the npm cache after `npm ci`.
     // On Windows the install script would compile from source when no prebuild fits; that is
     // covered by the prebuild workflow's install job, so here it is skipped to stay fast.
@@ -146,14 +166,25 @@ describe('package: installing the tarball into an empty project', function () {
 
   after(function () {
     // Best effort: on Windows a just-exited process can hold a file for a moment.
-    try { if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }); } catch { /* left in the temp dir */ }
+    try {
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch {
+      /* left in the temp dir */
+    }
   });
 
   it('installs without invoking a compiler off Windows', function () {
-    if (process.platform === 'win32') pendingBecause(this, 'on Windows installing may build the addon from source by design');
+    if (process.platform === 'win32')
+      pendingBecause(this, 'on Windows installing may build the addon from source by design');
     assert.ok(fs.existsSync(path.join(installed, 'dist', 'index.js')), 'the installed package has no dist/index.js');
-    assert.ok(!fs.existsSync(path.join(installed, 'build')), 'a build/ directory appeared: something compiled the addon');
-    assert.ok(!fs.existsSync(path.join(installed, 'node_modules', '.bin', 'node-gyp')), 'node-gyp was installed as a dependency');
+    assert.ok(
+      !fs.existsSync(path.join(installed, 'build')),
+      'a build/ directory appeared: something compiled the addon',
+    );
+    assert.ok(
+      !fs.existsSync(path.join(installed, 'node_modules', '.bin', 'node-gyp')),
+      'node-gyp was installed as a dependency',
+    );
     for (const dep of ['node-addon-api', 'node-gyp-build']) {
       assert.ok(fs.existsSync(path.join(app, 'node_modules', dep)), `dependency ${dep} is missing`);
     }
@@ -178,7 +209,11 @@ describe('package: installing the tarball into an empty project', function () {
     ].join('\n');
     const r = run(process.execPath, ['--input-type=module', '-e', script], app, 30_000);
     const out = JSON.parse(ok(r, 'node -e (installed package)').trim().split('\n').pop()!) as {
-      cjs: Record<string, string>; esm: Record<string, string>; same: Record<string, boolean>; provider: string; error: boolean;
+      cjs: Record<string, string>;
+      esm: Record<string, string>;
+      same: Record<string, boolean>;
+      provider: string;
+      error: boolean;
     };
     for (const n of ['createServer', 'connect', 'WinsockError', 'enumerateProtocols']) {
       assert.equal(out.cjs[n], 'function', `require('winsock2').${n}`);
@@ -227,16 +262,32 @@ describe('package: installing the tarball into an empty project', function () {
       'tsconfig.cjs.json': { module: 'commonjs', moduleResolution: 'node10', skipLibCheck: true, files: ['check.ts'] },
       // Thorough (skipLibCheck off, ~15 s): the exports map's "types" condition, and the shipped
       // .d.ts files themselves must compile (e.g. no import of a declaration file not in dist/).
-      'tsconfig.nodenext.json': { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false, files: ['check.mts'] },
+      'tsconfig.nodenext.json': {
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        skipLibCheck: false,
+        files: ['check.mts'],
+      },
     };
     for (const [name, { files, ...opts }] of Object.entries(configs) as [string, { files: string[] }][]) {
-      fs.writeFileSync(path.join(app, name), JSON.stringify({
-        compilerOptions: {
-          target: 'ES2022', strict: true, noEmit: true, types: ['node'], typeRoots,
-          ...opts,
-        },
-        files,
-      }, null, 2));
+      fs.writeFileSync(
+        path.join(app, name),
+        JSON.stringify(
+          {
+            compilerOptions: {
+              target: 'ES2022',
+              strict: true,
+              noEmit: true,
+              types: ['node'],
+              typeRoots,
+              ...opts,
+            },
+            files,
+          },
+          null,
+          2,
+        ),
+      );
       ok(run(process.execPath, [tsc, '-p', name], app, 90_000), `tsc -p ${name}`);
     }
   });
@@ -249,7 +300,10 @@ describe('package: the release sets repository, homepage and bugs (scripts/stamp
   before(function () {
     if (underWine) pendingBecause(this, 'no npm or bash under Wine; the release runs on ubuntu-latest');
     if (process.platform === 'win32') pendingBecause(this, 'the release step is a bash script run on ubuntu-latest');
-    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.js')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      fs.existsSync(path.join(root, 'dist', 'index.js')),
+      'dist/ is missing: run `npm run build` first (npm test does)',
+    );
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-stamp-'));
   });
 
@@ -258,33 +312,58 @@ describe('package: the release sets repository, homepage and bugs (scripts/stamp
   });
 
   function listTarball(tarball: string): string[] {
-    return ok(run('tar', ['tzf', tarball], tmp, 30_000), `tar tzf ${tarball}`).split('\n').filter((l) => l !== '').sort();
+    return ok(run('tar', ['tzf', tarball], tmp, 30_000), `tar tzf ${tarball}`)
+      .split('\n')
+      .filter((l) => l !== '')
+      .sort();
   }
 
   it('stamps the fields npm provenance needs from the repository given, and changes no other file', function () {
-    const packed = parsePack(ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'));
+    const packed = parsePack(
+      ok(npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], root), 'npm pack'),
+    );
     const tarball = path.join(tmp, packed.filename);
     const inGit = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(inGit['repository'], undefined, 'package.json in git names no repository: the release sets it');
 
-    const stamped = ok(run('bash', [path.join(root, 'scripts', 'stamp-repository.sh'), tarball, 'example-org/winsock2', 'https://github.com',
-      path.join(tmp, 'stamped')], tmp, 90_000), 'stamp-repository.sh').trim();
+    const stamped = ok(
+      run(
+        'bash',
+        [
+          path.join(root, 'scripts', 'stamp-repository.sh'),
+          tarball,
+          'example-org/winsock2',
+          'https://github.com',
+          path.join(tmp, 'stamped'),
+        ],
+        tmp,
+        90_000,
+      ),
+      'stamp-repository.sh',
+    ).trim();
     assert.equal(stamped, path.join(tmp, 'stamped', packed.filename));
-    const manifest = JSON.parse(ok(run('tar', ['xzf', stamped, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      ok(run('tar', ['xzf', stamped, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf'),
+    ) as Record<string, unknown>;
     assert.deepEqual(manifest['repository'], { type: 'git', url: 'git+https://github.com/example-org/winsock2.git' });
     assert.equal(manifest['homepage'], 'https://github.com/example-org/winsock2#readme');
     assert.deepEqual(manifest['bugs'], { url: 'https://github.com/example-org/winsock2/issues' });
     // Everything else is the package.json that was packed.
     const rest = { ...manifest };
     for (const k of ['repository', 'homepage', 'bugs']) delete rest[k];
-    const original = JSON.parse(ok(run('tar', ['xzf', tarball, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf')) as Record<string, unknown>;
+    const original = JSON.parse(
+      ok(run('tar', ['xzf', tarball, '-O', 'package/package.json'], tmp, 30_000), 'tar xzf'),
+    ) as Record<string, unknown>;
     assert.deepEqual(rest, original);
     assert.deepEqual(listTarball(stamped), listTarball(tarball), 'the same files as the tested tarball');
   });
 
   it('refuses a repository or server that is not one', function () {
     const script = path.join(root, 'scripts', 'stamp-repository.sh');
-    for (const [repo, server] of [['not a repo', 'https://github.com'], ['example-org/winsock2', 'github.com']] as const) {
+    for (const [repo, server] of [
+      ['not a repo', 'https://github.com'],
+      ['example-org/winsock2', 'github.com'],
+    ] as const) {
       const r = run('bash', [script, 'x.tgz', repo, server, tmp], tmp, 30_000);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, /must look like/);
@@ -293,7 +372,10 @@ describe('package: the release sets repository, homepage and bugs (scripts/stamp
 
   it('release.yml runs that script with the repository it runs in, then publishes the stamped tarball with provenance', function () {
     const workflow = fs.readFileSync(path.join(root, '.github', 'workflows', 'release.yml'), 'utf8');
-    assert.match(workflow, /bash scripts\/stamp-repository\.sh "\$tarball" "\$GITHUB_REPOSITORY" "\$GITHUB_SERVER_URL" stamped/);
+    assert.match(
+      workflow,
+      /bash scripts\/stamp-repository\.sh "\$tarball" "\$GITHUB_REPOSITORY" "\$GITHUB_SERVER_URL" stamped/,
+    );
     assert.match(workflow, /npm publish "stamped\/winsock2-\$\{GITHUB_REF_NAME#v\}\.tgz" --provenance --access public/);
   });
 });

@@ -9,7 +9,16 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeProtocol } from '../lib/service-flags';
-import { compare, differences, type Expectations, loadExpectations, type Observations, parseProbeOutput, satisfies, wineObserved } from './probe/expectations';
+import {
+  compare,
+  differences,
+  type Expectations,
+  loadExpectations,
+  type Observations,
+  parseProbeOutput,
+  satisfies,
+  wineObserved,
+} from './probe/expectations';
 import { probeOnThisMachine } from './probe/run';
 import { pendingBecause, platform } from './helpers/harness';
 
@@ -24,7 +33,9 @@ function windowsExpects(id: string, key: string): unknown {
 }
 
 describe('winsock probe: comparing records with expectations', function () {
-  const expected: Expectations = { '4': { wsaaccept: 'error:10061', next: 'record', fin: { oneOf: ['eof', 'nothing'] } } };
+  const expected: Expectations = {
+    '4': { wsaaccept: 'error:10061', next: 'record', fin: { oneOf: ['eof', 'nothing'] } },
+  };
 
   it('passes identical records, any value for "record", any listed value for oneOf', function () {
     assert.deepEqual(compare({ '4': { wsaaccept: 'error:10061', next: 'error:10035', fin: 'nothing' } }, expected), []);
@@ -53,7 +64,8 @@ describe('winsock probe: comparing records with expectations', function () {
 describe('winsock probe: the expectation files', function () {
   it('list the same assertions and observations for Wine and Windows', function () {
     assert.deepEqual(Object.keys(windows), Object.keys(wine));
-    for (const id of Object.keys(wine)) assert.deepEqual(Object.keys(windows[id] ?? {}), Object.keys(wine[id] ?? {}), id);
+    for (const id of Object.keys(wine))
+      assert.deepEqual(Object.keys(windows[id] ?? {}), Object.keys(wine[id] ?? {}), id);
     for (let n = 1; n <= 22; n++) assert.ok(String(n) in wine, `assertion ${n} has a record`);
   });
 
@@ -78,7 +90,16 @@ describe("the binding's choices against what ws2_32 does (probe records)", funct
   it('refusing caller data with WSAEOPNOTSUPP is right: TCP/IP has no XP1_CONNECT_DATA and WSAConnect drops the bytes', function () {
     for (const file of [wine, windows]) {
       assert.equal(file['21']?.['tcp_connect_data'], false);
-      assert.equal(decodeProtocol({ name: 'tcp', addressFamily: 2, socketType: 1, protocol: 6, serviceFlags: Number(file['21']?.['tcp4_flags']) }).connectData, false);
+      assert.equal(
+        decodeProtocol({
+          name: 'tcp',
+          addressFamily: 2,
+          socketType: 1,
+          protocol: 6,
+          serviceFlags: Number(file['21']?.['tcp4_flags']),
+        }).connectData,
+        false,
+      );
     }
     // Wine: WSAConnect returns 0, nothing arrives in-band, lpCalleeData is left as it was.
     assert.equal(wineObserved('12', 'wsaconnect'), 'ok');

@@ -30,8 +30,13 @@ describe('provider selection', function () {
   }
 
   it('a bad provider option is WSAEINVAL listing the four choices', function () {
-    assert.throws(() => resolveProvider('emulation' as 'emulated'), (e: WinsockError) =>
-      e.code === 'WSAEINVAL' && /"auto", "native", "emulated" or "framed"/.test(e.message) && /"emulation"/.test(e.message));
+    assert.throws(
+      () => resolveProvider('emulation' as 'emulated'),
+      (e: WinsockError) =>
+        e.code === 'WSAEINVAL' &&
+        /"auto", "native", "emulated" or "framed"/.test(e.message) &&
+        /"emulation"/.test(e.message),
+    );
   });
 
   it('an explicit provider option wins over WINSOCK2_PROVIDER', function () {
@@ -41,7 +46,10 @@ describe('provider selection', function () {
 
   it('a bad WINSOCK2_PROVIDER is WSAEINVAL naming the value', function () {
     process.env['WINSOCK2_PROVIDER'] = 'fast';
-    assert.throws(() => resolveProvider('auto'), (e: WinsockError) => e.code === 'WSAEINVAL' && /"fast"/.test(e.message));
+    assert.throws(
+      () => resolveProvider('auto'),
+      (e: WinsockError) => e.code === 'WSAEINVAL' && /"fast"/.test(e.message),
+    );
   });
 
   it("'auto' is emulated (plain TCP) off Windows", function () {
@@ -53,9 +61,21 @@ describe('provider selection', function () {
 
   it("'native' off Windows fails with WSASYSNOTREADY and says why, everywhere it is asked for", function () {
     if (process.platform === 'win32') pendingBecause(this, 'the native provider loads on Windows');
-    assert.throws(() => resolveProvider('native'), (e: WinsockError) =>
-      e instanceof WinsockError && e.code === 'WSASYSNOTREADY' && e.errno === 10091 && /only on Windows|cannot load/.test(e.message));
-    assert.throws(() => createServer({ provider: 'native' }), (e: WinsockError) => e.code === 'WSASYSNOTREADY');
-    assert.throws(() => enumerateProtocols({ provider: 'native' }), (e: WinsockError) => e.code === 'WSASYSNOTREADY');
+    assert.throws(
+      () => resolveProvider('native'),
+      (e: WinsockError) =>
+        e instanceof WinsockError &&
+        e.code === 'WSASYSNOTREADY' &&
+        e.errno === 10091 &&
+        /only on Windows|cannot load/.test(e.message),
+    );
+    assert.throws(
+      () => createServer({ provider: 'native' }),
+      (e: WinsockError) => e.code === 'WSASYSNOTREADY',
+    );
+    assert.throws(
+      () => enumerateProtocols({ provider: 'native' }),
+      (e: WinsockError) => e.code === 'WSASYSNOTREADY',
+    );
   });
 });

@@ -14,8 +14,15 @@ describe('replay: documented Windows sequences through lib/native (stand-in addo
 
   it('has the scripts issue 22 lists (held SYN, SYN retries, WSATRY_AGAIN, gone after a deferral x3, option after listen)', function () {
     const files = scripts.map((s) => s.file);
-    for (const name of ['syn-held-until-decision', 'reject-then-syn-retries', 'try-again-holds-the-head', 'gone-after-defer-wsaeconnreset',
-      'gone-after-defer-wsaeacces', 'gone-after-defer-wine-wsaenotconn', 'option-after-listen-einval']) {
+    for (const name of [
+      'syn-held-until-decision',
+      'reject-then-syn-retries',
+      'try-again-holds-the-head',
+      'gone-after-defer-wsaeconnreset',
+      'gone-after-defer-wsaeacces',
+      'gone-after-defer-wine-wsaenotconn',
+      'option-after-listen-einval',
+    ]) {
       assert.ok(files.includes(`${name}.json`), `test/probe/replay/${name}.json is missing`);
     }
   });
@@ -32,7 +39,7 @@ describe('replay: documented Windows sequences through lib/native (stand-in addo
   }
 });
 
-describe('RejectionMemory (native: a rejected caller\'s SYN retries)', function () {
+describe("RejectionMemory (native: a rejected caller's SYN retries)", function () {
   const caller = { address: '127.0.0.1', port: 50123, family: 'IPv4' as const };
 
   it('remembers a rejection for the window after the last attempt, and forgets it after', function () {

@@ -26,8 +26,16 @@ const ROOT = join(__dirname, '..', '..');
 /** How long one program may run before it counts as "does not exit by itself". */
 const EXIT_WITHIN_MS = 20_000;
 
-const PAGES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
-const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((f) => f.endsWith('.ts')).sort();
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+const EXAMPLES = readdirSync(join(ROOT, 'examples'))
+  .filter((f) => f.endsWith('.ts'))
+  .sort();
 
 interface Program {
   /** The file's name in the scratch directory. */
@@ -44,9 +52,14 @@ function fileName(s: Snippet, flavour: Flavour): string {
 }
 
 function programsOf(snippets: Snippet[]): Program[] {
-  return snippets.flatMap((s) => s.flavours.map((flavour) => ({
-    file: fileName(s, flavour), title: `${s.page}:${s.line} (${flavour})`, source: s.code, flavour,
-  })));
+  return snippets.flatMap((s) =>
+    s.flavours.map((flavour) => ({
+      file: fileName(s, flavour),
+      title: `${s.page}:${s.line} (${flavour})`,
+      source: s.code,
+      flavour,
+    })),
+  );
 }
 
 /** Type-checks the programs as one strict TypeScript project; resolves to one line per diagnostic. */
@@ -66,7 +79,9 @@ function typeCheck(dir: string, programs: Program[]): string[] {
     checkJs: true,
   });
   return ts.getPreEmitDiagnostics(program).map((d) => {
-    const where = d.file ? `${basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : '';
+    const where = d.file
+      ? `${basename(d.file.fileName)}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
+      : '';
     return `${where} TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }
@@ -101,18 +116,29 @@ function scratchApp(prefix: string): string {
   for (const dep of ['ws', '@types/ws']) {
     try {
       mkdirSync(join(dir, 'node_modules', dep, '..'), { recursive: true });
-      symlinkSync(join(ROOT, 'node_modules', dep), join(dir, 'node_modules', dep), process.platform === 'win32' ? 'junction' : 'dir');
+      symlinkSync(
+        join(ROOT, 'node_modules', dep),
+        join(dir, 'node_modules', dep),
+        process.platform === 'win32' ? 'junction' : 'dir',
+      );
     } catch {
       // No links here (Wine): a package that re-exports the repository's copy (types are not needed to run).
       if (dep.startsWith('@types/')) continue;
       const real = join(ROOT, 'node_modules', dep);
       mkdirSync(join(dir, 'node_modules', dep), { recursive: true });
-      writeFileSync(join(dir, 'node_modules', dep, 'package.json'), JSON.stringify({
-        name: dep, exports: { '.': { import: './index.mjs', require: './index.js' } },
-      }));
+      writeFileSync(
+        join(dir, 'node_modules', dep, 'package.json'),
+        JSON.stringify({
+          name: dep,
+          exports: { '.': { import: './index.mjs', require: './index.js' } },
+        }),
+      );
       writeFileSync(join(dir, 'node_modules', dep, 'index.js'), `module.exports = require(${JSON.stringify(real)});\n`);
       const esm = pathToFileURL(join(real, 'wrapper.mjs')).href;
-      writeFileSync(join(dir, 'node_modules', dep, 'index.mjs'), `export * from ${JSON.stringify(esm)};\nexport { default } from ${JSON.stringify(esm)};\n`);
+      writeFileSync(
+        join(dir, 'node_modules', dep, 'index.mjs'),
+        `export * from ${JSON.stringify(esm)};\nexport { default } from ${JSON.stringify(esm)};\n`,
+      );
     }
   }
   try {
@@ -121,23 +147,38 @@ function scratchApp(prefix: string): string {
   } catch {
     const dist = join(ROOT, 'dist').replace(/\\/g, '/');
     mkdirSync(target);
-    writeFileSync(join(target, 'package.json'), JSON.stringify({
-      name: 'winsock2',
-      exports: {
-        '.': { types: './index.d.ts', import: './index.mjs', require: './index.js' },
-        './net': { types: './net.d.ts', import: './net.mjs', require: './net.js' },
-      },
-    }));
+    writeFileSync(
+      join(target, 'package.json'),
+      JSON.stringify({
+        name: 'winsock2',
+        exports: {
+          '.': { types: './index.d.ts', import: './index.mjs', require: './index.js' },
+          './net': { types: './net.d.ts', import: './net.mjs', require: './net.js' },
+        },
+      }),
+    );
     for (const entry of ['index', 'net']) {
-      writeFileSync(join(target, `${entry}.js`), `module.exports = require(${JSON.stringify(`${dist}/${entry}.js`)});\n`);
-      writeFileSync(join(target, `${entry}.mjs`), `export * from ${JSON.stringify(pathToFileURL(`${dist}/${entry}.mjs`).href)};\n`);
+      writeFileSync(
+        join(target, `${entry}.js`),
+        `module.exports = require(${JSON.stringify(`${dist}/${entry}.js`)});\n`,
+      );
+      writeFileSync(
+        join(target, `${entry}.mjs`),
+        `export * from ${JSON.stringify(pathToFileURL(`${dist}/${entry}.mjs`).href)};\n`,
+      );
       writeFileSync(join(target, `${entry}.d.ts`), `export * from ${JSON.stringify(`${dist}/${entry}.js`)};\n`);
     }
   }
   return dir;
 }
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; timedOut: boolean }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
 
 /** Runs `node file`, killing it when it has not exited within EXIT_WITHIN_MS. */
 function runNode(dir: string, file: string): Promise<Run> {
@@ -147,9 +188,16 @@ function runNode(dir: string, file: string): Promise<Run> {
   let stdout = '';
   let stderr = '';
   let timedOut = false;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
-  const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, EXIT_WITHIN_MS);
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, EXIT_WITHIN_MS);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -160,7 +208,10 @@ function runNode(dir: string, file: string): Promise<Run> {
 }
 
 function assertExitedCleanly(r: Run, title: string): void {
-  assert.ok(!r.timedOut, `${title} did not exit by itself within ${EXIT_WITHIN_MS} ms (killed); it printed:\n${r.stdout}${r.stderr}`);
+  assert.ok(
+    !r.timedOut,
+    `${title} did not exit by itself within ${EXIT_WITHIN_MS} ms (killed); it printed:\n${r.stdout}${r.stderr}`,
+  );
   assert.equal(r.code, 0, `${title} exited ${r.code ?? r.signal}:\n${r.stdout}${r.stderr}`);
 }
 
@@ -193,7 +244,9 @@ describe('snippets: every program in README.md and docs/*.md runs as written', f
   for (const [page, snippets] of found) {
     describe(page, function () {
       if (snippets instanceof Error) {
-        it('has only marked code blocks', function () { throw snippets; });
+        it('has only marked code blocks', function () {
+          throw snippets;
+        });
         return;
       }
       for (const s of snippets) {
@@ -204,7 +257,10 @@ describe('snippets: every program in README.md and docs/*.md runs as written', f
           });
         }
       }
-      if (snippets.length === 0) it('has no code blocks', function () { assert.equal(snippets.length, 0); });
+      if (snippets.length === 0)
+        it('has no code blocks', function () {
+          assert.equal(snippets.length, 0);
+        });
       const notRun = snippets.filter((s) => s.skipped !== null);
       if (notRun.length > 0) {
         it(`does not run ${notRun.length} block${notRun.length === 1 ? '' : 's'}: ${notRun.map((s) => `line ${s.line} (${s.skipped})`).join(', ')}`, function () {

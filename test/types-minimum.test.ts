@@ -18,7 +18,9 @@ import * as path from 'node:path';
 import { pendingBecause, platform } from './helpers/harness';
 
 const root = path.resolve(__dirname, '..', '..');
-const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { peerDependencies?: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+  peerDependencies?: Record<string, string>;
+};
 
 const CONSUMER = `
 import { createServer, connect, availableProviders, WinsockError } from 'winsock2';
@@ -67,7 +69,11 @@ describe('types: a strict consumer compiles against the minimum @types/node', fu
   let tmp = '';
 
   after(function () {
-    try { if (tmp) fs.rmSync(tmp, { recursive: true, force: true }); } catch { /* left in the temp dir */ }
+    try {
+      if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      /* left in the temp dir */
+    }
   });
 
   it('package.json declares the minimum @types/node (an optional peer dependency)', function () {
@@ -77,34 +83,74 @@ describe('types: a strict consumer compiles against the minimum @types/node', fu
   it('compiles (skipLibCheck off) with exactly that @types/node', function () {
     if (platform === 'wine') pendingBecause(this, 'no npm under Wine; the same declarations are checked on the host');
     const minimum = (pkg.peerDependencies?.['@types/node'] ?? '').replace(/^>=/, '');
-    assert.ok(fs.existsSync(path.join(root, 'dist', 'index.d.ts')), 'dist/ is missing: run `npm run build` first (npm test does)');
+    assert.ok(
+      fs.existsSync(path.join(root, 'dist', 'index.d.ts')),
+      'dist/ is missing: run `npm run build` first (npm test does)',
+    );
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'winsock2-types-'));
-    fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }));
+    fs.writeFileSync(
+      path.join(tmp, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }),
+    );
     const npmCli = process.env['npm_execpath'];
-    const npmArgs = ['install', `@types/node@${minimum}`, '--no-audit', '--no-fund', '--loglevel=error', '--prefer-offline'];
+    const npmArgs = [
+      'install',
+      `@types/node@${minimum}`,
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--prefer-offline',
+    ];
     const env = { ...process.env };
-    for (const k of Object.keys(env)) if (/^npm_(config_(local_prefix|prefix|global)|package_|lifecycle_)/i.test(k)) delete env[k];
-    const install = npmCli && /npm-cli\.c?js$/.test(npmCli)
-      ? spawnSync(process.execPath, [npmCli, ...npmArgs], { cwd: tmp, encoding: 'utf8', env, timeout: 120_000 })
-      : spawnSync('npm', npmArgs, { cwd: tmp, encoding: 'utf8', env, timeout: 120_000, shell: process.platform === 'win32' });
+    for (const k of Object.keys(env))
+      if (/^npm_(config_(local_prefix|prefix|global)|package_|lifecycle_)/i.test(k)) delete env[k];
+    const install =
+      npmCli && /npm-cli\.c?js$/.test(npmCli)
+        ? spawnSync(process.execPath, [npmCli, ...npmArgs], { cwd: tmp, encoding: 'utf8', env, timeout: 120_000 })
+        : spawnSync('npm', npmArgs, {
+            cwd: tmp,
+            encoding: 'utf8',
+            env,
+            timeout: 120_000,
+            shell: process.platform === 'win32',
+          });
     assert.equal(install.status, 0, `npm install @types/node@${minimum} failed:\n${install.stdout}\n${install.stderr}`);
-    const installed = JSON.parse(fs.readFileSync(path.join(tmp, 'node_modules', '@types', 'node', 'package.json'), 'utf8')) as { version: string };
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(tmp, 'node_modules', '@types', 'node', 'package.json'), 'utf8'),
+    ) as { version: string };
     assert.equal(installed.version, minimum);
     // The package as it ships: dist/ and package.json.
     const pkgDir = path.join(tmp, 'node_modules', 'winsock2');
     fs.mkdirSync(pkgDir, { recursive: true });
-    fs.cpSync(path.join(root, 'dist'), path.join(pkgDir, 'dist'), { recursive: true, filter: (f) => !f.endsWith('.map') });
+    fs.cpSync(path.join(root, 'dist'), path.join(pkgDir, 'dist'), {
+      recursive: true,
+      filter: (f) => !f.endsWith('.map'),
+    });
     fs.copyFileSync(path.join(root, 'package.json'), path.join(pkgDir, 'package.json'));
     fs.writeFileSync(path.join(tmp, 'consumer.ts'), CONSUMER);
-    fs.writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        target: 'ES2022', module: 'commonjs', moduleResolution: 'node10', strict: true, noEmit: true,
-        skipLibCheck: false, types: ['node'], exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
-      },
-      files: ['consumer.ts'],
-    }));
+    fs.writeFileSync(
+      path.join(tmp, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          exactOptionalPropertyTypes: true,
+          noUncheckedIndexedAccess: true,
+        },
+        files: ['consumer.ts'],
+      }),
+    );
     const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: tmp, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json'], {
+      cwd: tmp,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     assert.equal(r.status, 0, `tsc failed against @types/node ${minimum}:\n${r.stdout}\n${r.stderr}`);
   });
 });

@@ -5,7 +5,13 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BlockList, isIP } from 'node:net';
-import { WinsockError, availableProviders, describeWinsockError, type ProviderChoice, type ProviderName } from '../index';
+import {
+  WinsockError,
+  availableProviders,
+  describeWinsockError,
+  type ProviderChoice,
+  type ProviderName,
+} from '../index';
 
 /**
  * Exit codes scripts can rely on (documented in `winsock2 --help` and docs/cli.md).
@@ -45,7 +51,9 @@ export class UsageError extends Error {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** What parseArgs gives for a command's options. */
-type ParsedValues<O extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>>['values'];
+type ParsedValues<O extends Options> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
 
 /** The options every command takes. */
 export const COMMON_OPTIONS = {
@@ -92,7 +100,11 @@ export function negativeValues(args: readonly string[], takesValue: ReadonlySet<
 
 /** The `--name` of every option of a parseArgs config that takes a value. */
 export function valueOptions(options: Options): Set<string> {
-  return new Set(Object.entries(options).filter(([, o]) => o.type === 'string').map(([name]) => `--${name}`));
+  return new Set(
+    Object.entries(options)
+      .filter(([, o]) => o.type === 'string')
+      .map(([name]) => `--${name}`),
+  );
 }
 
 /**
@@ -101,7 +113,11 @@ export function valueOptions(options: Options): Set<string> {
  * are taken as values (negativeValues).
  */
 export function parseCommandLine<O extends Options>(args: readonly string[], options: O): ParsedValues<O> {
-  return parseOptions(() => parseArgs({ args: negativeValues(args, valueOptions(options)), options, strict: true, allowPositionals: false }).values);
+  return parseOptions(
+    () =>
+      parseArgs({ args: negativeValues(args, valueOptions(options)), options, strict: true, allowPositionals: false })
+        .values,
+  );
 }
 
 /**
@@ -122,7 +138,9 @@ export function providerSource(choice: ProviderChoice | undefined, picked: Provi
   const env = process.env['WINSOCK2_PROVIDER'];
   if (env !== undefined && env !== '' && env !== 'auto') return 'chosen by WINSOCK2_PROVIDER';
   if (picked === 'native') return 'picked by auto: the native addon loaded';
-  return process.platform === 'win32' ? 'picked by auto: the native addon did not load' : 'picked by auto: emulated off Windows';
+  return process.platform === 'win32'
+    ? 'picked by auto: the native addon did not load'
+    : 'picked by auto: emulated off Windows';
 }
 
 /**
@@ -196,7 +214,9 @@ export function parseAddressRule(text: string, option: string): AddressRule {
     if (familyOf(end, what) !== family) throw new UsageError(`${what}: both ends of a range must be the same family`);
     addTo = (list) => list.addRange(start, end, family);
   } else {
-    throw new UsageError(`${what}: not an IPv4/IPv6 address, a CIDR subnet (10.0.0.0/8) or a range (10.0.0.1-10.0.0.9)`);
+    throw new UsageError(
+      `${what}: not an IPv4/IPv6 address, a CIDR subnet (10.0.0.0/8) or a range (10.0.0.1-10.0.0.9)`,
+    );
   }
   const list = new BlockList();
   try {
@@ -277,7 +297,9 @@ export function describeError(err: WinsockError): string {
   const description = describeWinsockError(err.code);
   const base = `${err.syscall} failed: ${err.code} (${err.errno}): ${description}`;
   // The detail's first line only: Node's own messages append stacks (e.g. "Require stack:").
-  let detail = (err.message.startsWith(base) ? err.message.slice(base.length).replace(/^:\s*/, '') : err.message).split('\n')[0] ?? '';
+  let detail =
+    (err.message.startsWith(base) ? err.message.slice(base.length).replace(/^:\s*/, '') : err.message).split('\n')[0] ??
+    '';
   detail = detail.trim();
   if (detail !== '') detail = `${detail.charAt(0).toUpperCase()}${detail.slice(1)}${/[.!?]$/.test(detail) ? '' : '.'}`;
   return oneLine(`${err.code} (${err.errno}) from ${err.syscall}: ${description}.${detail ? ` ${detail}` : ''}`);
@@ -291,7 +313,13 @@ export function oneLine(text: string): string {
 /** The error as JSON, for `--json` output. */
 export function errorJson(err: unknown): Record<string, unknown> {
   if (err instanceof WinsockError) {
-    return { code: err.code, errno: err.errno, syscall: err.syscall, message: describeError(err), exitCode: exitCodeFor(err) };
+    return {
+      code: err.code,
+      errno: err.errno,
+      syscall: err.syscall,
+      message: describeError(err),
+      exitCode: exitCodeFor(err),
+    };
   }
   if (err instanceof UsageError) return { code: 'USAGE', message: err.message, exitCode: EXIT.USAGE };
   return { code: 'ERROR', message: oneLine(err instanceof Error ? err.message : String(err)), exitCode: EXIT.FAILURE };

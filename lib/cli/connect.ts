@@ -11,8 +11,20 @@
  */
 import { connect, WinsockError, type WinsockSocket } from '../index';
 import {
-  COMMON_OPTIONS, EXIT, EXIT_CODES_HELP, UsageError, autoPicks, endpoint, err, intOption, jsonData, nothingListening, out,
-  parseCommandLine, providerOption, showData,
+  COMMON_OPTIONS,
+  EXIT,
+  EXIT_CODES_HELP,
+  UsageError,
+  autoPicks,
+  endpoint,
+  err,
+  intOption,
+  jsonData,
+  nothingListening,
+  out,
+  parseCommandLine,
+  providerOption,
+  showData,
 } from './common';
 import { DEFAULT_PORT } from './serve-options';
 
@@ -104,12 +116,14 @@ async function open(request: ConnectRequest): Promise<WinsockSocket> {
   const effective = provider === undefined || provider === 'auto' ? autoPicks() : provider;
   const framed = effective === 'framed';
   const giveUp = timeout === 0 ? 'Waiting for good (--timeout 0).' : `Giving up after ${timeout} ms (--timeout).`;
-  const hint = hintLater(framed
-    ? `no verdict from ${where} after ${hintAfterMs() / 1000} s. The server may still be deciding (a deferred decision), or it ` +
-      "may not speak winsock2's framed protocol: a plain TCP server waits for a request and never answers the hello " +
-      `(connect without --provider framed to talk plain TCP). ${giveUp}`
-    : `the TCP connect to ${where} has not completed after ${hintAfterMs() / 1000} s: the host does not answer ` +
-      `(a firewall dropping packets?). ${giveUp}`);
+  const hint = hintLater(
+    framed
+      ? `no verdict from ${where} after ${hintAfterMs() / 1000} s. The server may still be deciding (a deferred decision), or it ` +
+          "may not speak winsock2's framed protocol: a plain TCP server waits for a request and never answers the hello " +
+          `(connect without --provider framed to talk plain TCP). ${giveUp}`
+      : `the TCP connect to ${where} has not completed after ${hintAfterMs() / 1000} s: the host does not answer ` +
+          `(a firewall dropping packets?). ${giveUp}`,
+  );
   try {
     return await connect({
       // connect reads the server's answer after its own hang-up (Winsock's half-open rule).
@@ -122,22 +136,27 @@ async function open(request: ConnectRequest): Promise<WinsockSocket> {
     });
   } catch (e) {
     if (e instanceof WinsockError && nothingListening(e)) {
-      throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: e.cause, detail: `nothing is listening at ${where} (the TCP connect itself was refused)` });
+      throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
+        cause: e.cause,
+        detail: `nothing is listening at ${where} (the TCP connect itself was refused)`,
+      });
     }
     if (e instanceof WinsockError && e.code === 'WSAECONNREFUSED') {
       // native on Windows: under SO_CONDITIONAL_ACCEPT a rejected SYN gets the reset a closed port gives; Winsock reports both alike.
       throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
         cause: e,
-        detail: effective === 'native'
-          ? `refused by the server's condition at ${where}, or nothing is listening there (Winsock reports both alike)`
-          : `refused by the server's condition at ${where}`,
+        detail:
+          effective === 'native'
+            ? `refused by the server's condition at ${where}, or nothing is listening there (Winsock reports both alike)`
+            : `refused by the server's condition at ${where}`,
       });
     }
     if (e instanceof WinsockError && framed && e.code === 'WSAECONNABORTED' && !/framed protocol/.test(e.message)) {
       // The answer to the hello was not a verdict: another protocol answered.
       throw new WinsockError('WSAECONNABORTED', 'WSAConnect', {
         cause: e,
-        detail: `${e.message.replace(/^.*?\(\d+\): [^:]*: /, '')}; ${where} does not speak winsock2's framed protocol ` +
+        detail:
+          `${e.message.replace(/^.*?\(\d+\): [^:]*: /, '')}; ${where} does not speak winsock2's framed protocol ` +
           '(a plain TCP server? connect without --provider framed)',
       });
     }
@@ -166,9 +185,11 @@ async function exchange(socket: WinsockSocket, request: ConnectRequest): Promise
   const peerEnded = waitForEnd(socket);
   if (!request.json) {
     // A socket the server already reset no longer knows its addresses: the request's are the same.
-    out(`connected to ${endpoint(socket.remoteAddress ?? request.host, socket.remotePort ?? request.port)} ` +
-      `from ${endpoint(socket.localAddress ?? '?', socket.localPort ?? 0)} ` +
-      `(provider ${socket.capabilities.provider}, ${socket.capabilities.protocol})`);
+    out(
+      `connected to ${endpoint(socket.remoteAddress ?? request.host, socket.remotePort ?? request.port)} ` +
+        `from ${endpoint(socket.localAddress ?? '?', socket.localPort ?? 0)} ` +
+        `(provider ${socket.capabilities.provider}, ${socket.capabilities.protocol})`,
+    );
     out(`callee data: ${showData(socket.calleeData)}`);
   }
   try {
@@ -176,8 +197,10 @@ async function exchange(socket: WinsockSocket, request: ConnectRequest): Promise
     // WSASendDisconnect: every byte written so far goes first, then the hang-up with its data.
     await Promise.race([failure.failed, socket.sendDisconnect(request.disconnectData ?? null)]);
     const { where, timeout } = request;
-    const hint = hintLater(`sent everything and hung up; ${where} has not hung up after ${hintAfterMs() / 1000} s ` +
-      `(a server that waits for more, or speaks another protocol, may never do). ${timeout === 0 ? 'Waiting for good (--timeout 0).' : `Giving up after ${timeout} ms (--timeout).`}`);
+    const hint = hintLater(
+      `sent everything and hung up; ${where} has not hung up after ${hintAfterMs() / 1000} s ` +
+        `(a server that waits for more, or speaks another protocol, may never do). ${timeout === 0 ? 'Waiting for good (--timeout 0).' : `Giving up after ${timeout} ms (--timeout).`}`,
+    );
     try {
       await withTimeout(Promise.race([failure.failed, peerEnded]), timeout);
     } finally {
@@ -191,12 +214,18 @@ async function exchange(socket: WinsockSocket, request: ConnectRequest): Promise
     // Where the kernel completes the handshake before the condition decides
     // (emulated; native under Wine), a refused caller is reset having
     // received nothing: that is this provider's WSAECONNREFUSED.
-    if (error instanceof WinsockError && error.code === 'WSAECONNRESET' && !socket.capabilities.conditionalAccept && receivedBytes === 0) {
+    if (
+      error instanceof WinsockError &&
+      error.code === 'WSAECONNRESET' &&
+      !socket.capabilities.conditionalAccept &&
+      receivedBytes === 0
+    ) {
       throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
         cause: error,
-        detail: `refused by the server's condition: ${request.where} reset the connection having sent nothing ` +
+        detail:
+          `refused by the server's condition: ${request.where} reset the connection having sent nothing ` +
           `(provider ${socket.capabilities.provider} completes the TCP handshake before the server's condition decides), ` +
-          "or the server does not speak plain TCP (a framed winsock2 server: use --provider framed on both ends)",
+          'or the server does not speak plain TCP (a framed winsock2 server: use --provider framed on both ends)',
       });
     }
     throw error;
@@ -215,7 +244,8 @@ async function send(socket: WinsockSocket, data: string | undefined, failed: Pro
     const next = await Promise.race([failed, chunks.next()]);
     if (next.done) return sent;
     sent += next.value.length;
-    if (!socket.write(next.value)) await Promise.race([failed, new Promise<void>((resolve) => socket.once('drain', resolve))]);
+    if (!socket.write(next.value))
+      await Promise.race([failed, new Promise<void>((resolve) => socket.once('drain', resolve))]);
   }
 }
 
@@ -223,22 +253,30 @@ async function send(socket: WinsockSocket, data: string | undefined, failed: Pro
 function report(socket: WinsockSocket, request: ConnectRequest, result: Exchanged, durationMs: number): void {
   const { received, sent, peerDisconnectData } = result;
   if (request.json) {
-    out(JSON.stringify({
-      remote: socket.remoteEndpoint(),
-      local: socket.address(),
-      capabilities: socket.capabilities,
-      callerData: request.callerData ?? null,
-      calleeData: jsonData(socket.calleeData),
-      sentBytes: sent,
-      disconnectData: request.disconnectData ?? null,
-      received: jsonData(received),
-      receivedBytes: received.length,
-      peerDisconnectData: jsonData(peerDisconnectData),
-      durationMs,
-    }, null, 2));
+    out(
+      JSON.stringify(
+        {
+          remote: socket.remoteEndpoint(),
+          local: socket.address(),
+          capabilities: socket.capabilities,
+          callerData: request.callerData ?? null,
+          calleeData: jsonData(socket.calleeData),
+          sentBytes: sent,
+          disconnectData: request.disconnectData ?? null,
+          received: jsonData(received),
+          receivedBytes: received.length,
+          peerDisconnectData: jsonData(peerDisconnectData),
+          durationMs,
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
-  out(`sent: ${sent} bytes, then hung up with disconnect data ${request.disconnectData === undefined ? '-' : JSON.stringify(request.disconnectData)}`);
+  out(
+    `sent: ${sent} bytes, then hung up with disconnect data ${request.disconnectData === undefined ? '-' : JSON.stringify(request.disconnectData)}`,
+  );
   out(`received (${received.length} bytes): ${received.length === 0 ? '-' : showData(received)}`);
   out(`peer disconnect data: ${showData(peerDisconnectData)}`);
 }
@@ -268,7 +306,9 @@ function watchFailure(socket: WinsockSocket): { failed: Promise<never>; error():
     });
     socket.once('close', () => {
       if (socket.readableEnded) return;
-      first ??= new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'the connection closed before the peer hung up' });
+      first ??= new WinsockError('WSAECONNABORTED', 'WSARecv', {
+        detail: 'the connection closed before the peer hung up',
+      });
       reject(first);
     });
   });
@@ -288,9 +328,24 @@ function waitForEnd(socket: WinsockSocket): Promise<void> {
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
   if (ms === 0) return promise;
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new WinsockError('WSAETIMEDOUT', 'WSARecvDisconnect', {
-      detail: `the peer did not hang up within ${ms} ms`,
-    })), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: Error) => { clearTimeout(timer); reject(e); });
+    const timer = setTimeout(
+      () =>
+        reject(
+          new WinsockError('WSAETIMEDOUT', 'WSARecvDisconnect', {
+            detail: `the peer did not hang up within ${ms} ms`,
+          }),
+        ),
+      ms,
+    );
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: Error) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
 }

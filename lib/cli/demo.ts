@@ -35,7 +35,11 @@ export async function demoCommand(args: string[]): Promise<number> {
   const clients = intOption(values.clients, 'clients', 1, 10_000) ?? 5;
   const transactions = intOption(values.transactions, 'transactions', 0, 1_000_000) ?? 10;
   const provider = providerOption(values.provider);
-  const result = await runSeedScenario({ clients, transactionsPerClient: transactions, ...(provider === undefined ? {} : { provider }) });
+  const result = await runSeedScenario({
+    clients,
+    transactionsPerClient: transactions,
+    ...(provider === undefined ? {} : { provider }),
+  });
   const sum = result.clients.reduce((s, c) => s + c.amountSent, 0);
   const consistent = result.grandTotal === sum;
   if (values.json) {
@@ -43,19 +47,33 @@ export async function demoCommand(args: string[]): Promise<number> {
     return consistent ? EXIT.OK : EXIT.FAILURE;
   }
   const caps = result.capabilities;
-  out(`provider: ${caps.provider} (${caps.protocol}); connect data ${caps.connectData ? 'carried' : 'NOT carried'}, ` +
-    `disconnect data ${caps.disconnectData ? 'carried' : 'NOT carried'}`);
+  out(
+    `provider: ${caps.provider} (${caps.protocol}); connect data ${caps.connectData ? 'carried' : 'NOT carried'}, ` +
+      `disconnect data ${caps.disconnectData ? 'carried' : 'NOT carried'}`,
+  );
   if (provider === undefined || provider === 'auto') out(`why framed: ${SEED_PROVIDER_WHY}`);
   // What else this process could run on, from the package's public answer.
   for (const p of availableProviders()) {
     if (!p.available) out(`${p.name}: unavailable: ${(p.reason ?? '').split('\n')[0] ?? ''}`);
   }
   out('');
-  out(`${formatTable(
-    ['client', 'caller data', 'callee data', 'transactions', 'amount sent', 'hung up with', 'server answered'],
-    result.clients.map((c) => [c.client, c.callerData, c.calleeData, c.transactions, c.amountSent, c.disconnectSent, c.disconnectReceived]),
-  )}\n`);
-  out(`grand total: ${result.grandTotal} (clients sent ${sum}); transactions counted by disconnect data: ` +
-    `${result.serverCountTotal}; ${result.durationMs} ms`);
+  out(
+    `${formatTable(
+      ['client', 'caller data', 'callee data', 'transactions', 'amount sent', 'hung up with', 'server answered'],
+      result.clients.map((c) => [
+        c.client,
+        c.callerData,
+        c.calleeData,
+        c.transactions,
+        c.amountSent,
+        c.disconnectSent,
+        c.disconnectReceived,
+      ]),
+    )}\n`,
+  );
+  out(
+    `grand total: ${result.grandTotal} (clients sent ${sum}); transactions counted by disconnect data: ` +
+      `${result.serverCountTotal}; ${result.durationMs} ms`,
+  );
   return consistent ? EXIT.OK : EXIT.FAILURE;
 }

@@ -6,7 +6,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WinsockError } from '../index';
-import { EXIT, EXIT_CODES_HELP, UsageError, describeError, err, errorJson, exitCodeFor, oneLine, out, usageLine } from './common';
+import {
+  EXIT,
+  EXIT_CODES_HELP,
+  UsageError,
+  describeError,
+  err,
+  errorJson,
+  exitCodeFor,
+  oneLine,
+  out,
+  usageLine,
+} from './common';
 import { connectCommand } from './connect';
 import { demoCommand } from './demo';
 import { protocolsCommand } from './protocols';
@@ -17,9 +28,12 @@ export type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   demo: { run: demoCommand, summary: 'run the seed scenario and print who sent what and what came back' },
-  serve: { run: serveCommand, summary: 'listen with accept rules (allow/deny, defer, callee data) and print each decision' },
+  serve: {
+    run: serveCommand,
+    summary: 'listen with accept rules (allow/deny, defer, callee data) and print each decision',
+  },
   connect: { run: connectCommand, summary: 'connect with caller data, send stdin, hang up with disconnect data' },
-  protocols: { run: protocolsCommand, summary: 'list the providers\' protocols and what each can carry' },
+  protocols: { run: protocolsCommand, summary: "list the providers' protocols and what each can carry" },
 };
 
 /** Global options that may come before the command name; they are passed on to it. */
@@ -94,7 +108,9 @@ export async function main(argv: string[]): Promise<number> {
   // A command whose every pending step lost its event source would let the
   // process run out of work and exit 0 with nothing said: never a success.
   const stalled = (): void => {
-    err(`winsock2 ${name}: stopped before finishing (a step waited for an event that can no longer come); this is a bug`);
+    err(
+      `winsock2 ${name}: stopped before finishing (a step waited for an event that can no longer come); this is a bug`,
+    );
     process.exitCode = EXIT.FAILURE;
   };
   process.once('beforeExit', stalled);

@@ -20,9 +20,30 @@ options:
 
 ${EXIT_CODES_HELP}`;
 
-const AF: Record<number, string> = { 2: 'AF_INET', 23: 'AF_INET6', 6: 'AF_IPX', 32: 'AF_BTH', 1: 'AF_UNIX', 26: 'AF_IRDA' };
-const TYPE: Record<number, string> = { 1: 'SOCK_STREAM', 2: 'SOCK_DGRAM', 3: 'SOCK_RAW', 4: 'SOCK_RDM', 5: 'SOCK_SEQPACKET' };
-const PROTO: Record<number, string> = { 0: '0', 1: 'IPPROTO_ICMP', 6: 'IPPROTO_TCP', 17: 'IPPROTO_UDP', 58: 'IPPROTO_ICMPV6', 255: 'IPPROTO_RAW', 132: 'IPPROTO_SCTP' };
+const AF: Record<number, string> = {
+  2: 'AF_INET',
+  23: 'AF_INET6',
+  6: 'AF_IPX',
+  32: 'AF_BTH',
+  1: 'AF_UNIX',
+  26: 'AF_IRDA',
+};
+const TYPE: Record<number, string> = {
+  1: 'SOCK_STREAM',
+  2: 'SOCK_DGRAM',
+  3: 'SOCK_RAW',
+  4: 'SOCK_RDM',
+  5: 'SOCK_SEQPACKET',
+};
+const PROTO: Record<number, string> = {
+  0: '0',
+  1: 'IPPROTO_ICMP',
+  6: 'IPPROTO_TCP',
+  17: 'IPPROTO_UDP',
+  58: 'IPPROTO_ICMPV6',
+  255: 'IPPROTO_RAW',
+  132: 'IPPROTO_SCTP',
+};
 
 const named = (table: Record<number, string>, n: number): string => table[n] ?? String(n);
 const yes = (b: boolean): string => (b ? 'yes' : 'no');
@@ -42,11 +63,17 @@ function listProtocols(args: string[]): number {
   // The public answer (the same one an application gets from the package).
   const providers = availableProviders();
   const protocols: ProtocolInfo[] = enumerateProtocols({ provider: choice });
-  const name = choice === 'auto' ? providers.find((p) => p.auto)?.name ?? 'emulated' : choice;
+  const name = choice === 'auto' ? (providers.find((p) => p.auto)?.name ?? 'emulated') : choice;
   const native = providers.find((p) => p.name === 'native');
-  const nativeReason = name === 'native' ? null : native?.reason ?? null;
+  const nativeReason = name === 'native' ? null : (native?.reason ?? null);
   if (values.json) {
-    out(JSON.stringify({ provider: name, requested: choice, nativeUnavailable: nativeReason, providers, protocols }, null, 2));
+    out(
+      JSON.stringify(
+        { provider: name, requested: choice, nativeUnavailable: nativeReason, providers, protocols },
+        null,
+        2,
+      ),
+    );
     return EXIT.OK;
   }
   out(`provider: ${name} (${providerSource(choice, name)})`);
@@ -56,13 +83,22 @@ function listProtocols(args: string[]): number {
     out(`native data path: ${native.dataPath} (${native.dataPathReason ?? ''})`);
   }
   out('');
-  out(formatTable(
-    ['name', 'AF', 'type', 'protocol', 'flags', 'connectData', 'disconnectData', 'qos', 'graceful', 'message'],
-    protocols.map((p) => [
-      p.name, named(AF, p.addressFamily), named(TYPE, p.socketType), named(PROTO, p.protocol),
-      `0x${(p.serviceFlags >>> 0).toString(16).padStart(8, '0')}`,
-      yes(p.connectData), yes(p.disconnectData), yes(p.qos), yes(p.gracefulClose), yes(p.messageOriented),
-    ]),
-  ));
+  out(
+    formatTable(
+      ['name', 'AF', 'type', 'protocol', 'flags', 'connectData', 'disconnectData', 'qos', 'graceful', 'message'],
+      protocols.map((p) => [
+        p.name,
+        named(AF, p.addressFamily),
+        named(TYPE, p.socketType),
+        named(PROTO, p.protocol),
+        `0x${(p.serviceFlags >>> 0).toString(16).padStart(8, '0')}`,
+        yes(p.connectData),
+        yes(p.disconnectData),
+        yes(p.qos),
+        yes(p.gracefulClose),
+        yes(p.messageOriented),
+      ]),
+    ),
+  );
   return EXIT.OK;
 }

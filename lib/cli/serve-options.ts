@@ -2,7 +2,15 @@
 import { BlockList } from 'node:net';
 import { DEFAULTS, type ProviderChoice } from '../index';
 import {
-  COMMON_OPTIONS, EXIT_CODES_HELP, UsageError, intOption, parseAddressRule, parseCommandLine, providerOption, ruleMatches, type AddressRule,
+  COMMON_OPTIONS,
+  EXIT_CODES_HELP,
+  UsageError,
+  intOption,
+  parseAddressRule,
+  parseCommandLine,
+  providerOption,
+  ruleMatches,
+  type AddressRule,
 } from './common';
 
 /** The classic port of the Winsock sample programs. */
@@ -96,8 +104,9 @@ export function parseServe(args: string[]): ServeConfig | null {
   const port = intOption(values.port, 'port', 0, 65535) ?? DEFAULT_PORT;
   if (values.host.trim() === '') throw new UsageError('--host must not be empty');
   const deferMs = intOption(values.defer, 'defer', 0, 2 ** 31 - 1);
-  const decisionTimeout = intOption(values['decision-timeout'], 'decision-timeout', 0, 2 ** 31 - 1)
-    ?? Math.max(DEFAULTS.decisionTimeout, 2 * (deferMs ?? 0));
+  const decisionTimeout =
+    intOption(values['decision-timeout'], 'decision-timeout', 0, 2 ** 31 - 1) ??
+    Math.max(DEFAULTS.decisionTimeout, 2 * (deferMs ?? 0));
   if (values.once && values.count !== undefined) throw new UsageError('--once and --count cannot be combined');
   const rules: Rules = {
     allow: values.allow.map((r) => parseAddressRule(r, 'allow')),

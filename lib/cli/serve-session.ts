@@ -4,7 +4,13 @@
  * requests done (for --count) and shuts down cleanly.
  */
 import {
-  createServer, WinsockError, type ConnectionRequest, type Decision, type DecisionEvent, type SocketAddress, type WinsockServer,
+  createServer,
+  WinsockError,
+  type ConnectionRequest,
+  type Decision,
+  type DecisionEvent,
+  type SocketAddress,
+  type WinsockServer,
   type WinsockSocket,
 } from '../index';
 import { ruleFor, type ServeConfig } from './serve-options';
@@ -27,8 +33,13 @@ export class ServeSession {
   /** Accepted connections still open, each with its handler (settled once its `closed` line is out). */
   private readonly open = new Map<WinsockSocket, Promise<void>>();
 
-  constructor(private readonly config: ServeConfig, private readonly report: ServeReport) {
-    this.finished = new Promise<void>((resolve) => { this.finish = resolve; });
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly report: ServeReport,
+  ) {
+    this.finished = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
     this.server = createServer({
       // serve answers a client's hang-up with its own disconnect data: Winsock's half-open rule.
       allowHalfOpen: true,
@@ -43,21 +54,28 @@ export class ServeSession {
       this.ruleNotes.delete(e.request.id);
       if (e.verdict === 'reject') this.countOne();
     });
-    this.server.on('conditionError', (error: WinsockError, req) => this.report.conditionError(error, req.id, req.callerId));
+    this.server.on('conditionError', (error: WinsockError, req) =>
+      this.report.conditionError(error, req.id, req.callerId),
+    );
     this.server.on('withdrawn', (error: WinsockError, req) => {
       this.report.withdrawn(error, req.id, req.callerId);
       this.countOne();
     });
-    this.server.on('clientError', (error: WinsockError, remote: SocketAddress | null) => this.report.clientError(error, remote));
+    this.server.on('clientError', (error: WinsockError, remote: SocketAddress | null) =>
+      this.report.clientError(error, remote),
+    );
     this.server.on('error', (error: WinsockError) => {
       this.listenerError = error;
       this.finish();
     });
     this.server.on('connection', (socket) => {
-      this.open.set(socket, this.handle(socket).finally(() => {
-        this.open.delete(socket);
-        this.countOne();
-      }));
+      this.open.set(
+        socket,
+        this.handle(socket).finally(() => {
+          this.open.delete(socket);
+          this.countOne();
+        }),
+      );
     });
   }
 
@@ -97,14 +115,21 @@ export class ServeSession {
       if (this.config.echo) socket.write(chunk);
     });
     try {
-      if (!(await ended(socket))) throw new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'the connection closed before the peer hung up' });
+      if (!(await ended(socket)))
+        throw new WinsockError('WSAECONNABORTED', 'WSARecv', {
+          detail: 'the connection closed before the peer hung up',
+        });
       const peerData = await socket.recvDisconnect();
       await socket.sendDisconnect(this.config.disconnectReply ?? null);
       this.report.closed(caller, socket.callerData, received, { by: 'peer', peerData });
     } catch (e) {
       // Our own shutdown hung up on it (shutDown(), after `server.close()`): not an error.
       if (this.stopping) this.report.closed(caller, socket.callerData, received, { by: 'shutdown' });
-      else this.report.closed(caller, socket.callerData, received, { by: 'error', error: WinsockError.fromNodeError(e, 'WSARecv') });
+      else
+        this.report.closed(caller, socket.callerData, received, {
+          by: 'error',
+          error: WinsockError.fromNodeError(e, 'WSARecv'),
+        });
     } finally {
       socket.destroy();
     }
@@ -121,17 +146,19 @@ export class ServeSession {
     this.deferTimers.clear();
     await this.server.close();
     const handlers = [...this.open.values()];
-    await Promise.all([...this.open.keys()].map(async (socket) => {
-      const timer = setTimeout(() => socket.destroy(), 2000);
-      try {
-        await socket.sendDisconnect(this.config.disconnectReply ?? null);
-      } catch {
-        // The socket may already be gone; destroyed below either way.
-      } finally {
-        clearTimeout(timer);
-        socket.destroy();
-      }
-    }));
+    await Promise.all(
+      [...this.open.keys()].map(async (socket) => {
+        const timer = setTimeout(() => socket.destroy(), 2000);
+        try {
+          await socket.sendDisconnect(this.config.disconnectReply ?? null);
+        } catch {
+          // The socket may already be gone; destroyed below either way.
+        } finally {
+          clearTimeout(timer);
+          socket.destroy();
+        }
+      }),
+    );
     await Promise.all(handlers);
   }
 }
@@ -145,9 +172,18 @@ function ended(socket: WinsockSocket): Promise<boolean> {
       socket.off('close', onClose);
       socket.off('error', onError);
     };
-    const onEnd = (): void => { cleanup(); resolve(true); };
-    const onClose = (): void => { cleanup(); resolve(false); };
-    const onError = (e: Error): void => { cleanup(); reject(e); };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(true);
+    };
+    const onClose = (): void => {
+      cleanup();
+      resolve(false);
+    };
+    const onError = (e: Error): void => {
+      cleanup();
+      reject(e);
+    };
     socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);

@@ -51,7 +51,8 @@ export function seedProvider(choice: ProviderChoice | undefined): ProviderChoice
 }
 
 /** Why the demo runs on the provider it runs on, in one line. */
-export const SEED_PROVIDER_WHY = "the seed scenario hangs up with disconnect data, which only the framed provider carries (Windows' TCP/IP provider, and so native and emulated, cannot)";
+export const SEED_PROVIDER_WHY =
+  "the seed scenario hangs up with disconnect data, which only the framed provider carries (Windows' TCP/IP provider, and so native and emulated, cannot)";
 
 export async function runSeedScenario(options: SeedOptions = {}): Promise<SeedResult> {
   const clients = options.clients ?? 5;

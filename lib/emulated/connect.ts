@@ -24,7 +24,11 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
       return;
     }
     if (options.sqos !== null || options.gqos !== null) {
-      reject(new WinsockError('WSAEOPNOTSUPP', 'WSAConnect', { detail: "TCP/IP has no XP1_QOS_SUPPORTED; use provider 'framed' to carry QOS" }));
+      reject(
+        new WinsockError('WSAEOPNOTSUPP', 'WSAConnect', {
+          detail: "TCP/IP has no XP1_QOS_SUPPORTED; use provider 'framed' to carry QOS",
+        }),
+      );
       return;
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
@@ -64,13 +68,20 @@ class Connecting extends ConnectAttempt implements SetupPhase {
     // reported the connect: a refusal after the handshake (the caller was
     // rejected by the condition, the blockList, maxConnections or the backlog).
     if (err.code === 'ECONNRESET') {
-      this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: 'the acceptor reset the connection as it was established (refused)' }));
+      this.fail(
+        new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
+          cause: err,
+          detail: 'the acceptor reset the connection as it was established (refused)',
+        }),
+      );
     } else {
       this.fail(WinsockError.fromNodeError(err, 'WSAConnect'));
     }
   }
 
   close(): void {
-    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before it was established' }));
+    this.fail(
+      new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before it was established' }),
+    );
   }
 }

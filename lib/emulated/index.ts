@@ -7,7 +7,13 @@
  * TCP/IP on Windows it carries no connect data, disconnect data or QOS, and
  * it is stream-oriented.
  */
-import { connect as netConnect, createServer as netCreateServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as netCreateServer,
+  type NetConnectOpts,
+  type Server,
+  type Socket,
+} from 'node:net';
 import { WinsockError } from '../errors';
 import type { Provider } from '../provider';
 import type { SocketMode } from '../types';
@@ -31,15 +37,18 @@ export interface EmulatedProviderOptions {
 /** TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED), on Windows or here. */
 function checkMode(mode: SocketMode, syscall: string): void {
   if (mode === 'message') {
-    throw new WinsockError('WSAESOCKTNOSUPPORT', syscall, { detail: 'the emulated TCP/IP provider is stream-oriented; use the framed provider for mode "message"' });
+    throw new WinsockError('WSAESOCKTNOSUPPORT', syscall, {
+      detail: 'the emulated TCP/IP provider is stream-oriented; use the framed provider for mode "message"',
+    });
   }
 }
 
 export function createEmulatedProvider(options: EmulatedProviderOptions = {}): Provider {
   const tracker = new HandleTracker();
   const listenerDeps = {
-    createServer: options.createServer
-      ?? ((): Server => netCreateServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })),
+    createServer:
+      options.createServer ??
+      ((): Server => netCreateServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true })),
     tracker,
     kernelBacklog: options.kernelBacklog ?? 511,
   };

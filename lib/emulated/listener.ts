@@ -18,7 +18,13 @@
 import type { Server, Socket } from 'node:net';
 import { debug } from '../debug';
 import { WinsockError } from '../errors';
-import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
+import type {
+  ConditionVerdict,
+  ListenerCallbacks,
+  ProviderListener,
+  ProviderListenOptions,
+  RawRequest,
+} from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import { listenServer, type BoundServer } from '../tcp/listen';
@@ -44,14 +50,24 @@ class Queued implements SetupPhase {
   /** True while the request waits and its socket is watched. */
   watched = false;
 
-  constructor(private readonly listener: EmulatedListener, readonly socket: Socket, readonly request: RawRequest) {}
+  constructor(
+    private readonly listener: EmulatedListener,
+    readonly socket: Socket,
+    readonly request: RawRequest,
+  ) {}
 
   // A FIN with nothing before it: the caller left. A FIN after bytes is a
   // half-close (the caller sent its request and shut down its side): the
   // request stays, and the bytes and the end wait in the socket's buffer.
-  end(): void { this.listener.onGone(this, null); }
-  error(err: Error): void { this.listener.onGone(this, err); }
-  close(): void { this.listener.onGone(this, null); }
+  end(): void {
+    this.listener.onGone(this, null);
+  }
+  error(err: Error): void {
+    this.listener.onGone(this, err);
+  }
+  close(): void {
+    this.listener.onGone(this, null);
+  }
 }
 
 export class EmulatedListener implements ProviderListener {
@@ -88,10 +104,25 @@ export class EmulatedListener implements ProviderListener {
     });
   }
 
-  static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: EmulatedListenerDeps): Promise<EmulatedListener> {
-    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog, options.onBound);
+  static async listen(
+    options: ProviderListenOptions,
+    callbacks: ListenerCallbacks,
+    deps: EmulatedListenerDeps,
+  ): Promise<EmulatedListener> {
+    const bound = await listenServer(
+      deps.createServer(),
+      options.host,
+      options.port,
+      deps.kernelBacklog,
+      options.onBound,
+    );
     const listener = new EmulatedListener(bound, options, callbacks, deps, deps.tracker.server());
-    debug('emulated: listening on %s:%d (backlog %d)', listener.address.address, listener.address.port, options.backlog);
+    debug(
+      'emulated: listening on %s:%d (backlog %d)',
+      listener.address.address,
+      listener.address.port,
+      options.backlog,
+    );
     return listener;
   }
 
@@ -142,7 +173,11 @@ export class EmulatedListener implements ProviderListener {
     debug('emulated: %s:%d withdrew its request', entry.request.callerId.address, entry.request.callerId.port);
     this.callbacks.withdrawn(
       entry.request,
-      new WinsockError('WSAECONNRESET', 'WSAAccept', err ? { cause: err, detail: err.message } : { detail: 'the caller closed its connection' }),
+      new WinsockError(
+        'WSAECONNRESET',
+        'WSAAccept',
+        err ? { cause: err, detail: err.message } : { detail: 'the caller closed its connection' },
+      ),
     );
     this.pump();
   }
@@ -185,7 +220,12 @@ export class EmulatedListener implements ProviderListener {
       for (const entry of queued) {
         refuse(entry.socket);
       }
-      debug('emulated: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);
+      debug(
+        'emulated: listener %s:%d closed, %d queued requests refused',
+        this.address.address,
+        this.address.port,
+        queued.length,
+      );
       resolve();
     });
     return this.closing;

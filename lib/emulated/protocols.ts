@@ -23,11 +23,24 @@ const IPPROTO_TCP = 6;
  * never XP1_CONNECT_DATA, XP1_DISCONNECT_DATA (Wine's protocol.c
  * test_service_flags checks 0x20066 for both TCP entries).
  */
-export const TCP_SERVICE_FLAGS = XP1.GUARANTEED_DELIVERY | XP1.GUARANTEED_ORDER | XP1.GRACEFUL_CLOSE | XP1.EXPEDITED_DATA | XP1.IFS_HANDLES;
+export const TCP_SERVICE_FLAGS =
+  XP1.GUARANTEED_DELIVERY | XP1.GUARANTEED_ORDER | XP1.GRACEFUL_CLOSE | XP1.EXPEDITED_DATA | XP1.IFS_HANDLES;
 
 const ENTRIES: readonly RawProtocolEntry[] = [
-  { name: TCP_IPV4_NAME, addressFamily: AF_INET, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: TCP_SERVICE_FLAGS },
-  { name: TCP_IPV6_NAME, addressFamily: AF_INET6, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: TCP_SERVICE_FLAGS },
+  {
+    name: TCP_IPV4_NAME,
+    addressFamily: AF_INET,
+    socketType: SOCK_STREAM,
+    protocol: IPPROTO_TCP,
+    serviceFlags: TCP_SERVICE_FLAGS,
+  },
+  {
+    name: TCP_IPV6_NAME,
+    addressFamily: AF_INET6,
+    socketType: SOCK_STREAM,
+    protocol: IPPROTO_TCP,
+    serviceFlags: TCP_SERVICE_FLAGS,
+  },
 ];
 
 export function emulatedProtocols(): ProtocolInfo[] {

@@ -29,9 +29,15 @@ type WatchedSocket = Socket & { [kSetup]?: SetupPhase };
 // Four listeners shared by every socket: node:net calls them with the socket as `this`.
 // A 'readable' listener makes the socket read into its buffer without anyone consuming it, up to its highWaterMark.
 function onReadable(this: WatchedSocket): void {}
-function onEnd(this: WatchedSocket): void { this[kSetup]?.end(); }
-function onError(this: WatchedSocket, err: Error): void { this[kSetup]?.error(err); }
-function onClose(this: WatchedSocket): void { this[kSetup]?.close(); }
+function onEnd(this: WatchedSocket): void {
+  this[kSetup]?.end();
+}
+function onError(this: WatchedSocket, err: Error): void {
+  this[kSetup]?.error(err);
+}
+function onClose(this: WatchedSocket): void {
+  this[kSetup]?.close();
+}
 
 /**
  * Sends the socket's events to `phase` (an 'error' listener among them, so

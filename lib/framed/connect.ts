@@ -8,7 +8,14 @@ import type { NetConnectOpts, Socket } from 'node:net';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
 import type { Connection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
-import { encodeHello, VerdictDecoder, violationError, type PreambleStep, type Verdict, type VerdictLimits } from './frames';
+import {
+  encodeHello,
+  VerdictDecoder,
+  violationError,
+  type PreambleStep,
+  type Verdict,
+  type VerdictLimits,
+} from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import type { HandleTracker } from '../tcp/tracker';
 
@@ -27,7 +34,8 @@ export interface ConnectDeps {
 /** What a caller learns when the peer never answers its hello: it is not a framed acceptor. */
 export function notFramedError(ms: number): WinsockError {
   return new WinsockError('WSAECONNABORTED', 'WSAConnect', {
-    detail: `no answer to the hello within ${ms} ms: the peer does not speak winsock2's framed protocol ` +
+    detail:
+      `no answer to the hello within ${ms} ms: the peer does not speak winsock2's framed protocol ` +
       "(a plain TCP server, e.g. one on the 'emulated' or 'native' provider? both ends must use provider 'framed')",
   });
 }
@@ -66,9 +74,13 @@ export function connectFramed(options: ProviderConnectOptions, deps: ConnectDeps
     }
     let hello: Buffer;
     try {
-      hello = options.callerData === null && options.sqos === null && options.gqos === null
-        ? PLAIN_HELLO[options.mode]
-        : encodeHello({ mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos }, 'WSAConnect');
+      hello =
+        options.callerData === null && options.sqos === null && options.gqos === null
+          ? PLAIN_HELLO[options.mode]
+          : encodeHello(
+              { mode: options.mode, callerData: options.callerData, sqos: options.sqos, gqos: options.gqos },
+              'WSAConnect',
+            );
     } catch (err) {
       // encodeHello throws WinsockErrors only (bad QOS values).
       reject(WinsockError.fromNodeError(err, 'WSAConnect', 'WSAEINVAL'));
@@ -112,7 +124,13 @@ class Connecting extends ConnectAttempt implements Handshake {
       });
     }
     this.handle = new FramedHandle(
-      { socket, mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker },
+      {
+        socket,
+        mode: options.mode,
+        maxDisconnectData: options.maxDisconnectData,
+        maxFramePayload: deps.maxFramePayload,
+        tracker: deps.tracker,
+      },
       this,
     );
     this.arm('no verdict');
@@ -165,18 +183,29 @@ class Connecting extends ConnectAttempt implements Handshake {
   // Before the verdict, a server that hangs up or resets has refused us: with
   // real conditional accept the caller never got past SYN_SENT and sees WSAECONNREFUSED.
   end(): void {
-    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: `the acceptor closed the connection before its verdict (${this.decoder ? this.decoder.received : 0} bytes of it received)` }));
+    this.fail(
+      new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
+        detail: `the acceptor closed the connection before its verdict (${this.decoder ? this.decoder.received : 0} bytes of it received)`,
+      }),
+    );
   }
 
   error(err: Error & { code?: string }): void {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE') {
-      this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { cause: err, detail: `the acceptor reset the connection before its verdict: ${err.message}` }));
+      this.fail(
+        new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
+          cause: err,
+          detail: `the acceptor reset the connection before its verdict: ${err.message}`,
+        }),
+      );
     } else {
       this.fail(WinsockError.fromNodeError(err, 'WSAConnect'));
     }
   }
 
   close(): void {
-    this.fail(new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before the verdict' }));
+    this.fail(
+      new WinsockError('WSAECONNREFUSED', 'WSAConnect', { detail: 'the connection closed before the verdict' }),
+    );
   }
 }

@@ -92,7 +92,9 @@ export function encodeHello(hello: Hello, syscall = 'WSAConnect'): Buffer {
   const sqos = hello.sqos ? encodeQos(hello.sqos, syscall) : null;
   const gqos = hello.gqos ? encodeQos(hello.gqos, syscall) : null;
   const data = hello.callerData;
-  const out = Buffer.allocUnsafe(PREAMBLE_SIZE + (data ? data.length : 0) + (sqos ? sqos.length : 0) + (gqos ? gqos.length : 0));
+  const out = Buffer.allocUnsafe(
+    PREAMBLE_SIZE + (data ? data.length : 0) + (sqos ? sqos.length : 0) + (gqos ? gqos.length : 0),
+  );
   writePreambleStart(out, KIND_HELLO);
   out[6] = hello.mode === 'message' ? MODE_MESSAGE : MODE_STREAM;
   out[7] = (data ? HELLO_CALLER_DATA : 0) | (sqos ? HELLO_SQOS : 0) | (gqos ? HELLO_GQOS : 0);
@@ -200,10 +202,15 @@ abstract class PreambleDecoder<T> {
         return this.fail(malformed(`byte ${i} of the ${this.what} is 0x${byte.toString(16)}, not the magic "WS2E"`));
       }
       if (i === 4 && byte !== PROTOCOL_VERSION) {
-        return this.fail({ code: 'WSAVERNOTSUPPORTED', detail: `peer speaks protocol version ${byte}, this end speaks ${PROTOCOL_VERSION}` });
+        return this.fail({
+          code: 'WSAVERNOTSUPPORTED',
+          detail: `peer speaks protocol version ${byte}, this end speaks ${PROTOCOL_VERSION}`,
+        });
       }
       if (i === 5 && byte !== this.kind) {
-        return this.fail(malformed(`expected a ${this.what} (kind 0x${this.kind.toString(16)}), got kind 0x${byte.toString(16)}`));
+        return this.fail(
+          malformed(`expected a ${this.what} (kind 0x${this.kind.toString(16)}), got kind 0x${byte.toString(16)}`),
+        );
       }
       this.header[this.headerFill++] = byte;
       if (this.headerFill === PREAMBLE_SIZE) {
@@ -441,10 +448,13 @@ export class FrameDecoder {
             // The common case: the whole header is in this chunk.
             this.type = chunk[pos] as number;
             // Byte loads: readUInt32BE's bounds checks cost per frame (ping-pong profile).
-            this.remaining = (chunk[pos + 1] as number) * 0x1000000 + (((chunk[pos + 2] as number) << 16) | ((chunk[pos + 3] as number) << 8) | (chunk[pos + 4] as number));
+            this.remaining =
+              (chunk[pos + 1] as number) * 0x1000000 +
+              (((chunk[pos + 2] as number) << 16) | ((chunk[pos + 3] as number) << 8) | (chunk[pos + 4] as number));
             pos += FRAME_HEADER_SIZE;
           } else {
-            while (this.headerFill < FRAME_HEADER_SIZE && pos < len) this.header[this.headerFill++] = chunk[pos++] as number;
+            while (this.headerFill < FRAME_HEADER_SIZE && pos < len)
+              this.header[this.headerFill++] = chunk[pos++] as number;
             if (this.headerFill < FRAME_HEADER_SIZE) return pos;
             this.headerFill = 0;
             this.type = this.header[0] as number;
@@ -500,7 +510,8 @@ export class FrameDecoder {
     if (this.type === FRAME_DATA) {
       if (this.remaining > this.maxFramePayload) return tooBig('data frame', this.remaining, this.maxFramePayload);
     } else if (this.type === FRAME_DISCONNECT) {
-      if (this.remaining > this.maxDisconnectData) return tooBig('disconnect data', this.remaining, this.maxDisconnectData);
+      if (this.remaining > this.maxDisconnectData)
+        return tooBig('disconnect data', this.remaining, this.maxDisconnectData);
     } else {
       return malformed(`unknown frame type 0x${this.type.toString(16)}`);
     }

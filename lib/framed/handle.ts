@@ -158,7 +158,11 @@ export class FramedHandle implements SocketHandle, FrameSink {
     this.capabilities = framedCapabilities(init.mode);
     this.maxFramePayload = init.maxFramePayload ?? MAX_FRAME_PAYLOAD;
     this.maxDisconnectData = init.maxDisconnectData;
-    this.decoder = new FrameDecoder({ mode: init.mode, maxDisconnectData: init.maxDisconnectData, maxFramePayload: this.maxFramePayload });
+    this.decoder = new FrameDecoder({
+      mode: init.mode,
+      maxDisconnectData: init.maxDisconnectData,
+      maxFramePayload: this.maxFramePayload,
+    });
     this.handshake = handshake;
     this.tracker = init.tracker ?? null;
     this.tracker?.add();
@@ -217,7 +221,10 @@ export class FramedHandle implements SocketHandle, FrameSink {
     if (handle.closedLocally) return;
     // 'end' and 'error' come before 'close'; a close with neither is a connection that vanished.
     if (handle.recvState === 'open' && !handle.peerEnded) {
-      handle.fail(new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }), 'none');
+      handle.fail(
+        new WinsockError('WSAECONNRESET', 'WSARecv', { detail: 'the connection closed without a shutdown' }),
+        'none',
+      );
     }
   }
 
@@ -347,12 +354,22 @@ export class FramedHandle implements SocketHandle, FrameSink {
     const receiver = this.receiver;
     if (!receiver) return;
     if (!this.decoder.atBoundary) {
-      this.fail(new WinsockError('WSAECONNABORTED', 'WSARecv', { detail: 'protocol violation: the connection ended inside a frame' }), 'reset');
+      this.fail(
+        new WinsockError('WSAECONNABORTED', 'WSARecv', {
+          detail: 'protocol violation: the connection ended inside a frame',
+        }),
+        'reset',
+      );
       return;
     }
     this.recvState = 'ended';
     this.settleWaiters();
-    debug('framed: peer %s:%d shut down (disconnect data: %s)', this.remoteAddress.address, this.remoteAddress.port, this.peerDisconnect ? `${this.peerDisconnect.length} bytes` : 'none');
+    debug(
+      'framed: peer %s:%d shut down (disconnect data: %s)',
+      this.remoteAddress.address,
+      this.remoteAddress.port,
+      this.peerDisconnect ? `${this.peerDisconnect.length} bytes` : 'none',
+    );
     receiver.onEnd(this.peerDisconnect);
   }
 
@@ -366,7 +383,12 @@ export class FramedHandle implements SocketHandle, FrameSink {
     this.recvState = 'failed';
     this.failure = error;
     this.stash.length = 0;
-    debug('framed: connection with %s:%d failed: %s', this.remoteAddress.address, this.remoteAddress.port, error.message);
+    debug(
+      'framed: connection with %s:%d failed: %s',
+      this.remoteAddress.address,
+      this.remoteAddress.port,
+      error.message,
+    );
     if (close === 'reset') abortSocket(this.socket);
     this.settleWaiters();
     this.receiver?.onError(error);
@@ -387,7 +409,8 @@ export class FramedHandle implements SocketHandle, FrameSink {
 
   private sendError(syscall: string): WinsockError | null {
     if (this.closedLocally) return new WinsockError('WSAENOTSOCK', syscall, { detail: 'the socket was closed' });
-    if (this.sendShut) return new WinsockError('WSAESHUTDOWN', syscall, { detail: 'the sending side was shut down by sendDisconnect' });
+    if (this.sendShut)
+      return new WinsockError('WSAESHUTDOWN', syscall, { detail: 'the sending side was shut down by sendDisconnect' });
     if (this.failure) return new WinsockError(this.failure.code, syscall, { cause: this.failure });
     if (this.socket.destroyed) return new WinsockError('WSAENOTCONN', syscall, { detail: 'the connection is closed' });
     return null;
@@ -456,7 +479,9 @@ export class FramedHandle implements SocketHandle, FrameSink {
   private messageParts(chunks: readonly Buffer[]): Buffer[] | WinsockError {
     for (const c of chunks) {
       if (c.length > this.maxFramePayload) {
-        return new WinsockError('WSAEMSGSIZE', 'WSASend', { detail: `a message of ${c.length} bytes exceeds the protocol's limit of ${this.maxFramePayload}` });
+        return new WinsockError('WSAEMSGSIZE', 'WSASend', {
+          detail: `a message of ${c.length} bytes exceeds the protocol's limit of ${this.maxFramePayload}`,
+        });
       }
     }
     const parts: Buffer[] = [];
@@ -480,7 +505,9 @@ export class FramedHandle implements SocketHandle, FrameSink {
     if (refused) return Promise.reject(refused);
     if (data && data.length > this.maxDisconnectData) {
       return Promise.reject(
-        new WinsockError('WSAEMSGSIZE', 'WSASendDisconnect', { detail: `disconnect data of ${data.length} bytes exceeds the limit of ${this.maxDisconnectData}` }),
+        new WinsockError('WSAEMSGSIZE', 'WSASendDisconnect', {
+          detail: `disconnect data of ${data.length} bytes exceeds the limit of ${this.maxDisconnectData}`,
+        }),
       );
     }
     this.sendShut = true;

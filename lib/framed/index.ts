@@ -3,7 +3,13 @@
  * disconnect data over plain TCP (node:net) with the framed protocol of
  * docs/protocol.md. Runs everywhere Node runs.
  */
-import { connect as netConnect, createServer as netCreateServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as netCreateServer,
+  type NetConnectOpts,
+  type Server,
+  type Socket,
+} from 'node:net';
 import type { Provider } from '../provider';
 import { connectFramed } from './connect';
 import { MAX_FRAME_PAYLOAD } from './frames';
@@ -52,7 +58,12 @@ export function createFramedProvider(options: FramedProviderOptions = {}): Provi
     kernelBacklog: options.kernelBacklog ?? 511,
     maxFramePayload,
   };
-  const connectDeps = { connect: options.connect ?? netConnect, tracker, maxFramePayload, answerTimeout: options.answerTimeout ?? DEFAULTS.handshakeTimeout };
+  const connectDeps = {
+    connect: options.connect ?? netConnect,
+    tracker,
+    maxFramePayload,
+    answerTimeout: options.answerTimeout ?? DEFAULTS.handshakeTimeout,
+  };
   return {
     name: 'framed',
     listen: (listenOptions, callbacks) => FramedListener.listen(listenOptions, callbacks, listenerDeps),

@@ -17,10 +17,24 @@
 import type { Server, Socket } from 'node:net';
 import { debug } from '../debug';
 import { WinsockError, WSA_ERRORS } from '../errors';
-import type { ConditionVerdict, ListenerCallbacks, ProviderListener, ProviderListenOptions, RawRequest } from '../provider';
+import type {
+  ConditionVerdict,
+  ListenerCallbacks,
+  ProviderListener,
+  ProviderListenOptions,
+  RawRequest,
+} from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
 import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
-import { encodeVerdict, HelloDecoder, VERDICT_START_SIZE, violationError, type HelloLimits, type PreambleStep, type Hello } from './frames';
+import {
+  encodeVerdict,
+  HelloDecoder,
+  VERDICT_START_SIZE,
+  violationError,
+  type HelloLimits,
+  type PreambleStep,
+  type Hello,
+} from './frames';
 import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import { framedCapabilities } from './protocols';
 import { listenServer, type BoundServer } from '../tcp/listen';
@@ -60,7 +74,12 @@ class Pending implements Handshake {
     readonly remote: SocketAddress | null,
     /** performance.now() by which the hello must be complete. */
     readonly deadline: number,
-    settings: { mode: 'stream' | 'message'; maxDisconnectData: number; maxFramePayload: number; tracker: HandleTracker },
+    settings: {
+      mode: 'stream' | 'message';
+      maxDisconnectData: number;
+      maxFramePayload: number;
+      tracker: HandleTracker;
+    },
   ) {
     this.handle = new FramedHandle({ socket, ...settings }, this);
   }
@@ -70,17 +89,31 @@ class Pending implements Handshake {
     return this.decoder ? this.decoder.received : 0;
   }
 
-  data(chunk: Buffer): void { this.listener.handshakeData(this, chunk); }
-  end(): void { this.listener.handshakeGone(this, null); }
-  error(err: Error): void { this.listener.handshakeGone(this, err); }
-  close(): void { this.listener.handshakeGone(this, null); }
+  data(chunk: Buffer): void {
+    this.listener.handshakeData(this, chunk);
+  }
+  end(): void {
+    this.listener.handshakeGone(this, null);
+  }
+  error(err: Error): void {
+    this.listener.handshakeGone(this, err);
+  }
+  close(): void {
+    this.listener.handshakeGone(this, null);
+  }
 }
 
 /** A refused socket waiting for its caller to read the verdict and hang up. */
 class Lingering implements Handshake {
-  constructor(private readonly socket: Socket, private readonly timer: NodeJS.Timeout, private readonly done: (socket: Socket) => void) {}
+  constructor(
+    private readonly socket: Socket,
+    private readonly timer: NodeJS.Timeout,
+    private readonly done: (socket: Socket) => void,
+  ) {}
   data(): void {}
-  end(): void { this.socket.destroy(); }
+  end(): void {
+    this.socket.destroy();
+  }
   error(): void {}
   close(): void {
     clearTimeout(this.timer);
@@ -117,7 +150,12 @@ export class FramedListener implements ProviderListener {
   /** Decodes every hello that arrives in one chunk (most): no decoder per connection. */
   private readonly helloDecoder: HelloDecoder;
   private readonly helloLimits: HelloLimits;
-  private readonly handleSettings: { mode: 'stream' | 'message'; maxDisconnectData: number; maxFramePayload: number; tracker: HandleTracker };
+  private readonly handleSettings: {
+    mode: 'stream' | 'message';
+    maxDisconnectData: number;
+    maxFramePayload: number;
+    tracker: HandleTracker;
+  };
   private readonly backlog: Backlog<Pending> = new Backlog<Pending>({
     condition: (entry) => this.callbacks.condition(entry.request as RawRequest),
     closed: () => this.closing !== null,
@@ -145,7 +183,12 @@ export class FramedListener implements ProviderListener {
     this.capabilities = framedCapabilities(options.mode);
     this.helloLimits = { maxCallerData: options.maxCallerData };
     this.helloDecoder = new HelloDecoder(this.helloLimits);
-    this.handleSettings = { mode: options.mode, maxDisconnectData: options.maxDisconnectData, maxFramePayload: deps.maxFramePayload, tracker: deps.tracker };
+    this.handleSettings = {
+      mode: options.mode,
+      maxDisconnectData: options.maxDisconnectData,
+      maxFramePayload: deps.maxFramePayload,
+      tracker: deps.tracker,
+    };
     const { server } = bound;
     this.server = server;
     this.address = bound.address;
@@ -157,10 +200,26 @@ export class FramedListener implements ProviderListener {
     });
   }
 
-  static async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks, deps: ListenerDeps): Promise<FramedListener> {
-    const bound = await listenServer(deps.createServer(), options.host, options.port, deps.kernelBacklog, options.onBound);
+  static async listen(
+    options: ProviderListenOptions,
+    callbacks: ListenerCallbacks,
+    deps: ListenerDeps,
+  ): Promise<FramedListener> {
+    const bound = await listenServer(
+      deps.createServer(),
+      options.host,
+      options.port,
+      deps.kernelBacklog,
+      options.onBound,
+    );
     const listener = new FramedListener(bound, options, callbacks, deps, deps.tracker.server());
-    debug('framed: listening on %s:%d (%s mode, backlog %d)', listener.address.address, listener.address.port, options.mode, options.backlog);
+    debug(
+      'framed: listening on %s:%d (%s mode, backlog %d)',
+      listener.address.address,
+      listener.address.port,
+      options.mode,
+      options.backlog,
+    );
     return listener;
   }
 
@@ -179,7 +238,9 @@ export class FramedListener implements ProviderListener {
       socket.on('error', () => {});
       abort(socket);
       this.callbacks.clientError(
-        new WinsockError('WSAECONNREFUSED', 'WSAAccept', { detail: `${this.deps.maxHandshakes} connections are already in their handshake` }),
+        new WinsockError('WSAECONNREFUSED', 'WSAAccept', {
+          detail: `${this.deps.maxHandshakes} connections are already in their handshake`,
+        }),
         remote,
       );
       return;
@@ -229,7 +290,12 @@ export class FramedListener implements ProviderListener {
   handshakeData(entry: Pending, chunk: Buffer): void {
     if (entry.phase === 'queued') {
       // The caller sends nothing between its hello and the verdict.
-      this.dropQueued(entry, new WinsockError('WSAECONNABORTED', 'WSAAccept', { detail: `protocol violation: ${chunk.length} bytes before the verdict` }));
+      this.dropQueued(
+        entry,
+        new WinsockError('WSAECONNABORTED', 'WSAAccept', {
+          detail: `protocol violation: ${chunk.length} bytes before the verdict`,
+        }),
+      );
       return;
     }
     if (entry.phase !== 'hello') return;
@@ -254,7 +320,9 @@ export class FramedListener implements ProviderListener {
     if (step.end < chunk.length) {
       this.dropHandshake(
         entry,
-        new WinsockError('WSAECONNABORTED', 'WSAAccept', { detail: `protocol violation: ${chunk.length - step.end} bytes after the hello, before the verdict` }),
+        new WinsockError('WSAECONNABORTED', 'WSAAccept', {
+          detail: `protocol violation: ${chunk.length - step.end} bytes after the hello, before the verdict`,
+        }),
       );
       return;
     }
@@ -265,7 +333,9 @@ export class FramedListener implements ProviderListener {
       this.detach(entry);
       this.refuse(entry, WSA_ERRORS.WSAEPROTOTYPE);
       this.callbacks.clientError(
-        new WinsockError('WSAEPROTOTYPE', 'WSAAccept', { detail: `the caller asked for ${hello.mode} mode, this server is in ${this.options.mode} mode` }),
+        new WinsockError('WSAEPROTOTYPE', 'WSAAccept', {
+          detail: `the caller asked for ${hello.mode} mode, this server is in ${this.options.mode} mode`,
+        }),
         entry.remote,
       );
       return;
@@ -283,7 +353,12 @@ export class FramedListener implements ProviderListener {
       entry.phase = 'done';
       this.detach(entry);
       this.refuse(entry, REFUSED);
-      debug('framed: backlog of %d full, refusing %s:%d', this.options.backlog, request.callerId.address, request.callerId.port);
+      debug(
+        'framed: backlog of %d full, refusing %s:%d',
+        this.options.backlog,
+        request.callerId.address,
+        request.callerId.port,
+      );
       this.callbacks.refused(request, 'backlog');
       return;
     }
@@ -322,7 +397,10 @@ export class FramedListener implements ProviderListener {
     this.removeQueued(entry);
     abort(entry.socket);
     this.callbacks.clientError(err, entry.remote);
-    this.callbacks.withdrawn(request, new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the request was dropped for a protocol violation' }));
+    this.callbacks.withdrawn(
+      request,
+      new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: 'the request was dropped for a protocol violation' }),
+    );
     this.backlog.pump();
   }
 
@@ -338,7 +416,9 @@ export class FramedListener implements ProviderListener {
         this.callbacks.clientError(
           err
             ? WinsockError.fromNodeError(err, 'WSAAccept')
-            : new WinsockError('WSAECONNRESET', 'WSAAccept', { detail: `the caller left after ${entry.received} bytes of its hello` }),
+            : new WinsockError('WSAECONNRESET', 'WSAAccept', {
+                detail: `the caller left after ${entry.received} bytes of its hello`,
+              }),
           entry.remote,
         );
       }
@@ -351,7 +431,11 @@ export class FramedListener implements ProviderListener {
       debug('framed: %s:%d withdrew its request', request.callerId.address, request.callerId.port);
       this.callbacks.withdrawn(
         request,
-        new WinsockError('WSAECONNRESET', 'WSAAccept', err ? { cause: err, detail: err.message } : { detail: 'the caller closed its connection' }),
+        new WinsockError(
+          'WSAECONNRESET',
+          'WSAAccept',
+          err ? { cause: err, detail: err.message } : { detail: 'the caller closed its connection' },
+        ),
       );
       this.backlog.pump();
     }
@@ -385,9 +469,10 @@ export class FramedListener implements ProviderListener {
     const socket = entry.socket;
     let bytes: Buffer;
     try {
-      bytes = verdict.calleeData === null && verdict.qos === null
-        ? PLAIN_ACCEPT
-        : encodeVerdict({ accept: true, errno: 0, calleeData: verdict.calleeData, qos: verdict.qos });
+      bytes =
+        verdict.calleeData === null && verdict.qos === null
+          ? PLAIN_ACCEPT
+          : encodeVerdict({ accept: true, errno: 0, calleeData: verdict.calleeData, qos: verdict.qos });
     } catch (err) {
       // A QOS the facade let through but a FLOWSPEC cannot hold: the caller is refused, the server is told.
       this.detach(entry);
@@ -457,9 +542,19 @@ export class FramedListener implements ProviderListener {
         this.detach(entry);
         this.refuse(entry, REFUSED);
       }
-      debug('framed: listener %s:%d closed, %d queued requests refused', this.address.address, this.address.port, queued.length);
+      debug(
+        'framed: listener %s:%d closed, %d queued requests refused',
+        this.address.address,
+        this.address.port,
+        queued.length,
+      );
       // Resolved once every refused caller has its verdict (or lingerMs passed).
-      await Promise.all([...this.lingering].map((s) => new Promise<void>((resolve) => (s.destroyed && s.closed ? resolve() : s.once('close', () => resolve())))));
+      await Promise.all(
+        [...this.lingering].map(
+          (s) =>
+            new Promise<void>((resolve) => (s.destroyed && s.closed ? resolve() : s.once('close', () => resolve()))),
+        ),
+      );
     })();
     return this.closing;
   }

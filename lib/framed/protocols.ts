@@ -24,14 +24,44 @@ const IPPROTO_TCP = 6;
  * framing adds connect/disconnect data, QOS passthrough (carried to the
  * acceptor, not enforced by any network) and a graceful close.
  */
-const COMMON = XP1.GUARANTEED_DELIVERY | XP1.GUARANTEED_ORDER | XP1.GRACEFUL_CLOSE | XP1.CONNECT_DATA | XP1.DISCONNECT_DATA | XP1.QOS_SUPPORTED;
+const COMMON =
+  XP1.GUARANTEED_DELIVERY |
+  XP1.GUARANTEED_ORDER |
+  XP1.GRACEFUL_CLOSE |
+  XP1.CONNECT_DATA |
+  XP1.DISCONNECT_DATA |
+  XP1.QOS_SUPPORTED;
 
 const ENTRIES: readonly RawProtocolEntry[] = [
-  { name: STREAM_PROTOCOL_NAME, addressFamily: AF_INET, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: COMMON },
-  { name: STREAM_PROTOCOL_NAME, addressFamily: AF_INET6, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: COMMON },
+  {
+    name: STREAM_PROTOCOL_NAME,
+    addressFamily: AF_INET,
+    socketType: SOCK_STREAM,
+    protocol: IPPROTO_TCP,
+    serviceFlags: COMMON,
+  },
+  {
+    name: STREAM_PROTOCOL_NAME,
+    addressFamily: AF_INET6,
+    socketType: SOCK_STREAM,
+    protocol: IPPROTO_TCP,
+    serviceFlags: COMMON,
+  },
   // Reliable, ordered, boundaries kept: SOCK_SEQPACKET is the socket type that says so.
-  { name: MESSAGE_PROTOCOL_NAME, addressFamily: AF_INET, socketType: SOCK_SEQPACKET, protocol: IPPROTO_TCP, serviceFlags: COMMON | XP1.MESSAGE_ORIENTED },
-  { name: MESSAGE_PROTOCOL_NAME, addressFamily: AF_INET6, socketType: SOCK_SEQPACKET, protocol: IPPROTO_TCP, serviceFlags: COMMON | XP1.MESSAGE_ORIENTED },
+  {
+    name: MESSAGE_PROTOCOL_NAME,
+    addressFamily: AF_INET,
+    socketType: SOCK_SEQPACKET,
+    protocol: IPPROTO_TCP,
+    serviceFlags: COMMON | XP1.MESSAGE_ORIENTED,
+  },
+  {
+    name: MESSAGE_PROTOCOL_NAME,
+    addressFamily: AF_INET6,
+    socketType: SOCK_SEQPACKET,
+    protocol: IPPROTO_TCP,
+    serviceFlags: COMMON | XP1.MESSAGE_ORIENTED,
+  },
 ];
 
 export function framedProtocols(): ProtocolInfo[] {

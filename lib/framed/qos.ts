@@ -43,7 +43,9 @@ function checkFlowSpec(spec: FlowSpec, which: string, syscall: string): void {
   for (const field of FLOWSPEC_FIELDS) {
     const v = spec[field];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
-      throw new WinsockError('WSAEINVAL', syscall, { detail: `QOS ${which}.${field} must be an integer in 0..0xFFFFFFFF, got ${String(v)}` });
+      throw new WinsockError('WSAEINVAL', syscall, {
+        detail: `QOS ${which}.${field} must be an integer in 0..0xFFFFFFFF, got ${String(v)}`,
+      });
     }
   }
 }
@@ -98,7 +100,8 @@ export function decodeQos(buf: Buffer): Qos | string {
   if ((flags & ~KNOWN_FLAGS) !== 0) return `unknown QOS flags 0x${flags.toString(16)}`;
   const fixed = 1 + (flags & FLAG_SENDING ? FLOWSPEC_SIZE : 0) + (flags & FLAG_RECEIVING ? FLOWSPEC_SIZE : 0);
   if (buf.length < fixed) return `QOS body of ${buf.length} bytes is shorter than its flow specs (${fixed})`;
-  if (!(flags & FLAG_PROVIDER_SPECIFIC) && buf.length !== fixed) return `QOS body has ${buf.length - fixed} stray bytes`;
+  if (!(flags & FLAG_PROVIDER_SPECIFIC) && buf.length !== fixed)
+    return `QOS body has ${buf.length - fixed} stray bytes`;
   let off = 1;
   let sending: FlowSpec | null = null;
   let receiving: FlowSpec | null = null;

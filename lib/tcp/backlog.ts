@@ -23,10 +23,14 @@ export class Backlog<T> {
 
   constructor(private readonly owner: BacklogOwner<T>) {}
 
-  get size(): number { return this.queue.length; }
+  get size(): number {
+    return this.queue.length;
+  }
 
   /** The requests still waiting (the head first). */
-  waiting(): readonly T[] { return this.queue; }
+  waiting(): readonly T[] {
+    return this.queue;
+  }
 
   /** Queues a request and offers what can be offered. */
   push(entry: T): void {
@@ -70,7 +74,10 @@ export class Backlog<T> {
           // The contract says condition() never throws. If it does, throwing on
           // inside a socket event would take the process down: refuse only
           // this caller and make the bug visible as a warning instead.
-          process.emitWarning(`winsock2: the listener's condition callback threw; the caller was refused: ${String(err)}`, 'WinsockWarning');
+          process.emitWarning(
+            `winsock2: the listener's condition callback threw; the caller was refused: ${String(err)}`,
+            'WinsockWarning',
+          );
           verdict = { action: 'reject' };
         }
         // The callbacks may have closed the listener or dropped the head meanwhile.

@@ -34,7 +34,11 @@ export abstract class ConnectAttempt {
       signal.addEventListener('abort', this.abortListener, { once: true });
     }
     if (timeout > 0) {
-      this.timer = setTimeout(() => this.fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `${waitingFor} within ${timeout} ms` })), timeout);
+      this.timer = setTimeout(
+        () =>
+          this.fail(new WinsockError('WSAETIMEDOUT', 'WSAConnect', { detail: `${waitingFor} within ${timeout} ms` })),
+        timeout,
+      );
     }
   }
 

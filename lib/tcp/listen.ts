@@ -27,7 +27,11 @@ export interface BoundServer {
  * node:net binds it.
  */
 export function listenServer(
-  server: Server, host: string, port: number, kernelBacklog: number, onBound?: (address: SocketAddress) => void,
+  server: Server,
+  host: string,
+  port: number,
+  kernelBacklog: number,
+  onBound?: (address: SocketAddress) => void,
 ): Promise<BoundServer> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error & { code?: string }): void => {
@@ -51,10 +55,11 @@ export function listenServer(
     if (onBound) {
       const addr = server.address();
       if (addr !== null && typeof addr === 'object') onBound(socketAddress(addr.address, addr.port));
-      else server.once('listening', () => {
-        const late = server.address();
-        if (late !== null && typeof late === 'object') onBound(socketAddress(late.address, late.port));
-      });
+      else
+        server.once('listening', () => {
+          const late = server.address();
+          if (late !== null && typeof late === 'object') onBound(socketAddress(late.address, late.port));
+        });
     }
   });
 }

@@ -14,7 +14,10 @@ export function socketAddress(address: string | undefined, port: number | undefi
 }
 
 /** The remote end of a socket, or null once node:net no longer knows it (already closed). */
-export function remoteOf(socket: { remoteAddress?: string | undefined; remotePort?: number | undefined }): SocketAddress | null {
+export function remoteOf(socket: {
+  remoteAddress?: string | undefined;
+  remotePort?: number | undefined;
+}): SocketAddress | null {
   return socket.remoteAddress === undefined ? null : socketAddress(socket.remoteAddress, socket.remotePort);
 }
 

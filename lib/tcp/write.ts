@@ -18,7 +18,11 @@ import { WinsockError } from '../errors';
  * be the caller's own buffers, which it must not reuse before then. A later
  * failure still reaches the handle through the socket's 'error'.
  */
-export function writeParts(socket: Socket, parts: readonly Buffer[], callback: (error: WinsockError | null) => void): void {
+export function writeParts(
+  socket: Socket,
+  parts: readonly Buffer[],
+  callback: (error: WinsockError | null) => void,
+): void {
   let early = false;
   const done = (err?: Error | null): void => {
     if (!early) callback(err ? WinsockError.fromNodeError(err, 'WSASend') : null);

@@ -29,7 +29,12 @@ forEachProvider('conditional accept', (provider) => {
 
   it('passes the caller and callee ids to the condition function', async function () {
     let seen: ConnectionRequest | undefined;
-    const { port } = await listen(provider, { condition: (req) => { seen = req; return 'accept'; } });
+    const { port } = await listen(provider, {
+      condition: (req) => {
+        seen = req;
+        return 'accept';
+      },
+    });
     const client = own(await connect({ provider, port }));
     await waitFor(() => seen !== undefined);
     assert.ok(seen);
@@ -65,16 +70,24 @@ forEachProvider('conditional accept', (provider) => {
 
   it("defers with 'defer' until server.decide()", async function () {
     let request: ConnectionRequest | undefined;
-    const { server, port } = await listen(provider, { condition: (req) => { request = req; return 'defer'; } });
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        request = req;
+        return 'defer';
+      },
+    });
     const decisions: DecisionEvent[] = [];
     server.on('decision', (d) => decisions.push(d));
     let settled = false;
-    const attempt = connect({ provider, port }).finally(() => { settled = true; });
+    const attempt = connect({ provider, port }).finally(() => {
+      settled = true;
+    });
     await waitFor(() => request !== undefined);
     assert.equal(server.pendingDecisions, 1);
     // capabilities.conditionalAccept (SO_CONDITIONAL_ACCEPT read back; framed
     // always) says whether the caller's connect waits for the decision.
-    if (server.capabilities.conditionalAccept) assert.equal(settled, false, 'connect completes only after the decision');
+    if (server.capabilities.conditionalAccept)
+      assert.equal(settled, false, 'connect completes only after the decision');
     else await waitFor(() => settled);
     assert.ok(request);
     server.decide(request, 'accept');
@@ -82,11 +95,19 @@ forEachProvider('conditional accept', (provider) => {
     await waitFor(() => decisions.length === 1);
     assert.equal(decisions[0]?.verdict, 'accept');
     assert.equal(decisions[0]?.deferrals, 1);
-    assert.throws(() => server.decide(request as ConnectionRequest, 'accept'), (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => server.decide(request as ConnectionRequest, 'accept'),
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
   });
 
   it('req.decide() settles a deferred request, and a deferred reject refuses', async function () {
-    const { port } = await listen(provider, { condition: (req) => { setImmediate(() => req.decide('reject')); return 'defer'; } });
+    const { port } = await listen(provider, {
+      condition: (req) => {
+        setImmediate(() => req.decide('reject'));
+        return 'defer';
+      },
+    });
     await expectRefused(provider, connect({ provider, port }));
   });
 
@@ -108,12 +129,18 @@ forEachProvider('conditional accept', (provider) => {
     const { server, port } = await listen(provider, {
       condition: (req) => {
         offered.push(req.callerId.port);
-        if (offered.length === 1) return new Promise<Decision>((resolve) => { release = resolve; });
+        if (offered.length === 1)
+          return new Promise<Decision>((resolve) => {
+            release = resolve;
+          });
         return 'accept';
       },
     });
     const order: number[] = [];
-    server.on('connection', (s) => { own(s); order.push(s.remotePort ?? 0); });
+    server.on('connection', (s) => {
+      own(s);
+      order.push(s.remotePort ?? 0);
+    });
     const first = connect({ provider, port });
     await waitFor(() => release !== undefined);
     const second = connect({ provider, port });
@@ -123,7 +150,8 @@ forEachProvider('conditional accept', (provider) => {
     assert.ok(release);
     release('accept');
     const [a, b] = await Promise.all([first, second]);
-    own(a); own(b);
+    own(a);
+    own(b);
     await waitFor(() => order.length === 2);
     assert.deepEqual(order, [a.localPort, b.localPort], 'accepted in arrival order');
     assert.deepEqual(offered, [a.localPort, b.localPort]);
@@ -132,7 +160,10 @@ forEachProvider('conditional accept', (provider) => {
   it('a condition that throws refuses only that caller and reports conditionError WSAEINVAL', async function () {
     let n = 0;
     const { server, port } = await listen(provider, {
-      condition: () => { if (n++ === 0) throw new Error('boom'); return 'accept'; },
+      condition: () => {
+        if (n++ === 0) throw new Error('boom');
+        return 'accept';
+      },
     });
     const errors: WinsockError[] = [];
     server.on('conditionError', (e) => errors.push(e));
@@ -166,7 +197,10 @@ forEachProvider('conditional accept', (provider) => {
   });
 
   it('rejects a decision still pending after decisionTimeout with WSAETIMEDOUT', async function () {
-    const { server, port } = await listen(provider, { decisionTimeout: 50, condition: () => new Promise<Decision>(() => undefined) });
+    const { server, port } = await listen(provider, {
+      decisionTimeout: 50,
+      condition: () => new Promise<Decision>(() => undefined),
+    });
     const errors: WinsockError[] = [];
     const decisions: DecisionEvent[] = [];
     server.on('conditionError', (e) => errors.push(e));
@@ -181,7 +215,13 @@ forEachProvider('conditional accept', (provider) => {
     const blockList = new BlockList();
     blockList.addAddress('127.0.0.1');
     let called = 0;
-    const { server, port } = await listen(provider, { blockList, condition: () => { called++; return 'accept'; } });
+    const { server, port } = await listen(provider, {
+      blockList,
+      condition: () => {
+        called++;
+        return 'accept';
+      },
+    });
     const decisions: DecisionEvent[] = [];
     server.on('decision', (d) => decisions.push(d));
     await expectRefused(provider, connect({ provider, port }));

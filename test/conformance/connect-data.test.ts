@@ -13,7 +13,16 @@ import type { WinsockSocket } from '../../lib/socket';
 import { carriesData, expectRefused, forEachProvider, listen, own, rejectsWith, waitFor } from '../helpers/harness';
 
 const QOS: Qos = {
-  sending: { tokenRate: 1000, tokenBucketSize: 2000, peakBandwidth: 3000, latency: 4, delayVariation: 5, serviceType: 1, maxSduSize: 1500, minimumPolicedSize: 64 },
+  sending: {
+    tokenRate: 1000,
+    tokenBucketSize: 2000,
+    peakBandwidth: 3000,
+    latency: 4,
+    delayVariation: 5,
+    serviceType: 1,
+    maxSduSize: 1500,
+    minimumPolicedSize: 64,
+  },
   receiving: null,
   providerSpecific: Buffer.from([1, 2, 3]),
 };
@@ -24,7 +33,16 @@ forEachProvider('connect data', (provider) => {
   it('reports capabilities with exactly the SPEC fields', async function () {
     const { server, port } = await listen(provider, { condition: () => 'accept' });
     const client = own(await connect({ provider, port }));
-    const fields = ['provider', 'protocol', 'connectData', 'disconnectData', 'qos', 'gracefulClose', 'messageOriented', 'conditionalAccept'];
+    const fields = [
+      'provider',
+      'protocol',
+      'connectData',
+      'disconnectData',
+      'qos',
+      'gracefulClose',
+      'messageOriented',
+      'conditionalAccept',
+    ];
     assert.deepEqual(Object.keys(server.capabilities).sort(), [...fields].sort());
     assert.deepEqual(Object.keys(client.capabilities).sort(), [...fields].sort());
     assert.equal(client.capabilities.provider, provider);
@@ -45,7 +63,7 @@ forEachProvider('connect data', (provider) => {
       // where this says so.
       if (provider === 'emulated') assert.equal(server.capabilities.conditionalAccept, false);
       else assert.equal(typeof server.capabilities.conditionalAccept, 'boolean');
-      assert.equal(client.capabilities.conditionalAccept, false, 'a caller\'s socket never holds a handshake');
+      assert.equal(client.capabilities.conditionalAccept, false, "a caller's socket never holds a handshake");
     }
   });
 
@@ -53,7 +71,10 @@ forEachProvider('connect data', (provider) => {
     it('carries caller data to the condition and callee data back to the caller', async function () {
       let seen: ConnectionRequest | undefined;
       const { server, port } = await listen(provider, {
-        condition: (req) => { seen = req; return { action: 'accept', calleeData: Buffer.from(`welcome ${req.callerData?.toString()}`) }; },
+        condition: (req) => {
+          seen = req;
+          return { action: 'accept', calleeData: Buffer.from(`welcome ${req.callerData?.toString()}`) };
+        },
       });
       const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
       const client = own(await connect({ provider, port, callerData: Buffer.from('alice') }));
@@ -65,25 +86,45 @@ forEachProvider('connect data', (provider) => {
 
     it('passes SQOS and GQOS through to the condition function', async function () {
       let seen: ConnectionRequest | undefined;
-      const { port } = await listen(provider, { condition: (req) => { seen = req; return 'accept'; } });
-      own(await connect({ provider, port, sqos: QOS, gqos: { sending: null, receiving: QOS.sending, providerSpecific: null } }));
+      const { port } = await listen(provider, {
+        condition: (req) => {
+          seen = req;
+          return 'accept';
+        },
+      });
+      own(
+        await connect({
+          provider,
+          port,
+          sqos: QOS,
+          gqos: { sending: null, receiving: QOS.sending, providerSpecific: null },
+        }),
+      );
       assert.deepEqual(seen?.sqos, QOS);
       assert.deepEqual(seen?.gqos?.receiving, QOS.sending);
     });
 
-    it('refuses caller data over the client\'s maxCallerData before sending (WSAEMSGSIZE)', async function () {
+    it("refuses caller data over the client's maxCallerData before sending (WSAEMSGSIZE)", async function () {
       let offered = 0;
-      const { port } = await listen(provider, { condition: () => { offered++; return 'accept'; } });
+      const { port } = await listen(provider, {
+        condition: () => {
+          offered++;
+          return 'accept';
+        },
+      });
       await rejectsWith(connect({ provider, port, callerData: Buffer.alloc(101), maxCallerData: 100 }), 'WSAEMSGSIZE');
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(offered, 0, 'nothing reached the server');
     });
 
-    it('drops a caller whose data exceeds the server\'s maxCallerData (clientError WSAEMSGSIZE)', async function () {
+    it("drops a caller whose data exceeds the server's maxCallerData (clientError WSAEMSGSIZE)", async function () {
       const { server, port } = await listen(provider, { maxCallerData: 10, condition: () => 'accept' });
       const errors: WinsockError[] = [];
       server.on('clientError', (e) => errors.push(e));
-      const failure = await connect({ provider, port, callerData: Buffer.alloc(11) }).then(() => null, (e: WinsockError) => e);
+      const failure = await connect({ provider, port, callerData: Buffer.alloc(11) }).then(
+        () => null,
+        (e: WinsockError) => e,
+      );
       assert.ok(failure, 'the connect failed');
       await waitFor(() => errors.length === 1);
       assert.equal(errors[0]?.code, 'WSAEMSGSIZE');
@@ -91,21 +132,31 @@ forEachProvider('connect data', (provider) => {
     });
 
     it('refuses callee data over maxCalleeData with conditionError WSAEMSGSIZE', async function () {
-      const { server, port } = await listen(provider, { maxCalleeData: 4, condition: () => ({ action: 'accept', calleeData: 'too long' }) });
+      const { server, port } = await listen(provider, {
+        maxCalleeData: 4,
+        condition: () => ({ action: 'accept', calleeData: 'too long' }),
+      });
       const errors: WinsockError[] = [];
       server.on('conditionError', (e) => errors.push(e));
       await expectRefused(provider, connect({ provider, port }));
       assert.equal(errors[0]?.code, 'WSAEMSGSIZE');
     });
 
-    it('fails a connect whose callee data exceeds the client\'s maxCalleeData', async function () {
-      const { port } = await listen(provider, { condition: () => ({ action: 'accept', calleeData: Buffer.alloc(64) }) });
+    it("fails a connect whose callee data exceeds the client's maxCalleeData", async function () {
+      const { port } = await listen(provider, {
+        condition: () => ({ action: 'accept', calleeData: Buffer.alloc(64) }),
+      });
       await rejectsWith(connect({ provider, port, maxCalleeData: 16 }), 'WSAEMSGSIZE');
     });
   } else {
-    it('refuses caller data with WSAEPROTONOSUPPORT (WSAConnect\'s documented code) before anything is sent', async function () {
+    it("refuses caller data with WSAEPROTONOSUPPORT (WSAConnect's documented code) before anything is sent", async function () {
       let offered = 0;
-      const { port } = await listen(provider, { condition: () => { offered++; return 'accept'; } });
+      const { port } = await listen(provider, {
+        condition: () => {
+          offered++;
+          return 'accept';
+        },
+      });
       const before = resolveProvider(provider).handleCount();
       const err = await rejectsWith(connect({ provider, port, callerData: Buffer.from('x') }), 'WSAEPROTONOSUPPORT');
       assert.equal(err.syscall, 'WSAConnect');
@@ -115,7 +166,9 @@ forEachProvider('connect data', (provider) => {
     });
 
     it('refuses callee data with conditionError WSAEOPNOTSUPP instead of dropping it', async function () {
-      const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', calleeData: 'welcome' }) });
+      const { server, port } = await listen(provider, {
+        condition: () => ({ action: 'accept', calleeData: 'welcome' }),
+      });
       const errors: WinsockError[] = [];
       server.on('conditionError', (e) => errors.push(e));
       await expectRefused(provider, connect({ provider, port }));
@@ -133,10 +186,18 @@ forEachProvider('connect data', (provider) => {
 
     it('refuses socket QOS and group QOS with WSAEOPNOTSUPP before anything is sent (no XP1_QOS_SUPPORTED)', async function () {
       let offered = 0;
-      const { port } = await listen(provider, { condition: () => { offered++; return 'accept'; } });
+      const { port } = await listen(provider, {
+        condition: () => {
+          offered++;
+          return 'accept';
+        },
+      });
       const before = resolveProvider(provider).handleCount();
       await rejectsWith(connect({ provider, port, sqos: QOS }), 'WSAEOPNOTSUPP');
-      await rejectsWith(connect({ provider, port, gqos: { sending: null, receiving: QOS.sending, providerSpecific: null } }), 'WSAEOPNOTSUPP');
+      await rejectsWith(
+        connect({ provider, port, gqos: { sending: null, receiving: QOS.sending, providerSpecific: null } }),
+        'WSAEOPNOTSUPP',
+      );
       assert.equal(resolveProvider(provider).handleCount(), before, 'no socket was even created');
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(offered, 0);
@@ -144,7 +205,12 @@ forEachProvider('connect data', (provider) => {
 
     it('gives the condition no caller data and no QOS on TCP/IP', async function () {
       let seen: ConnectionRequest | undefined;
-      const { port } = await listen(provider, { condition: (req) => { seen = req; return 'accept'; } });
+      const { port } = await listen(provider, {
+        condition: (req) => {
+          seen = req;
+          return 'accept';
+        },
+      });
       const client = own(await connect({ provider, port }));
       assert.equal(seen?.callerData, null);
       assert.equal(seen?.sqos, null);
@@ -173,6 +239,9 @@ forEachProvider('connect data', (provider) => {
   });
 
   it('createServer with an unknown provider fails with WSAEINVAL', function () {
-    assert.throws(() => createServer({ provider: 'bogus' as 'native' }), (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => createServer({ provider: 'bogus' as 'native' }),
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
   });
 });

@@ -11,12 +11,24 @@ import { createServer } from '../../lib/server';
 import type { WinsockError } from '../../lib/errors';
 import type { ConnectionRequest, DecisionEvent } from '../../lib/types';
 import type { WinsockSocket } from '../../lib/socket';
-import { expectRefused, forEachProvider, listen, own, pendingBecause, rejectsWith, waitFor, connectWaitsForDecision } from '../helpers/harness';
+import {
+  expectRefused,
+  forEachProvider,
+  listen,
+  own,
+  pendingBecause,
+  rejectsWith,
+  waitFor,
+  connectWaitsForDecision,
+} from '../helpers/harness';
 
 forEachProvider('lifecycle', (provider) => {
   it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal', async function () {
     if (!connectWaitsForDecision(provider)) {
-      pendingBecause(this, 'the kernel completes the handshake before the condition runs (emulated; native under Wine), so there is no deferred connect to time out; test/emulated.test.ts asserts the withdrawal of a caller that leaves');
+      pendingBecause(
+        this,
+        'the kernel completes the handshake before the condition runs (emulated; native under Wine), so there is no deferred connect to time out; test/emulated.test.ts asserts the withdrawal of a caller that leaves',
+      );
     }
     const { server, port } = await listen(provider, { condition: () => 'defer' });
     const withdrawn: [ConnectionRequest, WinsockError][] = [];
@@ -29,9 +41,15 @@ forEachProvider('lifecycle', (provider) => {
   });
 
   it('an AbortSignal while deferred rejects with AbortError and withdraws the request', async function () {
-    if (!connectWaitsForDecision(provider)) pendingBecause(this, "the connect completes before the condition runs (emulated; native under Wine)");
+    if (!connectWaitsForDecision(provider))
+      pendingBecause(this, 'the connect completes before the condition runs (emulated; native under Wine)');
     let offered = false;
-    const { server, port } = await listen(provider, { condition: () => { offered = true; return 'defer'; } });
+    const { server, port } = await listen(provider, {
+      condition: () => {
+        offered = true;
+        return 'defer';
+      },
+    });
     const withdrawn: WinsockError[] = [];
     server.on('withdrawn', (e) => withdrawn.push(e));
     const controller = new AbortController();
@@ -50,7 +68,10 @@ forEachProvider('lifecycle', (provider) => {
   });
 
   it('an already aborted signal rejects before connecting', async function () {
-    await assert.rejects(connect({ provider, port: 9, signal: AbortSignal.abort() }), (e: Error) => e.name === 'AbortError');
+    await assert.rejects(
+      connect({ provider, port: 9, signal: AbortSignal.abort() }),
+      (e: Error) => e.name === 'AbortError',
+    );
   });
 
   it('server.close() refuses the deferred and every queued request, and resolves', async function () {
@@ -59,7 +80,11 @@ forEachProvider('lifecycle', (provider) => {
     server.on('decision', (d) => decisions.push(d));
     // Settled into values at once, so no rejection is ever unhandled while we wait.
     // A connected socket listens for 'error' at once: read-ahead notices the reset of a refused caller as net's would.
-    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> => p.then((s) => own(s).on('error', () => undefined), (e: WinsockError) => e);
+    const settle = (p: Promise<WinsockSocket>): Promise<WinsockSocket | WinsockError> =>
+      p.then(
+        (s) => own(s).on('error', () => undefined),
+        (e: WinsockError) => e,
+      );
     const first = settle(connect({ provider, port }));
     await waitFor(() => server.pendingDecisions === 1);
     const queued = [settle(connect({ provider, port })), settle(connect({ provider, port }))];
@@ -106,17 +131,29 @@ forEachProvider('lifecycle', (provider) => {
   it('bad arguments are WinsockErrors with WSAEINVAL', async function () {
     await rejectsWith(connect({ provider, port: 70000 }), 'WSAEINVAL');
     await rejectsWith(connect({ provider, port: 80, timeout: -1 }), 'WSAEINVAL');
-    assert.throws(() => createServer({ provider, backlog: 0 }), (e: WinsockError) => e.code === 'WSAEINVAL');
-    assert.throws(() => createServer({ provider, condition: 'yes' as unknown as () => 'accept' }), (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => createServer({ provider, backlog: 0 }),
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
+    assert.throws(
+      () => createServer({ provider, condition: 'yes' as unknown as () => 'accept' }),
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
     const server = createServer({ provider });
     await rejectsWith(server.listen({ port: -1 }), 'WSAEINVAL');
-    assert.throws(() => server.capabilities, (e: WinsockError) => e.code === 'WSAEINVAL');
+    assert.throws(
+      () => server.capabilities,
+      (e: WinsockError) => e.code === 'WSAEINVAL',
+    );
   });
 
   it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON (TCP/IP: WSAESOCKTNOSUPPORT)', async function () {
     if (provider !== 'framed') {
       // Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED): native and emulated refuse the mode.
-      await rejectsWith(createServer({ provider, mode: 'message' }).listen({ port: 0, host: '127.0.0.1' }), 'WSAESOCKTNOSUPPORT');
+      await rejectsWith(
+        createServer({ provider, mode: 'message' }).listen({ port: 0, host: '127.0.0.1' }),
+        'WSAESOCKTNOSUPPORT',
+      );
       await rejectsWith(connect({ provider, port: 9, mode: 'message' }), 'WSAESOCKTNOSUPPORT');
       return;
     }
@@ -141,7 +178,10 @@ forEachProvider('lifecycle', (provider) => {
 
   it('drops garbage instead of a hello with clientError and keeps serving', async function () {
     if (provider !== 'framed') {
-      pendingBecause(this, `the ${provider} provider speaks plain TCP: there is no hello to corrupt (any bytes are the application's)`);
+      pendingBecause(
+        this,
+        `the ${provider} provider speaks plain TCP: there is no hello to corrupt (any bytes are the application's)`,
+      );
     }
     const { server, port } = await listen(provider);
     const errors: WinsockError[] = [];

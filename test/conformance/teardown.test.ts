@@ -13,7 +13,10 @@ import type { ProviderName } from '../../lib/types';
 import { wineOutcomesAfterReset } from '../probe/expectations';
 
 /** A connected pair; Winsock's half-open rule on both ends unless `allowHalfOpen: false` (net's default). */
-async function pair(provider: ProviderName, allowHalfOpen = true): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
+async function pair(
+  provider: ProviderName,
+  allowHalfOpen = true,
+): Promise<{ client: WinsockSocket; peer: WinsockSocket }> {
   const { server, port } = await listen(provider, { allowHalfOpen });
   const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
   const client = own(await connect({ provider, port, allowHalfOpen }));
@@ -51,7 +54,9 @@ forEachProvider('teardown', (provider) => {
     const pending = peer.recvDisconnect();
     peer.resume();
     let settled = false;
-    void pending.then(() => { settled = true; });
+    void pending.then(() => {
+      settled = true;
+    });
     await new Promise((r) => setTimeout(r, 30));
     assert.equal(settled, false, 'no teardown yet');
     client.end();
@@ -102,7 +107,7 @@ forEachProvider('teardown', (provider) => {
       assert.equal((await peer.recvDisconnect())?.length, 65536);
     });
   } else {
-    it('refuses disconnect data with WSAENOPROTOOPT (WSASendDisconnect\'s documented code) and sends nothing', async function () {
+    it("refuses disconnect data with WSAENOPROTOOPT (WSASendDisconnect's documented code) and sends nothing", async function () {
       const { client } = await pair(provider);
       const err = await rejectsWith(client.sendDisconnect(Buffer.from('total')), 'WSAENOPROTOOPT');
       assert.equal(err.syscall, 'WSASendDisconnect');

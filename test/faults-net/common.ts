@@ -133,11 +133,13 @@ export type OrchestratorMessage = { type: 'report' };
 
 /** xorshift32 from a seed: the same sequence in every process. */
 export function prng(seed: number): () => number {
-  let s = (seed >>> 0) || 1;
+  let s = seed >>> 0 || 1;
   return () => {
-    s ^= s << 13; s >>>= 0;
+    s ^= s << 13;
+    s >>>= 0;
     s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
+    s ^= s << 5;
+    s >>>= 0;
     return s / 0x1_0000_0000;
   };
 }
@@ -184,13 +186,18 @@ export class Receiver {
   offset = 0;
   mismatch = false;
   private readonly hash: Hash = createHash('sha256');
-  constructor(private readonly seed: number, private readonly key: number) {}
+  constructor(
+    private readonly seed: number,
+    private readonly key: number,
+  ) {}
   take(chunk: Buffer): void {
     if (!chunk.equals(expected(this.seed, this.key, this.offset, chunk.length))) this.mismatch = true;
     this.offset += chunk.length;
     this.hash.update(chunk);
   }
-  digest(): string { return this.hash.digest('hex'); }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 export function sha256(b: Buffer): string {

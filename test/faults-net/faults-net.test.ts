@@ -20,11 +20,17 @@ const SEED = 12345;
 
 async function echoServer(): Promise<{ server: net.Server; port: number; received: Promise<Buffer> }> {
   let resolveReceived: (b: Buffer) => void = () => undefined;
-  const received = new Promise<Buffer>((r) => { resolveReceived = r; });
+  const received = new Promise<Buffer>((r) => {
+    resolveReceived = r;
+  });
   const server = net.createServer({ allowHalfOpen: true }, (s) => {
     const parts: Buffer[] = [];
     s.on('data', (c: Buffer) => parts.push(c));
-    s.on('end', () => { const all = Buffer.concat(parts); resolveReceived(all); s.end(all); });
+    s.on('end', () => {
+      const all = Buffer.concat(parts);
+      resolveReceived(all);
+      s.end(all);
+    });
     s.on('error', () => undefined);
   });
   server.listen(0, '127.0.0.1');
@@ -35,10 +41,22 @@ async function echoServer(): Promise<{ server: net.Server; port: number; receive
 describe('faults-net: the harness on loopback', function () {
   it('the relay delivers every byte once, in order, through re-segmenting, byte-at-a-time, stalls and a late half-close', async function () {
     const { server, port, received } = await echoServer();
-    const relay = await startRelay({
-      role: 'relay', listenHost: '127.0.0.1', targetHost: '127.0.0.1', targetPort: port,
-      delayMs: 3, jitterMs: 3, resegment: true, byteAtATime: 50, stallRate: 0.2, stallMs: 30, lateHalfCloseMs: 100,
-    }, SEED);
+    const relay = await startRelay(
+      {
+        role: 'relay',
+        listenHost: '127.0.0.1',
+        targetHost: '127.0.0.1',
+        targetPort: port,
+        delayMs: 3,
+        jitterMs: 3,
+        resegment: true,
+        byteAtATime: 50,
+        stallRate: 0.2,
+        stallMs: 30,
+        lateHalfCloseMs: 100,
+      },
+      SEED,
+    );
     try {
       const payload = expected(SEED, 7, 0, 200_000);
       const c = net.connect({ port: relay.port, host: '127.0.0.1', allowHalfOpen: true });
@@ -56,17 +74,32 @@ describe('faults-net: the harness on loopback', function () {
   });
 
   it('the relay turns a reset on one side into a reset on the other', async function () {
-    const server = net.createServer((s) => { s.on('error', () => undefined); s.once('data', () => s.resetAndDestroy()); });
+    const server = net.createServer((s) => {
+      s.on('error', () => undefined);
+      s.once('data', () => s.resetAndDestroy());
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const relay = await startRelay({
-      role: 'relay', listenHost: '127.0.0.1', targetHost: '127.0.0.1', targetPort: (server.address() as net.AddressInfo).port,
-      delayMs: 0, jitterMs: 0, resegment: false, byteAtATime: 0, stallRate: 0, stallMs: 0, lateHalfCloseMs: 0,
-    }, SEED);
+    const relay = await startRelay(
+      {
+        role: 'relay',
+        listenHost: '127.0.0.1',
+        targetHost: '127.0.0.1',
+        targetPort: (server.address() as net.AddressInfo).port,
+        delayMs: 0,
+        jitterMs: 0,
+        resegment: false,
+        byteAtATime: 0,
+        stallRate: 0,
+        stallMs: 0,
+        lateHalfCloseMs: 0,
+      },
+      SEED,
+    );
     try {
       const c = net.connect({ port: relay.port, host: '127.0.0.1' });
       c.write('x');
-      const [err] = await once(c, 'error') as [NodeJS.ErrnoException];
+      const [err] = (await once(c, 'error')) as [NodeJS.ErrnoException];
       assert.equal(err.code, 'ECONNRESET');
     } finally {
       relay.close();
@@ -100,11 +133,22 @@ describe('faults-net: the harness on loopback', function () {
 
 describe('faults-net: short cases in network namespaces', function () {
   const reason = unavailableReason();
-  for (const [scenario, provider, level] of [['seed', 'framed', 'loss-5%'], ['soak', 'emulated', 'reorder']] as const) {
+  for (const [scenario, provider, level] of [
+    ['seed', 'framed', 'loss-5%'],
+    ['soak', 'emulated', 'reorder'],
+  ] as const) {
     it(`${scenario} [${provider}] at ${level}: everything that must hold holds`, async function () {
       if (reason) this.skip(); // the pending test below names the reason
       this.timeout(120_000);
-      const r = await runCase({ scenario, provider, level: LEVELS[level], connections: 8, concurrency: 4, maxPayload: 64 * 1024, seed: SEED });
+      const r = await runCase({
+        scenario,
+        provider,
+        level: LEVELS[level],
+        connections: 8,
+        concurrency: 4,
+        maxPayload: 64 * 1024,
+        seed: SEED,
+      });
       assert.deepEqual(r.violations, []);
       assert.equal(r.connections, 8);
       assert.ok(r.completed > 0, 'some connections completed');

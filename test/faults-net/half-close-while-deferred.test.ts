@@ -41,7 +41,9 @@ describe('faults-net finding: a caller that half-closes while its request waits'
       server.on('connection', (socket: WinsockSocket) => {
         const got: Buffer[] = [];
         socket.on('data', (c: Buffer) => got.push(c));
-        socket.on('end', () => { socket.end(`reply to ${Buffer.concat(got).toString()}`); });
+        socket.on('end', () => {
+          socket.end(`reply to ${Buffer.concat(got).toString()}`);
+        });
       });
       const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
       try {

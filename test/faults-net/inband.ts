@@ -27,8 +27,12 @@ export class InBandReader {
     this.length = length;
   }
 
-  get received(): number { return this.payload?.offset ?? 0; }
-  get mismatch(): boolean { return this.bad || (this.payload?.mismatch ?? false); }
+  get received(): number {
+    return this.payload?.offset ?? 0;
+  }
+  get mismatch(): boolean {
+    return this.bad || (this.payload?.mismatch ?? false);
+  }
 
   take(chunk: Buffer): void {
     let rest = chunk;
@@ -36,14 +40,23 @@ export class InBandReader {
       const nl = rest.indexOf(10);
       const part = rest.subarray(0, nl < 0 ? rest.length : nl).toString('latin1');
       this.head += part;
-      if (this.head.length > MAX_LINE) { this.bad = true; return; }
+      if (this.head.length > MAX_LINE) {
+        this.bad = true;
+        return;
+      }
       if (nl < 0) return;
       const next = this.onLine(this.head);
-      if (!next) { this.bad = true; return; }
+      if (!next) {
+        this.bad = true;
+        return;
+      }
       this.expect(next.receiver, next.length);
       rest = rest.subarray(nl + 1);
     }
-    if (!this.payload) { this.bad = true; return; }
+    if (!this.payload) {
+      this.bad = true;
+      return;
+    }
     const n = Math.min(rest.length, this.length - this.payload.offset);
     if (n > 0) this.payload.take(rest.subarray(0, n));
     rest = rest.subarray(n);
@@ -58,7 +71,10 @@ export class InBandReader {
     if (!this.payload || this.bad || this.payload.offset !== this.length) return false;
     const m = /^S ([0-9a-f]{64}) (\d+)\n$/.exec(this.tail);
     if (!m) return false;
-    if (m[1] !== this.payload.digest() || Number(m[2]) !== this.length) { this.bad = true; return false; }
+    if (m[1] !== this.payload.digest() || Number(m[2]) !== this.length) {
+      this.bad = true;
+      return false;
+    }
     return true;
   }
 }
@@ -69,7 +85,11 @@ export function summaryLine(sha: string, length: number): string {
 
 /** Writes `total` bytes of stream `key` in random chunk sizes, honouring back-pressure; resolves with their SHA-256 ('' if the socket died). */
 export async function sendPayload(
-  socket: import('node:stream').Writable, seed: number, key: number, total: number, rand: () => number,
+  socket: import('node:stream').Writable,
+  seed: number,
+  key: number,
+  total: number,
+  rand: () => number,
 ): Promise<string> {
   const { createHash } = await import('node:crypto');
   const { expected } = await import('./common');
@@ -84,7 +104,11 @@ export async function sendPayload(
     off += n;
     if (!socket.write(chunk)) {
       await new Promise<void>((resolve) => {
-        const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
         socket.on('drain', done);
         socket.on('close', done);
       });

@@ -19,20 +19,37 @@ export interface Level {
   kill?: { who: 'client' | 'server'; atFraction: number };
 }
 
-const NO_RELAY: RelayShape = { delayMs: 0, jitterMs: 0, resegment: false, byteAtATime: 0, stallRate: 0, stallMs: 0, lateHalfCloseMs: 0 };
+const NO_RELAY: RelayShape = {
+  delayMs: 0,
+  jitterMs: 0,
+  resegment: false,
+  byteAtATime: 0,
+  stallRate: 0,
+  stallMs: 0,
+  lateHalfCloseMs: 0,
+};
 
 export const LEVELS: Record<string, Level> = {
-  'clean': { name: 'clean' },
+  clean: { name: 'clean' },
   'loss-1%': { name: 'loss-1%', lossPercent: 1 },
   'loss-5%': { name: 'loss-5%', lossPercent: 5 },
   'loss-20%': { name: 'loss-20%', lossPercent: 20 },
   'rtt-50ms': { name: 'rtt-50ms', relay: { ...NO_RELAY, delayMs: 25, jitterMs: 10 } },
   'rtt-200ms': { name: 'rtt-200ms', relay: { ...NO_RELAY, delayMs: 100, jitterMs: 40 } },
-  'reorder': {
+  reorder: {
     name: 'reorder',
-    relay: { ...NO_RELAY, delayMs: 2, jitterMs: 2, resegment: true, byteAtATime: 96, stallRate: 0.02, stallMs: 400, lateHalfCloseMs: 300 },
+    relay: {
+      ...NO_RELAY,
+      delayMs: 2,
+      jitterMs: 2,
+      resegment: true,
+      byteAtATime: 96,
+      stallRate: 0.02,
+      stallMs: 400,
+      lateHalfCloseMs: 300,
+    },
   },
-  'resets': { name: 'resets', resets: { perMille: 3, nth: 6 } },
+  resets: { name: 'resets', resets: { perMille: 3, nth: 6 } },
   'partition-2s': { name: 'partition-2s', partition: { ms: 2000, atFraction: 0.3 } },
   'kill-client': { name: 'kill-client', kill: { who: 'client', atFraction: 0.3 } },
   'kill-server': { name: 'kill-server', kill: { who: 'server', atFraction: 0.3 } },

@@ -27,20 +27,28 @@ async function main(): Promise<void> {
   }
   const short = process.env['FAULTS_SHORT'] === '1';
   const only = (process.env['FAULTS_ONLY'] ?? '').split(':');
-  const match = (r: Row): boolean => [r.scenario, r.provider, r.level].every((v, i) => !only[i] || only[i] === '*' || only[i] === v);
+  const match = (r: Row): boolean =>
+    [r.scenario, r.provider, r.level].every((v, i) => !only[i] || only[i] === '*' || only[i] === v);
   const rows = (short ? shortMatrix() : matrix()).filter(match);
-  const seed = Number(process.env['FAULTS_SEED'] ?? (Date.now() % 0x7fff_ffff)) >>> 0 || 1;
+  const seed = Number(process.env['FAULTS_SEED'] ?? Date.now() % 0x7fff_ffff) >>> 0 || 1;
   const results: CaseResult[] = [];
   process.stdout.write(`faults-net: ${rows.length} cases, seed ${seed}\n`);
   for (const row of rows) {
     const fixed = row.scenario === 'deferred-drop' || row.scenario === 'decision-timeout';
     const connections = fixed ? row.connections : Number(process.env['FAULTS_CONNECTIONS'] ?? row.connections);
     const r = await runCase({
-      scenario: row.scenario as ScenarioName, provider: row.provider as Provider, level: LEVELS[row.level],
-      connections, concurrency: row.concurrency, maxPayload: row.maxPayload, seed,
+      scenario: row.scenario as ScenarioName,
+      provider: row.provider as Provider,
+      level: LEVELS[row.level],
+      connections,
+      concurrency: row.concurrency,
+      maxPayload: row.maxPayload,
+      seed,
     });
     results.push(r);
-    process.stdout.write(`${r.violations.length ? 'FAIL' : 'ok  '} ${r.scenario} ${r.provider} ${r.level}: ${r.completed}/${r.connections} complete, ${r.seconds}s ${JSON.stringify(r.errors)}${r.violations.length ? `\n     ${r.violations.join('\n     ')}` : ''}\n`);
+    process.stdout.write(
+      `${r.violations.length ? 'FAIL' : 'ok  '} ${r.scenario} ${r.provider} ${r.level}: ${r.completed}/${r.connections} complete, ${r.seconds}s ${JSON.stringify(r.errors)}${r.violations.length ? `\n     ${r.violations.join('\n     ')}` : ''}\n`,
+    );
   }
   process.stdout.write(`\n${formatTable(results)}\n`);
   const file = process.env['FAULTS_JSON'] ?? 'faults-net-results.json';

@@ -12,12 +12,26 @@ export interface Row {
   maxPayload: number;
 }
 
-const ALL_LEVELS = ['clean', 'loss-1%', 'loss-5%', 'loss-20%', 'rtt-50ms', 'rtt-200ms', 'reorder', 'resets', 'partition-2s', 'kill-client', 'kill-server'];
+const ALL_LEVELS = [
+  'clean',
+  'loss-1%',
+  'loss-5%',
+  'loss-20%',
+  'rtt-50ms',
+  'rtt-200ms',
+  'reorder',
+  'resets',
+  'partition-2s',
+  'kill-client',
+  'kill-server',
+];
 
 function row(scenario: string, provider: string, level: string): Row {
   const lossy = level === 'loss-20%';
   return {
-    scenario, provider, level,
+    scenario,
+    provider,
+    level,
     connections: scenario === 'deferred-drop' || scenario === 'decision-timeout' ? 6 : lossy ? 24 : 60,
     concurrency: 8,
     maxPayload: lossy ? 32 * 1024 : level.startsWith('kill') ? 1 << 20 : 256 * 1024,
@@ -32,7 +46,8 @@ export function matrix(): Row[] {
     for (const provider of ['emulated', 'framed']) rows.push(row('http', provider, level));
   }
   // A caller that half-closes while its request waits (the finding of half-close-while-deferred.test.ts).
-  for (const level of ['clean', 'loss-5%', 'rtt-50ms']) for (const provider of ['emulated', 'framed']) rows.push(row('half-close', provider, level));
+  for (const level of ['clean', 'loss-5%', 'rtt-50ms'])
+    for (const provider of ['emulated', 'framed']) rows.push(row('half-close', provider, level));
   // These two make their own fault (a partition while requests wait for a decision).
   for (const provider of ['emulated', 'framed']) {
     rows.push(row('deferred-drop', provider, 'clean'));

@@ -19,10 +19,16 @@ let hooked = false;
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
-  const cleanup = (): void => { for (const ns of live) spawnSync('ip', ['netns', 'del', ns], { timeout: LINK_TIMEOUT_MS }); live.clear(); };
+  const cleanup = (): void => {
+    for (const ns of live) spawnSync('ip', ['netns', 'del', ns], { timeout: LINK_TIMEOUT_MS });
+    live.clear();
+  };
   process.on('exit', cleanup);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => { cleanup(); process.kill(process.pid, sig); });
+    process.once(sig, () => {
+      cleanup();
+      process.kill(process.pid, sig);
+    });
   }
 }
 
@@ -40,9 +46,13 @@ export function unavailableReason(): string | null {
 function probe(): string | null {
   if (process.platform !== 'linux') return `network namespaces are Linux only (this is ${process.platform})`;
   if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'needs root (ip netns, nft)';
-  for (const [tool, args] of [['ip', ['-V']], ['nft', ['--version']]] as const) {
+  for (const [tool, args] of [
+    ['ip', ['-V']],
+    ['nft', ['--version']],
+  ] as const) {
     const r = spawnSync(tool, [...args], { timeout: LINK_TIMEOUT_MS });
-    if (r.error || r.status !== 0) return `${tool} is not installed (apt-get install ${tool === 'ip' ? 'iproute2' : 'nftables'})`;
+    if (r.error || r.status !== 0)
+      return `${tool} is not installed (apt-get install ${tool === 'ip' ? 'iproute2' : 'nftables'})`;
   }
   let pair: LinkPair | null = null;
   try {
@@ -61,18 +71,40 @@ function probe(): string | null {
 let serial = 0;
 
 export class LinkPair {
-  private constructor(readonly caller: string, readonly server: string) {}
+  private constructor(
+    readonly caller: string,
+    readonly server: string,
+  ) {}
 
   static create(): LinkPair {
     hookExit();
     const base = `ws2f${process.pid}n${serial++}`;
     const pair = new LinkPair(`${base}c`, `${base}s`);
     try {
-      for (const ns of [pair.caller, pair.server]) { run('ip', ['netns', 'add', ns]); live.add(ns); }
-      run('ip', ['link', 'add', 'wc', 'netns', pair.caller, 'type', 'veth', 'peer', 'name', 'ws', 'netns', pair.server]);
+      for (const ns of [pair.caller, pair.server]) {
+        run('ip', ['netns', 'add', ns]);
+        live.add(ns);
+      }
+      run('ip', [
+        'link',
+        'add',
+        'wc',
+        'netns',
+        pair.caller,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'ws',
+        'netns',
+        pair.server,
+      ]);
       run('ip', ['-n', pair.caller, 'addr', 'add', `${CALLER_ADDRESS}/24`, 'dev', 'wc']);
       run('ip', ['-n', pair.server, 'addr', 'add', `${SERVER_ADDRESS}/24`, 'dev', 'ws']);
-      for (const [ns, dev] of [[pair.caller, 'wc'], [pair.server, 'ws']] as const) {
+      for (const [ns, dev] of [
+        [pair.caller, 'wc'],
+        [pair.server, 'ws'],
+      ] as const) {
         run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
         run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       }
@@ -94,17 +126,29 @@ export class LinkPair {
 
   private table(input: string[], output: string[]): void {
     this.clearFaults();
-    this.nft([
-      'table inet faults {',
-      '  chain input {', '    type filter hook input priority 0; policy accept;', ...input.map((r) => `    ${r}`), '  }',
-      '  chain output {', '    type filter hook output priority 0; policy accept;', ...output.map((r) => `    ${r}`), '  }',
-      '}', '',
-    ].join('\n'));
+    this.nft(
+      [
+        'table inet faults {',
+        '  chain input {',
+        '    type filter hook input priority 0; policy accept;',
+        ...input.map((r) => `    ${r}`),
+        '  }',
+        '  chain output {',
+        '    type filter hook output priority 0; policy accept;',
+        ...output.map((r) => `    ${r}`),
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
   }
 
   /** Drops `percent`% of packets each way on the link. */
   setLoss(percent: number): void {
-    this.table([`iifname "ws" numgen random mod 100 < ${percent} drop`], [`oifname "ws" numgen random mod 100 < ${percent} drop`]);
+    this.table(
+      [`iifname "ws" numgen random mod 100 < ${percent} drop`],
+      [`oifname "ws" numgen random mod 100 < ${percent} drop`],
+    );
   }
 
   /**
@@ -114,10 +158,13 @@ export class LinkPair {
    * learns when it next sends (the caller's kernel answers with a reset).
    */
   setResets(perMille: number, nth: number): void {
-    this.table([
-      `iifname "ws" tcp flags & (syn | rst) == 0 numgen random mod 1000 < ${perMille} reject with tcp reset`,
-      `iifname "ws" tcp sport & 7 == 0 ct original packets == ${nth} reject with tcp reset`,
-    ], []);
+    this.table(
+      [
+        `iifname "ws" tcp flags & (syn | rst) == 0 numgen random mod 1000 < ${perMille} reject with tcp reset`,
+        `iifname "ws" tcp sport & 7 == 0 ct original packets == ${nth} reject with tcp reset`,
+      ],
+      [],
+    );
   }
 
   /** A partition: every packet either way is dropped until clearFaults(). */

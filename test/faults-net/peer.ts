@@ -13,8 +13,10 @@ async function main(): Promise<void> {
   // The orchestrator going away (killed, crashed) ends every peer: no strays.
   process.on('disconnect', () => process.exit(0));
   if (config.role === 'server') await runServer(config);
-  else if (config.role === 'client') { await runClient(config); process.disconnect?.(); }
-  else {
+  else if (config.role === 'client') {
+    await runClient(config);
+    process.disconnect?.();
+  } else {
     const relay = await startRelay(config, Number(process.env['FAULTS_SEED'] ?? 1));
     tell({ type: 'ready', port: relay.port });
   }

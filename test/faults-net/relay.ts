@@ -57,7 +57,10 @@ class Direction {
     let first = true;
     for (let guard = 0; rest.length > 0 && guard < chunk.length + 1; guard++) {
       let n = rest.length;
-      if (this.byteBudget > 0) { n = 1; this.byteBudget--; } else if (c.resegment) n = 1 + Math.floor(this.rand() * rest.length);
+      if (this.byteBudget > 0) {
+        n = 1;
+        this.byteBudget--;
+      } else if (c.resegment) n = 1 + Math.floor(this.rand() * rest.length);
       this.push(rest.subarray(0, n), first ? stall : 0);
       first = false;
       rest = rest.subarray(n);
@@ -71,7 +74,10 @@ class Direction {
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
     const wait = Math.max(0, this.queue[0].at - Date.now());
-    this.timer = setTimeout(() => { this.timer = null; this.flush(); }, wait);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
   }
 
   private flush(): void {
@@ -79,8 +85,15 @@ class Direction {
     // Bounded: at most what is queued now.
     for (let n = this.queue.length; n > 0 && this.queue.length > 0 && this.queue[0].at <= now; n--) {
       const { data } = this.queue.shift()!;
-      if (this.to.destroyed) { this.queue.length = 0; break; }
-      if (data === null) { this.ended = true; this.to.end(); continue; }
+      if (this.to.destroyed) {
+        this.queue.length = 0;
+        break;
+      }
+      if (data === null) {
+        this.ended = true;
+        this.to.end();
+        continue;
+      }
       this.queued -= data.length;
       this.to.write(data);
     }
@@ -88,7 +101,9 @@ class Direction {
     this.schedule();
   }
 
-  get done(): boolean { return this.ended && this.queue.length === 0; }
+  get done(): boolean {
+    return this.ended && this.queue.length === 0;
+  }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -103,7 +118,12 @@ export async function startRelay(config: RelayConfig, seed: number): Promise<{ p
   const pairs = new Set<net.Socket>();
   const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
     pairs.add(client);
-    const upstream = net.connect({ host: config.targetHost, port: config.targetPort, allowHalfOpen: true, noDelay: true });
+    const upstream = net.connect({
+      host: config.targetHost,
+      port: config.targetPort,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     pairs.add(upstream);
     client.pause();
     const up = new Direction(client, upstream, config, rand);
@@ -111,12 +131,18 @@ export async function startRelay(config: RelayConfig, seed: number): Promise<{ p
     upstream.once('connect', () => client.resume());
     // A reset (or any error) on one side resets the other: the relay is the path, not an endpoint.
     const fail = (other: net.Socket) => (): void => {
-      up.stop(); down.stop();
+      up.stop();
+      down.stop();
       if (!other.destroyed) other.resetAndDestroy();
     };
     client.on('error', fail(upstream));
     upstream.on('error', fail(client));
-    const closeBoth = (): void => { if (up.done && down.done) { client.destroy(); upstream.destroy(); } };
+    const closeBoth = (): void => {
+      if (up.done && down.done) {
+        client.destroy();
+        upstream.destroy();
+      }
+    };
     client.on('finish', closeBoth);
     upstream.on('finish', closeBoth);
     const forget = (s: net.Socket) => (): void => {

@@ -8,7 +8,16 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import type { ClientConfig, Outcome, PeerConfig, PeerMessage, Provider, ScenarioName, ServerReport, Timeouts } from './common';
+import type {
+  ClientConfig,
+  Outcome,
+  PeerConfig,
+  PeerMessage,
+  Provider,
+  ScenarioName,
+  ServerReport,
+  Timeouts,
+} from './common';
 import type { Level } from './levels';
 import { LinkPair, SERVER_ADDRESS } from './netns';
 
@@ -49,8 +58,10 @@ const PEER = path.join(__dirname, 'peer.js');
 
 /** The timeouts each scenario configures (ms). */
 export function timeoutsFor(scenario: ScenarioName): Timeouts {
-  if (scenario === 'deferred-drop') return { connectMs: 2500, handshakeMs: 5000, decisionMs: 5000, idleMs: 2500, hangMs: 30_000 };
-  if (scenario === 'decision-timeout') return { connectMs: 8000, handshakeMs: 5000, decisionMs: 1500, idleMs: 6000, hangMs: 30_000 };
+  if (scenario === 'deferred-drop')
+    return { connectMs: 2500, handshakeMs: 5000, decisionMs: 5000, idleMs: 2500, hangMs: 30_000 };
+  if (scenario === 'decision-timeout')
+    return { connectMs: 8000, handshakeMs: 5000, decisionMs: 1500, idleMs: 6000, hangMs: 30_000 };
   return { connectMs: 10_000, handshakeMs: 5000, decisionMs: 5000, idleMs: 10_000, hangMs: 60_000 };
 }
 
@@ -60,27 +71,54 @@ class Peer {
   exited = false;
   constructor(pair: LinkPair, ns: string, config: PeerConfig, seed: number, onMessage: (m: PeerMessage) => void) {
     const [cmd, args] = pair.exec(ns, [process.execPath, PEER, JSON.stringify(config)]);
-    this.child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, FAULTS_SEED: String(seed) } });
+    this.child = spawn(cmd, args, {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, FAULTS_SEED: String(seed) },
+    });
     this.child.on('message', (m: PeerMessage) => {
       onMessage(m);
-      for (const w of this.waiters.splice(0)) { if (w.want(m)) w.resolve(m); else this.waiters.push(w); }
+      for (const w of this.waiters.splice(0)) {
+        if (w.want(m)) w.resolve(m);
+        else this.waiters.push(w);
+      }
     });
-    this.child.on('exit', () => { this.exited = true; for (const w of this.waiters.splice(0)) w.resolve({ type: 'seen', count: -1 }); });
+    this.child.on('exit', () => {
+      this.exited = true;
+      for (const w of this.waiters.splice(0)) w.resolve({ type: 'seen', count: -1 });
+    });
     this.child.on('error', () => undefined);
   }
   /** The first message `want` accepts; a 'seen' -1 if the peer exits or `ms` pass first. */
   next(want: (m: PeerMessage) => boolean, ms: number): Promise<PeerMessage | null> {
     if (this.exited) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { resolve(null); }, ms);
-      this.waiters.push({ want, resolve: (m) => { clearTimeout(timer); resolve(m.type === 'seen' && m.count === -1 ? null : m); } });
+      const timer = setTimeout(() => {
+        resolve(null);
+      }, ms);
+      this.waiters.push({
+        want,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m.type === 'seen' && m.count === -1 ? null : m);
+        },
+      });
     });
   }
-  send(m: { type: 'report' }): void { if (!this.exited && this.child.connected) this.child.send(m); }
-  kill(): void { if (!this.exited) this.child.kill('SIGKILL'); }
+  send(m: { type: 'report' }): void {
+    if (!this.exited && this.child.connected) this.child.send(m);
+  }
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
   exitedPromise(ms: number): Promise<void> {
     if (this.exited) return Promise.resolve();
-    return new Promise((resolve) => { const t = setTimeout(resolve, ms); this.child.once('exit', () => { clearTimeout(t); resolve(); }); });
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 }
 
@@ -104,14 +142,27 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   let onSeen: (() => void) | null = null;
   let onOutcome: (() => void) | null = null;
   const listen = (m: PeerMessage): void => {
-    if (m.type === 'outcome') { outcomes.push(m.outcome); onOutcome?.(); }
-    if (m.type === 'seen') { seen = Math.max(seen, m.count); onSeen?.(); }
+    if (m.type === 'outcome') {
+      outcomes.push(m.outcome);
+      onOutcome?.();
+    }
+    if (m.type === 'seen') {
+      seen = Math.max(seen, m.count);
+      onSeen?.();
+    }
     if (m.type === 'client-report') clientHandles += m.report.handles;
   };
   const decisionDelayMs = spec.scenario === 'deferred-drop' ? 1000 : 150;
   const serverConfig: PeerConfig = {
-    role: 'server', provider: spec.provider, scenario: spec.scenario, host: SERVER_ADDRESS, port: PORT, seed: spec.seed,
-    timeouts: t, decisionDelayMs, neverDecide: spec.scenario === 'decision-timeout',
+    role: 'server',
+    provider: spec.provider,
+    scenario: spec.scenario,
+    host: SERVER_ADDRESS,
+    port: PORT,
+    seed: spec.seed,
+    timeouts: t,
+    decisionDelayMs,
+    neverDecide: spec.scenario === 'decision-timeout',
   };
   const startServer = async (): Promise<Peer> => {
     const p = new Peer(pair, pair.server, serverConfig, spec.seed, listen);
@@ -125,7 +176,12 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     if (partitioned) return;
     partitioned = true;
     pair.setBlackhole();
-    timers.push(setTimeout(() => { pair.clearFaults(); applyLink(); }, ms));
+    timers.push(
+      setTimeout(() => {
+        pair.clearFaults();
+        applyLink();
+      }, ms),
+    );
   };
   const applyLink = (): void => {
     if (level.lossPercent) pair.setLoss(level.lossPercent);
@@ -136,7 +192,13 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     let host = SERVER_ADDRESS;
     let port = PORT;
     if (level.relay) {
-      const relay = new Peer(pair, pair.caller, { role: 'relay', listenHost: '127.0.0.1', targetHost: SERVER_ADDRESS, targetPort: PORT, ...level.relay }, spec.seed, listen);
+      const relay = new Peer(
+        pair,
+        pair.caller,
+        { role: 'relay', listenHost: '127.0.0.1', targetHost: SERVER_ADDRESS, targetPort: PORT, ...level.relay },
+        spec.seed,
+        listen,
+      );
       peers.push(relay);
       const ready = await relay.next((m) => m.type === 'ready', 15_000);
       if (!ready || ready.type !== 'ready') throw new Error('the relay did not start');
@@ -145,8 +207,17 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     }
     applyLink();
     const clientConfig = (first: number, count: number): ClientConfig => ({
-      role: 'client', provider: spec.provider, scenario: spec.scenario, host, port, seed: spec.seed, first, count,
-      concurrency: spec.concurrency, maxPayload: spec.maxPayload, timeouts: t,
+      role: 'client',
+      provider: spec.provider,
+      scenario: spec.scenario,
+      host,
+      port,
+      seed: spec.seed,
+      first,
+      count,
+      concurrency: spec.concurrency,
+      maxPayload: spec.maxPayload,
+      timeouts: t,
       // Killed peers: spread the run so the kill finds connections in every phase.
       thinkMs: level.kill ? 150 : 0,
     });
@@ -160,7 +231,12 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     if (spec.scenario === 'deferred-drop' || spec.scenario === 'decision-timeout') {
       // The link drops while the first requests wait for their decision.
       const ms = spec.scenario === 'deferred-drop' ? 3000 : 2000;
-      onSeen = () => { if (seen >= 1) { onSeen = null; partition(ms); } };
+      onSeen = () => {
+        if (seen >= 1) {
+          onSeen = null;
+          partition(ms);
+        }
+      };
     }
     let killed = false;
     const deadline = Date.now() + t.hangMs + 30_000;
@@ -178,7 +254,10 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
           });
         } else {
           server.kill();
-          void server.exitedPromise(5000).then(async () => { await delay(300); server = await startServer(); });
+          void server.exitedPromise(5000).then(async () => {
+            await delay(300);
+            server = await startServer();
+          });
         }
       }
     };
@@ -186,10 +265,16 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const original = client;
     for (let guard = 0; guard < 100_000 && Date.now() < deadline; guard++) {
       await client.exitedPromise(Math.max(0, deadline - Date.now()));
-      if (killed && level.kill?.who === 'client' && client === original) { await delay(100); continue; }
+      if (killed && level.kill?.who === 'client' && client === original) {
+        await delay(100);
+        continue;
+      }
       if (client.exited) break;
     }
-    if (!client.exited) { violations.push('clients still running at the case deadline (a hang)'); client.kill(); }
+    if (!client.exited) {
+      violations.push('clients still running at the case deadline (a hang)');
+      client.kill();
+    }
     for (const tm of timers) clearTimeout(tm);
     timers = [];
     pair.clearFaults();
@@ -198,21 +283,42 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     // condition refuses callers by port (REJECT_PORT_MODULUS), so a probe may meet a planned refusal.
     const PROBES = 4;
     const probeOutcomes: Outcome[] = [];
-    const probeClient = new Peer(pair, pair.caller, {
-      ...clientConfig(1_000_000, PROBES), host: SERVER_ADDRESS, port: PORT, concurrency: PROBES, maxPayload: 4096, thinkMs: 0,
-      // Its own timeouts: it may wait behind requests still queued (one decision at a time).
-      timeouts: { ...timeoutsFor('soak'), connectMs: 30_000 },
-      scenario: spec.scenario === 'seed' || spec.scenario === 'http' ? spec.scenario : 'soak',
-    }, spec.seed, (m) => { if (m.type === 'outcome') probeOutcomes.push(m.outcome); });
+    const probeClient = new Peer(
+      pair,
+      pair.caller,
+      {
+        ...clientConfig(1_000_000, PROBES),
+        host: SERVER_ADDRESS,
+        port: PORT,
+        concurrency: PROBES,
+        maxPayload: 4096,
+        thinkMs: 0,
+        // Its own timeouts: it may wait behind requests still queued (one decision at a time).
+        timeouts: { ...timeoutsFor('soak'), connectMs: 30_000 },
+        scenario: spec.scenario === 'seed' || spec.scenario === 'http' ? spec.scenario : 'soak',
+      },
+      spec.seed,
+      (m) => {
+        if (m.type === 'outcome') probeOutcomes.push(m.outcome);
+      },
+    );
     peers.push(probeClient);
     await probeClient.exitedPromise(t.hangMs);
-    const refused = (o: Outcome): boolean => (o.end === 'WSAECONNREFUSED' || o.end === 'WSAECONNRESET') && o.bytesIn === 0;
-    const probeOk = probeOutcomes.filter((o) => (spec.scenario === 'decision-timeout' ? refused(o) : o.end === 'complete')).length;
+    const refused = (o: Outcome): boolean =>
+      (o.end === 'WSAECONNREFUSED' || o.end === 'WSAECONNRESET') && o.bytesIn === 0;
+    const probeOk = probeOutcomes.filter((o) =>
+      spec.scenario === 'decision-timeout' ? refused(o) : o.end === 'complete',
+    ).length;
     const probe = `${probeOk}/${PROBES}`;
     // decision-timeout: never decided, so every probe must be refused by the timeout (and not hang).
-    const serving = spec.scenario === 'decision-timeout' ? probeOk === PROBES
-      : probeOk >= PROBES - 1 && probeOutcomes.length === PROBES && probeOutcomes.every((o) => o.end === 'complete' || refused(o));
-    if (!serving) violations.push(`the server stopped serving: probe ${probe} (${probeOutcomes.map((o) => o.end).join(',')})`);
+    const serving =
+      spec.scenario === 'decision-timeout'
+        ? probeOk === PROBES
+        : probeOk >= PROBES - 1 &&
+          probeOutcomes.length === PROBES &&
+          probeOutcomes.every((o) => o.end === 'complete' || refused(o));
+    if (!serving)
+      violations.push(`the server stopped serving: probe ${probe} (${probeOutcomes.map((o) => o.end).join(',')})`);
     server.send({ type: 'report' });
     const reportMsg = await server.next((m) => m.type === 'server-report', t.idleMs + t.decisionMs * 9 + 10_000);
     const report = reportMsg?.type === 'server-report' ? reportMsg.report : null;
@@ -222,36 +328,57 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const errors: Record<string, number> = {};
     const clientOutcomes = outcomes;
     for (const o of clientOutcomes) if (o.end !== 'complete') errors[`c:${o.end}`] = (errors[`c:${o.end}`] ?? 0) + 1;
-    for (const o of report?.outcomes ?? []) if (o.end !== 'complete') errors[`s:${o.end}`] = (errors[`s:${o.end}`] ?? 0) + 1;
+    for (const o of report?.outcomes ?? [])
+      if (o.end !== 'complete') errors[`s:${o.end}`] = (errors[`s:${o.end}`] ?? 0) + 1;
     const all = [...clientOutcomes, ...(report?.outcomes ?? [])];
     const hangs = all.filter((o) => o.end === 'hang').length;
     if (hangs) violations.push(`${hangs} connections hung`);
     const mism = all.filter((o) => o.mismatch).length;
     if (mism) violations.push(`${mism} connections received bytes that differ from what was sent`);
     const untyped = all.filter((o) => o.end.startsWith('untyped')).map((o) => o.end);
-    if (untyped.length) violations.push(`${untyped.length} connections ended with an error that is not a WinsockError: ${[...new Set(untyped)].join('; ')}`);
+    if (untyped.length)
+      violations.push(
+        `${untyped.length} connections ended with an error that is not a WinsockError: ${[...new Set(untyped)].join('; ')}`,
+      );
     const eof = all.filter((o) => o.end === 'eof').length;
     // Plain TCP on Linux: a reset that reaches a socket which has sent its FIN, or whose data is
     // all read, is reported as a clean end (node:net shows the same: docs/reliability.md). Only the
     // application's framing (the summary line) notices; framed's disconnect frame does.
     const eofAllowed = Boolean(level.kill) || (Boolean(level.resets) && spec.provider === 'emulated');
     if (eof && !eofAllowed) {
-      const samples = all.filter((o) => o.end === 'eof' && o.detail).slice(0, 3).map((o) => `#${o.id} ${o.detail}`);
+      const samples = all
+        .filter((o) => o.end === 'eof' && o.detail)
+        .slice(0, 3)
+        .map((o) => `#${o.id} ${o.detail}`);
       // The finding half-close-while-deferred.test.ts records: named, so other causes stand out.
-      const halfClosedWithdrawn = all.filter((o) => o.end === 'eof' && o.bytesIn === 0 && /finished true/.test(o.detail ?? '')).length;
-      const known = spec.provider === 'emulated' && halfClosedWithdrawn === eof && (report?.withdrawn ?? 0) >= eof
-        ? ' [the emulated listener withdrew half-closed callers: half-close-while-deferred.test.ts]' : '';
-      violations.push(`${eof} connections ended early with no error${known}${samples.length ? ` (${samples.join('; ')})` : ''}`);
+      const halfClosedWithdrawn = all.filter(
+        (o) => o.end === 'eof' && o.bytesIn === 0 && /finished true/.test(o.detail ?? ''),
+      ).length;
+      const known =
+        spec.provider === 'emulated' && halfClosedWithdrawn === eof && (report?.withdrawn ?? 0) >= eof
+          ? ' [the emulated listener withdrew half-closed callers: half-close-while-deferred.test.ts]'
+          : '';
+      violations.push(
+        `${eof} connections ended early with no error${known}${samples.length ? ` (${samples.join('; ')})` : ''}`,
+      );
     }
     // A killed client's unfinished connections are run again under new ids by its replacement.
-    if (clientOutcomes.length !== spec.connections) violations.push(`${clientOutcomes.length} of ${spec.connections} client connections reported`);
+    if (clientOutcomes.length !== spec.connections)
+      violations.push(`${clientOutcomes.length} of ${spec.connections} client connections reported`);
     if (report) {
-      if (report.unaccounted || report.doubleCounted) violations.push(`requests not accounted for by decision/withdrawn: ${report.unaccounted} missing, ${report.doubleCounted} twice`);
+      if (report.unaccounted || report.doubleCounted)
+        violations.push(
+          `requests not accounted for by decision/withdrawn: ${report.unaccounted} missing, ${report.doubleCounted} twice`,
+        );
       if (spec.scenario === 'decision-timeout') {
         // Nothing is ever decided: every request the server saw ends by the timeout or by its caller leaving.
         const timedOut = report.verdicts['reject:decisionTimeout'] ?? 0;
-        if (timedOut + report.withdrawn !== report.seen) violations.push(`decision-timeout: ${timedOut} timed out + ${report.withdrawn} withdrawn != ${report.seen} seen`);
-        if ((report.verdicts['conditionError:WSAETIMEDOUT'] ?? 0) !== timedOut) violations.push('decision-timeout: each timeout is a conditionError WSAETIMEDOUT');
+        if (timedOut + report.withdrawn !== report.seen)
+          violations.push(
+            `decision-timeout: ${timedOut} timed out + ${report.withdrawn} withdrawn != ${report.seen} seen`,
+          );
+        if ((report.verdicts['conditionError:WSAETIMEDOUT'] ?? 0) !== timedOut)
+          violations.push('decision-timeout: each timeout is a conditionError WSAETIMEDOUT');
       }
       if (report.open) violations.push(`${report.open} server connections still open after the idle timeout`);
       if (report.handles) violations.push(`${report.handles} server TCP handles left`);
@@ -260,15 +387,29 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     const done = clientOutcomes.filter((o) => o.end === 'complete');
     const ms = done.map((o) => o.ms).sort((a, b) => a - b);
     let serverSummary: CaseResult['server'] = null;
-    if (report) { const { outcomes: _o, ...rest } = report; void _o; serverSummary = rest; }
+    if (report) {
+      const { outcomes: _o, ...rest } = report;
+      void _o;
+      serverSummary = rest;
+    }
     return {
-      scenario: spec.scenario, provider: spec.provider, level: level.name,
-      connections: clientOutcomes.length, completed: done.length,
+      scenario: spec.scenario,
+      provider: spec.provider,
+      level: level.name,
+      connections: clientOutcomes.length,
+      completed: done.length,
       bytes: done.reduce((s, o) => s + o.bytesIn + o.bytesOut, 0),
-      errors, p50Ms: percentile(ms, 50), p99Ms: percentile(ms, 99),
-      serverHandles: report?.handles ?? -1, clientHandles,
-      rssWarmMiB: Math.round(report?.rssWarmMiB ?? 0), rssEndMiB: Math.round(report?.rssEndMiB ?? 0),
-      probe, server: serverSummary, violations, seconds: Math.round((Date.now() - started) / 100) / 10,
+      errors,
+      p50Ms: percentile(ms, 50),
+      p99Ms: percentile(ms, 99),
+      serverHandles: report?.handles ?? -1,
+      clientHandles,
+      rssWarmMiB: Math.round(report?.rssWarmMiB ?? 0),
+      rssEndMiB: Math.round(report?.rssEndMiB ?? 0),
+      probe,
+      server: serverSummary,
+      violations,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
     for (const tm of timers) clearTimeout(tm);

@@ -10,7 +10,18 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { createHash } from 'node:crypto';
 import { createServer, WinsockError, type WinsockSocket } from '../../lib/index';
-import { codeOf, downKey, prng, Receiver, tcpHandles, tell, upKey, type Outcome, type ServerConfig, type ServerReport } from './common';
+import {
+  codeOf,
+  downKey,
+  prng,
+  Receiver,
+  tcpHandles,
+  tell,
+  upKey,
+  type Outcome,
+  type ServerConfig,
+  type ServerReport,
+} from './common';
 import { InBandReader, sendPayload, summaryLine } from './inband';
 
 v8.setFlagsFromString('--expose-gc');
@@ -23,18 +34,39 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
   const rand = prng(cfg.seed ^ 0x2545f491);
   const terminal = new Map<number, number>();
   const report: ServerReport = {
-    seen: 0, decided: 0, withdrawn: 0, conditionErrors: 0, unaccounted: 0, doubleCounted: 0,
-    verdicts: {}, outcomes: [], open: 0, handles: 0, rssWarmMiB: 0, rssEndMiB: 0, problems: [],
+    seen: 0,
+    decided: 0,
+    withdrawn: 0,
+    conditionErrors: 0,
+    unaccounted: 0,
+    doubleCounted: 0,
+    verdicts: {},
+    outcomes: [],
+    open: 0,
+    handles: 0,
+    rssWarmMiB: 0,
+    rssEndMiB: 0,
+    problems: [],
   };
-  const problem = (msg: string): void => { if (report.problems.length < 20) report.problems.push(msg); };
+  const problem = (msg: string): void => {
+    if (report.problems.length < 20) report.problems.push(msg);
+  };
   const see = (id: number): void => {
     if (terminal.has(id)) return;
     terminal.set(id, 0);
     tell({ type: 'seen', count: terminal.size });
-    if (terminal.size === 20) { gc(); report.rssWarmMiB = process.memoryUsage().rss / 2 ** 20; }
+    if (terminal.size === 20) {
+      gc();
+      report.rssWarmMiB = process.memoryUsage().rss / 2 ** 20;
+    }
   };
-  const end = (id: number): void => { see(id); terminal.set(id, (terminal.get(id) ?? 0) + 1); };
-  const count = (key: string): void => { report.verdicts[key] = (report.verdicts[key] ?? 0) + 1; };
+  const end = (id: number): void => {
+    see(id);
+    terminal.set(id, (terminal.get(id) ?? 0) + 1);
+  };
+  const count = (key: string): void => {
+    report.verdicts[key] = (report.verdicts[key] ?? 0) + 1;
+  };
 
   const options = {
     provider: cfg.provider,
@@ -52,16 +84,29 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     },
   };
   const server = createServer(options);
-  server.on('decision', (e) => { end(e.request.id); report.decided++; count(`${e.verdict}:${e.reason}`); });
-  server.on('withdrawn', (e, req) => { end(req.id); report.withdrawn++; count(`withdrawn:${e.code}`); });
-  server.on('conditionError', (e) => { report.conditionErrors++; count(`conditionError:${e.code}`); });
+  server.on('decision', (e) => {
+    end(e.request.id);
+    report.decided++;
+    count(`${e.verdict}:${e.reason}`);
+  });
+  server.on('withdrawn', (e, req) => {
+    end(req.id);
+    report.withdrawn++;
+    count(`withdrawn:${e.code}`);
+  });
+  server.on('conditionError', (e) => {
+    report.conditionErrors++;
+    count(`conditionError:${e.code}`);
+  });
   server.on('clientError', (e) => count(`clientError:${codeOf(e)}`));
   server.on('error', (e) => problem(`server error ${codeOf(e)}`));
 
   const open = new Set<WinsockSocket>();
   const httpServer = http.createServer((req, res) => serveHttp(cfg, req, res));
   httpServer.timeout = cfg.timeouts.idleMs;
-  httpServer.on('timeout', (s: WinsockSocket) => s.destroy(new WinsockError('WSAETIMEDOUT', 'recv', { detail: 'idle' })));
+  httpServer.on('timeout', (s: WinsockSocket) =>
+    s.destroy(new WinsockError('WSAETIMEDOUT', 'recv', { detail: 'idle' })),
+  );
 
   server.on('connection', (socket: WinsockSocket) => {
     const started = performance.now();
@@ -71,21 +116,48 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     let bytesIn = 0;
     let bytesOut = 0;
     let mismatch = false;
-    socket.on('error', (e) => { code ||= codeOf(e); });
+    socket.on('error', (e) => {
+      code ||= codeOf(e);
+    });
     socket.once('close', () => {
       open.delete(socket);
-      const o: Outcome = { id: -1, end: complete ? 'complete' : code || 'eof', ms: performance.now() - started, bytesIn, bytesOut, mismatch };
+      const o: Outcome = {
+        id: -1,
+        end: complete ? 'complete' : code || 'eof',
+        ms: performance.now() - started,
+        bytesIn,
+        bytesOut,
+        mismatch,
+      };
       report.outcomes.push(o);
     });
     if (cfg.scenario === 'http') {
-      socket.on('data', (c: Buffer) => { bytesIn += c.length; });
+      socket.on('data', (c: Buffer) => {
+        bytesIn += c.length;
+      });
       // The response finishing on this socket is the server's "complete".
-      (socket as unknown as { faultsComplete?: () => void }).faultsComplete = () => { complete = true; };
+      (socket as unknown as { faultsComplete?: () => void }).faultsComplete = () => {
+        complete = true;
+      };
       httpServer.emit('connection', socket);
       return;
     }
-    socket.setTimeout(cfg.timeouts.idleMs, () => socket.destroy(new WinsockError('WSAETIMEDOUT', 'recv', { detail: 'idle' })));
-    if (cfg.scenario === 'seed') { serveSeed(socket, (c, n) => { complete = c; bytesIn = n; }, (m) => { mismatch = m; }); return; }
+    socket.setTimeout(cfg.timeouts.idleMs, () =>
+      socket.destroy(new WinsockError('WSAETIMEDOUT', 'recv', { detail: 'idle' })),
+    );
+    if (cfg.scenario === 'seed') {
+      serveSeed(
+        socket,
+        (c, n) => {
+          complete = c;
+          bytesIn = n;
+        },
+        (m) => {
+          mismatch = m;
+        },
+      );
+      return;
+    }
     let writesDone = false;
     let readDone = false;
     const reader = new InBandReader(true, (line) => {
@@ -103,13 +175,19 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
       })();
       return { receiver: new Receiver(cfg.seed, upKey(id)), length: up };
     });
-    socket.on('data', (c: Buffer) => { reader.take(c); bytesIn = reader.received; });
+    socket.on('data', (c: Buffer) => {
+      reader.take(c);
+      bytesIn = reader.received;
+    });
     socket.on('end', () => {
       readDone = reader.verify();
       mismatch = reader.mismatch;
       complete = readDone && writesDone;
     });
-    socket.on('finish', () => { writesDone = true; complete = readDone && writesDone; });
+    socket.on('finish', () => {
+      writesDone = true;
+      complete = readDone && writesDone;
+    });
   });
 
   await server.listen({ host: cfg.host, port: cfg.port });
@@ -141,11 +219,19 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
 
 /** The seed scenario's server: transactions in, the grand total back as disconnect data. */
 let grandTotal = 0;
-function serveSeed(socket: WinsockSocket, done: (complete: boolean, bytesIn: number) => void, bad: (m: boolean) => void): void {
+function serveSeed(
+  socket: WinsockSocket,
+  done: (complete: boolean, bytesIn: number) => void,
+  bad: (m: boolean) => void,
+): void {
   const hash = createHash('sha256');
   let text = '';
   let bytes = 0;
-  socket.on('data', (c: Buffer) => { hash.update(c); bytes += c.length; if (text.length < 1 << 20) text += c.toString('latin1'); });
+  socket.on('data', (c: Buffer) => {
+    hash.update(c);
+    bytes += c.length;
+    if (text.length < 1 << 20) text += c.toString('latin1');
+  });
   socket.on('end', () => {
     void (async () => {
       try {
@@ -170,13 +256,21 @@ function serveSeed(socket: WinsockSocket, done: (complete: boolean, bytesIn: num
 /** The http scenario's handler: the body is checked and hashed, the reply is `down` bytes of the connection's stream. */
 function serveHttp(cfg: ServerConfig, req: http.IncomingMessage, res: http.ServerResponse): void {
   const m = /^\/(\d+)\/(\d+)$/.exec(req.url ?? '');
-  if (!m) { res.writeHead(400).end(); return; }
+  if (!m) {
+    res.writeHead(400).end();
+    return;
+  }
   const id = Number(m[1]);
   const down = Number(m[2]);
   const receiver = new Receiver(cfg.seed, upKey(id));
   req.on('data', (c: Buffer) => receiver.take(c));
   req.on('end', () => {
-    res.writeHead(200, { 'content-length': down, 'x-up-sha': receiver.digest(), 'x-up-ok': String(!receiver.mismatch), connection: 'close' });
+    res.writeHead(200, {
+      'content-length': down,
+      'x-up-sha': receiver.digest(),
+      'x-up-ok': String(!receiver.mismatch),
+      connection: 'close',
+    });
     const rand = prng(id);
     void sendPayload(res, cfg.seed, downKey(id), down, rand).then(() => res.end());
     res.on('finish', () => {

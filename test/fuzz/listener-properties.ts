@@ -26,7 +26,14 @@ import type { Server } from 'node:net';
 import fc from 'fast-check';
 import { createFramedProvider } from '../../lib/framed/index';
 import { encodeHello, HelloDecoder, VERDICT_START_SIZE, VerdictDecoder, type Hello } from '../../lib/framed/frames';
-import { isNetConnection, type ConditionVerdict, type ListenerCallbacks, type ProviderListener, type RawRequest, type SocketHandle } from '../../lib/provider';
+import {
+  isNetConnection,
+  type ConditionVerdict,
+  type ListenerCallbacks,
+  type ProviderListener,
+  type RawRequest,
+  type SocketHandle,
+} from '../../lib/provider';
 import type { WinsockError } from '../../lib/errors';
 import type { SocketMode } from '../../lib/types';
 import { arbHello, FakeSocket, mutate, split, type FuzzStats, type RunParams } from './protocol-properties';
@@ -44,8 +51,12 @@ class FakeServer extends EventEmitter {
     setImmediate(() => this.emit('close'));
     return this;
   }
-  ref(): this { return this; }
-  unref(): this { return this; }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 }
 
 interface ConnPlan {
@@ -66,39 +77,75 @@ type Action =
   | { kind: 'tick' };
 
 const arbConn: fc.Arbitrary<ConnPlan> = fc.record({
-  hello: arbHello.map((h) => ({ ...h, callerData: h.callerData && h.callerData.length > 2000 ? h.callerData.subarray(0, 2000) : h.callerData })),
-  mutations: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.record({ op: fc.constant('xor' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }), { minLength: 1, maxLength: 2 }) }),
+  hello: arbHello.map((h) => ({
+    ...h,
+    callerData: h.callerData && h.callerData.length > 2000 ? h.callerData.subarray(0, 2000) : h.callerData,
+  })),
+  mutations: fc.oneof(
+    { weight: 3, arbitrary: fc.constant([]) },
+    {
+      weight: 1,
+      arbitrary: fc.array(
+        fc.record({ op: fc.constant('xor' as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }),
+        { minLength: 1, maxLength: 2 },
+      ),
+    },
+  ),
   garbage: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
-  trailer: fc.oneof({ weight: 3, arbitrary: fc.constant(Buffer.alloc(0)) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((u) => Buffer.from(u)) }),
-  cuts: fc.array(fc.integer({ min: 0, max: 10_000 }).map((n) => n / 10_000), { maxLength: 4 }),
+  trailer: fc.oneof(
+    { weight: 3, arbitrary: fc.constant(Buffer.alloc(0)) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 8 }).map((u) => Buffer.from(u)) },
+  ),
+  cuts: fc.array(
+    fc.integer({ min: 0, max: 10_000 }).map((n) => n / 10_000),
+    { maxLength: 4 },
+  ),
 });
 
-const arbAction = (conns: number): fc.Arbitrary<Action> => fc.oneof(
-  { weight: 8, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'chunk' as const, conn })) },
-  { weight: 1, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'fin' as const, conn })) },
-  { weight: 2, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'reset' as const, conn })) },
-  { weight: 3, arbitrary: fc.constant({ kind: 'retry' as const }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'tick' as const }) },
-);
+const arbAction = (conns: number): fc.Arbitrary<Action> =>
+  fc.oneof(
+    { weight: 8, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'chunk' as const, conn })) },
+    { weight: 1, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'fin' as const, conn })) },
+    { weight: 2, arbitrary: fc.nat({ max: conns - 1 }).map((conn) => ({ kind: 'reset' as const, conn })) },
+    { weight: 3, arbitrary: fc.constant({ kind: 'retry' as const }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'tick' as const }) },
+  );
 
-const arbScenario = fc.record({
-  mode: fc.constantFrom<SocketMode>('stream', 'message'),
-  backlog: fc.integer({ min: 1, max: 4 }),
-  maxHandshakes: fc.integer({ min: 1, max: 6 }),
-  // Long enough never to fire: a run must replay exactly from its seed (timeouts are tested in test/hostile.test.ts).
-  handshakeTimeout: fc.constant(60_000),
-  verdicts: fc.array(fc.constantFrom<ConditionVerdict['action']>('accept', 'reject', 'defer'), { minLength: 1, maxLength: 6 }),
-  closeAt: fc.option(fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000), { nil: null }),
-}).chain((s) => fc.record({
-  s: fc.constant(s),
-  conns: fc.array(arbConn, { minLength: 1, maxLength: 7 }),
-  // Mostly the server's own mode (a caller in the other mode is refused WSAEPROTOTYPE).
-  sameMode: fc.array(fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }), { minLength: 7, maxLength: 7 }),
-}).chain(({ s: sc, conns, sameMode }) => fc.record({
-  s: fc.constant(sc),
-  conns: fc.constant(conns.map((c, i) => (sameMode[i] ? { ...c, hello: { ...c.hello, mode: sc.mode } } : c))),
-  actions: fc.array(arbAction(conns.length), { minLength: 1, maxLength: 80 }),
-})));
+const arbScenario = fc
+  .record({
+    mode: fc.constantFrom<SocketMode>('stream', 'message'),
+    backlog: fc.integer({ min: 1, max: 4 }),
+    maxHandshakes: fc.integer({ min: 1, max: 6 }),
+    // Long enough never to fire: a run must replay exactly from its seed (timeouts are tested in test/hostile.test.ts).
+    handshakeTimeout: fc.constant(60_000),
+    verdicts: fc.array(fc.constantFrom<ConditionVerdict['action']>('accept', 'reject', 'defer'), {
+      minLength: 1,
+      maxLength: 6,
+    }),
+    closeAt: fc.option(
+      fc.integer({ min: 0, max: 1000 }).map((n) => n / 1000),
+      { nil: null },
+    ),
+  })
+  .chain((s) =>
+    fc
+      .record({
+        s: fc.constant(s),
+        conns: fc.array(arbConn, { minLength: 1, maxLength: 7 }),
+        // Mostly the server's own mode (a caller in the other mode is refused WSAEPROTOTYPE).
+        sameMode: fc.array(
+          fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+          { minLength: 7, maxLength: 7 },
+        ),
+      })
+      .chain(({ s: sc, conns, sameMode }) =>
+        fc.record({
+          s: fc.constant(sc),
+          conns: fc.constant(conns.map((c, i) => (sameMode[i] ? { ...c, hello: { ...c.hello, mode: sc.mode } } : c))),
+          actions: fc.array(arbAction(conns.length), { minLength: 1, maxLength: 80 }),
+        }),
+      ),
+  );
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -124,24 +171,35 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
       // The listener guards its callbacks (a throwing condition refuses only its caller), so
       // an assertion thrown inside one would be swallowed: record the breach, assert after.
       const breaches: string[] = [];
-      const check = (ok: boolean, what: string): void => { if (!ok) breaches.push(what); };
+      const check = (ok: boolean, what: string): void => {
+        if (!ok) breaches.push(what);
+      };
       const callbacks: ListenerCallbacks = {
         condition(raw) {
           check(deferred === null, 'a request was offered while the head was deferred');
           const who = sockets[raw.callerId.port - 50_000];
-          check(who !== null && who !== undefined && !who.destroyed && !who.readableEnded, 'a request was offered after its caller left');
+          check(
+            who !== null && who !== undefined && !who.destroyed && !who.readableEnded,
+            'a request was offered after its caller left',
+          );
           if (expectReoffer) check(raw === expectReoffer, 'after retry() the deferred head is offered again');
           expectReoffer = null;
           offers.push(raw);
           const action = s.verdicts[verdictIndex++ % s.verdicts.length] as ConditionVerdict['action'];
-          if (action === 'defer') { deferred = raw; return { action }; }
+          if (action === 'defer') {
+            deferred = raw;
+            return { action };
+          }
           if (action === 'reject') return { action };
           return { action, calleeData: null, qos: null };
         },
         connection(handle, raw) {
           check(!accepted.has(raw), 'accepted twice');
           const i = raw.callerId.port - 50_000;
-          check((pushed[i] ?? 0) <= (helloEnd[i] ?? 0), 'accepted a caller that sent bytes between its hello and the verdict');
+          check(
+            (pushed[i] ?? 0) <= (helloEnd[i] ?? 0),
+            'accepted a caller that sent bytes between its hello and the verdict',
+          );
           if (isNetConnection(handle)) throw new Error('framed hands over SocketHandles');
           accepted.set(raw, handle);
           handle.attach({ onData: () => true, onEnd: () => undefined, onError: () => undefined });
@@ -152,13 +210,27 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
           if (raw === deferred) deferred = null;
           if (raw === expectReoffer) expectReoffer = null;
         },
-        clientError(error) { errors.push(error); },
-        error(error) { breaches.push(`the listener failed: ${error.message}`); },
+        clientError(error) {
+          errors.push(error);
+        },
+        error(error) {
+          breaches.push(`the listener failed: ${error.message}`);
+        },
       };
-      listener = await provider.listen({
-        host: '127.0.0.1', port: 0, backlog: s.backlog, conditional: true, handshakeTimeout: s.handshakeTimeout,
-        maxCallerData: 1024, maxCalleeData: 1024, maxDisconnectData: 1024, mode: s.mode,
-      }, callbacks);
+      listener = await provider.listen(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          backlog: s.backlog,
+          conditional: true,
+          handshakeTimeout: s.handshakeTimeout,
+          maxCallerData: 1024,
+          maxCalleeData: 1024,
+          maxDisconnectData: 1024,
+          mode: s.mode,
+        },
+        callbacks,
+      );
       const internals = listener as unknown as { handshakes: Set<unknown>; backlog: { size: number } };
 
       // The connections, each arriving on its first action.
@@ -190,20 +262,32 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
         if (step === closeStep) void listener.close();
         const a = actions[step] as Action;
         if (a.kind === 'retry') {
-          if (deferred) { expectReoffer = deferred; deferred = null; listener.retry(); }
+          if (deferred) {
+            expectReoffer = deferred;
+            deferred = null;
+            listener.retry();
+          }
         } else if (a.kind === 'chunk') {
           const sock = arrive(a.conn);
           const next = chunks[a.conn]?.shift();
-          if (next && !sock.destroyed && !sock.readableEnded) { sock.push(next); pushed[a.conn] = (pushed[a.conn] ?? 0) + next.length; stats.bytes += next.length; }
+          if (next && !sock.destroyed && !sock.readableEnded) {
+            sock.push(next);
+            pushed[a.conn] = (pushed[a.conn] ?? 0) + next.length;
+            stats.bytes += next.length;
+          }
         } else if (a.kind === 'fin') {
           const sock = arrive(a.conn);
           if (!sock.destroyed && !sock.readableEnded) sock.push(null);
         } else if (a.kind === 'reset') {
           const sock = arrive(a.conn);
-          if (!sock.destroyed) sock.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
+          if (!sock.destroyed)
+            sock.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', syscall: 'read' }));
         }
         await tick();
-        assert.ok(internals.handshakes.size <= s.maxHandshakes, 'more connections in their handshake than maxHandshakes');
+        assert.ok(
+          internals.handshakes.size <= s.maxHandshakes,
+          'more connections in their handshake than maxHandshakes',
+        );
         assert.ok(internals.backlog.size <= s.backlog, 'more queued requests than the backlog');
         assert.deepEqual(breaches, []);
       }
@@ -220,7 +304,11 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
         }
       }
       for (let i = 0; i < 50; i++) {
-        if (deferred) { expectReoffer = deferred; deferred = null; listener.retry(); }
+        if (deferred) {
+          expectReoffer = deferred;
+          deferred = null;
+          listener.retry();
+        }
         await tick();
         assert.ok(internals.backlog.size <= s.backlog, 'more queued requests than the backlog');
       }
@@ -228,7 +316,8 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
       for (const sock of sockets) if (sock && !sock.destroyed && !sock.readableEnded) sock.push(null);
       await listener.close();
       for (const h of accepted.values()) h.close();
-      for (let i = 0; i < 400 && provider.handleCount() > 0; i++) await new Promise((r) => setTimeout(r, i < 50 ? 0 : 5));
+      for (let i = 0; i < 400 && provider.handleCount() > 0; i++)
+        await new Promise((r) => setTimeout(r, i < 50 ? 0 : 5));
       assert.equal(provider.handleCount(), 0, 'sockets left open after every caller hung up and the listener closed');
 
       assert.deepEqual(breaches, []);
@@ -238,7 +327,10 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
         if (!sock) return;
         const out = Buffer.concat(sock.written);
         const raw = [...accepted.keys()].find((r) => r.callerId.port === 50_000 + i);
-        if (out.length === 0) { assert.equal(raw, undefined, 'accepted without a verdict'); return; }
+        if (out.length === 0) {
+          assert.equal(raw, undefined, 'accepted without a verdict');
+          return;
+        }
         const step = new VerdictDecoder({ maxCalleeData: 1024 }).feed(out);
         if (out.length === VERDICT_START_SIZE) {
           // A decision that was not immediate sends the verdict's start at once; the caller left
@@ -258,7 +350,10 @@ export async function listenerStateMachine(p: RunParams, stats: FuzzStats): Prom
         assert.ok(raw, 'an accepting verdict without a connection');
         const c = conns[i] as ConnPlan;
         const hello = new HelloDecoder({ maxCallerData: 1024 }).feed(mutate(encodeHello(c.hello), c.mutations));
-        assert.ok(!c.garbage && hello.state === 'done' && hello.value.mode === s.mode, 'accepted a malformed hello or the wrong mode');
+        assert.ok(
+          !c.garbage && hello.state === 'done' && hello.value.mode === s.mode,
+          'accepted a malformed hello or the wrong mode',
+        );
         if (hello.state === 'done') assert.deepStrictEqual(raw?.callerData, hello.value.callerData);
       });
     }),

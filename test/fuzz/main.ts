@@ -11,8 +11,20 @@
  */
 import { performance } from 'node:perf_hooks';
 import {
-  everyBoundary, frameMaxLengths, framesGarbage, framesRoundTrip, handleGarbage, handleRoundTrip, handleWrites,
-  helloRoundTrip, newStats, preambleGarbage, preambleMaxLengths, verdictRoundTrip, type FuzzStats, type RunParams,
+  everyBoundary,
+  frameMaxLengths,
+  framesGarbage,
+  framesRoundTrip,
+  handleGarbage,
+  handleRoundTrip,
+  handleWrites,
+  helloRoundTrip,
+  newStats,
+  preambleGarbage,
+  preambleMaxLengths,
+  verdictRoundTrip,
+  type FuzzStats,
+  type RunParams,
 } from './protocol-properties';
 import { listenerStateMachine } from './listener-properties';
 
@@ -26,7 +38,7 @@ interface Entry {
 }
 
 const target = Number(process.env['FUZZ_FRAMES'] ?? 1_000_000);
-let seed = Number(process.env['FUZZ_SEED'] ?? (Date.now() % 0x7fff_ffff));
+let seed = Number(process.env['FUZZ_SEED'] ?? Date.now() % 0x7fff_ffff);
 
 const entries: Entry[] = [
   { name: 'hello round trip', runs: 2000, run: helloRoundTrip },
@@ -75,7 +87,9 @@ async function main(): Promise<void> {
     }
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
     const s = (performance.now() - t0) / 1000;
-    process.stdout.write(`\rround ${round}: ${fmt(total)} frames, ${fmt(Math.round(total / s))} frames/s, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB   `);
+    process.stdout.write(
+      `\rround ${round}: ${fmt(total)} frames, ${fmt(Math.round(total / s))} frames/s, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB   `,
+    );
   }
   const seconds = (performance.now() - t0) / 1000;
   console.log('\n');
@@ -84,13 +98,23 @@ async function main(): Promise<void> {
   let bytes = fixed.bytes;
   let violations = 0;
   for (const e of entries) {
-    runs += e.stats.runs; bytes += e.stats.bytes; violations += e.stats.violations;
-    console.log(`${e.name.padEnd(26)} ${fmt(e.stats.runs).padStart(8)} ${fmt(e.stats.frames).padStart(13)} ${fmt(e.stats.bytes).padStart(12)} ${fmt(e.stats.violations).padStart(12)} ${fmt(Math.round(e.stats.frames / (e.ms / 1000))).padStart(10)}`);
+    runs += e.stats.runs;
+    bytes += e.stats.bytes;
+    violations += e.stats.violations;
+    console.log(
+      `${e.name.padEnd(26)} ${fmt(e.stats.runs).padStart(8)} ${fmt(e.stats.frames).padStart(13)} ${fmt(e.stats.bytes).padStart(12)} ${fmt(e.stats.violations).padStart(12)} ${fmt(Math.round(e.stats.frames / (e.ms / 1000))).padStart(10)}`,
+    );
   }
-  console.log(`${'every split point (fixed)'.padEnd(26)} ${fmt(fixed.runs).padStart(8)} ${fmt(fixed.frames).padStart(13)}`);
+  console.log(
+    `${'every split point (fixed)'.padEnd(26)} ${fmt(fixed.runs).padStart(8)} ${fmt(fixed.frames).padStart(13)}`,
+  );
   console.log('');
-  console.log(`fuzz: OK — ${fmt(total)} frames in ${fmt(runs)} generated cases, ${fmt(bytes)} bytes decoded, ${fmt(violations)} streams rejected with a WSAE* violation`);
-  console.log(`      ${seconds.toFixed(1)} s, ${fmt(Math.round(total / seconds))} frames/s, seeds ${firstSeed}..${seed - 1}, rss ${Math.round(rss0 / 2 ** 20)} MiB start, ${Math.round(rssMax / 2 ** 20)} MiB max`);
+  console.log(
+    `fuzz: OK — ${fmt(total)} frames in ${fmt(runs)} generated cases, ${fmt(bytes)} bytes decoded, ${fmt(violations)} streams rejected with a WSAE* violation`,
+  );
+  console.log(
+    `      ${seconds.toFixed(1)} s, ${fmt(Math.round(total / seconds))} frames/s, seeds ${firstSeed}..${seed - 1}, rss ${Math.round(rss0 / 2 ** 20)} MiB start, ${Math.round(rssMax / 2 ** 20)} MiB max`,
+  );
 }
 
 void main();

@@ -25,9 +25,24 @@ import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import fc from 'fast-check';
 import {
-  encodeDisconnect, encodeFrameHeader, encodeHello, encodeVerdict, FRAME_DATA, FRAME_DISCONNECT, FRAME_HEADER_SIZE,
-  FrameDecoder, HelloDecoder, MAGIC, PREAMBLE_SIZE, PROTOCOL_VERSION, VerdictDecoder,
-  type FrameSink, type Hello, type PreambleStep, type Verdict, type Violation,
+  encodeDisconnect,
+  encodeFrameHeader,
+  encodeHello,
+  encodeVerdict,
+  FRAME_DATA,
+  FRAME_DISCONNECT,
+  FRAME_HEADER_SIZE,
+  FrameDecoder,
+  HelloDecoder,
+  MAGIC,
+  PREAMBLE_SIZE,
+  PROTOCOL_VERSION,
+  VerdictDecoder,
+  type FrameSink,
+  type Hello,
+  type PreambleStep,
+  type Verdict,
+  type Violation,
 } from '../../lib/framed/frames';
 import { MAX_QOS_BYTES } from '../../lib/framed/qos';
 import { FramedHandle } from '../../lib/framed/handle';
@@ -69,12 +84,17 @@ function assertViolation(v: Violation): void {
 const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 
 const arbFlowSpec: fc.Arbitrary<FlowSpec> = fc.record({
-  tokenRate: u32, tokenBucketSize: u32, peakBandwidth: u32, latency: u32,
-  delayVariation: u32, serviceType: u32, maxSduSize: u32, minimumPolicedSize: u32,
+  tokenRate: u32,
+  tokenBucketSize: u32,
+  peakBandwidth: u32,
+  latency: u32,
+  delayVariation: u32,
+  serviceType: u32,
+  maxSduSize: u32,
+  minimumPolicedSize: u32,
 });
 
-const arbBytes = (maxLength: number): fc.Arbitrary<Buffer> =>
-  fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
+const arbBytes = (maxLength: number): fc.Arbitrary<Buffer> => fc.uint8Array({ maxLength }).map((u) => Buffer.from(u));
 
 /** Mostly small, sometimes near a size that matters (64 KiB limits). */
 const arbData = (max: number): fc.Arbitrary<Buffer> =>
@@ -101,23 +121,30 @@ export const arbHello: fc.Arbitrary<Hello> = fc.record({
 
 const arbVerdict: fc.Arbitrary<Verdict> = fc.oneof(
   fc.record({
-    accept: fc.constant(true), errno: fc.constant(0),
+    accept: fc.constant(true),
+    errno: fc.constant(0),
     calleeData: fc.option(arbData(65_536), { nil: null }),
     qos: fc.option(arbQos, { nil: null }),
   }),
   fc.record({
     accept: fc.constant(false),
     errno: fc.oneof(fc.constantFrom(10061, 10040, 10041, 10092), fc.integer({ min: 1, max: 0xffff_ffff })),
-    calleeData: fc.constant(null), qos: fc.constant(null),
+    calleeData: fc.constant(null),
+    qos: fc.constant(null),
   }),
 );
 
 /** Cut points of a stream, as fractions so they fit any length (integers scaled: fc.double clusters at 0 and 1). */
-const arbCuts = fc.array(fc.integer({ min: 0, max: 10_000 }).map((n) => n / 10_000), { maxLength: 12 });
+const arbCuts = fc.array(
+  fc.integer({ min: 0, max: 10_000 }).map((n) => n / 10_000),
+  { maxLength: 12 },
+);
 
 /** Splits `bytes` at the given fractional cut points (empty chunks included: TCP never gives them, a decoder must not care). */
 export function split(bytes: Buffer, cuts: readonly number[]): Buffer[] {
-  const at = [...new Set(cuts.map((f) => Math.floor(f * (bytes.length + 1))).map((i) => Math.min(i, bytes.length)))].sort((a, b) => a - b);
+  const at = [
+    ...new Set(cuts.map((f) => Math.floor(f * (bytes.length + 1))).map((i) => Math.min(i, bytes.length))),
+  ].sort((a, b) => a - b);
   const out: Buffer[] = [];
   let prev = 0;
   for (const i of at) {
@@ -153,8 +180,19 @@ const arbMutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
   // A 32-bit length-like field overwritten with a boundary value.
   fc.record({
-    op: fc.constant('length' as const), at: fc.nat(),
-    value: fc.constantFrom(0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 65_536, 65_537, 16 * 1024 * 1024, 16 * 1024 * 1024 + 1),
+    op: fc.constant('length' as const),
+    at: fc.nat(),
+    value: fc.constantFrom(
+      0,
+      1,
+      0x7fff_ffff,
+      0x8000_0000,
+      0xffff_ffff,
+      65_536,
+      65_537,
+      16 * 1024 * 1024,
+      16 * 1024 * 1024 + 1,
+    ),
   }),
 );
 
@@ -163,13 +201,27 @@ export function mutate(input: Buffer, mutations: readonly Mutation[]): Buffer {
   for (const m of mutations) {
     const at = b.length === 0 ? 0 : m.at % (b.length + 1);
     switch (m.op) {
-      case 'set': if (at < b.length) b[at] = m.value; break;
-      case 'xor': if (at < b.length) b[at] = (b[at] as number) ^ m.mask; break;
-      case 'delete': b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]); break;
-      case 'insert': b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]); break;
-      case 'duplicate': b = Buffer.concat([b.subarray(0, at + m.length), b.subarray(at, at + m.length), b.subarray(at + m.length)]); break;
-      case 'truncate': b = b.subarray(0, at); break;
-      case 'length': if (at + 4 <= b.length) b.writeUInt32BE(m.value, at); break;
+      case 'set':
+        if (at < b.length) b[at] = m.value;
+        break;
+      case 'xor':
+        if (at < b.length) b[at] = (b[at] as number) ^ m.mask;
+        break;
+      case 'delete':
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at + m.length)]);
+        break;
+      case 'insert':
+        b = Buffer.concat([b.subarray(0, at), m.bytes, b.subarray(at)]);
+        break;
+      case 'duplicate':
+        b = Buffer.concat([b.subarray(0, at + m.length), b.subarray(at, at + m.length), b.subarray(at + m.length)]);
+        break;
+      case 'truncate':
+        b = b.subarray(0, at);
+        break;
+      case 'length':
+        if (at + 4 <= b.length) b.writeUInt32BE(m.value, at);
+        break;
     }
   }
   return b;
@@ -189,7 +241,10 @@ interface PreambleOutcome<T> {
   errorAt?: number;
 }
 
-function feedPreamble<T>(decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> }, chunks: readonly Buffer[]): PreambleOutcome<T> {
+function feedPreamble<T>(
+  decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> },
+  chunks: readonly Buffer[],
+): PreambleOutcome<T> {
   let offset = 0;
   for (const chunk of chunks) {
     // Sometimes start inside the chunk, as a caller with leftovers would.
@@ -213,7 +268,10 @@ function feedPreamble<T>(decoder: { feed(chunk: Buffer, start?: number): Preambl
 }
 
 /** Feeds byte by byte; reports the offset of the byte at which the decoder failed. */
-function feedBytewise<T>(decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> }, bytes: Buffer): PreambleOutcome<T> {
+function feedBytewise<T>(
+  decoder: { feed(chunk: Buffer, start?: number): PreambleStep<T> },
+  bytes: Buffer,
+): PreambleOutcome<T> {
   for (let i = 0; i < bytes.length; i++) {
     const step = decoder.feed(bytes.subarray(i, i + 1));
     if (step.state === 'more') continue;
@@ -252,7 +310,8 @@ const HELLO_BOUND = PREAMBLE_SIZE + HELLO_LIMITS.maxCallerData + 2 * MAX_QOS_BYT
 export function helloRoundTrip(p: RunParams, stats: FuzzStats): void {
   fc.assert(
     fc.property(arbHello, arbBytes(16), arbCuts, (hello, trailer, cuts) => {
-      stats.runs++; stats.frames++;
+      stats.runs++;
+      stats.frames++;
       const wire = encodeHello(hello);
       const stream = Buffer.concat([wire, trailer]);
       stats.bytes += stream.length * 2;
@@ -273,7 +332,8 @@ export function verdictRoundTrip(p: RunParams, stats: FuzzStats): void {
   const limits = { maxCalleeData: 65_536 };
   fc.assert(
     fc.property(arbVerdict, arbBytes(16), arbCuts, (verdict, trailer, cuts) => {
-      stats.runs++; stats.frames++;
+      stats.runs++;
+      stats.frames++;
       const wire = encodeVerdict(verdict);
       const stream = Buffer.concat([wire, trailer]);
       stats.bytes += stream.length * 2;
@@ -294,14 +354,23 @@ export function verdictRoundTrip(p: RunParams, stats: FuzzStats): void {
  */
 export function preambleGarbage(p: RunParams, stats: FuzzStats): void {
   const arbStream = fc.oneof(
-    { weight: 3, arbitrary: fc.tuple(arbHello, fc.array(arbMutation, { minLength: 1, maxLength: 4 })).map(([h, m]) => mutate(encodeHello(h), m)) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(arbHello, fc.array(arbMutation, { minLength: 1, maxLength: 4 }))
+        .map(([h, m]) => mutate(encodeHello(h), m)),
+    },
     { weight: 1, arbitrary: arbBytes(64) },
     // The fixed bytes right, the rest random: reaches the header checks.
-    { weight: 2, arbitrary: arbBytes(80).map((b) => Buffer.concat([Buffer.from([...MAGIC, PROTOCOL_VERSION, 0x48]), b])) },
+    {
+      weight: 2,
+      arbitrary: arbBytes(80).map((b) => Buffer.concat([Buffer.from([...MAGIC, PROTOCOL_VERSION, 0x48]), b])),
+    },
   );
   fc.assert(
     fc.property(arbStream, arbCuts, fc.constantFrom(0, 1, 100, 65_536), (stream, cuts, maxCallerData) => {
-      stats.runs++; stats.frames++;
+      stats.runs++;
+      stats.frames++;
       stats.bytes += stream.length * 3;
       const limits = { maxCallerData };
       const whole = feedPreamble(new HelloDecoder(limits), [stream]);
@@ -316,10 +385,17 @@ export function preambleGarbage(p: RunParams, stats: FuzzStats): void {
         assert.equal(byByte.violation?.code, mismatch === 4 ? 'WSAVERNOTSUPPORTED' : 'WSAECONNABORTED');
       } else if (stream.length >= PREAMBLE_SIZE) {
         const lengths = [stream.readUInt32BE(8), stream.readUInt32BE(12), stream.readUInt32BE(16)];
-        const over = (lengths[0] as number) > maxCallerData || (lengths[1] as number) > MAX_QOS_BYTES || (lengths[2] as number) > MAX_QOS_BYTES;
+        const over =
+          (lengths[0] as number) > maxCallerData ||
+          (lengths[1] as number) > MAX_QOS_BYTES ||
+          (lengths[2] as number) > MAX_QOS_BYTES;
         if (over) {
           assert.equal(byByte.state, 'error');
-          assert.equal(byByte.errorAt, PREAMBLE_SIZE - 1, 'an oversized length is refused with the header, before any body byte');
+          assert.equal(
+            byByte.errorAt,
+            PREAMBLE_SIZE - 1,
+            'an oversized length is refused with the header, before any body byte',
+          );
         }
         if (byByte.state === 'done') {
           assert.ok((byByte.end as number) <= PREAMBLE_SIZE + maxCallerData + 2 * MAX_QOS_BYTES);
@@ -334,7 +410,10 @@ export function preambleGarbage(p: RunParams, stats: FuzzStats): void {
 export function preambleMaxLengths(): void {
   const original = Buffer.allocUnsafe;
   let largest = 0;
-  Buffer.allocUnsafe = ((size: number) => { largest = Math.max(largest, size); return original(size); }) as typeof Buffer.allocUnsafe;
+  Buffer.allocUnsafe = ((size: number) => {
+    largest = Math.max(largest, size);
+    return original(size);
+  }) as typeof Buffer.allocUnsafe;
   try {
     for (const flags of [0x01, 0x02, 0x04, 0x07]) {
       for (const value of [0xffff_ffff, 0x8000_0000, HELLO_LIMITS.maxCallerData + 1, MAX_QOS_BYTES + 1]) {
@@ -380,7 +459,13 @@ const FRAME_LIMITS = { maxFramePayload: 4096, maxDisconnectData: 1024 };
 const arbPlan: fc.Arbitrary<FramePlan> = fc.record({
   mode: arbMode,
   payloads: fc.array(
-    fc.oneof({ weight: 6, arbitrary: arbBytes(48) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: FRAME_LIMITS.maxFramePayload }).map((n) => Buffer.alloc(n, n & 0xff)) }),
+    fc.oneof(
+      { weight: 6, arbitrary: arbBytes(48) },
+      {
+        weight: 1,
+        arbitrary: fc.integer({ min: 0, max: FRAME_LIMITS.maxFramePayload }).map((n) => Buffer.alloc(n, n & 0xff)),
+      },
+    ),
     { maxLength: 24 },
   ),
   disconnect: fc.oneof(fc.constant(undefined), fc.constant(null), arbBytes(FRAME_LIMITS.maxDisconnectData)),
@@ -464,24 +549,33 @@ function decodeFrames(mode: SocketMode, chunks: readonly Buffer[], pressure: rea
 /** Valid frames in any split, under random back-pressure: every byte once, in order; the disconnect data once. */
 export function framesRoundTrip(p: RunParams, stats: FuzzStats): void {
   fc.assert(
-    fc.property(arbPlan, arbCuts, fc.array(fc.boolean(), { maxLength: 5 }), fc.boolean(), (plan, cuts, pressure, byteByByte) => {
-      stats.runs++;
-      stats.frames += plan.payloads.length + (plan.disconnect === undefined ? 0 : 1);
-      const wire = encodePlan(plan);
-      stats.bytes += wire.length;
-      const chunks = byteByByte && wire.length <= 2048 ? bytewise(wire) : split(wire, cuts);
-      const out = decodeFrames(plan.mode, chunks, pressure);
-      assert.equal(out.violation, null, out.violation?.detail);
-      assert.ok(out.atBoundary, 'a complete stream ends at a frame boundary');
-      if (plan.mode === 'message') {
-        assert.deepStrictEqual(out.messages, plan.payloads, 'messages kept whole and in order');
-      } else {
-        assert.ok(out.stream.equals(Buffer.concat(plan.payloads)), 'stream bytes in order, none lost or duplicated');
-      }
-      if (plan.disconnect === undefined) assert.equal(out.disconnects.length, 0);
-      else assert.deepStrictEqual(out.disconnects, [plan.disconnect === null || plan.disconnect.length === 0 ? null : plan.disconnect]);
-      assert.ok(out.largestBody <= Math.max(FRAME_LIMITS.maxFramePayload, FRAME_LIMITS.maxDisconnectData));
-    }),
+    fc.property(
+      arbPlan,
+      arbCuts,
+      fc.array(fc.boolean(), { maxLength: 5 }),
+      fc.boolean(),
+      (plan, cuts, pressure, byteByByte) => {
+        stats.runs++;
+        stats.frames += plan.payloads.length + (plan.disconnect === undefined ? 0 : 1);
+        const wire = encodePlan(plan);
+        stats.bytes += wire.length;
+        const chunks = byteByByte && wire.length <= 2048 ? bytewise(wire) : split(wire, cuts);
+        const out = decodeFrames(plan.mode, chunks, pressure);
+        assert.equal(out.violation, null, out.violation?.detail);
+        assert.ok(out.atBoundary, 'a complete stream ends at a frame boundary');
+        if (plan.mode === 'message') {
+          assert.deepStrictEqual(out.messages, plan.payloads, 'messages kept whole and in order');
+        } else {
+          assert.ok(out.stream.equals(Buffer.concat(plan.payloads)), 'stream bytes in order, none lost or duplicated');
+        }
+        if (plan.disconnect === undefined) assert.equal(out.disconnects.length, 0);
+        else
+          assert.deepStrictEqual(out.disconnects, [
+            plan.disconnect === null || plan.disconnect.length === 0 ? null : plan.disconnect,
+          ]);
+        assert.ok(out.largestBody <= Math.max(FRAME_LIMITS.maxFramePayload, FRAME_LIMITS.maxDisconnectData));
+      },
+    ),
     { numRuns: p.numRuns, seed: p.seed },
   );
 }
@@ -493,13 +587,36 @@ export function framesRoundTrip(p: RunParams, stats: FuzzStats): void {
  */
 export function framesGarbage(p: RunParams, stats: FuzzStats): void {
   const arbStream = fc.oneof(
-    { weight: 4, arbitrary: fc.tuple(arbPlan, fc.array(arbMutation, { minLength: 1, maxLength: 5 })).map(([plan, m]) => ({ mode: plan.mode, frames: plan.payloads.length + 1, bytes: mutate(encodePlan(plan), m) })) },
+    {
+      weight: 4,
+      arbitrary: fc.tuple(arbPlan, fc.array(arbMutation, { minLength: 1, maxLength: 5 })).map(([plan, m]) => ({
+        mode: plan.mode,
+        frames: plan.payloads.length + 1,
+        bytes: mutate(encodePlan(plan), m),
+      })),
+    },
     { weight: 1, arbitrary: fc.tuple(arbMode, arbBytes(256)).map(([mode, bytes]) => ({ mode, frames: 1, bytes })) },
     // Headers only: type bytes and length fields around every limit.
     {
       weight: 1,
-      arbitrary: fc.tuple(arbMode, fc.array(fc.tuple(fc.constantFrom(FRAME_DATA, FRAME_DISCONNECT, 0, 0x45, 0xff), fc.constantFrom(0, 1, 1023, 1024, 1025, 4095, 4096, 4097, 0x7fff_ffff, 0xffff_ffff)), { minLength: 1, maxLength: 6 }))
-        .map(([mode, hs]) => ({ mode, frames: hs.length, bytes: Buffer.concat(hs.map(([t, n]) => Buffer.concat([encodeFrameHeader(t, n), Buffer.alloc(Math.min(n, 64), 0x5a)]))) })),
+      arbitrary: fc
+        .tuple(
+          arbMode,
+          fc.array(
+            fc.tuple(
+              fc.constantFrom(FRAME_DATA, FRAME_DISCONNECT, 0, 0x45, 0xff),
+              fc.constantFrom(0, 1, 1023, 1024, 1025, 4095, 4096, 4097, 0x7fff_ffff, 0xffff_ffff),
+            ),
+            { minLength: 1, maxLength: 6 },
+          ),
+        )
+        .map(([mode, hs]) => ({
+          mode,
+          frames: hs.length,
+          bytes: Buffer.concat(
+            hs.map(([t, n]) => Buffer.concat([encodeFrameHeader(t, n), Buffer.alloc(Math.min(n, 64), 0x5a)])),
+          ),
+        })),
     },
   );
   fc.assert(
@@ -524,7 +641,11 @@ export function framesGarbage(p: RunParams, stats: FuzzStats): void {
 /** Length fields at their maximum: refused on the header, nothing delivered, nothing allocated. */
 export function frameMaxLengths(): void {
   for (const mode of ['stream', 'message'] as const) {
-    for (const [type, code] of [[FRAME_DATA, 'WSAEMSGSIZE'], [FRAME_DISCONNECT, 'WSAEMSGSIZE'], [0x00, 'WSAECONNABORTED']] as const) {
+    for (const [type, code] of [
+      [FRAME_DATA, 'WSAEMSGSIZE'],
+      [FRAME_DISCONNECT, 'WSAEMSGSIZE'],
+      [0x00, 'WSAECONNABORTED'],
+    ] as const) {
       for (const len of [0xffff_ffff, 0x8000_0000, FRAME_LIMITS.maxFramePayload + 1]) {
         const out = decodeFrames(mode, bytewise(Buffer.concat([encodeFrameHeader(type, len), Buffer.alloc(32)])));
         if (type === FRAME_DATA || type === FRAME_DISCONNECT || code !== 'WSAECONNABORTED') {
@@ -535,7 +656,13 @@ export function frameMaxLengths(): void {
       }
     }
     // Exactly at the limits is fine.
-    const ok = decodeFrames(mode, [Buffer.concat([encodeFrameHeader(FRAME_DATA, FRAME_LIMITS.maxFramePayload), Buffer.alloc(FRAME_LIMITS.maxFramePayload), encodeDisconnect(Buffer.alloc(FRAME_LIMITS.maxDisconnectData))])]);
+    const ok = decodeFrames(mode, [
+      Buffer.concat([
+        encodeFrameHeader(FRAME_DATA, FRAME_LIMITS.maxFramePayload),
+        Buffer.alloc(FRAME_LIMITS.maxFramePayload),
+        encodeDisconnect(Buffer.alloc(FRAME_LIMITS.maxDisconnectData)),
+      ]),
+    ]);
     assert.equal(ok.violation, null);
     assert.equal(ok.disconnects[0]?.length, FRAME_LIMITS.maxDisconnectData);
     // Anything after the disconnect frame is a violation.
@@ -547,16 +674,29 @@ export function frameMaxLengths(): void {
 
 /** Every single split point of a few fixed streams (the exhaustive version of "any split"). */
 export function everyBoundary(stats: FuzzStats): void {
-  const hello = encodeHello({ mode: 'message', callerData: Buffer.from('caller data'), sqos: { sending: null, receiving: null, providerSpecific: Buffer.from('ps') }, gqos: null });
+  const hello = encodeHello({
+    mode: 'message',
+    callerData: Buffer.from('caller data'),
+    sqos: { sending: null, receiving: null, providerSpecific: Buffer.from('ps') },
+    gqos: null,
+  });
   const plans: FramePlan[] = [
-    { mode: 'stream', payloads: [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defgh')], disconnect: Buffer.from('total=42') },
+    {
+      mode: 'stream',
+      payloads: [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defgh')],
+      disconnect: Buffer.from('total=42'),
+    },
     { mode: 'message', payloads: [Buffer.from('m1'), Buffer.alloc(0), Buffer.from('message three')], disconnect: null },
   ];
   const expectedHello = feedPreamble(new HelloDecoder(HELLO_LIMITS), [hello]);
   for (let i = 0; i <= hello.length; i++) {
     for (let j = i; j <= hello.length; j++) {
-      samePreambleOutcome(feedPreamble(new HelloDecoder(HELLO_LIMITS), [hello.subarray(0, i), hello.subarray(i, j), hello.subarray(j)]), expectedHello);
-      stats.frames++; stats.runs++;
+      samePreambleOutcome(
+        feedPreamble(new HelloDecoder(HELLO_LIMITS), [hello.subarray(0, i), hello.subarray(i, j), hello.subarray(j)]),
+        expectedHello,
+      );
+      stats.frames++;
+      stats.runs++;
     }
   }
   for (const plan of plans) {
@@ -566,9 +706,14 @@ export function everyBoundary(stats: FuzzStats): void {
       for (let j = i; j <= wire.length; j++) {
         const out = decodeFrames(plan.mode, [wire.subarray(0, i), wire.subarray(i, j), wire.subarray(j)]);
         // Stream mode keeps no boundaries: compare the bytes, not how they were chunked.
-        const norm = (o: FrameOutcome): unknown => ({ ...o, largestBody: 0, messages: plan.mode === 'message' ? o.messages : [] });
+        const norm = (o: FrameOutcome): unknown => ({
+          ...o,
+          largestBody: 0,
+          messages: plan.mode === 'message' ? o.messages : [],
+        });
         assert.deepStrictEqual(norm(out), norm(whole), `split at ${i} and ${j}`);
-        stats.frames += plan.payloads.length + 1; stats.runs++;
+        stats.frames += plan.payloads.length + 1;
+        stats.runs++;
       }
     }
   }
@@ -591,15 +736,26 @@ export class FakeSocket extends Duplex {
   constructor() {
     super({ allowHalfOpen: true });
   }
-  override _read(): void { /* pushed by the test */ }
+  override _read(): void {
+    /* pushed by the test */
+  }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.written.push(Buffer.from(chunk));
     setImmediate(cb);
   }
-  resetAndDestroy(): this { this.resets++; return this.destroy(); }
-  setNoDelay(): this { return this; }
-  ref(): this { return this; }
-  unref(): this { return this; }
+  resetAndDestroy(): this {
+    this.resets++;
+    return this.destroy();
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
 }
 
 interface HandleOutcome {
@@ -614,16 +770,29 @@ interface HandleOutcome {
  * that pushes back (returns false) per `pressure` and resumes a tick later,
  * then ends the socket (the peer's FIN); resolves what the receiver saw.
  */
-async function driveHandle(mode: SocketMode, chunks: readonly Buffer[], pressure: readonly boolean[], fin: boolean): Promise<HandleOutcome> {
+async function driveHandle(
+  mode: SocketMode,
+  chunks: readonly Buffer[],
+  pressure: readonly boolean[],
+  fin: boolean,
+): Promise<HandleOutcome> {
   const socket = new FakeSocket();
   const handle = new FramedHandle({
-    socket: socket as unknown as Socket, mode, callerData: null, calleeData: null, qos: null,
-    maxDisconnectData: FRAME_LIMITS.maxDisconnectData, maxFramePayload: FRAME_LIMITS.maxFramePayload, leftover: null,
+    socket: socket as unknown as Socket,
+    mode,
+    callerData: null,
+    calleeData: null,
+    qos: null,
+    maxDisconnectData: FRAME_LIMITS.maxDisconnectData,
+    maxFramePayload: FRAME_LIMITS.maxFramePayload,
+    leftover: null,
   });
   const out: HandleOutcome = { data: [], end: undefined, errors: [], destroyed: false };
   let calls = 0;
   let finished: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => { finished = resolve; });
+  const done = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
   const receiver: HandleReceiver = {
     onData(chunk) {
       assert.equal(out.errors.length, 0, 'data after an error');
@@ -657,13 +826,22 @@ async function driveHandle(mode: SocketMode, chunks: readonly Buffer[], pressure
   } else {
     // A connection that vanishes (close without FIN) after everything it sent was read.
     const internals = handle as unknown as { stash: Buffer[] };
-    for (let i = 0; i < 10_000 && out.errors.length === 0 && (socket.readableLength > 0 || internals.stash.length > 0); i++) {
+    for (
+      let i = 0;
+      i < 10_000 && out.errors.length === 0 && (socket.readableLength > 0 || internals.stash.length > 0);
+      i++
+    ) {
       await new Promise((r) => setImmediate(r));
     }
     socket.destroy();
   }
   let guard: NodeJS.Timeout | undefined;
-  await Promise.race([done, new Promise((r) => { guard = setTimeout(r, 2000); })]);
+  await Promise.race([
+    done,
+    new Promise((r) => {
+      guard = setTimeout(r, 2000);
+    }),
+  ]);
   clearTimeout(guard);
   // Let a stray second report (a bug) show itself.
   await new Promise((r) => setImmediate(r));
@@ -680,7 +858,12 @@ export async function handleRoundTrip(p: RunParams, stats: FuzzStats): Promise<v
       stats.frames += plan.payloads.length + (plan.disconnect === undefined ? 0 : 1);
       const wire = encodePlan(plan);
       stats.bytes += wire.length;
-      const out = await driveHandle(plan.mode, split(wire, cuts).filter((c) => c.length > 0), pressure, true);
+      const out = await driveHandle(
+        plan.mode,
+        split(wire, cuts).filter((c) => c.length > 0),
+        pressure,
+        true,
+      );
       assert.deepStrictEqual(out.errors, []);
       if (plan.mode === 'message') assert.deepStrictEqual(out.data, plan.payloads);
       else assert.ok(Buffer.concat(out.data).equals(Buffer.concat(plan.payloads)));
@@ -700,14 +883,23 @@ export async function handleRoundTrip(p: RunParams, stats: FuzzStats): Promise<v
 export async function handleGarbage(p: RunParams, stats: FuzzStats): Promise<void> {
   await fc.assert(
     fc.asyncProperty(
-      arbPlan, fc.array(arbMutation, { maxLength: 4 }), arbCuts, fc.array(fc.boolean(), { maxLength: 3 }), fc.boolean(),
+      arbPlan,
+      fc.array(arbMutation, { maxLength: 4 }),
+      arbCuts,
+      fc.array(fc.boolean(), { maxLength: 3 }),
+      fc.boolean(),
       async (plan, mutations, cuts, pressure, fin) => {
         stats.runs++;
         stats.frames += plan.payloads.length + 1;
         const wire = mutate(encodePlan(plan), mutations);
         stats.bytes += wire.length * 2;
         const reference = decodeFrames(plan.mode, [wire]);
-        const out = await driveHandle(plan.mode, split(wire, cuts).filter((c) => c.length > 0), pressure, fin);
+        const out = await driveHandle(
+          plan.mode,
+          split(wire, cuts).filter((c) => c.length > 0),
+          pressure,
+          fin,
+        );
         assert.equal(out.errors.length + (out.end === undefined ? 0 : 1), 1, 'exactly one outcome');
         for (const e of out.errors) {
           assert.ok(e instanceof WinsockError);
@@ -731,7 +923,10 @@ export async function handleGarbage(p: RunParams, stats: FuzzStats): Promise<voi
           assert.ok(got.length <= ref.length);
           got.forEach((m, i) => assert.ok(m.equals(ref[i] as Buffer), `message ${i}`));
         } else {
-          assert.ok((ref[0] as Buffer).subarray(0, (got[0] as Buffer).length).equals(got[0] as Buffer), 'delivered bytes are a prefix of the stream');
+          assert.ok(
+            (ref[0] as Buffer).subarray(0, (got[0] as Buffer).length).equals(got[0] as Buffer),
+            'delivered bytes are a prefix of the stream',
+          );
         }
       },
     ),
@@ -742,34 +937,45 @@ export async function handleGarbage(p: RunParams, stats: FuzzStats): Promise<voi
 /** What the handle writes decodes back to what was written (stream and message), disconnect frame last. */
 export async function handleWrites(p: RunParams, stats: FuzzStats): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(arbMode, fc.array(fc.array(arbData(10_000), { minLength: 1, maxLength: 3 }), { maxLength: 8 }), fc.option(arbBytes(64), { nil: null }), async (mode, writes, disc) => {
-      stats.runs++;
-      const socket = new FakeSocket();
-      const handle = new FramedHandle({
-        socket: socket as unknown as Socket, mode, callerData: null, calleeData: null, qos: null,
-        maxDisconnectData: FRAME_LIMITS.maxDisconnectData, maxFramePayload: FRAME_LIMITS.maxFramePayload, leftover: null,
-      });
-      handle.attach({ onData: () => true, onEnd: () => undefined, onError: () => undefined });
-      const sent: Buffer[][] = [];
-      for (const w of writes) {
-        const err = await new Promise<WinsockError | null>((resolve) => handle.write(w, resolve));
-        // A message over the frame payload bound is refused whole, before anything is sent.
-        const oversized = mode === 'message' && w.some((c) => c.length > FRAME_LIMITS.maxFramePayload);
-        assert.equal(err?.code, oversized ? 'WSAEMSGSIZE' : undefined);
-        if (!oversized) sent.push(w);
-      }
-      await handle.sendDisconnect(disc);
-      const wire = Buffer.concat(socket.written);
-      stats.bytes += wire.length;
-      const out = decodeFrames(mode, [wire]);
-      stats.frames += out.messages.length + 1;
-      assert.equal(out.violation, null);
-      const flat = sent.flat();
-      if (mode === 'message') assert.deepStrictEqual(out.messages, flat);
-      else assert.ok(out.stream.equals(Buffer.concat(flat)));
-      assert.deepStrictEqual(out.disconnects, [disc === null || disc.length === 0 ? null : disc]);
-      handle.close();
-    }),
+    fc.asyncProperty(
+      arbMode,
+      fc.array(fc.array(arbData(10_000), { minLength: 1, maxLength: 3 }), { maxLength: 8 }),
+      fc.option(arbBytes(64), { nil: null }),
+      async (mode, writes, disc) => {
+        stats.runs++;
+        const socket = new FakeSocket();
+        const handle = new FramedHandle({
+          socket: socket as unknown as Socket,
+          mode,
+          callerData: null,
+          calleeData: null,
+          qos: null,
+          maxDisconnectData: FRAME_LIMITS.maxDisconnectData,
+          maxFramePayload: FRAME_LIMITS.maxFramePayload,
+          leftover: null,
+        });
+        handle.attach({ onData: () => true, onEnd: () => undefined, onError: () => undefined });
+        const sent: Buffer[][] = [];
+        for (const w of writes) {
+          const err = await new Promise<WinsockError | null>((resolve) => handle.write(w, resolve));
+          // A message over the frame payload bound is refused whole, before anything is sent.
+          const oversized = mode === 'message' && w.some((c) => c.length > FRAME_LIMITS.maxFramePayload);
+          assert.equal(err?.code, oversized ? 'WSAEMSGSIZE' : undefined);
+          if (!oversized) sent.push(w);
+        }
+        await handle.sendDisconnect(disc);
+        const wire = Buffer.concat(socket.written);
+        stats.bytes += wire.length;
+        const out = decodeFrames(mode, [wire]);
+        stats.frames += out.messages.length + 1;
+        assert.equal(out.violation, null);
+        const flat = sent.flat();
+        if (mode === 'message') assert.deepStrictEqual(out.messages, flat);
+        else assert.ok(out.stream.equals(Buffer.concat(flat)));
+        assert.deepStrictEqual(out.disconnects, [disc === null || disc.length === 0 ? null : disc]);
+        handle.close();
+      },
+    ),
     { numRuns: p.numRuns, seed: p.seed },
   );
 }

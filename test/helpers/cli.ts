@@ -28,8 +28,12 @@ export function cliEnv(): NodeJS.ProcessEnv {
 export function collect(child: ChildProcess): Promise<Result> {
   let stdout = '';
   let stderr = '';
-  child.stdout?.setEncoding('utf8').on('data', (s: string) => { stdout += s; });
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => { stderr += s; });
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -38,7 +42,9 @@ export function collect(child: ChildProcess): Promise<Result> {
 
 /** Runs `winsock2 ...args` to completion, with `input` on stdin (a pipe). */
 export function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}): Promise<Result> {
-  const child = spawnChild(() => spawn(process.execPath, [BIN, ...args], { env: { ...cliEnv(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] }));
+  const child = spawnChild(() =>
+    spawn(process.execPath, [BIN, ...args], { env: { ...cliEnv(), ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] }),
+  );
   const done = collect(child);
   child.stdin?.end(input);
   return done;
@@ -46,7 +52,9 @@ export function run(args: string[], input = '', extraEnv: NodeJS.ProcessEnv = {}
 
 /** Runs `winsock2 ...args` to completion with stdin given as `stdin` (a file descriptor, 'ignore', ...). */
 export function runWithStdin(args: string[], stdin: 'ignore' | 'pipe' | number): Promise<Result> {
-  const child = spawnChild(() => spawn(process.execPath, [BIN, ...args], { env: cliEnv(), stdio: [stdin, 'pipe', 'pipe'] }));
+  const child = spawnChild(() =>
+    spawn(process.execPath, [BIN, ...args], { env: cliEnv(), stdio: [stdin, 'pipe', 'pipe'] }),
+  );
   return collect(child);
 }
 

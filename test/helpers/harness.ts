@@ -29,7 +29,12 @@ function detectPlatform(): TestPlatform {
   if (process.platform !== 'win32') return 'posix';
   try {
     const native: unknown = resolveProvider('native');
-    if (typeof native === 'object' && native !== null && 'wineVersion' in native && typeof native.wineVersion === 'function') {
+    if (
+      typeof native === 'object' &&
+      native !== null &&
+      'wineVersion' in native &&
+      typeof native.wineVersion === 'function'
+    ) {
       return (native.wineVersion as () => string | null)() === null ? 'windows' : 'wine';
     }
   } catch {
@@ -45,7 +50,10 @@ export const platform: TestPlatform = detectPlatform();
 export function providersUnderTest(): ProviderName[] {
   const env = process.env['WINSOCK2_TEST_PROVIDERS'];
   if (env) {
-    return env.split(',').map((s) => s.trim()).filter((s): s is ProviderName => s === 'native' || s === 'emulated' || s === 'framed');
+    return env
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s): s is ProviderName => s === 'native' || s === 'emulated' || s === 'framed');
   }
   return process.platform === 'win32' ? ['native', 'emulated', 'framed'] : ['emulated', 'framed'];
 }
@@ -80,7 +88,10 @@ export function forEachProvider(title: string, body: (provider: ProviderName) =>
 const track: { servers: WinsockServer[]; sockets: WinsockSocket[] } = { servers: [], sockets: [] };
 
 /** A listening server on 127.0.0.1 that the harness closes after the test. */
-export async function listen(provider: ProviderName, options: ServerOptions = {}): Promise<{ server: WinsockServer; port: number }> {
+export async function listen(
+  provider: ProviderName,
+  options: ServerOptions = {},
+): Promise<{ server: WinsockServer; port: number }> {
   const server = createServer({ provider, ...options });
   track.servers.push(server);
   // Accepted sockets belong to the application: the harness destroys them after the test.
@@ -153,12 +164,15 @@ export async function expectRefused(provider: ProviderName, attempt: Promise<Win
       // Emulated: the reset can reach the caller before its own loop saw the
       // connect complete; node:net then fails the connect with ECONNRESET,
       // which the provider reports as the refusal it is.
-      if (provider === 'emulated' && err instanceof WinsockError && err.code === 'WSAECONNREFUSED') return 'connected-then-closed';
+      if (provider === 'emulated' && err instanceof WinsockError && err.code === 'WSAECONNREFUSED')
+        return 'connected-then-closed';
       throw err;
     }
     let received = 0;
     const outcome = await new Promise<string>((resolve) => {
-      socket.on('data', (chunk: Buffer) => { received += chunk.length; });
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+      });
       socket.once('end', () => resolve('end'));
       socket.once('error', (e: WinsockError) => resolve(e.code));
     });
@@ -178,7 +192,10 @@ export async function expectRefused(provider: ProviderName, attempt: Promise<Win
     } else {
       // Native on Windows where SO_CONDITIONAL_ACCEPT did not take: probe 6
       // is still "record" there (an RST is expected, unconfirmed).
-      assert.ok(outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED', `unexpected ${outcome}`);
+      assert.ok(
+        outcome === 'end' || outcome === 'WSAECONNRESET' || outcome === 'WSAECONNABORTED',
+        `unexpected ${outcome}`,
+      );
     }
     return 'connected-then-closed';
   }

@@ -15,7 +15,13 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { connect } from '../../lib/connect';
 import {
-  encodeDisconnect, encodeFrameHeader, encodeHello, FRAME_DATA, VerdictDecoder, type Hello, type Verdict,
+  encodeDisconnect,
+  encodeFrameHeader,
+  encodeHello,
+  FRAME_DATA,
+  VerdictDecoder,
+  type Hello,
+  type Verdict,
 } from '../../lib/framed/frames';
 import type { WinsockServer } from '../../lib/server';
 import type { WinsockSocket } from '../../lib/socket';
@@ -95,15 +101,30 @@ export class RawPeer {
       }
     });
     // Not half-open: when the server ends, so does this peer (as most clients do), so the socket closes.
-    socket.on('end', () => { this.ended = true; if (!socket.writableEnded) socket.end(); });
-    socket.on('error', (err) => { this.error = err; });
-    this.closed = new Promise((resolve) => socket.once('close', () => { peers.delete(this); resolve(); }));
+    socket.on('end', () => {
+      this.ended = true;
+      if (!socket.writableEnded) socket.end();
+    });
+    socket.on('error', (err) => {
+      this.error = err;
+    });
+    this.closed = new Promise((resolve) =>
+      socket.once('close', () => {
+        peers.delete(this);
+        resolve();
+      }),
+    );
   }
 
   static async connect(port: number): Promise<RawPeer> {
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true, noDelay: true });
     const peer = new RawPeer(socket);
-    await Promise.race([once(socket, 'connect'), peer.closed.then(() => { throw peer.error ?? new Error('closed before connecting'); })]);
+    await Promise.race([
+      once(socket, 'connect'),
+      peer.closed.then(() => {
+        throw peer.error ?? new Error('closed before connecting');
+      }),
+    ]);
     return peer;
   }
 
@@ -163,17 +184,27 @@ export const probe = { active: false };
  * the provider carries it), data one way, the seed teardown with disconnect
  * data, and the bytes and data arrive intact.
  */
-export async function assertServes(provider: ProviderName, server: WinsockServer, port: number, mode: SocketMode = 'stream'): Promise<void> {
+export async function assertServes(
+  provider: ProviderName,
+  server: WinsockServer,
+  port: number,
+  mode: SocketMode = 'stream',
+): Promise<void> {
   const carries = carriesData(provider);
   probe.active = true;
   try {
     const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
-    const client = own(await connect({ provider, port, mode, timeout: 10_000, ...(carries ? { callerData: 'probe' } : {}) }));
+    const client = own(
+      await connect({ provider, port, mode, timeout: 10_000, ...(carries ? { callerData: 'probe' } : {}) }),
+    );
     const [peer] = await accepted;
     own(peer);
     // Message mode reports the graceful remote shutdown as WSAEDISCON after 'end' (SPEC); nothing else may fail.
     const unexpected: Error[] = [];
-    for (const s of [client, peer]) s.on('error', (e: Error & { code?: string }) => { if (!(mode === 'message' && e.code === 'WSAEDISCON')) unexpected.push(e); });
+    for (const s of [client, peer])
+      s.on('error', (e: Error & { code?: string }) => {
+        if (!(mode === 'message' && e.code === 'WSAEDISCON')) unexpected.push(e);
+      });
     if (carries) assert.equal(peer.callerData?.toString(), 'probe');
     const got = readAll(peer);
     client.write('ping');
@@ -194,7 +225,11 @@ export async function assertServes(provider: ProviderName, server: WinsockServer
  * peer stopped reading). Resolves the bytes write() accepted.
  */
 export async function writeUntilStalled(
-  write: (chunk: Buffer) => boolean, drained: () => Promise<unknown>, total: number, chunk: Buffer, stallMs = 300,
+  write: (chunk: Buffer) => boolean,
+  drained: () => Promise<unknown>,
+  total: number,
+  chunk: Buffer,
+  stallMs = 300,
 ): Promise<number> {
   let sent = 0;
   while (sent < total) {
@@ -204,7 +239,9 @@ export async function writeUntilStalled(
       let timer: NodeJS.Timeout | undefined;
       const drainedInTime = await Promise.race([
         drained().then(() => true),
-        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), stallMs); }),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), stallMs);
+        }),
       ]);
       clearTimeout(timer);
       if (!drainedInTime) break;

@@ -50,7 +50,8 @@ function readMarker(text: string, where: string): { flavours: Flavour[]; skip: s
   }
   const flavours: Flavour[] = [];
   for (const word of text.split(/[\s,]+/).filter((w) => w !== '')) {
-    if (word !== 'esm' && word !== 'commonjs') throw new Error(`${where}: unknown snippet marker word ${JSON.stringify(word)}`);
+    if (word !== 'esm' && word !== 'commonjs')
+      throw new Error(`${where}: unknown snippet marker word ${JSON.stringify(word)}`);
     flavours.push(word);
   }
   if (flavours.length === 0) throw new Error(`${where}: an empty snippet marker`);
@@ -86,11 +87,14 @@ export function extractSnippets(page: string, markdown: string): Snippet[] {
       skipped = read?.skip ?? null;
       flavours = skipped === null ? (read?.flavours ?? ['esm']) : [];
     } else if (NOT_RUN.has(language)) {
-      if (read && read.skip === null) throw new Error(`${where}: a ${language} block cannot run as ${read.flavours.join('/')}`);
+      if (read && read.skip === null)
+        throw new Error(`${where}: a ${language} block cannot run as ${read.flavours.join('/')}`);
       skipped = read?.skip ?? `${language} (not a program)`;
     } else {
-      throw new Error(`${where}: a code block without a known language tag (${JSON.stringify(language)}); ` +
-        `tag it ${[...RUN_LANGUAGES][0]} to run it or one of ${[...NOT_RUN].join(', ')}`);
+      throw new Error(
+        `${where}: a code block without a known language tag (${JSON.stringify(language)}); ` +
+          `tag it ${[...RUN_LANGUAGES][0]} to run it or one of ${[...NOT_RUN].join(', ')}`,
+      );
     }
     snippets.push({ page, line: i + 1, language, code: `${body.join('\n')}\n`, flavours, skipped });
     i = j;

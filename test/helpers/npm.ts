@@ -6,7 +6,11 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 
-export interface Run { status: number | null; stdout: string; stderr: string }
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * The environment for a child npm: without the npm_* variables of the `npm test`
@@ -42,4 +46,3 @@ export function ok(r: Run, what: string): string {
   assert.equal(r.status, 0, `${what} failed (exit ${r.status})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   return r.stdout;
 }
-

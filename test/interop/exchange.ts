@@ -62,7 +62,13 @@ export async function exchangeAsClient(socket: WinsockSocket): Promise<ExchangeR
   const received = (await answer).toString();
   const disconnectData = socket.capabilities.disconnectData ? await socket.recvDisconnect() : null;
   socket.destroy();
-  return { provider: socket.capabilities.provider, platform: process.platform, received, callerData: null, disconnectData: disconnectData?.toString() ?? null };
+  return {
+    provider: socket.capabilities.provider,
+    platform: process.platform,
+    received,
+    callerData: null,
+    disconnectData: disconnectData?.toString() ?? null,
+  };
 }
 
 export const EXPECTED_DIGEST = digest(interopPayload());

@@ -31,7 +31,13 @@ async function main(): Promise<void> {
       writeFileSync(out, `${JSON.stringify({ ok: true, ...result })}\n`);
     } else {
       const port = Number(rest[0]);
-      const socket = await connect({ provider, port, host: '127.0.0.1', allowHalfOpen: true, ...(provider === 'framed' ? { callerData: Buffer.from(`caller ${process.platform}`) } : {}) });
+      const socket = await connect({
+        provider,
+        port,
+        host: '127.0.0.1',
+        allowHalfOpen: true,
+        ...(provider === 'framed' ? { callerData: Buffer.from(`caller ${process.platform}`) } : {}),
+      });
       const result = await exchangeAsClient(socket);
       writeFileSync(out, `${JSON.stringify({ ok: true, ...result })}\n`);
     }

@@ -49,11 +49,15 @@ function check(tag: string, client: ExchangeResult, server: ExchangeResult, fram
   if (server.received !== EXPECTED_DIGEST) problems.push(`server got ${server.received}`);
   if (framed) {
     if (!server.callerData?.startsWith('caller ')) problems.push(`caller data ${String(server.callerData)}`);
-    if (!server.disconnectData?.startsWith('client ')) problems.push(`client disconnect data ${String(server.disconnectData)}`);
-    if (client.disconnectData !== `server saw ${1 << 20}`) problems.push(`server disconnect data ${String(client.disconnectData)}`);
+    if (!server.disconnectData?.startsWith('client '))
+      problems.push(`client disconnect data ${String(server.disconnectData)}`);
+    if (client.disconnectData !== `server saw ${1 << 20}`)
+      problems.push(`server disconnect data ${String(client.disconnectData)}`);
   }
-  console.log(`wine-interop: ${tag}: ${problems.length === 0 ? 'ok' : `FAILED: ${problems.join('; ')}`} ` +
-    `(client ${client.platform}/${client.provider}, server ${server.platform}/${server.provider})`);
+  console.log(
+    `wine-interop: ${tag}: ${problems.length === 0 ? 'ok' : `FAILED: ${problems.join('; ')}`} ` +
+      `(client ${client.platform}/${client.provider}, server ${server.platform}/${server.provider})`,
+  );
   return problems;
 }
 
@@ -62,7 +66,13 @@ async function linuxToWine(tag: string, linuxProvider: ProviderChoice, wineProvi
   const out = join(dir, `${tag}.json`);
   const exited = wine(['server', wineProvider, out], tag);
   const port = Number(await waitForFile(`${out}.port`, 60_000));
-  const socket = await connect({ provider: linuxProvider, port, host: '127.0.0.1', allowHalfOpen: true, ...(wineProvider === 'framed' ? { callerData: 'caller linux' } : {}) });
+  const socket = await connect({
+    provider: linuxProvider,
+    port,
+    host: '127.0.0.1',
+    allowHalfOpen: true,
+    ...(wineProvider === 'framed' ? { callerData: 'caller linux' } : {}),
+  });
   const client = await exchangeAsClient(socket);
   const server = JSON.parse(await waitForFile(out, 60_000)) as ExchangeResult & { ok: boolean; error?: string };
   await exited;
@@ -94,10 +104,10 @@ async function main(): Promise<void> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const problems = [
-    ...await linuxToWine('linux-auto-to-wine-native', 'auto', 'native'),
-    ...await wineToLinux('wine-native-to-linux-auto', 'auto', 'native'),
-    ...await linuxToWine('linux-framed-to-wine-framed', 'framed', 'framed'),
-    ...await wineToLinux('wine-framed-to-linux-framed', 'framed', 'framed'),
+    ...(await linuxToWine('linux-auto-to-wine-native', 'auto', 'native')),
+    ...(await wineToLinux('wine-native-to-linux-auto', 'auto', 'native')),
+    ...(await linuxToWine('linux-framed-to-wine-framed', 'framed', 'framed')),
+    ...(await wineToLinux('wine-framed-to-linux-framed', 'framed', 'framed')),
   ];
   if (problems.length > 0) {
     console.error(`wine-interop: ${problems.length} problem(s); logs in ${dir}`);

@@ -103,13 +103,21 @@ export class Ctx {
   async listen(server: net.Server, host = '127.0.0.1'): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, host, () => { server.off('error', reject); resolve(); });
+      server.listen(0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
     return (server.address() as net.AddressInfo).port;
   }
 
   /** A client socket from the subject, watched as `actor`, destroyed after the scenario. */
-  connect(options: net.NetConnectOpts, actor = 'client', events: readonly string[] = SOCKET_EVENTS, listener?: () => void): net.Socket {
+  connect(
+    options: net.NetConnectOpts,
+    actor = 'client',
+    events: readonly string[] = SOCKET_EVENTS,
+    listener?: () => void,
+  ): net.Socket {
     const socket = this.net.connect(options, listener);
     this.own(socket);
     this.watch(actor, socket, events);
@@ -144,18 +152,32 @@ export class Ctx {
     this.stopped = true;
     for (const fn of this.cleanups.splice(0).reverse()) await fn();
     for (const s of this.sockets) s.destroy();
-    await Promise.all([...this.servers].map((s) => new Promise<void>((resolve) => {
-      if (!s.listening) { resolve(); return; }
-      s.close(() => resolve());
-    })));
+    await Promise.all(
+      [...this.servers].map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (!s.listening) {
+              resolve();
+              return;
+            }
+            s.close(() => resolve());
+          }),
+      ),
+    );
   }
 }
 
 /** Resolves when `emitter` emits `event`, or false after `ms` (a hang guard: the trace shows what did not happen). */
 export function seen(emitter: EventEmitter, event: string, ms = 4000): Promise<boolean> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { emitter.off(event, on); resolve(false); }, ms);
-    const on = (): void => { clearTimeout(timer); resolve(true); };
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      resolve(false);
+    }, ms);
+    const on = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
     emitter.once(event, on);
   });
 }
@@ -180,7 +202,16 @@ export async function settle(): Promise<void> {
 export function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => resolve(fallback), ms);
-    promise.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
   });
 }
 
@@ -195,8 +226,13 @@ export async function runScenario(scenario: Scenario, subject: Subject, ms = 10_
   let timer: NodeJS.Timeout | undefined;
   try {
     const outcome = await Promise.race([
-      scenario.run(c).then(() => 'completed', (err: unknown) => `threw ${errorName(err)}`),
-      new Promise<string>((resolve) => { timer = setTimeout(() => resolve('hung'), ms); }),
+      scenario.run(c).then(
+        () => 'completed',
+        (err: unknown) => `threw ${errorName(err)}`,
+      ),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve('hung'), ms);
+      }),
     ]);
     c.rec('outcome', outcome);
     c.stop();

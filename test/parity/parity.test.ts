@@ -9,7 +9,15 @@
 import { strict as assert } from 'node:assert';
 import type { ProviderName } from '../../lib/types';
 import { pendingBecause, providersUnderTest } from '../helpers/harness';
-import { compare, formatDifference, NODE_NET, runScenario, type Difference, type Scenario, type Trace } from './harness';
+import {
+  compare,
+  formatDifference,
+  NODE_NET,
+  runScenario,
+  type Difference,
+  type Scenario,
+  type Trace,
+} from './harness';
 import { SCENARIOS } from './scenarios';
 import { loadWinsockNet, winsockSubject, WINSOCK_NET_PATH } from './subjects';
 
@@ -27,20 +35,23 @@ export const ALLOWED: readonly Allowed[] = [
     providers: ['emulated', 'framed'],
     scenario: 'instanceof net.Socket',
     key: 'server instanceof net.Server',
-    reason: "winsock2/net's Server is the gate (GateServer): the condition decides before a connection exists, so it owns the accept queue instead of being net.Server's subclass; its sockets are net.Sockets",
+    reason:
+      "winsock2/net's Server is the gate (GateServer): the condition decides before a connection exists, so it owns the accept queue instead of being net.Server's subclass; its sockets are net.Sockets",
   },
   {
     providers: ['emulated'],
     scenario: 'getConnections and maxConnections',
     key: 'client3.events',
-    reason: 'maxConnections refuses through conditional accept (SPEC): the caller over the limit is refused, not accepted and closed as net does; on emulated that is a reset after the kernel handshake (ECONNRESET), never an accepted connection',
+    reason:
+      'maxConnections refuses through conditional accept (SPEC): the caller over the limit is refused, not accepted and closed as net does; on emulated that is a reset after the kernel handshake (ECONNRESET), never an accepted connection',
   },
   ...['client', 'peer'].flatMap((who): Allowed[] => [
     {
       providers: ['framed'],
       scenario: 'instanceof net.Socket',
       key: `${who}._handle is a TCP handle`,
-      reason: 'framed carries its own frames over TCP: its socket is a net.Socket with no libuv handle of its own (the TCP handle belongs to the socket under the framing; SPEC "Node\'s own sockets")',
+      reason:
+        'framed carries its own frames over TCP: its socket is a net.Socket with no libuv handle of its own (the TCP handle belongs to the socket under the framing; SPEC "Node\'s own sockets")',
     },
   ]),
 ];
@@ -54,8 +65,15 @@ export const ALLOWED: readonly Allowed[] = [
 const OPEN: readonly { provider: ProviderName; scenarios: readonly string[]; what: string }[] = [
   {
     provider: 'framed',
-    scenarios: ['pause/resume and read-ahead', 'setTimeout', 'pipeline into the socket and out of it', 'finished',
-      'server close with live connections', 'getConnections and maxConnections', 'write callback forms'],
+    scenarios: [
+      'pause/resume and read-ahead',
+      'setTimeout',
+      'pipeline into the socket and out of it',
+      'finished',
+      'server close with live connections',
+      'getConnections and maxConnections',
+      'write callback forms',
+    ],
     what: "open bug: a winsock2/net framed client that ends first never sees the server's end (no 'end'/'close' after 'finish'); the promise API's framed sockets do (test/conformance/teardown.test.ts)",
   },
   {
@@ -116,7 +134,11 @@ describe('parity with node:net: winsock2/net', function () {
   for (const provider of providersUnderTest()) {
     describe(`[${provider}]`, function () {
       before(function () {
-        if (!mod) pendingBecause(this, `winsock2/net is not built on this tree (${WINSOCK_NET_PATH} is missing): the facade of issue 20 has not landed`);
+        if (!mod)
+          pendingBecause(
+            this,
+            `winsock2/net is not built on this tree (${WINSOCK_NET_PATH} is missing): the facade of issue 20 has not landed`,
+          );
       });
       for (const scenario of SCENARIOS) {
         it(scenario.name, async function () {
@@ -124,14 +146,21 @@ describe('parity with node:net: winsock2/net', function () {
           if (open !== undefined) pendingBecause(this, open);
           const subject = winsockSubject(mod!, provider);
           const expected = await baseline(scenario);
-          assert.equal(expected.get('outcome'), 'completed', `node:net itself did not complete ${scenario.name}: ${String(expected.get('outcome'))}`);
+          assert.equal(
+            expected.get('outcome'),
+            'completed',
+            `node:net itself did not complete ${scenario.name}: ${String(expected.get('outcome'))}`,
+          );
           const actual = await runScenario(scenario, subject);
           const allowed = allowedFor(provider, scenario);
           const differences = compare(expected, actual);
           const unexplained = differences.filter((d: Difference) => !allowed.some((a) => a.key === d.key));
           const stale = allowed.filter((a) => !differences.some((d) => d.key === a.key));
           assert.deepEqual(
-            { unexplained: unexplained.map(formatDifference), stale: stale.map((a) => `${a.key} (allowed: ${a.reason}) no longer differs`) },
+            {
+              unexplained: unexplained.map(formatDifference),
+              stale: stale.map((a) => `${a.key} (allowed: ${a.reason}) no longer differs`),
+            },
             { unexplained: [], stale: [] },
             `${subject.name} differs from node:net in "${scenario.name}"`,
           );

@@ -19,7 +19,12 @@ import { errorName, seen, settle, until, within, type Ctx, type Scenario } from 
 const fixtures = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'tls');
 
 /** A server on 127.0.0.1 and a client connected to it; `peer` is the server's socket (actors named with `suffix`). */
-async function pair(c: Ctx, serverOptions: net.ServerOpts = {}, clientOptions: Partial<net.TcpNetConnectOpts> = {}, suffix = ''): Promise<{ server: net.Server; client: net.Socket; peer: net.Socket; port: number }> {
+async function pair(
+  c: Ctx,
+  serverOptions: net.ServerOpts = {},
+  clientOptions: Partial<net.TcpNetConnectOpts> = {},
+  suffix = '',
+): Promise<{ server: net.Server; client: net.Socket; peer: net.Socket; port: number }> {
   const server = c.server(serverOptions, `server${suffix}`);
   const port = await c.listen(server);
   const accepted = c.accepted(server, `peer${suffix}`);
@@ -33,7 +38,9 @@ async function pair(c: Ctx, serverOptions: net.ServerOpts = {}, clientOptions: P
 function collect(socket: net.Socket): Promise<string> {
   let got = '';
   socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => { got += chunk; });
+  socket.on('data', (chunk: string) => {
+    got += chunk;
+  });
   return new Promise((resolve) => {
     socket.once('end', () => resolve(got));
     socket.once('close', () => resolve(got));
@@ -49,7 +56,9 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'echo',
     async run(c) {
-      const server = c.server({}, 'server', (s) => { s.pipe(s); });
+      const server = c.server({}, 'server', (s) => {
+        s.pipe(s);
+      });
       const port = await c.listen(server);
       const accepted = c.accepted(server);
       const client = c.connect({ port, host: '127.0.0.1' }, 'client', undefined, () => c.mark('client', 'cb:connect'));
@@ -135,7 +144,10 @@ export const SCENARIOS: readonly Scenario[] = [
       const { client, peer } = await pair(c);
       peer.resume();
       const big = Buffer.alloc(16 * 1024 * 1024, 0x61);
-      c.rec('client.write.returned', client.write(big, (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)));
+      c.rec(
+        'client.write.returned',
+        client.write(big, (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)),
+      );
       c.rec('client.writableLengthPositive', client.writableLength > 0);
       client.destroy();
       c.rec('client.destroyed', client.destroyed);
@@ -173,7 +185,10 @@ export const SCENARIOS: readonly Scenario[] = [
       const { client, peer } = await pair(c);
       peer.resume();
       client.end();
-      c.rec('client.write.returned', client.write('late', (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)));
+      c.rec(
+        'client.write.returned',
+        client.write('late', (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)),
+      );
       await closed(client);
       await until(() => peer.destroyed);
     },
@@ -184,7 +199,10 @@ export const SCENARIOS: readonly Scenario[] = [
       const { client, peer } = await pair(c);
       peer.resume();
       client.destroy();
-      c.rec('client.write.returned', client.write('late', (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)));
+      c.rec(
+        'client.write.returned',
+        client.write('late', (err) => c.mark('client', `cb:write ${cbOutcome(err)}`)),
+      );
       await closed(client);
       await settle();
       await until(() => peer.destroyed);
@@ -257,16 +275,30 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(c) {
       const { client, peer } = await pair(c);
       const serverGot = collect(peer);
-      const done = await promisify(pipeline)(Readable.from(['a', 'b', 'c']), client).then(() => 'ok', (err: unknown) => errorName(err));
+      const done = await promisify(pipeline)(Readable.from(['a', 'b', 'c']), client).then(
+        () => 'ok',
+        (err: unknown) => errorName(err),
+      );
       c.rec('pipeline.in', done);
       c.rec('peer.received', await serverGot);
       await closed(client);
       // And out of a socket: the server sends and ends; pipeline resolves when the sink finished.
       const second = await pair(c, {}, {}, ' 2');
       let sunk = '';
-      const sink = new Writable({ write(chunk: Buffer, _e, cb) { sunk += chunk.toString(); cb(); } });
+      const sink = new Writable({
+        write(chunk: Buffer, _e, cb) {
+          sunk += chunk.toString();
+          cb();
+        },
+      });
       second.peer.end('from the server');
-      c.rec('pipeline.out', await promisify(pipeline)(second.client, sink).then(() => 'ok', (err: unknown) => errorName(err)));
+      c.rec(
+        'pipeline.out',
+        await promisify(pipeline)(second.client, sink).then(
+          () => 'ok',
+          (err: unknown) => errorName(err),
+        ),
+      );
       c.rec('sink.received', sunk);
     },
   },
@@ -351,7 +383,9 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(c) {
       const controller = new AbortController();
       const server = c.server();
-      await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', signal: controller.signal }, resolve));
+      await new Promise<void>((resolve) =>
+        server.listen({ port: 0, host: '127.0.0.1', signal: controller.signal }, resolve),
+      );
       controller.abort();
       c.rec('server.closedOnAbort', await closed(server));
       c.rec('server.listening', server.listening);
@@ -368,7 +402,8 @@ export const SCENARIOS: readonly Scenario[] = [
       const server = c.server();
       server.maxConnections = 2;
       const port = await c.listen(server);
-      const count = (): Promise<string> => new Promise((resolve) => server.getConnections((err, n) => resolve(err ? errorName(err) : String(n))));
+      const count = (): Promise<string> =>
+        new Promise((resolve) => server.getConnections((err, n) => resolve(err ? errorName(err) : String(n))));
       const first = c.accepted(server, 'peer1');
       const one = c.connect({ port, host: '127.0.0.1' }, 'client1');
       const peer1 = await first;
@@ -392,7 +427,9 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'listen() without a host: :: dual-stack',
     async run(c) {
-      const server = c.server({}, 'server', (s) => { s.end('hi'); });
+      const server = c.server({}, 'server', (s) => {
+        s.end('hi');
+      });
       await new Promise<void>((resolve) => server.listen(0, resolve));
       const address = server.address() as net.AddressInfo;
       c.rec('address.address', address.address);
@@ -407,7 +444,9 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'IPv6 ::1',
     async run(c) {
-      const server = c.server({}, 'server', (s) => { s.pipe(s); });
+      const server = c.server({}, 'server', (s) => {
+        s.pipe(s);
+      });
       const port = await c.listen(server, '::1');
       c.rec('address', (server.address() as net.AddressInfo).address);
       const client = c.connect({ port, host: '::1' });
@@ -426,7 +465,10 @@ export const SCENARIOS: readonly Scenario[] = [
     async run(c) {
       const { client, peer } = await pair(c);
       const got = collect(peer);
-      const cb = (form: string) => (err?: Error | null): void => c.mark('client', `cb:${form} ${cbOutcome(err)}`);
+      const cb =
+        (form: string) =>
+        (err?: Error | null): void =>
+          c.mark('client', `cb:${form} ${cbOutcome(err)}`);
       client.write(Buffer.from('1'), cb('write(b, cb)'));
       client.write(Buffer.from('2'), null as unknown as BufferEncoding, cb('write(b, null, cb)'));
       client.write(Buffer.from('3'), undefined, cb('write(b, undefined, cb)'));
@@ -449,12 +491,16 @@ export const SCENARIOS: readonly Scenario[] = [
       const gate = c.server({}, 'gate', (s) => target.emit('connection', s));
       const port = await c.listen(gate);
       const body = new Promise<string>((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port, agent: false }, (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => { data += d; });
-          res.on('end', () => resolve(data));
-        }).on('error', reject);
+        http
+          .get({ host: '127.0.0.1', port, agent: false }, (res) => {
+            let data = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              data += d;
+            });
+            res.on('end', () => resolve(data));
+          })
+          .on('error', reject);
       });
       c.rec('body', await within(body, 4000, 'no complete response'));
     },
@@ -465,20 +511,35 @@ export const SCENARIOS: readonly Scenario[] = [
       const target = http.createServer((req, res) => {
         let got = '';
         req.setEncoding('utf8');
-        req.on('data', (d: string) => { got += d; });
+        req.on('data', (d: string) => {
+          got += d;
+        });
         req.on('end', () => res.end(`got ${got}`));
       });
-      const port = await new Promise<number>((resolve) => target.listen(0, '127.0.0.1', () => resolve((target.address() as net.AddressInfo).port)));
-      c.onCleanup(() => new Promise<void>((resolve) => { target.closeAllConnections(); target.close(() => resolve()); }));
+      const port = await new Promise<number>((resolve) =>
+        target.listen(0, '127.0.0.1', () => resolve((target.address() as net.AddressInfo).port)),
+      );
+      c.onCleanup(
+        () =>
+          new Promise<void>((resolve) => {
+            target.closeAllConnections();
+            target.close(() => resolve());
+          }),
+      );
       // The request's connection is the subject's: an agent-less createConnection, as http.request documents.
       const createConnection = (): net.Socket => c.connect({ port, host: '127.0.0.1' }, 'client');
       const body = new Promise<string>((resolve, reject) => {
-        const req = http.request({ host: '127.0.0.1', port, method: 'POST', createConnection } as http.RequestOptions, (res) => {
-          let data = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => { data += d; });
-          res.on('end', () => resolve(data));
-        });
+        const req = http.request(
+          { host: '127.0.0.1', port, method: 'POST', createConnection } as http.RequestOptions,
+          (res) => {
+            let data = '';
+            res.setEncoding('utf8');
+            res.on('data', (d: string) => {
+              data += d;
+            });
+            res.on('end', () => resolve(data));
+          },
+        );
         req.on('error', reject);
         req.write(Buffer.from('part one'), (err?: Error | null) => {
           c.mark('request', `cb:req.write ${cbOutcome(err)}`);
@@ -506,12 +567,27 @@ export const SCENARIOS: readonly Scenario[] = [
       c.rec('h.listening.sync', h.listening);
       await seen(h, 'listening');
       const b = c.server({}, 'b');
-      await new Promise<void>((resolve) => b.listen({ port: 0, host: '127.0.0.1', backlog: 7 }, () => { c.mark('b', 'cb:listen'); resolve(); }));
+      await new Promise<void>((resolve) =>
+        b.listen({ port: 0, host: '127.0.0.1', backlog: 7 }, () => {
+          c.mark('b', 'cb:listen');
+          resolve();
+        }),
+      );
       const d = c.server({}, 'd');
-      await new Promise<void>((resolve) => d.listen(0, '127.0.0.1', 5, () => { c.mark('d', 'cb:listen'); resolve(); }));
+      await new Promise<void>((resolve) =>
+        d.listen(0, '127.0.0.1', 5, () => {
+          c.mark('d', 'cb:listen');
+          resolve();
+        }),
+      );
       c.rec('d.address', (d.address() as net.AddressInfo).address);
       const e = c.server({}, 'e');
-      await new Promise<void>((resolve) => e.listen(() => { c.mark('e', 'cb:listen'); resolve(); }));
+      await new Promise<void>((resolve) =>
+        e.listen(() => {
+          c.mark('e', 'cb:listen');
+          resolve();
+        }),
+      );
       c.rec('e.address', (e.address() as net.AddressInfo).address);
     },
   },
@@ -531,7 +607,7 @@ export const SCENARIOS: readonly Scenario[] = [
       c.watch('tls client', client, ['secureConnect', 'end', 'finish', 'error', 'close']);
       c.rec('tls.received', await within(collect(client as unknown as net.Socket), 4000, 'no end'));
       c.rec('tls.closed', await closed(client));
-      c.rec('raw.closed', raw.destroyed || await closed(raw));
+      c.rec('raw.closed', raw.destroyed || (await closed(raw)));
     },
   },
   {

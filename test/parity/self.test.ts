@@ -18,7 +18,10 @@ function broken(name: string, options: { serverOptions?: net.ServerOpts; mutate?
     net: {
       createServer: (serverOptions, listener) => {
         const server = net.createServer({ ...serverOptions, ...options.serverOptions });
-        server.on('connection', (s: net.Socket) => { mutate(s); listener?.(s); });
+        server.on('connection', (s: net.Socket) => {
+          mutate(s);
+          listener?.(s);
+        });
         return server;
       },
       connect: (connectOptions, listener) => {
@@ -33,7 +36,11 @@ function broken(name: string, options: { serverOptions?: net.ServerOpts; mutate?
 /** The write of today's WinsockSocket: the callback is dropped when the encoding is not a string. */
 function dropsCallbackWithoutEncoding(s: net.Socket): void {
   const write = s.write.bind(s) as (...args: unknown[]) => boolean;
-  (s as unknown as { write: (...args: unknown[]) => boolean }).write = (chunk: unknown, encoding?: unknown, cb?: unknown): boolean => {
+  (s as unknown as { write: (...args: unknown[]) => boolean }).write = (
+    chunk: unknown,
+    encoding?: unknown,
+    cb?: unknown,
+  ): boolean => {
     if (typeof encoding === 'function') return write(chunk, encoding);
     return typeof encoding === 'string' ? write(chunk, encoding, cb) : write(chunk);
   };
@@ -61,15 +68,27 @@ describe('parity harness self-test', function () {
 
   it('catches a write that drops its callback in write(b, null, cb) and write(b, undefined, cb)', async function () {
     const s = scenario('write callback forms');
-    const differences = compare(await runScenario(s, NODE_NET), await runScenario(s, broken('drops callbacks', { mutate: dropsCallbackWithoutEncoding })));
-    assert.deepEqual(differences.map((d) => d.key), ['client.events']);
+    const differences = compare(
+      await runScenario(s, NODE_NET),
+      await runScenario(s, broken('drops callbacks', { mutate: dropsCallbackWithoutEncoding })),
+    );
+    assert.deepEqual(
+      differences.map((d) => d.key),
+      ['client.events'],
+    );
     const actual = differences[0]?.actual as string[];
-    assert.ok(!actual.includes('cb:write(b, null, cb) ok') && !actual.includes('cb:write(b, undefined, cb) ok'), formatDifference(differences[0]));
+    assert.ok(
+      !actual.includes('cb:write(b, null, cb) ok') && !actual.includes('cb:write(b, undefined, cb) ok'),
+      formatDifference(differences[0]),
+    );
   });
 
   it('catches sockets that are always half-open', async function () {
     const s = scenario('half-close, allowHalfOpen false: the peer ends when the client ends');
-    const differences = compare(await runScenario(s, NODE_NET), await runScenario(s, broken('always half-open', { serverOptions: { allowHalfOpen: true } }), 5000));
+    const differences = compare(
+      await runScenario(s, NODE_NET),
+      await runScenario(s, broken('always half-open', { serverOptions: { allowHalfOpen: true } }), 5000),
+    );
     const keys = differences.map((d) => d.key);
     assert.ok(keys.includes('peer.events') && keys.includes('peer.allowHalfOpen'), keys.join(', '));
   });
@@ -85,7 +104,11 @@ describe('parity harness self-test', function () {
           // net.Socket's own methods on a prototype that is not net.Socket.prototype: a Duplex that acts like one.
           const lookalike = Object.create(Object.getPrototypeOf(net.Socket.prototype) as object) as object;
           for (const k of Object.getOwnPropertyNames(net.Socket.prototype)) {
-            Object.defineProperty(lookalike, k, Object.getOwnPropertyDescriptor(net.Socket.prototype, k) as PropertyDescriptor);
+            Object.defineProperty(
+              lookalike,
+              k,
+              Object.getOwnPropertyDescriptor(net.Socket.prototype, k) as PropertyDescriptor,
+            );
           }
           Object.setPrototypeOf(socket, lookalike);
           return socket;

@@ -27,8 +27,10 @@ export function winsockSubject(mod: NetLike, provider: ProviderName): Subject {
   return {
     name: `winsock2/net ${provider}`,
     net: {
-      createServer: (options: net.ServerOpts, listener?: (socket: net.Socket) => void) => mod.createServer({ ...options, provider } as net.ServerOpts, listener),
-      connect: (options: net.NetConnectOpts, listener?: () => void) => mod.connect({ ...options, provider } as unknown as net.NetConnectOpts, listener),
+      createServer: (options: net.ServerOpts, listener?: (socket: net.Socket) => void) =>
+        mod.createServer({ ...options, provider } as net.ServerOpts, listener),
+      connect: (options: net.NetConnectOpts, listener?: () => void) =>
+        mod.connect({ ...options, provider } as unknown as net.NetConnectOpts, listener),
     },
   };
 }

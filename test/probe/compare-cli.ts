@@ -21,7 +21,9 @@ function main(args: string[]): number {
   const expected = JSON.parse(fs.readFileSync(expectedFile, 'utf8')) as Expectations;
   const diffs = compare(observed, expected);
   for (const d of diffs) process.stderr.write(`probe: ${d}\n`);
-  process.stderr.write(`probe: ${Object.keys(observed).length} records, ${diffs.length} differences from ${expectedFile}\n`);
+  process.stderr.write(
+    `probe: ${Object.keys(observed).length} records, ${diffs.length} differences from ${expectedFile}\n`,
+  );
   return diffs.length === 0 ? 0 : 1;
 }
 

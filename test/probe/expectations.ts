@@ -24,8 +24,10 @@ export function parseProbeOutput(text: string): Observations {
     if (line.trim() === '') continue;
     const rec = JSON.parse(line) as { id?: unknown; observed?: unknown; error?: unknown };
     if (typeof rec.id !== 'string') throw new Error(`probe output: a record without an id: ${line}`);
-    if (rec.error !== undefined) throw new Error(`probe output: assertion ${rec.id} failed to run: ${String(rec.error)}`);
-    if (typeof rec.observed !== 'object' || rec.observed === null) throw new Error(`probe output: ${rec.id} has no observations`);
+    if (rec.error !== undefined)
+      throw new Error(`probe output: assertion ${rec.id} failed to run: ${String(rec.error)}`);
+    if (typeof rec.observed !== 'object' || rec.observed === null)
+      throw new Error(`probe output: ${rec.id} has no observations`);
     out[rec.id] = rec.observed as Record<string, Value>;
   }
   return out;

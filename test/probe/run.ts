@@ -30,8 +30,10 @@ export function probeOnThisMachine(): Observations {
   }
   const exe = probeExecutables.find((p) => fs.existsSync(p));
   if (!exe) {
-    throw new Error('the ws2_32 probe is not built: bash scripts/build-probe.sh (mingw-w64) or ' +
-      'cmake -S test/probe -B build/probe-msvc && cmake --build build/probe-msvc --config Release');
+    throw new Error(
+      'the ws2_32 probe is not built: bash scripts/build-probe.sh (mingw-w64) or ' +
+        'cmake -S test/probe -B build/probe-msvc && cmake --build build/probe-msvc --config Release',
+    );
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws2-probe-'));
   const out = path.join(dir, 'probe.jsonl');
@@ -40,7 +42,11 @@ export function probeOnThisMachine(): Observations {
   const r = spawnSync(exe, ['--out', out], { stdio: ['ignore', log, log], timeout: 180_000 });
   fs.closeSync(log);
   const text = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  try { fs.rmSync(dir, { recursive: true, force: true }); } catch { /* Wine may hold a file a moment */ }
+  try {
+    fs.rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* Wine may hold a file a moment */
+  }
   if (r.status !== 0) throw new Error(`the probe exited with ${String(r.status)} ${r.error?.message ?? ''}: ${text}`);
   cached = parseProbeOutput(text);
   return cached;

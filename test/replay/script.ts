@@ -9,7 +9,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { strict as assert } from 'node:assert';
-import { isNetConnection, type Connection, type ConditionVerdict, type ListenerCallbacks, type RawRequest, type SocketHandle } from '../../lib/provider';
+import {
+  isNetConnection,
+  type Connection,
+  type ConditionVerdict,
+  type ListenerCallbacks,
+  type RawRequest,
+  type SocketHandle,
+} from '../../lib/provider';
 import type { SocketAddress } from '../../lib/types';
 import type { WinsockError } from '../../lib/errors';
 import { NativeProvider } from '../../lib/native/provider';
@@ -72,8 +79,14 @@ export interface ReplayScript {
 export const SCRIPT_DIR = path.join(__dirname, '..', '..', '..', 'test', 'probe', 'replay');
 
 export function loadScripts(): { file: string; script: ReplayScript }[] {
-  return fs.readdirSync(SCRIPT_DIR).filter((f) => f.endsWith('.json')).sort()
-    .map((file) => ({ file, script: JSON.parse(fs.readFileSync(path.join(SCRIPT_DIR, file), 'utf8')) as ReplayScript }));
+  return fs
+    .readdirSync(SCRIPT_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((file) => ({
+      file,
+      script: JSON.parse(fs.readFileSync(path.join(SCRIPT_DIR, file), 'utf8')) as ReplayScript,
+    }));
 }
 
 /** Differences between a script's probe values and its platform's expected-*.json. */
@@ -86,7 +99,10 @@ export function probeDisagreements(script: ReplayScript): string[] {
     const key = ref.slice(dot + 1);
     const want = expected[id]?.[key];
     if (want === undefined) out.push(`${ref}: not in expected-${script.platform}.json`);
-    else if (!satisfies(value, want)) out.push(`${ref}: the script plays ${JSON.stringify(value)}, expected-${script.platform}.json says ${JSON.stringify(want)}`);
+    else if (!satisfies(value, want))
+      out.push(
+        `${ref}: the script plays ${JSON.stringify(value)}, expected-${script.platform}.json says ${JSON.stringify(want)}`,
+      );
   }
   return out;
 }
@@ -113,8 +129,12 @@ export async function play(script: ReplayScript): Promise<void> {
     return `?${address.port}`;
   };
   const seen = {
-    offered: [] as string[], refused: [] as [string, string][], withdrawn: [] as [string, string][],
-    connections: [] as string[], errors: [] as string[], clients: {} as Record<string, string>,
+    offered: [] as string[],
+    refused: [] as [string, string][],
+    withdrawn: [] as [string, string][],
+    connections: [] as string[],
+    errors: [] as string[],
+    clients: {} as Record<string, string>,
   };
   const handles: SocketHandle[] = [];
   const states = new Set<string>();
@@ -129,10 +149,18 @@ export async function play(script: ReplayScript): Promise<void> {
       handles.push(handle);
       seen.connections.push(nameOf(request.callerId));
     },
-    refused(request: RawRequest, reason: string): void { seen.refused.push([nameOf(request.callerId), reason]); },
-    withdrawn(request: RawRequest, error: WinsockError): void { seen.withdrawn.push([nameOf(request.callerId), error.code]); },
-    clientError(): void { /* not played by these scripts */ },
-    error(error: WinsockError): void { seen.errors.push(error.code); },
+    refused(request: RawRequest, reason: string): void {
+      seen.refused.push([nameOf(request.callerId), reason]);
+    },
+    withdrawn(request: RawRequest, error: WinsockError): void {
+      seen.withdrawn.push([nameOf(request.callerId), error.code]);
+    },
+    clientError(): void {
+      /* not played by these scripts */
+    },
+    error(error: WinsockError): void {
+      seen.errors.push(error.code);
+    },
   };
   let listener = null as NativeProviderListener | null;
   let port = 0;
@@ -149,11 +177,28 @@ export async function play(script: ReplayScript): Promise<void> {
       states.add('pending');
       ws2.nextCallerName = name;
       const attempt = provider.connect({
-        host: '127.0.0.1', port, callerData: null, sqos: null, gqos: null, timeout: 0, signal: null,
-        maxCalleeData: 0, maxDisconnectData: 0, mode: 'stream',
+        host: '127.0.0.1',
+        port,
+        callerData: null,
+        sqos: null,
+        gqos: null,
+        timeout: 0,
+        signal: null,
+        maxCalleeData: 0,
+        maxDisconnectData: 0,
+        mode: 'stream',
       });
-      attempt.then((h) => { handles.push(addonHandle(h)); seen.clients[name] = 'connected'; states.add('connected'); },
-        (e: WinsockError) => { seen.clients[name] = e.code; states.add(e.code); });
+      attempt.then(
+        (h) => {
+          handles.push(addonHandle(h));
+          seen.clients[name] = 'connected';
+          states.add('connected');
+        },
+        (e: WinsockError) => {
+          seen.clients[name] = e.code;
+          states.add(e.code);
+        },
+      );
     } else if ('reset' in step) {
       ws2.resetCaller(step.reset);
     } else if ('retry' in step) {
@@ -166,12 +211,17 @@ export async function play(script: ReplayScript): Promise<void> {
       await listener.close();
     } else {
       const e = step.expect;
-      if (e.conditionalAccept !== undefined) assert.equal(listener?.capabilities.conditionalAccept, e.conditionalAccept, `${where}: conditionalAccept`);
-      if (e.clients) for (const [name, state] of Object.entries(e.clients)) assert.equal(seen.clients[name], state, `${where}: client ${name}`);
+      if (e.conditionalAccept !== undefined)
+        assert.equal(listener?.capabilities.conditionalAccept, e.conditionalAccept, `${where}: conditionalAccept`);
+      if (e.clients)
+        for (const [name, state] of Object.entries(e.clients))
+          assert.equal(seen.clients[name], state, `${where}: client ${name}`);
       if (e.offered) assert.deepEqual(seen.offered, e.offered, `${where}: offered to the condition`);
-      if (e.conditionCalls) assert.deepEqual(ws2.conditionCalls, e.conditionCalls, `${where}: WSAAccept condition calls`);
+      if (e.conditionCalls)
+        assert.deepEqual(ws2.conditionCalls, e.conditionCalls, `${where}: WSAAccept condition calls`);
       if (e.wsaaccept) assert.deepEqual(ws2.log, e.wsaaccept, `${where}: WSAAccept results`);
-      if (e.heldAccepts !== undefined) assert.equal(ws2.log.filter((r) => r === 'held').length, e.heldAccepts, `${where}: held accepts`);
+      if (e.heldAccepts !== undefined)
+        assert.equal(ws2.log.filter((r) => r === 'held').length, e.heldAccepts, `${where}: held accepts`);
       if (e.refused) assert.deepEqual(seen.refused, e.refused, `${where}: refused`);
       if (e.withdrawn) assert.deepEqual(seen.withdrawn, e.withdrawn, `${where}: withdrawn`);
       if (e.connections) assert.deepEqual(seen.connections, e.connections, `${where}: connections`);
@@ -188,6 +238,7 @@ export async function play(script: ReplayScript): Promise<void> {
   // (Client states use the probe's words: "pending", "connected".)
   const played = new Set<Value>([...ws2.log, script.facts.conditionalOption, ...states]);
   for (const [ref, value] of Object.entries(script.probe)) {
-    if (typeof value === 'string') assert.ok(played.has(value), `${script.title}: claims ${ref} = ${value} but never played it`);
+    if (typeof value === 'string')
+      assert.ok(played.has(value), `${script.title}: claims ${ref} = ${value} but never played it`);
   }
 }

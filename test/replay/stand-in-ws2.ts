@@ -29,9 +29,17 @@
 import type { RawProtocolEntry } from '../../lib/service-flags';
 import type { Qos, SocketAddress } from '../../lib/types';
 import {
-  CF_ACCEPT, CF_DEFER, CF_REJECT,
-  type NativeAddon, type NativeCondition, type NativeListener, type NativeListenerOwner, type NativeSocket,
-  type NativeSocketOwner, type NativeStats, type NativeVerdictCode,
+  CF_ACCEPT,
+  CF_DEFER,
+  CF_REJECT,
+  type NativeAddon,
+  type NativeCondition,
+  type NativeListener,
+  type NativeListenerOwner,
+  type NativeSocket,
+  type NativeSocketOwner,
+  type NativeStats,
+  type NativeVerdictCode,
 } from '../../lib/native/addon';
 
 const WSAECONNREFUSED = 10061;
@@ -42,7 +50,13 @@ const WSAENOTSOCK = 10038;
 const WSAEADDRINUSE = 10048;
 
 /** MSAFD Tcpip [TCP/IP]: the flags Windows and Wine report (WINSOCK-BEHAVIOUR.md, WSAEnumProtocols). */
-const TCP: RawProtocolEntry = { name: 'MSAFD Tcpip [TCP/IP]', addressFamily: 2, socketType: 1, protocol: 6, serviceFlags: 0x20066 };
+const TCP: RawProtocolEntry = {
+  name: 'MSAFD Tcpip [TCP/IP]',
+  addressFamily: 2,
+  socketType: 1,
+  protocol: 6,
+  serviceFlags: 0x20066,
+};
 
 /** The platform facts a replay script sets. */
 export interface Ws2Facts {
@@ -76,7 +90,12 @@ export class Caller {
   state: ClientState = 'pending';
   retriesLeft: number;
   gone = false;
-  constructor(readonly name: string, readonly address: SocketAddress, readonly socket: StandInSocket, retries: number) {
+  constructor(
+    readonly name: string,
+    readonly address: SocketAddress,
+    readonly socket: StandInSocket,
+    retries: number,
+  ) {
     this.retriesLeft = retries;
   }
 }
@@ -92,7 +111,12 @@ interface Request {
 export class StandInSocket implements NativeSocket {
   private owner: NativeSocketOwner | null;
   closed = false;
-  constructor(private readonly host: StandInWs2, owner: NativeSocketOwner | null, private readonly local: SocketAddress, private readonly remote: SocketAddress) {
+  constructor(
+    private readonly host: StandInWs2,
+    owner: NativeSocketOwner | null,
+    private readonly local: SocketAddress,
+    private readonly remote: SocketAddress,
+  ) {
     this.owner = owner;
     host.open++;
   }
@@ -100,25 +124,62 @@ export class StandInSocket implements NativeSocket {
   settleConnect(errno: number): void {
     setImmediate(() => this.owner?.onConnect(errno));
   }
-  attach(owner: NativeSocketOwner): void { this.owner = owner; }
-  readStart(): void { /* no bytes flow in these scripts */ }
-  readStop(): void { /* as readStart */ }
-  write(_chunks: Buffer[], callback: (errno: number) => void): boolean { setImmediate(() => callback(0)); return false; }
-  sendDisconnect(_data: Buffer | null, callback: (errno: number) => void): void { setImmediate(() => callback(0)); }
-  recvDisconnect(): Buffer | null { return null; }
-  close(): void { this.release(); }
-  reset(): void { this.release(); }
-  ref(): void { /* the stand-in keeps no loop alive */ }
-  unref(): void { /* as ref */ }
-  localAddress(): SocketAddress | null { return this.local; }
-  remoteAddress(): SocketAddress | null { return this.remote; }
-  protocol(): RawProtocolEntry { return TCP; }
-  calleeData(): Buffer | null { return null; }
-  setNoDelay(_enable: boolean): void { /* options are not modelled */ }
-  setKeepAlive(_enable: boolean, _initialDelayMs: number): void { /* as setNoDelay */ }
-  options(): { noDelay: boolean; keepAlive: boolean } { return { noDelay: true, keepAlive: false }; }
+  attach(owner: NativeSocketOwner): void {
+    this.owner = owner;
+  }
+  readStart(): void {
+    /* no bytes flow in these scripts */
+  }
+  readStop(): void {
+    /* as readStart */
+  }
+  write(_chunks: Buffer[], callback: (errno: number) => void): boolean {
+    setImmediate(() => callback(0));
+    return false;
+  }
+  sendDisconnect(_data: Buffer | null, callback: (errno: number) => void): void {
+    setImmediate(() => callback(0));
+  }
+  recvDisconnect(): Buffer | null {
+    return null;
+  }
+  close(): void {
+    this.release();
+  }
+  reset(): void {
+    this.release();
+  }
+  ref(): void {
+    /* the stand-in keeps no loop alive */
+  }
+  unref(): void {
+    /* as ref */
+  }
+  localAddress(): SocketAddress | null {
+    return this.local;
+  }
+  remoteAddress(): SocketAddress | null {
+    return this.remote;
+  }
+  protocol(): RawProtocolEntry {
+    return TCP;
+  }
+  calleeData(): Buffer | null {
+    return null;
+  }
+  setNoDelay(_enable: boolean): void {
+    /* options are not modelled */
+  }
+  setKeepAlive(_enable: boolean, _initialDelayMs: number): void {
+    /* as setNoDelay */
+  }
+  options(): { noDelay: boolean; keepAlive: boolean } {
+    return { noDelay: true, keepAlive: false };
+  }
   /** The hand-off data path is Node's own TCP handle: nothing to replay (the replays run the addon path). */
-  detach(): number { throw new Error('replay: the stand-in models the addon data path only (no detach)'); }
+  detach(): number {
+    throw new Error('replay: the stand-in models the addon data path only (no detach)');
+  }
   private release(): void {
     if (this.closed) return;
     this.closed = true;
@@ -131,7 +192,11 @@ export class StandInListener implements NativeListener {
   owner: NativeListenerOwner | null = null;
   closed = false;
   private wakePending = false;
-  constructor(private readonly host: StandInWs2, readonly local: SocketAddress, private readonly optionTook: boolean) {
+  constructor(
+    private readonly host: StandInWs2,
+    readonly local: SocketAddress,
+    private readonly optionTook: boolean,
+  ) {
     host.open++;
   }
 
@@ -177,7 +242,13 @@ export class StandInListener implements NativeListener {
     this.host.conditionCalls.push(head.caller.name);
     let verdict: NativeVerdictCode;
     try {
-      const answer = condition({ callerId: head.caller.address, calleeId: this.local, callerData: null, sqos: null, gqos: null });
+      const answer = condition({
+        callerId: head.caller.address,
+        calleeId: this.local,
+        callerData: null,
+        sqos: null,
+        gqos: null,
+      });
       verdict = typeof answer === 'number' ? answer : answer.verdict;
     } catch (err) {
       // As the addon: a condition that throws rejects that request, and the
@@ -203,7 +274,7 @@ export class StandInListener implements NativeListener {
   private refuse(head: Request): void {
     if (this.backlog[0] === head) this.backlog.shift();
     if (head.connected) {
-      head.caller.state = 'closed';  // connected, then closed by the listener
+      head.caller.state = 'closed'; // connected, then closed by the listener
     } else if (head.caller.retriesLeft > 0) {
       // The SYN was reset; the caller sends it again a moment later.
       head.caller.retriesLeft--;
@@ -239,7 +310,7 @@ export class StandInListener implements NativeListener {
       this.backlog.shift();
       return errnoOf(this.host.facts.goneError);
     }
-    if (head.caller.address.port !== callerId.port) return WSATRY_AGAIN;  // another caller is at the head
+    if (head.caller.address.port !== callerId.port) return WSATRY_AGAIN; // another caller is at the head
     this.backlog.shift();
     if (!head.connected) {
       head.caller.state = 'connected';
@@ -254,11 +325,21 @@ export class StandInListener implements NativeListener {
     this.host.open--;
     this.host.listeners.delete(this.local.port);
   }
-  ref(): void { /* the stand-in keeps no loop alive */ }
-  unref(): void { /* as ref */ }
-  address(): SocketAddress | null { return this.local; }
-  protocol(): RawProtocolEntry { return TCP; }
-  conditionalAccept(): boolean { return this.optionTook; }
+  ref(): void {
+    /* the stand-in keeps no loop alive */
+  }
+  unref(): void {
+    /* as ref */
+  }
+  address(): SocketAddress | null {
+    return this.local;
+  }
+  protocol(): RawProtocolEntry {
+    return TCP;
+  }
+  conditionalAccept(): boolean {
+    return this.optionTook;
+  }
 }
 
 export class StandInWs2 implements NativeAddon {
@@ -273,25 +354,59 @@ export class StandInWs2 implements NativeAddon {
   /** Names the next connect's caller (scripts refer to callers by name). */
   nextCallerName = '';
 
-  constructor(readonly facts: Ws2Facts, readonly clock: VirtualClock) {}
+  constructor(
+    readonly facts: Ws2Facts,
+    readonly clock: VirtualClock,
+  ) {}
 
   stats(): NativeStats {
     return {
-      recvCompletions: 0, drainReads: 0, recvBytes: 0, copiedSends: 0, copiedSendBytes: 0, batches: 0, events: 0,
-      acceptWakes: 0, acceptPosted: 0, acceptDelivered: 0, poolStarved: 0, poolLentBytes: 0,
+      recvCompletions: 0,
+      drainReads: 0,
+      recvBytes: 0,
+      copiedSends: 0,
+      copiedSendBytes: 0,
+      batches: 0,
+      events: 0,
+      acceptWakes: 0,
+      acceptPosted: 0,
+      acceptDelivered: 0,
+      poolStarved: 0,
+      poolLentBytes: 0,
     };
   }
-  handleCount(): number { return this.open; }
-  enumerateProtocols(): RawProtocolEntry[] { return [TCP]; }
-  wineVersion(): string | null { return this.facts.conditionalOption === 'error:10042' ? 'stand-in' : null; }
+  handleCount(): number {
+    return this.open;
+  }
+  enumerateProtocols(): RawProtocolEntry[] {
+    return [TCP];
+  }
+  wineVersion(): string | null {
+    return this.facts.conditionalOption === 'error:10042' ? 'stand-in' : null;
+  }
   // The hand-off (SOCKETs for Node's TCP handle) is not modelled: the
   // replays run the addon data path, whose provider never calls these.
-  closeSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
-  sendDisconnectSocket(): void { throw new Error('replay: the stand-in has no raw SOCKETs'); }
-  socketPair(): [number, number, number] { throw new Error('replay: the stand-in has no raw SOCKETs'); }
-  socketOptions(): { noDelay: boolean; keepAlive: boolean } { throw new Error('replay: the stand-in has no raw SOCKETs'); }
+  closeSocket(): void {
+    throw new Error('replay: the stand-in has no raw SOCKETs');
+  }
+  sendDisconnectSocket(): void {
+    throw new Error('replay: the stand-in has no raw SOCKETs');
+  }
+  socketPair(): [number, number, number] {
+    throw new Error('replay: the stand-in has no raw SOCKETs');
+  }
+  socketOptions(): { noDelay: boolean; keepAlive: boolean } {
+    throw new Error('replay: the stand-in has no raw SOCKETs');
+  }
 
-  connect(owner: NativeSocketOwner, host: string, port: number, _callerData: Buffer | null, _sqos: Qos | null, _maxCalleeData: number): NativeSocket {
+  connect(
+    owner: NativeSocketOwner,
+    host: string,
+    port: number,
+    _callerData: Buffer | null,
+    _sqos: Qos | null,
+    _maxCalleeData: number,
+  ): NativeSocket {
     const address: SocketAddress = { address: host, port: this.nextPort++, family: 'IPv4' };
     const local: SocketAddress = { address: host, port, family: 'IPv4' };
     const socket = new StandInSocket(this, owner, address, local);

@@ -60,7 +60,7 @@ let seed = env('SOAK_SEED', Date.now() % 0x7fff_ffff) >>> 0 || 1;
 const FIRST_SEED = seed;
 /** Plan and summaries in band: the provider carries no connect or disconnect data. */
 const caps = resolveProvider(PROVIDER).capabilities(MODE);
-const IN_BAND = process.env['SOAK_IN_BAND'] === '1' || !caps.connectData || !caps.disconnectData;  // SOAK_IN_BAND=1 forces it
+const IN_BAND = process.env['SOAK_IN_BAND'] === '1' || !caps.connectData || !caps.disconnectData; // SOAK_IN_BAND=1 forces it
 const HELLO = Buffer.from('H\n');
 
 v8.setFlagsFromString('--expose-gc');
@@ -68,9 +68,11 @@ const gc = vm.runInNewContext('gc') as () => void;
 
 /** xorshift32: deterministic plans from SOAK_SEED. */
 function rand(): number {
-  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed << 13;
+  seed >>>= 0;
   seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
+  seed ^= seed << 5;
+  seed >>>= 0;
   return seed / 0x1_0000_0000;
 }
 /** Log-uniform sizes: as many small payloads as large ones. */
@@ -108,22 +110,50 @@ function plan(id: number): Plan {
   // In band the server draws the verdict (its condition cannot read the plan).
   const verdict = IN_BAND ? 'accept' : r < REJECT_RATE ? 'reject' : r < REJECT_RATE + DEFER_RATE ? 'defer' : 'accept';
   const a = rand();
-  const abort: Abort = verdict === 'reject' ? 'none'
-    : a < ABORT_RATE / 2 ? 'client-reset' : a < ABORT_RATE ? 'server-reset'
-      : verdict === 'defer' && a < ABORT_RATE + WITHDRAW_RATE * 10 ? 'withdraw'
-        // In band the client does not know whether it will be deferred: some abort anyway.
-        : IN_BAND && a < ABORT_RATE + WITHDRAW_RATE ? 'withdraw' : 'none';
+  const abort: Abort =
+    verdict === 'reject'
+      ? 'none'
+      : a < ABORT_RATE / 2
+        ? 'client-reset'
+        : a < ABORT_RATE
+          ? 'server-reset'
+          : verdict === 'defer' && a < ABORT_RATE + WITHDRAW_RATE * 10
+            ? 'withdraw'
+            : // In band the client does not know whether it will be deferred: some abort anyway.
+              IN_BAND && a < ABORT_RATE + WITHDRAW_RATE
+              ? 'withdraw'
+              : 'none';
   const upload = size(MAX_PAYLOAD);
   const download = size(MAX_PAYLOAD);
-  return { id, upload, download, verdict, abort, abortAt: Math.floor(rand() * (Math.max(upload, download) + 1)), padding: size(2048) };
+  return {
+    id,
+    upload,
+    download,
+    verdict,
+    abort,
+    abortAt: Math.floor(rand() * (Math.max(upload, download) + 1)),
+    padding: size(2048),
+  };
 }
 
 const stats = {
-  attempted: 0, accepted: 0, refusedAsPlanned: 0, withdrawnAsPlanned: 0, completed: 0, resets: 0,
+  attempted: 0,
+  accepted: 0,
+  refusedAsPlanned: 0,
+  withdrawnAsPlanned: 0,
+  completed: 0,
+  resets: 0,
   /** In band: verdicts the server drew, refusals the clients saw. */
-  serverRejected: 0, serverDeferred: 0, serverNoPlan: 0,
-  bytesUp: 0, bytesDown: 0, checkedUp: 0, checkedDown: 0, disconnectDataChecked: 0,
-  mismatches: 0, unexpected: 0,
+  serverRejected: 0,
+  serverDeferred: 0,
+  serverNoPlan: 0,
+  bytesUp: 0,
+  bytesDown: 0,
+  checkedUp: 0,
+  checkedDown: 0,
+  disconnectDataChecked: 0,
+  mismatches: 0,
+  unexpected: 0,
 };
 const problems: string[] = [];
 function problem(msg: string): void {
@@ -141,35 +171,57 @@ const RESET_CODES = new Set(['WSAECONNRESET', 'WSAECONNABORTED', 'WSAENOTSOCK', 
 class Receiver {
   offset = 0;
   private readonly hash = createHash('sha256');
-  constructor(private readonly key: number, private readonly what: string) {}
+  constructor(
+    private readonly key: number,
+    private readonly what: string,
+  ) {}
   take(chunk: Buffer): void {
-    if (!chunk.equals(expected(this.key, this.offset, chunk.length))) mismatch(`${this.what}: bytes at ${this.offset}..${this.offset + chunk.length} differ from what was sent`);
+    if (!chunk.equals(expected(this.key, this.offset, chunk.length)))
+      mismatch(`${this.what}: bytes at ${this.offset}..${this.offset + chunk.length} differ from what was sent`);
     this.offset += chunk.length;
     this.hash.update(chunk);
   }
-  digest(): string { return this.hash.digest('hex'); }
+  digest(): string {
+    return this.hash.digest('hex');
+  }
 }
 
 /** Writes `total` bytes of stream `key` in random chunk sizes, honouring back-pressure; stops early at `stopAt` (then calls onStop). */
-async function send(socket: WinsockSocket, key: number, total: number, stopAt: number | null, onStop: () => void): Promise<string> {
+async function send(
+  socket: WinsockSocket,
+  key: number,
+  total: number,
+  stopAt: number | null,
+  onStop: () => void,
+): Promise<string> {
   const hash = createHash('sha256');
   let off = 0;
   while (off < total) {
     if (socket.destroyed) return '';
-    if (stopAt !== null && off >= stopAt) { onStop(); return ''; }
+    if (stopAt !== null && off >= stopAt) {
+      onStop();
+      return '';
+    }
     const n = Math.min(total - off, 1 + Math.floor(rand() * (MODE === 'message' ? 65536 : 256 * 1024)));
     const chunk = expected(key, off, n);
     hash.update(chunk);
     off += n;
     if (!socket.write(chunk)) {
       await new Promise<void>((resolve) => {
-        const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
+        const done = (): void => {
+          socket.off('drain', done);
+          socket.off('close', done);
+          resolve();
+        };
         socket.on('drain', done);
         socket.on('close', done);
       });
     }
   }
-  if (stopAt !== null && off >= stopAt) { onStop(); return ''; }
+  if (stopAt !== null && off >= stopAt) {
+    onStop();
+    return '';
+  }
   return hash.digest('hex');
 }
 
@@ -178,7 +230,11 @@ function encodeSummary(sha: string, length: number): Buffer {
 }
 function decodeSummary(data: Buffer | null): { sha: string; length: number } | null {
   if (!data) return null;
-  try { return JSON.parse(data.toString()) as { sha: string; length: number }; } catch { return null; }
+  try {
+    return JSON.parse(data.toString()) as { sha: string; length: number };
+  } catch {
+    return null;
+  }
 }
 
 /** Resolves when the socket is closed for good, with the error code it ended with (or 'end'). */
@@ -186,7 +242,9 @@ function settled(socket: WinsockSocket): Promise<string> {
   return new Promise((resolve) => {
     let how = 'end';
     // Message mode reports the peer's graceful shutdown as WSAEDISCON after 'end' (SPEC): that is an end.
-    socket.on('error', (e: WinsockError) => { if (e.code !== 'WSAEDISCON') how = e.code ?? String(e); });
+    socket.on('error', (e: WinsockError) => {
+      if (e.code !== 'WSAEDISCON') how = e.code ?? String(e);
+    });
     socket.once('close', () => resolve(how));
   });
 }
@@ -202,7 +260,10 @@ class InBand {
   rx: Receiver | null = null;
   payload = 0;
   tail = Buffer.alloc(0);
-  constructor(private readonly headLength: number | null, private readonly onHead: (line: string) => { key: number; payload: number; what: string }) {}
+  constructor(
+    private readonly headLength: number | null,
+    private readonly onHead: (line: string) => { key: number; payload: number; what: string },
+  ) {}
   take(chunk: Buffer): number {
     let c = chunk;
     if (this.headLine === null) {
@@ -244,7 +305,11 @@ function serveInBand(socket: WinsockSocket): void {
   socket.on('data', (c: Buffer) => {
     stats.bytesUp += rx.take(c);
     const p = info;
-    if (p && p.abort === 'server-reset' && !reset && (rx.rx?.offset ?? 0) >= p.abortAt) { reset = true; stats.resets++; socket.resetAndDestroy(); }
+    if (p && p.abort === 'server-reset' && !reset && (rx.rx?.offset ?? 0) >= p.abortAt) {
+      reset = true;
+      stats.resets++;
+      socket.resetAndDestroy();
+    }
   });
   socket.once('end', () => {
     void (async () => {
@@ -264,7 +329,10 @@ function serveInBand(socket: WinsockSocket): void {
       }
       stats.disconnectDataChecked++;
       const mine = (rx.rx as Receiver).digest();
-      if (claim.length !== p.upload || claim.sha !== mine) mismatch(`upload ${p.id}: received ${p.upload} bytes sha ${mine.slice(0, 12)}, sender says ${claim.length} sha ${claim.sha.slice(0, 12)}`);
+      if (claim.length !== p.upload || claim.sha !== mine)
+        mismatch(
+          `upload ${p.id}: received ${p.upload} bytes sha ${mine.slice(0, 12)}, sender says ${claim.length} sha ${claim.sha.slice(0, 12)}`,
+        );
       else stats.checkedUp++;
       const sha = await sent;
       if (socket.destroyed) return;
@@ -277,7 +345,8 @@ function serveInBand(socket: WinsockSocket): void {
   void closed.then((how) => {
     const p = info as Plan | null;
     if (how !== 'end' && !RESET_CODES.has(how)) problem(`server socket ${p?.id ?? '?'} ended with ${how}`);
-    if (how !== 'end' && p?.abort === 'none') problem(`server socket ${p.id} failed with ${how} though nobody reset it`);
+    if (how !== 'end' && p?.abort === 'none')
+      problem(`server socket ${p.id} failed with ${how} though nobody reset it`);
   });
 }
 
@@ -286,14 +355,27 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
   let socket: WinsockSocket;
   const controller = new AbortController();
   try {
-    const attempt = connect({ provider: PROVIDER, port, mode: MODE, allowHalfOpen: true, timeout: 60_000, signal: controller.signal });
+    const attempt = connect({
+      provider: PROVIDER,
+      port,
+      mode: MODE,
+      allowHalfOpen: true,
+      timeout: 60_000,
+      signal: controller.signal,
+    });
     if (p.abort === 'withdraw') setImmediate(() => controller.abort());
     socket = await attempt;
   } catch (err) {
     const e = err as WinsockError & { name: string };
     // Windows with SO_CONDITIONAL_ACCEPT: the server's CF_REJECT refuses the SYN.
-    if (e.code === 'WSAECONNREFUSED') { stats.refusedAsPlanned++; return; }
-    if (p.abort === 'withdraw' && e.name === 'AbortError') { stats.withdrawnAsPlanned++; return; }
+    if (e.code === 'WSAECONNREFUSED') {
+      stats.refusedAsPlanned++;
+      return;
+    }
+    if (p.abort === 'withdraw' && e.name === 'AbortError') {
+      stats.withdrawnAsPlanned++;
+      return;
+    }
     problem(`connect ${p.id}: ${e.code ?? e.name}: ${e.message}`);
     return;
   }
@@ -312,7 +394,10 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
     socket.once('end', () => resolve(helloSeen));
     socket.once('close', () => resolve(helloSeen));
   });
-  const ended = new Promise<void>((resolve) => { socket.once('end', resolve); socket.once('close', resolve); });
+  const ended = new Promise<void>((resolve) => {
+    socket.once('end', resolve);
+    socket.once('close', resolve);
+  });
   if (!(await hello)) {
     // Under Wine the handshake completed before the condition refused it.
     stats.refusedAsPlanned++;
@@ -331,7 +416,9 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
   let reset = false;
   socket.write(`${JSON.stringify(p)}\n`);
   const sha = await send(socket, p.id * 2, p.upload, p.abort === 'client-reset' ? p.abortAt : null, () => {
-    reset = true; stats.resets++; socket.resetAndDestroy();
+    reset = true;
+    stats.resets++;
+    socket.resetAndDestroy();
   });
   if (!reset && !socket.destroyed) {
     socket.write(encodeSummary(sha, p.upload));
@@ -345,7 +432,8 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
     if (claim) {
       stats.disconnectDataChecked++;
       const mine = (rx.rx as Receiver).digest();
-      if (claim.length !== p.download || claim.sha !== mine) mismatch(`download ${p.id}: received ${rx.rx?.offset ?? 0}, server says ${claim.length}`);
+      if (claim.length !== p.download || claim.sha !== mine)
+        mismatch(`download ${p.id}: received ${rx.rx?.offset ?? 0}, server says ${claim.length}`);
       else stats.checkedDown++;
     } else if (p.abort === 'none') {
       problem(`download ${p.id}: the server's end carried no summary`);
@@ -364,7 +452,9 @@ async function clientInBand(port: number, p: Plan): Promise<void> {
 // ---- the server side of one connection ----
 
 function serve(socket: WinsockSocket): void {
-  const info = JSON.parse((socket.callerData as Buffer).subarray(0, (socket.callerData as Buffer).indexOf(0x0a)).toString()) as Plan;
+  const info = JSON.parse(
+    (socket.callerData as Buffer).subarray(0, (socket.callerData as Buffer).indexOf(0x0a)).toString(),
+  ) as Plan;
   const upKey = info.id * 2;
   const downKey = info.id * 2 + 1;
   const rx = new Receiver(upKey, `upload ${info.id}`);
@@ -373,7 +463,11 @@ function serve(socket: WinsockSocket): void {
   socket.on('data', (c: Buffer) => {
     rx.take(c);
     stats.bytesUp += c.length;
-    if (info.abort === 'server-reset' && !reset && rx.offset >= info.abortAt) { reset = true; stats.resets++; socket.resetAndDestroy(); }
+    if (info.abort === 'server-reset' && !reset && rx.offset >= info.abortAt) {
+      reset = true;
+      stats.resets++;
+      socket.resetAndDestroy();
+    }
   });
   // Full duplex: the reply goes out while the upload comes in.
   const sent = send(socket, downKey, info.download, null, () => undefined);
@@ -385,13 +479,17 @@ function serve(socket: WinsockSocket): void {
       if (!claim) {
         // A client reset can read as an end (Linux reports an RST behind unread data as EOF); then only the prefix check applies.
         // A caller whose withdrawal came too late closes the socket it got (destroy(): a FIN without disconnect data).
-        if (info.abort !== 'client-reset' && info.abort !== 'withdraw') problem(`upload ${info.id} (${info.abort}): no summary in the disconnect data`);
+        if (info.abort !== 'client-reset' && info.abort !== 'withdraw')
+          problem(`upload ${info.id} (${info.abort}): no summary in the disconnect data`);
         // The caller is gone; a half-open socket nobody writes to would never learn it: closesocket, as an application must.
         socket.destroy();
         return;
       }
       stats.disconnectDataChecked++;
-      if (claim.length !== rx.offset || claim.sha !== mine) mismatch(`upload ${info.id}: received ${rx.offset} bytes sha ${mine.slice(0, 12)}, sender says ${claim.length} sha ${claim.sha.slice(0, 12)}`);
+      if (claim.length !== rx.offset || claim.sha !== mine)
+        mismatch(
+          `upload ${info.id}: received ${rx.offset} bytes sha ${mine.slice(0, 12)}, sender says ${claim.length} sha ${claim.sha.slice(0, 12)}`,
+        );
       else stats.checkedUp++;
       const sha = await sent;
       if (socket.destroyed) return;
@@ -402,7 +500,8 @@ function serve(socket: WinsockSocket): void {
   });
   void closed.then((how) => {
     if (how !== 'end' && !RESET_CODES.has(how)) problem(`server socket ${info.id} ended with ${how}`);
-    if (how !== 'end' && info.abort === 'none') problem(`server socket ${info.id} failed with ${how} though nobody reset it`);
+    if (how !== 'end' && info.abort === 'none')
+      problem(`server socket ${info.id} failed with ${how} though nobody reset it`);
   });
 }
 
@@ -415,26 +514,52 @@ async function client(port: number, p: Plan): Promise<void> {
   const controller = new AbortController();
   let socket: WinsockSocket;
   try {
-    const attempt = connect({ provider: PROVIDER, port, mode: MODE, callerData, allowHalfOpen: true, timeout: 60_000, signal: controller.signal });
+    const attempt = connect({
+      provider: PROVIDER,
+      port,
+      mode: MODE,
+      callerData,
+      allowHalfOpen: true,
+      timeout: 60_000,
+      signal: controller.signal,
+    });
     if (p.abort === 'withdraw') setImmediate(() => controller.abort());
     socket = await attempt;
   } catch (err) {
     const e = err as WinsockError & { name: string };
-    if (p.verdict === 'reject' && e.code === 'WSAECONNREFUSED') { stats.refusedAsPlanned++; return; }
-    if (p.abort === 'withdraw' && e.name === 'AbortError') { stats.withdrawnAsPlanned++; return; }
+    if (p.verdict === 'reject' && e.code === 'WSAECONNREFUSED') {
+      stats.refusedAsPlanned++;
+      return;
+    }
+    if (p.abort === 'withdraw' && e.name === 'AbortError') {
+      stats.withdrawnAsPlanned++;
+      return;
+    }
     problem(`connect ${p.id}: ${e.code ?? e.name}: ${e.message}`);
     return;
   }
   if (p.verdict === 'reject') problem(`connect ${p.id}: accepted though the condition was to refuse it`);
-  if (p.abort === 'withdraw') { stats.withdrawnAsPlanned++; socket.destroy(); return; } // decided before the abort landed
+  if (p.abort === 'withdraw') {
+    stats.withdrawnAsPlanned++;
+    socket.destroy();
+    return;
+  } // decided before the abort landed
   stats.accepted++;
   const rx = new Receiver(p.id * 2 + 1, `download ${p.id}`);
   const closed = settled(socket);
-  socket.on('data', (c: Buffer) => { rx.take(c); stats.bytesDown += c.length; });
-  const ended = new Promise<void>((resolve) => { socket.once('end', resolve); socket.once('close', resolve); });
+  socket.on('data', (c: Buffer) => {
+    rx.take(c);
+    stats.bytesDown += c.length;
+  });
+  const ended = new Promise<void>((resolve) => {
+    socket.once('end', resolve);
+    socket.once('close', resolve);
+  });
   let reset = false;
   const sha = await send(socket, p.id * 2, p.upload, p.abort === 'client-reset' ? p.abortAt : null, () => {
-    reset = true; stats.resets++; socket.resetAndDestroy();
+    reset = true;
+    stats.resets++;
+    socket.resetAndDestroy();
   });
   if (!reset && !socket.destroyed) {
     await socket.sendDisconnect(encodeSummary(sha, p.upload)).catch((e: WinsockError) => {
@@ -446,7 +571,8 @@ async function client(port: number, p: Plan): Promise<void> {
     const claim = decodeSummary(await socket.recvDisconnect());
     if (claim) {
       stats.disconnectDataChecked++;
-      if (claim.length !== rx.offset || claim.sha !== rx.digest()) mismatch(`download ${p.id}: received ${rx.offset}, server says ${claim.length}`);
+      if (claim.length !== rx.offset || claim.sha !== rx.digest())
+        mismatch(`download ${p.id}: received ${rx.offset}, server says ${claim.length}`);
       else stats.checkedDown++;
     } else if (p.abort === 'none') {
       problem(`download ${p.id}: the server's end carried no summary`);
@@ -479,17 +605,28 @@ async function main(): Promise<void> {
     condition(req: ConnectionRequest): Decision | Promise<Decision> {
       if (IN_BAND) {
         const r = rand();
-        if (r < REJECT_RATE) { stats.serverRejected++; return 'reject'; }
-        if (r < REJECT_RATE + DEFER_RATE) { stats.serverDeferred++; return new Promise((resolve) => setTimeout(() => resolve('accept'), Math.floor(rand() * 3))); }
+        if (r < REJECT_RATE) {
+          stats.serverRejected++;
+          return 'reject';
+        }
+        if (r < REJECT_RATE + DEFER_RATE) {
+          stats.serverDeferred++;
+          return new Promise((resolve) => setTimeout(() => resolve('accept'), Math.floor(rand() * 3)));
+        }
         return 'accept';
       }
       const data = req.callerData;
-      if (!data) { problem('a request without caller data'); return 'reject'; }
+      if (!data) {
+        problem('a request without caller data');
+        return 'reject';
+      }
       const nl = data.indexOf(0x0a);
       const p = JSON.parse(data.subarray(0, nl).toString()) as Plan;
-      if (data.length !== nl + 1 + p.padding) mismatch(`caller data of ${p.id}: ${data.length} bytes, expected ${nl + 1 + p.padding}`);
+      if (data.length !== nl + 1 + p.padding)
+        mismatch(`caller data of ${p.id}: ${data.length} bytes, expected ${nl + 1 + p.padding}`);
       if (p.verdict === 'reject') return 'reject';
-      if (p.verdict === 'defer') return new Promise((resolve) => setTimeout(() => resolve('accept'), Math.floor(rand() * 3)));
+      if (p.verdict === 'defer')
+        return new Promise((resolve) => setTimeout(() => resolve('accept'), Math.floor(rand() * 3)));
       return 'accept';
     },
   });
@@ -514,22 +651,35 @@ async function main(): Promise<void> {
   const ticker = setInterval(() => {
     const s = (performance.now() - t0) / 1000;
     const progress = stats.attempted + stats.bytesUp + stats.bytesDown;
-    if (progress !== lastProgress) { lastProgress = progress; stalledSince = performance.now(); }
+    if (progress !== lastProgress) {
+      lastProgress = progress;
+      stalledSince = performance.now();
+    }
     if (performance.now() - stalledSince > 60_000) {
-      console.log(`\nsoak: FAILED — no progress for 60 s (${stats.attempted} connections attempted, ${server.connections} open on the server, handles ${provider.handleCount()})`);
+      console.log(
+        `\nsoak: FAILED — no progress for 60 s (${stats.attempted} connections attempted, ${server.connections} open on the server, handles ${provider.handleCount()})`,
+      );
       for (const p of problems) console.log(`  ! ${p}`);
       process.exit(1);
     }
     const rss = process.memoryUsage().rss;
     rssMax = Math.max(rssMax, rss);
-    process.stdout.write(`\r${stats.attempted}/${CONNECTIONS} connections, ${mib(stats.bytesUp + stats.bytesDown)} moved, ${s.toFixed(0)} s, rss ${mib(rss)}, handles ${provider.handleCount()}   `);
+    process.stdout.write(
+      `\r${stats.attempted}/${CONNECTIONS} connections, ${mib(stats.bytesUp + stats.bytesDown)} moved, ${s.toFixed(0)} s, rss ${mib(rss)}, handles ${provider.handleCount()}   `,
+    );
   }, 1000);
   const worker = async (): Promise<void> => {
     while (next < CONNECTIONS) {
       const id = next++;
       await (IN_BAND ? clientInBand : client)(port, plan(id));
-      if (id === Math.floor(CONNECTIONS / 10)) { gc(); rssWarm = process.memoryUsage().rss; }
-      if (id % Math.max(1, Math.floor(CONNECTIONS / 10)) === 0) { gc(); samples.push(process.memoryUsage().rss); }
+      if (id === Math.floor(CONNECTIONS / 10)) {
+        gc();
+        rssWarm = process.memoryUsage().rss;
+      }
+      if (id % Math.max(1, Math.floor(CONNECTIONS / 10)) === 0) {
+        gc();
+        samples.push(process.memoryUsage().rss);
+      }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -538,7 +688,8 @@ async function main(): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (server.connections > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   await server.close();
-  while (provider.handleCount() > handles0 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 20));
+  while (provider.handleCount() > handles0 && Date.now() < deadline + 10_000)
+    await new Promise((r) => setTimeout(r, 20));
   const seconds = (performance.now() - t0) / 1000;
   gc();
   const rss1 = process.memoryUsage().rss;
@@ -546,27 +697,57 @@ async function main(): Promise<void> {
   const growth = rss1 - (rssWarm || rss0);
 
   console.log('\n');
-  console.log(`soak: ${PROVIDER} provider, ${MODE} mode, seed ${FIRST_SEED}, ${CONNECTIONS} connections, concurrency ${CONCURRENCY}, payloads up to ${mib(MAX_PAYLOAD)} each way`);
+  console.log(
+    `soak: ${PROVIDER} provider, ${MODE} mode, seed ${FIRST_SEED}, ${CONNECTIONS} connections, concurrency ${CONCURRENCY}, payloads up to ${mib(MAX_PAYLOAD)} each way`,
+  );
   if (IN_BAND) {
-    console.log(`  in band       plan, hello and summaries in the byte stream (no connect/disconnect data here, or SOAK_IN_BAND=1); the server drew ${stats.serverRejected} refusals and ${stats.serverDeferred} deferrals`);
+    console.log(
+      `  in band       plan, hello and summaries in the byte stream (no connect/disconnect data here, or SOAK_IN_BAND=1); the server drew ${stats.serverRejected} refusals and ${stats.serverDeferred} deferrals`,
+    );
     // A caller that withdrew may have been refused without seeing it.
-    if (stats.refusedAsPlanned > stats.serverRejected || stats.serverRejected > stats.refusedAsPlanned + stats.withdrawnAsPlanned) {
-      problem(`the server refused ${stats.serverRejected} callers, the clients saw ${stats.refusedAsPlanned} refusals (${stats.withdrawnAsPlanned} withdrew)`);
+    if (
+      stats.refusedAsPlanned > stats.serverRejected ||
+      stats.serverRejected > stats.refusedAsPlanned + stats.withdrawnAsPlanned
+    ) {
+      problem(
+        `the server refused ${stats.serverRejected} callers, the clients saw ${stats.refusedAsPlanned} refusals (${stats.withdrawnAsPlanned} withdrew)`,
+      );
     }
-    if (stats.serverNoPlan > stats.withdrawnAsPlanned) problem(`${stats.serverNoPlan} accepted callers sent no plan, but only ${stats.withdrawnAsPlanned} withdrew`);
+    if (stats.serverNoPlan > stats.withdrawnAsPlanned)
+      problem(`${stats.serverNoPlan} accepted callers sent no plan, but only ${stats.withdrawnAsPlanned} withdrew`);
   }
-  console.log(`  connections   ${stats.attempted} attempted: ${stats.accepted} accepted, ${stats.refusedAsPlanned} refused by the condition, ${stats.withdrawnAsPlanned} withdrawn (aborted while deferred)`);
-  console.log(`                ${stats.completed} completed the full seed teardown, ${stats.resets} reset mid-stream (resetAndDestroy)`);
-  console.log(`  bytes         ${stats.bytesUp + stats.bytesDown} (${mib(stats.bytesUp + stats.bytesDown)}): ${stats.bytesUp} up, ${stats.bytesDown} down, every chunk checked at its offset`);
-  console.log(`  SHA-256       ${stats.checkedUp} uploads and ${stats.checkedDown} downloads matched the sender's summary (${stats.disconnectDataChecked} checked; ${IN_BAND ? 'in band' : 'in the disconnect data'})`);
-  console.log(`  lost/duplicated/reordered bytes: ${stats.mismatches === 0 ? 0 : `${stats.mismatches} MISMATCHES`}; unexpected errors: ${stats.unexpected}`);
-  console.log(`  duration      ${seconds.toFixed(1)} s (${(CONNECTIONS / seconds).toFixed(0)} connections/s, ${mib((stats.bytesUp + stats.bytesDown) / seconds)}/s)`);
-  console.log(`  RSS           start ${mib(rss0)}, after warm-up ${mib(rssWarm)}, end ${mib(rss1)} (growth after warm-up ${mib(growth)}), max ${mib(rssMax)}; samples ${samples.map((s) => (s / 2 ** 20).toFixed(0)).join(' ')} MiB`);
+  console.log(
+    `  connections   ${stats.attempted} attempted: ${stats.accepted} accepted, ${stats.refusedAsPlanned} refused by the condition, ${stats.withdrawnAsPlanned} withdrawn (aborted while deferred)`,
+  );
+  console.log(
+    `                ${stats.completed} completed the full seed teardown, ${stats.resets} reset mid-stream (resetAndDestroy)`,
+  );
+  console.log(
+    `  bytes         ${stats.bytesUp + stats.bytesDown} (${mib(stats.bytesUp + stats.bytesDown)}): ${stats.bytesUp} up, ${stats.bytesDown} down, every chunk checked at its offset`,
+  );
+  console.log(
+    `  SHA-256       ${stats.checkedUp} uploads and ${stats.checkedDown} downloads matched the sender's summary (${stats.disconnectDataChecked} checked; ${IN_BAND ? 'in band' : 'in the disconnect data'})`,
+  );
+  console.log(
+    `  lost/duplicated/reordered bytes: ${stats.mismatches === 0 ? 0 : `${stats.mismatches} MISMATCHES`}; unexpected errors: ${stats.unexpected}`,
+  );
+  console.log(
+    `  duration      ${seconds.toFixed(1)} s (${(CONNECTIONS / seconds).toFixed(0)} connections/s, ${mib((stats.bytesUp + stats.bytesDown) / seconds)}/s)`,
+  );
+  console.log(
+    `  RSS           start ${mib(rss0)}, after warm-up ${mib(rssWarm)}, end ${mib(rss1)} (growth after warm-up ${mib(growth)}), max ${mib(rssMax)}; samples ${samples.map((s) => (s / 2 ** 20).toFixed(0)).join(' ')} MiB`,
+  );
   console.log(`  handles       ${handles0} before, ${handles1} after`);
   console.log(`  server events ${clientErrors} clientError (callers that aborted before their hello was complete)`);
-  if (clientErrors > stats.withdrawnAsPlanned) problem(`${clientErrors} clientErrors but only ${stats.withdrawnAsPlanned} callers aborted`);
+  if (clientErrors > stats.withdrawnAsPlanned)
+    problem(`${clientErrors} clientErrors but only ${stats.withdrawnAsPlanned} callers aborted`);
   for (const p of problems) console.log(`  ! ${p}`);
-  const ok = stats.mismatches === 0 && stats.unexpected === 0 && handles1 === handles0 && growth < 64 * 2 ** 20 && stats.attempted === CONNECTIONS;
+  const ok =
+    stats.mismatches === 0 &&
+    stats.unexpected === 0 &&
+    handles1 === handles0 &&
+    growth < 64 * 2 ** 20 &&
+    stats.attempted === CONNECTIONS;
   console.log(ok ? 'soak: OK' : 'soak: FAILED');
   process.exitCode = ok ? 0 : 1;
 }
