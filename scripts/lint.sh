@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # npm run lint: type-checks both TypeScript projects, lints the code (ESLint
 # with typescript-eslint, eslint.config.mjs), the workflows (yamllint,
-# actionlint) and the shell scripts (shellcheck). Installs nothing: a missing
-# tool is an error that says how to get it. Formatting is checked apart
-# (`npm run format:check`: Prettier and clang-format).
+# actionlint), the shell scripts (shellcheck) and the format (`npm run
+# format:check`: Prettier and clang-format). Installs nothing: a missing tool
+# is an error that says how to get it.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root" || exit 1
@@ -31,6 +31,8 @@ step "tsc -p tsconfig.json --noEmit" node_modules/.bin/tsc -p tsconfig.json --no
 step "tsc -p tsconfig.test.json --noEmit" node_modules/.bin/tsc -p tsconfig.test.json --noEmit
 step "tsc -p tsconfig.bench.json --noEmit" node_modules/.bin/tsc -p tsconfig.bench.json --noEmit
 step "eslint" node_modules/.bin/eslint --max-warnings 0 .
+# The format every file has had since its own commit: prettier for TS/JS/JSON, clang-format for native/.
+step "format:check" npm run --silent format:check
 
 if need yamllint; then
   step "yamllint" yamllint --strict -c .yamllint.yml .github/workflows .yamllint.yml
