@@ -276,7 +276,7 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
     await new Promise<void>((resolve, reject) =>
       server.socket.write(payload, (err) => (err ? reject(err) : resolve())),
     );
-    (server.sendDisconnect as () => void)();
+    (server.sendDisconnect as (socket: net.Socket) => void)(server.socket);
     const got = await read;
     assert.equal(got.length, payload.length);
     assert.equal(sha256(got), sha256(payload));
@@ -320,7 +320,7 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
     const { server } = await pair();
     server.socket.destroy();
     assert.throws(
-      () => (server.sendDisconnect as () => void)(),
+      () => (server.sendDisconnect as (socket: net.Socket) => void)(server.socket),
       (err: WinsockError) => err.code === 'WSAENOTSOCK',
     );
   });

@@ -27,12 +27,14 @@ interface Allowed {
   /** The trace key that may differ. */
   readonly key: string;
   readonly reason: string;
+  /** The difference may also not show (a platform reads it as net does): not reported as stale then. */
+  readonly optional?: boolean;
 }
 
 /** The one table of differences Winsock requires. Nothing else may differ from node:net. */
 export const ALLOWED: readonly Allowed[] = [
   {
-    providers: ['emulated', 'framed'],
+    providers: ['emulated', 'framed', 'native'],
     scenario: 'instanceof net.Socket',
     key: 'server instanceof net.Server',
     reason:
@@ -43,7 +45,8 @@ export const ALLOWED: readonly Allowed[] = [
     scenario: 'getConnections and maxConnections',
     key: 'client3.events',
     reason:
-      'maxConnections refuses through conditional accept (SPEC): the caller over the limit is refused, not accepted and closed as net does; on emulated that is a reset after the kernel handshake (ECONNRESET), never an accepted connection',
+      'maxConnections refuses through conditional accept (SPEC): the caller over the limit is refused, not accepted and closed as net does; on emulated that is a reset after the kernel handshake (ECONNRESET), which Wine reads as a plain end (then no difference shows)',
+    optional: true,
   },
   ...['client', 'peer'].flatMap((who): Allowed[] => [
     {
@@ -63,6 +66,11 @@ export const ALLOWED: readonly Allowed[] = [
  * winsock2/net, whose socket exists before its framed connect completes.)
  */
 const OPEN: readonly { provider: ProviderName; scenarios: readonly string[]; what: string }[] = [
+  {
+    provider: 'native',
+    scenarios: ['listen() without a host: :: dual-stack', 'listen forms, address() at once'],
+    what: "open difference: the native listener binds 0.0.0.0 without a host (no dual-stack AF_INET6 listener in the addon yet) and binds after a host lookup, so address() answers from 'listening', not right after listen()",
+  },
   {
     provider: 'framed',
     scenarios: [
@@ -155,7 +163,7 @@ describe('parity with node:net: winsock2/net', function () {
           const allowed = allowedFor(provider, scenario);
           const differences = compare(expected, actual);
           const unexplained = differences.filter((d: Difference) => !allowed.some((a) => a.key === d.key));
-          const stale = allowed.filter((a) => !differences.some((d) => d.key === a.key));
+          const stale = allowed.filter((a) => !a.optional && !differences.some((d) => d.key === a.key));
           assert.deepEqual(
             {
               unexplained: unexplained.map(formatDifference),
