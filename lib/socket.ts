@@ -18,7 +18,7 @@
  * an idle socket costs what net's costs.
  */
 import * as net from 'node:net';
-import type { Capabilities, Qos, SocketAddress, SocketMode } from './types';
+import { DEFAULTS, type Capabilities, type Qos, type SocketAddress, type SocketMode } from './types';
 import { WSA_ERRORS, WinsockError, isAbortError, winsockCodeOfNodeError } from './errors';
 import { toBufferOrNull } from './buffers';
 import type { WinsockSocketEvents } from './socket-events';
@@ -53,9 +53,6 @@ export interface NetErrorWithWinsockCode extends Error {
 
 const kInfo: unique symbol = Symbol('winsock2.socketInfo');
 
-/** @internal */
-export const DEFAULT_MAX_DISCONNECT_DATA = 65536;
-
 /** The state of a `new WinsockSocket()`: a plain TCP socket, as emulated's. */
 const PLAIN_TCP: SocketInfo = Object.freeze({
   capabilities: emulatedCapabilities(),
@@ -63,7 +60,7 @@ const PLAIN_TCP: SocketInfo = Object.freeze({
   calleeData: null,
   qos: null,
   mode: 'stream',
-  maxDisconnectData: DEFAULT_MAX_DISCONNECT_DATA,
+  maxDisconnectData: DEFAULTS.maxDisconnectData,
   errors: 'net',
 });
 
@@ -389,9 +386,4 @@ export interface SocketOwner {
 /** @internal Replaces the Winsock slot (a socket that existed before its connect completed). */
 export function setSocketInfo(socket: WinsockSocket, info: SocketInfo): void {
   socket[kInfo] = info;
-}
-
-/** @internal The Winsock slot, for subclasses and the facade. */
-export function socketInfo(socket: WinsockSocket): SocketInfo {
-  return socket[kInfo];
 }
