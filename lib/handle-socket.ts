@@ -202,13 +202,22 @@ export class HandleSocket extends WinsockSocket {
       this.idleTimer = null;
     }
     const handle = this.handle;
+    const emitClose = (): void => {
+      this.emit('close', error !== null && error !== undefined);
+    };
     if (handle !== null && !this.handleClosed) {
       this.handleClosed = true;
       if (this.resetOnDestroy) handle.reset();
       else handle.close();
+      callback(error);
+      // 'close' when the OS socket has closed, as net's (after the callbacks of writes the close cut short).
+      if (handle.onClosed) handle.onClosed(emitClose);
+      else setImmediate(emitClose);
+      return;
     }
     callback(error);
-    process.nextTick(() => this.emit('close', error !== null && error !== undefined));
+    // No socket to close (a connect that never completed): net emits 'close' on a later turn too.
+    setImmediate(emitClose);
   }
 
   private resetOnDestroy = false;
@@ -313,11 +322,22 @@ export class HandleSocket extends WinsockSocket {
         if (this.writableFinished || this.destroyed) this.destroy(error);
         else this.emit('error', error);
       });
-      this.push(null);
+      this.endReadable();
       return;
     }
     this.remoteEnded = true;
+    this.endReadable();
+  }
+
+  /**
+   * The end of the stream, as net's onStreamRead gives it: push(null), then
+   * read(0), which is the only way 'end' comes in paused mode when nothing is
+   * buffered (a server socket nobody reads still sees its client's end, and
+   * with allowHalfOpen false ends its side in turn).
+   */
+  private endReadable(): void {
     this.push(null);
+    this.read(0);
   }
 }
 

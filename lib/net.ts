@@ -9,11 +9,11 @@
  * Everything else is node:net's own, re-exported.
  */
 import * as nodeNet from 'node:net';
-import { constants as osConstants } from 'node:os';
 import { GateServer, kErrorStyle, type InternalServerOptions } from './server';
-import { WinsockSocket, type NetErrorWithWinsockCode, type SocketInfo } from './socket';
+import { WinsockSocket, type SocketInfo } from './socket';
 import { HandleSocket } from './handle-socket';
-import { WinsockError, WSA_ERRORS, nodeCodeOfWinsockCode } from './errors';
+import { WinsockError } from './errors';
+import { toNetError } from './net-errors';
 import { resolveProvider } from './providers';
 import { toBufferOrNull } from './buffers';
 import {
@@ -42,43 +42,6 @@ export type NetConnectOptions = nodeNet.NetConnectOpts & {
   gqos?: Qos | null;
   mode?: SocketMode;
 };
-
-/**
- * net's error for a Winsock failure: the Node error underneath when there is
- * one (emulated, framed), else one built as net builds it; `winsockCode` and
- * `winsockErrno` beside, `address`/`port` where known.
- */
-export function toNetError(err: unknown, syscall: string, address?: string, port?: number): NetErrorWithWinsockCode {
-  if (!(err instanceof WinsockError)) return err as NetErrorWithWinsockCode;
-  const cause = err.cause;
-  let out: NetErrorWithWinsockCode & {
-    code?: string;
-    errno?: number;
-    syscall?: string;
-    address?: string;
-    port?: number;
-  };
-  if (
-    cause instanceof Error &&
-    typeof (cause as { code?: unknown }).code === 'string' &&
-    !(cause instanceof WinsockError)
-  ) {
-    out = cause;
-  } else {
-    const code = nodeCodeOfWinsockCode(err.code) ?? err.code;
-    const where = address === undefined ? '' : port === undefined ? ` ${address}` : ` ${address}:${port}`;
-    out = new Error(`${syscall} ${code}${where}`, { cause: err });
-    out.code = code;
-    const errno = (osConstants.errno as Record<string, number | undefined>)[code];
-    if (errno !== undefined) out.errno = -errno;
-    out.syscall = syscall;
-    if (address !== undefined) out.address = address;
-    if (port !== undefined) out.port = port;
-  }
-  out.winsockCode = err.code;
-  out.winsockErrno = WSA_ERRORS[err.code];
-  return out;
-}
 
 function netError(code: string, message: string): Error & { code: string } {
   const err = new Error(message) as Error & { code: string };

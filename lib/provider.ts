@@ -174,6 +174,13 @@ export interface SocketHandle {
   close(): void;
   /** closesocket with SO_LINGER {1,0}: the peer sees WSAECONNRESET. */
   reset(): void;
+  /**
+   * Calls `done` once the OS socket under the handle has closed, after
+   * every write callback the close cut short (net emits 'close' then, from
+   * libuv's close callback). Absent: the facade emits 'close' on the next
+   * turn of the loop.
+   */
+  onClosed?(done: () => void): void;
   ref(): void;
   unref(): void;
   /** TCP_NODELAY, where the provider has a TCP socket of its own. Throws a WinsockError. */

@@ -23,6 +23,7 @@ import { WSA_ERRORS, WinsockError, isAbortError, winsockCodeOfNodeError } from '
 import { toBufferOrNull } from './buffers';
 import type { WinsockSocketEvents } from './socket-events';
 import { checkDataCarried } from './validation';
+import { toNetSocketError } from './net-errors';
 import { checkTimeout } from './socket-options';
 import { emulatedCapabilities } from './emulated/protocols';
 import { socketAddress } from './tcp/sockets';
@@ -324,7 +325,9 @@ export class WinsockSocket extends net.Socket {
       owner.forget();
     }
     if (error !== undefined && error !== null && !isAbortError(error)) {
-      error = this[kInfo].errors === 'winsock' ? toWinsockError(error) : withWinsockCode(error);
+      if (this[kInfo].errors === 'winsock') error = toWinsockError(error);
+      // winsock2/net: net's error (ECONNRESET from a read), whichever provider failed the socket.
+      else error = error instanceof WinsockError ? toNetSocketError(error) : withWinsockCode(error);
     }
     return super.destroy(error);
   }

@@ -114,12 +114,6 @@ describe('net programs run unchanged on winsock2/net', function () {
       });
       for (const program of PROGRAMS) {
         it(`${program}: same output on winsock2/net as on node:net`, async function () {
-          if (provider === 'framed' && program === 'ws-server.js') {
-            pendingBecause(
-              this,
-              "open bug (test/parity OPEN): a winsock2/net framed client that ends first never sees the server's end, so the ws server's close handshake does not finish",
-            );
-          }
           const base = await onNet(program);
           assert.equal(base.code, 0, base.stderr);
           const ours = await run(program, ['--require', hook], { WINSOCK2_PROVIDER: provider });

@@ -543,6 +543,13 @@ export class FramedHandle implements SocketHandle, FrameSink {
     if (this.closeLocally()) abortSocket(this.socket);
   }
 
+  onClosed(done: () => void): void {
+    // node:net's 'close' comes from libuv's close callback, after the write
+    // requests the close cancelled have called back: the same order as net's.
+    if (this.socketClosed) process.nextTick(done);
+    else this.socket.once('close', () => done());
+  }
+
   setNoDelay(enable: boolean): void {
     if (!this.socket.destroyed) this.socket.setNoDelay(enable);
   }

@@ -48,6 +48,41 @@ export const ALLOWED: readonly Allowed[] = [
       'maxConnections refuses through conditional accept (SPEC): the caller over the limit is refused, not accepted and closed as net does; on emulated that is a reset after the kernel handshake (ECONNRESET), which Wine reads as a plain end (then no difference shows)',
     optional: true,
   },
+  {
+    providers: ['framed'],
+    scenario: 'getConnections and maxConnections',
+    key: 'client3.events',
+    reason:
+      "a framed connect completes only after the server decided (WSAAccept's page, statement 15 of the audit): a caller over maxConnections gets the refusal as its connect's result (ECONNREFUSED), where net's caller connects and then sees an end",
+  },
+  {
+    providers: ['framed'],
+    scenario: 'destroy() during a large write',
+    key: 'peer.events',
+    reason:
+      "framed knows a frame's length: a destroy() that cuts a data frame short leaves the peer a truncated frame, reported as ECONNABORTED (WSAECONNABORTED, protocol violation), where plain TCP cannot tell a cut-short stream from a clean end",
+  },
+  ...['client.destroyed', 'client.events'].map((key): Allowed => ({
+    providers: ['framed'],
+    scenario: 'AbortSignal',
+    key,
+    reason:
+      "node:net 20 given an already-aborted signal emits 'error' and 'close' without destroying the socket and goes on connecting (it later emits connectionAttemptFailed and a second 'close'); a framed connect is destroyed with the AbortError, as stream.addAbortSignal destroys a stream",
+  })),
+  {
+    providers: ['framed'],
+    scenario: 'TLS with the server ending first',
+    key: 'raw client.events',
+    reason:
+      "a framed socket has no libuv handle, so TLS runs over it through JSStreamSocket, which ends the raw socket ('finish') when TLS shuts down; over net's handle TLSWrap takes the handle and the raw socket only closes",
+  },
+  {
+    providers: ['framed'],
+    scenario: 'TLS with the server ending first',
+    key: 'tls peer.events',
+    reason:
+      "JSStreamSocket (TLS over a socket with no libuv handle) passes the client's close_notify and FIN up as 'end' on the server's TLS socket; TLSWrap over net's handle closes it without one",
+  },
   ...['client', 'peer'].flatMap((who): Allowed[] => [
     {
       providers: ['framed'],
@@ -70,34 +105,6 @@ const OPEN: readonly { provider: ProviderName; scenarios: readonly string[]; wha
     provider: 'native',
     scenarios: ['listen() without a host: :: dual-stack', 'listen forms, address() at once'],
     what: "open difference: the native listener binds 0.0.0.0 without a host (no dual-stack AF_INET6 listener in the addon yet) and binds after a host lookup, so address() answers from 'listening', not right after listen()",
-  },
-  {
-    provider: 'framed',
-    scenarios: [
-      'pause/resume and read-ahead',
-      'setTimeout',
-      'pipeline into the socket and out of it',
-      'finished',
-      'server close with live connections',
-      'getConnections and maxConnections',
-      'write callback forms',
-    ],
-    what: "open bug: a winsock2/net framed client that ends first never sees the server's end (no 'end'/'close' after 'finish'); the promise API's framed sockets do (test/conformance/teardown.test.ts)",
-  },
-  {
-    provider: 'framed',
-    scenarios: ['destroy() during a large write', 'write after destroy'],
-    what: "open difference: a framed socket's 'close' comes before the callback of a write the destroy cut short (net: the callback first); destroy mid-frame shows as WSAECONNABORTED at the peer (net: a clean end)",
-  },
-  {
-    provider: 'framed',
-    scenarios: ['resetAndDestroy: the peer sees ECONNRESET', 'AbortSignal', 'TLS with the server ending first'],
-    what: "open difference: framed errors keep their Winsock code (WSAECONNRESET) in winsock2/net, an aborted framed connect is destroyed (net: not), and TLS over a framed socket sees an extra 'end'/'finish'",
-  },
-  {
-    provider: 'framed',
-    scenarios: ['http res.write(buf, cb) behind the server', 'http client req.write(buf, cb) over the socket'],
-    what: "framed speaks its own protocol: the scenario's plain http peer (node:http over plain TCP) cannot reach a framed gate, nor a framed client a plain http server (SPEC: both ends must use it)",
   },
 ];
 

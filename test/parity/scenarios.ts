@@ -490,9 +490,11 @@ export const SCENARIOS: readonly Scenario[] = [
       c.onCleanup(() => target.closeAllConnections());
       const gate = c.server({}, 'gate', (s) => target.emit('connection', s));
       const port = await c.listen(gate);
+      // Both ends are the subject's (a framed gate needs a framed caller): http's client over an agent-less createConnection.
+      const createConnection = (): net.Socket => c.connect({ port, host: '127.0.0.1' }, 'client');
       const body = new Promise<string>((resolve, reject) => {
         http
-          .get({ host: '127.0.0.1', port, agent: false }, (res) => {
+          .get({ host: '127.0.0.1', port, createConnection } as http.RequestOptions, (res) => {
             let data = '';
             res.setEncoding('utf8');
             res.on('data', (d: string) => {
@@ -516,16 +518,10 @@ export const SCENARIOS: readonly Scenario[] = [
         });
         req.on('end', () => res.end(`got ${got}`));
       });
-      const port = await new Promise<number>((resolve) =>
-        target.listen(0, '127.0.0.1', () => resolve((target.address() as net.AddressInfo).port)),
-      );
-      c.onCleanup(
-        () =>
-          new Promise<void>((resolve) => {
-            target.closeAllConnections();
-            target.close(() => resolve());
-          }),
-      );
+      c.onCleanup(() => target.closeAllConnections());
+      // Both ends are the subject's (a framed caller needs a framed gate): the http server behind the subject's server.
+      const gate = c.server({}, 'gate', (s) => target.emit('connection', s));
+      const port = await c.listen(gate);
       // The request's connection is the subject's: an agent-less createConnection, as http.request documents.
       const createConnection = (): net.Socket => c.connect({ port, host: '127.0.0.1' }, 'client');
       const body = new Promise<string>((resolve, reject) => {
