@@ -161,6 +161,14 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   // minutes. Without it another socket still cannot bind the same address
   // and port unless it asks for SO_REUSEADDR.
   BOOL on = TRUE;
+  if (addr.ss_family == AF_INET6) {
+    // Dual-stack, as libuv's uv__tcp_try_bind (src/win/tcp.c) without
+    // UV_TCP_IPV6ONLY: `::` also takes IPv4 callers (as ::ffff:a.b.c.d), so
+    // a listen with no host serves both, as net's. Errors are ignored as
+    // libuv ignores them (no IPv4 stack: the socket is IPv6-only anyway).
+    DWORD v6only = 0;
+    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, reinterpret_cast<const char*>(&v6only), sizeof(v6only));
+  }
   if (bind(s, reinterpret_cast<sockaddr*>(&addr), addrLen) != 0) fail(WSAGetLastError(), "bind");
   if (conditional) {
     // Before listen (after it Windows answers WSAEINVAL). Wine answers

@@ -71,16 +71,39 @@ export class NativeProvider implements Provider {
 
   async listen(options: ProviderListenOptions, callbacks: ListenerCallbacks): Promise<ProviderListener> {
     checkMode(options.mode, 'WSASocketW');
-    const host = await resolveHost(options.host, 'bind');
+    // No host: bound before the first await, as net binds in listen() itself
+    // (winsock2/net's address() answers right after listen()). A host, even
+    // an IP literal, is looked up first, as net looks it up.
+    const listener =
+      options.host === ''
+        ? this.bind('', options, callbacks)
+        : this.bind(await resolveHost(options.host, 'bind'), options, callbacks);
+    options.onBound?.(listener.address);
+    listener.start();
+    return listener;
+  }
+
+  /** WSASocketW, bind and listen; no host is `::` dual-stack, or 0.0.0.0 where the OS has no IPv6 (as net's). */
+  private bind(host: string, options: ProviderListenOptions, callbacks: ListenerCallbacks): NativeProviderListener {
     let listener: NativeProviderListener;
-    try {
-      const native = this.addon.listen(host, options.port, options.backlog, options.conditional);
+    const open = (address: string): NativeProviderListener => {
+      const native = this.addon.listen(address, options.port, options.backlog, options.conditional);
       listener = new NativeProviderListener(native, callbacks, undefined, this.dataPath.path === 'libuv' ? this.handOffFor(() => listener) : null);
+      return listener;
+    };
+    try {
+      if (host !== '') return open(host);
+      try {
+        return open('::');
+      } catch (err) {
+        // net's fallback (setupListenHandle): no IPv6 stack, then the IPv4 any-address.
+        const code = toWinsockError(err, 'listen').code;
+        if (code !== 'WSAEAFNOSUPPORT' && code !== 'WSAEADDRNOTAVAIL' && code !== 'WSAEPROTONOSUPPORT') throw err;
+        return open('0.0.0.0');
+      }
     } catch (err) {
       throw toWinsockError(err, 'listen');
     }
-    listener.start();
-    return listener;
   }
 
   /** A listener's hand-off: accepted SOCKETs with its (shared, frozen) capabilities. */

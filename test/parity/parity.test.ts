@@ -100,13 +100,7 @@ export const ALLOWED: readonly Allowed[] = [
  * fix shows up as a scenario to take off the list. (framed through
  * winsock2/net, whose socket exists before its framed connect completes.)
  */
-const OPEN: readonly { provider: ProviderName; scenarios: readonly string[]; what: string }[] = [
-  {
-    provider: 'native',
-    scenarios: ['listen() without a host: :: dual-stack', 'listen forms, address() at once'],
-    what: "open difference: the native listener binds 0.0.0.0 without a host (no dual-stack AF_INET6 listener in the addon yet) and binds after a host lookup, so address() answers from 'listening', not right after listen()",
-  },
-];
+const OPEN: readonly { provider: ProviderName; scenarios: readonly string[]; what: string }[] = [];
 
 function openFor(provider: ProviderName, scenario: Scenario): string | undefined {
   return OPEN.find((o) => o.provider === provider && o.scenarios.includes(scenario.name))?.what;
