@@ -139,7 +139,6 @@ struct Event {
   std::shared_ptr<ListenerCore> listener;
   std::unique_ptr<Op> op;
   int error = 0;
-  SOCKET accepted = INVALID_SOCKET;  // Accepted: the socket WSAAccept returned
 };
 
 // Per-environment state: WSAStartup, the completion port, its thread and the
@@ -436,6 +435,15 @@ struct ListenerCore : std::enable_shared_from_this<ListenerCore> {
   // on this thread so the JS thread never waits for the TCP handshake
   // (docs/windows.md, "Does WSAAccept wait for the handshake?").
   std::thread acceptor;
+  // The held accept's result, stored (heldSocket/heldError, then heldReady
+  // with release order) before its event is queued. If queuing fails (out of
+  // memory on the acceptor thread) the waiter's watchdog wakes JS, which
+  // takes the result from here: a listener never keeps an accept in flight
+  // for good. Taken exactly once (TakeHeld), by whichever comes first.
+  std::atomic<bool> heldReady{false};
+  SOCKET heldSocket = INVALID_SOCKET;
+  int heldError = 0;
+  bool TakeHeld(SOCKET* s, int* error);  // any thread
   bool acceptInFlight = false;           // JS thread
   bool heldHandOff = false;              // JS thread: the held accept's SOCKET goes to Node's TCP handle
   bool closed = false;                   // JS thread
@@ -452,7 +460,7 @@ class NativeListener : public Napi::ObjectWrap<NativeListener> {
   explicit NativeListener(const Napi::CallbackInfo& info);
   ~NativeListener() override;
   void DeliverAcceptable();
-  void DeliverAccepted(SOCKET s, int error);
+  void DeliverHeld();
   std::shared_ptr<ListenerCore> core;
 
  private:

@@ -73,9 +73,12 @@ void CallJs(napi_env rawEnv, napi_value /*js_cb*/, void* context, void* /*data*/
           break;
         case EventKind::Accepted:
           if (e.listener->wrap) {
-            e.listener->wrap->DeliverAccepted(e.accepted, e.error);
-          } else if (e.accepted != INVALID_SOCKET) {
-            closesocket(e.accepted);  // nobody left to take it
+            e.listener->wrap->DeliverHeld();
+          } else {
+            SOCKET held = INVALID_SOCKET;
+            int error = 0;
+            if (e.listener->TakeHeld(&held, &error) && held != INVALID_SOCKET)
+              closesocket(held);  // nobody left to take it
           }
           break;
       }

@@ -219,6 +219,15 @@ void ListenerCore::CloseSocket() {
   // A held accept still running ends now that its socket is closed (its
   // WSAAccept fails); its event then finds the listener closed.
   if (acceptor.joinable()) acceptor.join();
+  SOCKET held = INVALID_SOCKET;
+  int heldErr = 0;
+  if (TakeHeld(&held, &heldErr) && held != INVALID_SOCKET) {
+    // Accepted after JS closed the listener and never delivered: reset, as
+    // DeliverHeld resets a socket accepted for a closed listener.
+    linger l{1, 0};
+    setsockopt(held, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
+    closesocket(held);
+  }
   if (event != nullptr) {
     CloseHandle(event);
     event = nullptr;
@@ -276,6 +285,7 @@ void NativeListener::UpdateActive() {
 void NativeListener::DeliverAcceptable() {
   core->wakePosted = false;
   core->env->statAcceptDelivered++;
+  DeliverHeld();  // a held accept whose own event was lost (out of memory)
   if (core->closed || owner_.IsEmpty()) return;
   Napi::Object o = owner_.Value();
   o.Get("onAcceptable").As<Napi::Function>().Call(o, {});
@@ -304,7 +314,9 @@ Napi::Value NativeListener::Start(const Napi::CallbackInfo& info) {
       // The watchdog wakes JS only for a request that is really waiting
       // (not for an idle listener, not for the deferred head): an idle
       // server, ref'd or not, costs JS no wake-ups.
-      if (r == WAIT_TIMEOUT && (raw->deferredHead || !AcceptPending(raw->s))) continue;
+      // A held accept's result that JS has not taken (its event could not be
+      // queued) wakes it too.
+      if (r == WAIT_TIMEOUT && !raw->heldReady && (raw->deferredHead || !AcceptPending(raw->s))) continue;
       OnAcceptSignalled(raw, r == WAIT_TIMEOUT);
     }
   });
@@ -484,20 +496,15 @@ Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
     int addrLen = sizeof(addr);
     SOCKET s = WSAAccept(keep->s, reinterpret_cast<sockaddr*>(&addr), &addrLen, HeldAcceptCondition,
                          reinterpret_cast<DWORD_PTR>(held.get()));
-    int err = s == INVALID_SOCKET ? WSAGetLastError() : 0;
+    keep->heldError = s == INVALID_SOCKET ? WSAGetLastError() : 0;
+    keep->heldSocket = s;
+    keep->heldReady.store(true, std::memory_order_release);
     try {
-      Event e{EventKind::Accepted, nullptr, keep, nullptr, err};
-      e.accepted = s;
-      keep->env->Push(std::move(e));
+      keep->env->Push(Event{EventKind::Accepted, nullptr, keep, nullptr, 0});
     } catch (const std::bad_alloc&) {
-      // Out of memory on this thread: that caller is reset (an exception
-      // leaving the thread would terminate the process). JS is not told:
-      // the listener stays with its held accept in flight until closed.
-      if (s != INVALID_SOCKET) {
-        linger l{1, 0};
-        setsockopt(s, SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&l), sizeof(l));
-        closesocket(s);
-      }
+      // Out of memory on this thread (an exception leaving it would
+      // terminate the process): the result stays in heldReady, and the
+      // waiter's watchdog wakes JS for it within kAcceptWatchdogMs.
       return;
     }
     keep->env->Flush();
@@ -506,8 +513,21 @@ Napi::Value NativeListener::AcceptHeld(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// JS thread: the held accept finished.
-void NativeListener::DeliverAccepted(SOCKET s, int error) {
+// Any thread: the held accept's result, once (false when already taken or none).
+bool ListenerCore::TakeHeld(SOCKET* out, int* error) {
+  if (!heldReady.exchange(false, std::memory_order_acq_rel)) return false;
+  *out = heldSocket;
+  *error = heldError;
+  heldSocket = INVALID_SOCKET;
+  return true;
+}
+
+// JS thread: the held accept finished (its event, or a watchdog wake-up
+// when that event could not be queued).
+void NativeListener::DeliverHeld() {
+  SOCKET s = INVALID_SOCKET;
+  int error = 0;
+  if (!core->TakeHeld(&s, &error)) return;
   Napi::Env env = Env();
   core->acceptInFlight = false;
   core->deferredHead = false;
