@@ -161,15 +161,12 @@ export class HandleSocket extends WinsockSocket {
       return;
     }
     for (let i = 0; i < chunks.length; i++) this.bytesOut += (chunks[i] as Buffer).length;
-    if (this.idleTimer === null) {
-      handle.write(chunks, callback);
-      return;
-    }
     // An idle timeout is set: the write's start and its completion are activity (as net's).
-    this.idleTimer.refresh();
+    this.idleTimer?.refresh();
     handle.write(chunks, (error) => {
       this.idleTimer?.refresh();
-      callback(error);
+      // A failed write's callback gets the socket's style of error (net's ECANCELED in winsock2/net).
+      callback(error === null ? null : this.styleError(error));
     });
   }
 

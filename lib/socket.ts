@@ -311,6 +311,12 @@ export class WinsockSocket extends net.Socket {
     return super.setTimeout(timeout, callback);
   }
 
+  /** @internal An error of this socket's provider in the socket's style (WinsockError, or net's in winsock2/net). */
+  protected styleError(error: Error): Error {
+    if (this[kInfo].errors === 'winsock') return toWinsockError(error);
+    return error instanceof WinsockError ? toNetSocketError(error) : withWinsockCode(error);
+  }
+
   /**
    * As net.Socket.destroy; the error it carries is the promise API's
    * WinsockError (the original is its `cause`), or in winsock2/net net's own
@@ -325,9 +331,8 @@ export class WinsockSocket extends net.Socket {
       owner.forget();
     }
     if (error !== undefined && error !== null && !isAbortError(error)) {
-      if (this[kInfo].errors === 'winsock') error = toWinsockError(error);
       // winsock2/net: net's error (ECONNRESET from a read), whichever provider failed the socket.
-      else error = error instanceof WinsockError ? toNetSocketError(error) : withWinsockCode(error);
+      error = this.styleError(error);
     }
     return super.destroy(error);
   }
@@ -352,6 +357,30 @@ function toWinsockError(err: Error): WinsockError {
   return err instanceof WinsockError ? err : WinsockError.fromNodeError(err, syscallOf(err), 'WSAECONNABORTED');
 }
 
+/**
+ * net's connect() puts net's own write() back as an own property whenever
+ * the socket's write is not net.Socket.prototype.write (its way to undo
+ * writeAfterFIN on a socket connecting again), which would hide ours:
+ * put ours back in its place.
+ */
+const netSocketConnect = Reflect.get(net.Socket.prototype, 'connect') as (
+  this: net.Socket,
+  ...args: unknown[]
+) => net.Socket;
+const netSocketWrite: unknown = Reflect.get(net.Socket.prototype, 'write');
+function connectKeepingWrite(this: WinsockSocket, ...args: unknown[]): WinsockSocket {
+  netSocketConnect.apply(this, args);
+  if (Object.getOwnPropertyDescriptor(this, 'write')?.value === netSocketWrite) {
+    Reflect.set(this, 'write', Reflect.get(WinsockSocket.prototype, 'write'));
+  }
+  return this;
+}
+Object.defineProperty(WinsockSocket.prototype, 'connect', {
+  configurable: true,
+  writable: true,
+  value: connectKeepingWrite,
+});
+
 function withWinsockCode(err: Error): Error {
   const code = winsockCodeOfNodeError(err);
   if (code !== undefined && !(err instanceof WinsockError)) {
@@ -374,7 +403,9 @@ export function adoptSocket(socket: net.Socket, info: SocketInfo): WinsockSocket
   // change gives every socket a map of its own (~0.9 KB each, measured).
   adopted[kInfo] = info;
   (adopted as unknown as Record<symbol, unknown>)[kOwner] = undefined;
-  Object.setPrototypeOf(socket, WinsockSocket.prototype);
+  // Sockets our providers construct are WinsockSockets already
+  // (lib/node-internals.ts); only the fallback's net sockets change prototype.
+  if (!(socket instanceof WinsockSocket)) Object.setPrototypeOf(socket, WinsockSocket.prototype);
   return adopted;
 }
 

@@ -34,6 +34,7 @@ import { isHandedOver, type HandedOverSocket, type NativeSocket } from '../lib/n
 
 import { pendingBecause, platform, waitFor } from './helpers/harness';
 import { wineOutcomesAfterReset } from './probe/expectations';
+import { WinsockSocket } from '../lib/socket';
 
 type NativeModule = typeof import('../lib/native/index');
 type HandoffModule = typeof import('../lib/native/handoff');
@@ -327,21 +328,26 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
 
   it("a hand-off that fails at run time is that connection's error: its SOCKET closed once, the server keeps serving", async function () {
     const { events, port } = await listen();
-    // The failure after libuv took the SOCKET: net.Socket's constructor
-    // throws (injected for one construction). The handle closes the SOCKET.
-    // The module object itself (an import namespace's bindings are read-only).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const netModule = require('node:net') as { Socket: typeof net.Socket };
-    const original = netModule.Socket;
+    // The failure after libuv took the SOCKET: the new socket refuses its
+    // first setting (TCP_NODELAY), injected for one socket. The handle
+    // closes the SOCKET.
+    const proto = WinsockSocket.prototype as unknown as { setNoDelay?: unknown };
+    assert.equal(
+      Object.hasOwn(proto, 'setNoDelay'),
+      false,
+      'WinsockSocket has a setNoDelay of its own: inject elsewhere',
+    );
     let injected = false;
-    const failing = function (this: unknown, ...args: ConstructorParameters<typeof net.Socket>): net.Socket {
-      if (!injected && (args[0] as { handle?: unknown } | undefined)?.handle !== undefined) {
+    // Called with the socket as `this` below, never detached from it.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
+    const netSetNoDelay = net.Socket.prototype.setNoDelay;
+    proto.setNoDelay = function (this: net.Socket, enable?: boolean): net.Socket {
+      if (!injected) {
         injected = true;
-        throw new Error('injected: net.Socket refused the handle');
+        throw new Error('injected: the handed-over socket refused TCP_NODELAY');
       }
-      return new original(...args);
-    } as unknown as typeof net.Socket;
-    netModule.Socket = failing;
+      return netSetNoDelay.call(this, enable);
+    };
     let closed: Promise<unknown>;
     try {
       const first = net.connect({ port, host: '127.0.0.1' });
@@ -352,7 +358,7 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
         throw new Error(`no clientError: injected=${injected} connections=${events.connections.length}`);
       });
     } finally {
-      netModule.Socket = original;
+      delete proto.setNoDelay;
     }
     assert.ok(injected);
     assert.equal(events.errors[0]?.syscall, 'uv_tcp_open');

@@ -7,17 +7,12 @@
  * TCP/IP on Windows it carries no connect data, disconnect data or QOS, and
  * it is stream-oriented.
  */
-import {
-  connect as netConnect,
-  createServer as netCreateServer,
-  type NetConnectOpts,
-  type Server,
-  type Socket,
-} from 'node:net';
+import { createServer as netCreateServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
 import { WinsockError } from '../errors';
 import type { Provider } from '../provider';
 import type { SocketMode } from '../types';
 import { HandleTracker } from '../tcp/tracker';
+import { WinsockSocket } from '../socket';
 import { connectEmulated } from './connect';
 import { EmulatedListener } from './listener';
 import { emulatedCapabilities, emulatedProtocols } from './protocols';
@@ -32,6 +27,15 @@ export interface EmulatedProviderOptions {
   connect?: (options: NetConnectOpts) => Socket;
   /** The kernel's listen backlog. Default 511, as node:net. */
   kernelBacklog?: number;
+}
+
+/**
+ * net.connect, with the socket made as the class users get (a WinsockSocket
+ * is a net.Socket): a prototype changed afterwards makes V8 run net's and
+ * http's code on it far slower (lib/node-internals.ts).
+ */
+function connectWinsockSocket(options: NetConnectOpts): Socket {
+  return new WinsockSocket(options).connect(options);
 }
 
 /** TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED), on Windows or here. */
@@ -52,7 +56,7 @@ export function createEmulatedProvider(options: EmulatedProviderOptions = {}): P
     tracker,
     kernelBacklog: options.kernelBacklog ?? 511,
   };
-  const connectDeps = { connect: options.connect ?? netConnect, tracker };
+  const connectDeps = { connect: options.connect ?? connectWinsockSocket, tracker };
   return {
     name: 'emulated',
     listen: async (listenOptions, callbacks) => {

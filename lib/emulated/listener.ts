@@ -32,6 +32,8 @@ import { Backlog } from '../tcp/backlog';
 import type { HandleTracker } from '../tcp/tracker';
 import { ignoreSocket, netConnection, watchSetup, type SetupPhase } from './setup';
 import { emulatedCapabilities } from './protocols';
+import { acceptAsWinsockSockets } from '../node-internals';
+import { WinsockSocket } from '../socket';
 
 export interface EmulatedListenerDeps {
   /** Must create the server with `pauseOnConnect: true` and `allowHalfOpen: true`. */
@@ -97,7 +99,8 @@ export class EmulatedListener implements ProviderListener {
     this.server = server;
     this.address = bound.address;
     this.boundLocal = bound.boundLocal;
-    server.on('connection', (socket: Socket) => this.onConnection(socket));
+    // Accepted sockets are made as WinsockSockets (the class users get), not net's changed afterwards.
+    acceptAsWinsockSockets(server, WinsockSocket, (socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
       if (this.closing) return;
       callbacks.error(WinsockError.fromNodeError(err, 'WSAAccept'));

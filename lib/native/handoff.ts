@@ -5,27 +5,12 @@
  * TLSWrap, http's parser, http2 and every net idiom then consume the handle
  * directly; Winsock only decided who gets in.
  *
- * This is the ONE module that leans on Node internals. What it uses:
- * - `Socket#_handle` (the TCPWrap of a socket) and its `constructor` (Node's
- *   `TCP` class from tcp_wrap.cc), taken from a live handle: a net.Socket
- *   given an IP-literal connect target creates its handle synchronously
- *   inside connect() and starts connecting only on the next tick, when it
- *   checks `connecting`; destroyed at once, it never touches the network.
- *   Never `process.binding('tcp_wrap')`: deprecated (DEP0111, loud under
- *   --pending-deprecation) and refused under --permission.
- * - `new TCP(0)`: 0 is `TCPConstants.SOCKET` (1 is SERVER).
- * - `TCP#open(socket)`: uv_tcp_open; returns 0 or a negative libuv error.
- *   libuv then associates the SOCKET with its own completion port (one
- *   already associated elsewhere would put libuv in its slower
- *   emulated-IOCP mode, so the addon never associates these) and reads
- *   getpeername/getsockname to mark it connected.
- * - `new net.Socket({ handle })`: documented only as internal, used by
- *   net.Server for every accepted socket.
- * All four are unchanged in Node 20, 22 and 24 (lib/net.js, src/tcp_wrap.cc)
- * and so in Electron >= 29 (Node 20.9+). The self-test below runs them at
- * load, so a Node that changes any of them makes the provider use the
- * addon's own data path (or, when WINSOCK2_NATIVE_DATA=libuv forces this
- * one, fail to load with the reason), never break at the first connection.
+ * The Node internals it needs (Node's TCP class, `TCP#open`, a socket made
+ * from a handle) are lib/node-internals.ts', the one module that leans on
+ * them. The self-test below runs them at load, so a Node that changes any
+ * of them makes the provider use the addon's own data path (or, when
+ * WINSOCK2_NATIVE_DATA=libuv forces this one, fail to load with the
+ * reason), never break at the first connection.
  *
  * Why not the public `new net.Socket({ fd: SOCKET })`: on Windows net
  * creates the handle from `guessHandleType(fd)`, i.e. uv_guess_handle, which
@@ -38,29 +23,18 @@
  * addon never closes a SOCKET it gave away.
  */
 import * as net from 'node:net';
-import * as util from 'node:util';
 import { WinsockError } from '../errors';
 import type { HandleTracker } from '../tcp/tracker';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
+import { TCP_SOCKET, tcpConstructor, uvError, type AcceptedSocketOptions, type TcpHandle } from '../node-internals';
+import { WinsockSocket } from '../socket';
 
 /** Where a native socket's bytes go: Node's TCP handle, or the addon's own overlapped I/O. */
 export type NativeDataPath = 'libuv' | 'addon';
 
 /** The environment variable that forces a data path. */
 export const DATA_PATH_VARIABLE = 'WINSOCK2_NATIVE_DATA';
-
-/** The part of Node's TCPWrap this module calls. */
-interface TcpHandle {
-  open(socket: number): number;
-  close(callback?: () => void): void;
-}
-type TcpConstructor = new (type: number) => TcpHandle;
-
-/** TCPConstants.SOCKET in src/tcp_wrap.cc. */
-const TCP_SOCKET = 0;
-
-let tcpClass: TcpConstructor | null = null;
 
 /**
  * The SOCKET under an adopted socket (Node's handle does not say on
@@ -74,44 +48,6 @@ type WithSocket = net.Socket & { [kSocket]?: number };
 export function socketOf(socket: net.Socket): number | undefined {
   const open = (socket as unknown as { _handle?: unknown })._handle;
   return socket.destroyed || open === null || open === undefined ? undefined : (socket as WithSocket)[kSocket];
-}
-
-/** Node's TCP class, from a live handle (see the module comment). Throws an Error saying why not. */
-function tcpConstructor(): TcpConstructor {
-  if (tcpClass !== null) return tcpClass;
-  const probe = new net.Socket();
-  probe.on('error', () => undefined);  // never connects; nothing to report
-  let ctor: unknown;
-  try {
-    probe.connect({ port: 9, host: '127.0.0.1' });
-    const handle = (probe as unknown as { _handle?: unknown })._handle;
-    ctor = typeof handle === 'object' && handle !== null ? handle.constructor : undefined;
-  } finally {
-    probe.destroy();
-  }
-  if (typeof ctor !== 'function' || ctor.name !== 'TCP') {
-    throw new Error('a net.Socket has no TCP handle after connect() (Socket#_handle.constructor is not TCP)');
-  }
-  if (typeof (ctor.prototype as { open?: unknown }).open !== 'function') {
-    throw new Error("Node's TCP handle has no open() method");
-  }
-  tcpClass = ctor as TcpConstructor;
-  return tcpClass;
-}
-
-/** A libuv error number as the Node error net would report. */
-function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
-  let name = `UV_${errno}`;
-  try {
-    name = util.getSystemErrorName(errno);
-  } catch {
-    // not a known libuv error: keep the number
-  }
-  const err: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
-  err.code = name;
-  err.errno = errno;
-  err.syscall = syscall;
-  return err;
 }
 
 /**
@@ -137,7 +73,10 @@ export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
   }
   // From here Node's handle owns the SOCKET.
   try {
-    const adopted = new net.Socket({ handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true } as net.SocketConstructorOpts);
+    // Constructed as the socket class users get: a prototype changed later
+    // (adoptSocket in lib/socket.ts) makes V8 run net's and http's code on it far slower.
+    const options: AcceptedSocketOptions = { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true };
+    const adopted: net.Socket = new WinsockSocket(options);
     // TCP_NODELAY, the one default every winsock2 socket starts with, set
     // through net so that net's record of it agrees (setNoDelay(false) is
     // skipped while net believes it off). As net.Server does for its own

@@ -1,0 +1,143 @@
+/**
+ * The ONE module that leans on Node internals: everything that touches a
+ * libuv handle under a net.Socket or a net.Server. What it uses, unchanged
+ * in Node 20, 22 and 24 (lib/net.js, src/tcp_wrap.cc) and so in Electron
+ * >= 29 (Node 20.9+):
+ * - `Socket#_handle` (the TCPWrap of a socket) and its `constructor` (Node's
+ *   `TCP` class from tcp_wrap.cc), taken from a live handle: a net.Socket
+ *   given an IP-literal connect target creates its handle synchronously
+ *   inside connect() and starts connecting only on the next tick, when it
+ *   checks `connecting`; destroyed at once, it never touches the network.
+ *   Never `process.binding('tcp_wrap')`: deprecated (DEP0111, loud under
+ *   --pending-deprecation) and refused under --permission.
+ * - `new TCP(0)`: 0 is `TCPConstants.SOCKET` (1 is SERVER), and
+ *   `TCP#open(socket)`: uv_tcp_open (the native provider's hand-off,
+ *   lib/native/handoff.ts).
+ * - `new net.Socket({ handle })`: documented only as internal, used by
+ *   net.Server for every accepted socket; here with our own subclass.
+ * - `Server#_handle.onconnection(status, clientHandle)`: the callback
+ *   net.Server's listening handle calls for every accepted connection
+ *   (net's `onconnection`). Taking it over lets the accepted socket be
+ *   constructed as a WinsockSocket. The alternative, net's socket with its
+ *   prototype changed afterwards (Object.setPrototypeOf), is what
+ *   {@link acceptAsWinsockSockets}' fallback does: it halves http
+ *   throughput with a connection per request (measured: 9.6-10.4k req/s
+ *   against 17.7-18.2k, wrk -c32 on this machine), as V8 optimises code
+ *   for objects that changed their prototype far worse.
+ *
+ * Each is checked where it is used (tcpConstructor, acceptAsWinsockSockets);
+ * a Node that changes any of them gets the public fallback, never a broken
+ * first connection. WINSOCK2_ACCEPT_HOOK=off forces the fallback (tests).
+ */
+import * as net from 'node:net';
+import * as util from 'node:util';
+
+/** The part of Node's TCPWrap the hand-off calls. */
+export interface TcpHandle {
+  open(socket: number): number;
+  close(callback?: () => void): void;
+}
+type TcpConstructor = new (type: number) => TcpHandle;
+
+/** TCPConstants.SOCKET in src/tcp_wrap.cc. */
+export const TCP_SOCKET = 0;
+
+let tcpClass: TcpConstructor | null = null;
+
+/** Node's TCP class, from a live handle (see the module comment). Throws an Error saying why not. */
+export function tcpConstructor(): TcpConstructor {
+  if (tcpClass !== null) return tcpClass;
+  const probe = new net.Socket();
+  probe.on('error', () => undefined); // never connects; nothing to report
+  let ctor: unknown;
+  try {
+    probe.connect({ port: 9, host: '127.0.0.1' });
+    const handle = (probe as unknown as { _handle?: unknown })._handle;
+    ctor = typeof handle === 'object' && handle !== null ? handle.constructor : undefined;
+  } finally {
+    probe.destroy();
+  }
+  if (typeof ctor !== 'function' || ctor.name !== 'TCP') {
+    throw new Error('a net.Socket has no TCP handle after connect() (Socket#_handle.constructor is not TCP)');
+  }
+  if (typeof (ctor.prototype as { open?: unknown }).open !== 'function') {
+    throw new Error("Node's TCP handle has no open() method");
+  }
+  tcpClass = ctor as TcpConstructor;
+  return tcpClass;
+}
+
+/** A libuv error number as the Node error net would report. */
+export function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
+  let name = `UV_${errno}`;
+  try {
+    name = util.getSystemErrorName(errno);
+  } catch {
+    // not a known libuv error: keep the number
+  }
+  const err: NodeJS.ErrnoException = new Error(`${syscall} ${name}`);
+  err.code = name;
+  err.errno = errno;
+  err.syscall = syscall;
+  return err;
+}
+
+/** What net.Socket's constructor takes from net.Server for an accepted handle. */
+export interface AcceptedSocketOptions extends net.SocketConstructorOpts {
+  handle: unknown;
+  pauseOnCreate: boolean;
+}
+
+/** The socket class accepted connections are made as (a net.Socket subclass). */
+export type AcceptedSocketClass<S extends net.Socket> = new (options: AcceptedSocketOptions) => S;
+
+/** Why the accept hook cannot be used on this server (null: it can). */
+function acceptHookUnavailable(server: net.Server): string | null {
+  if (process.env['WINSOCK2_ACCEPT_HOOK'] === 'off') return 'WINSOCK2_ACCEPT_HOOK=off';
+  const handle = (server as unknown as { _handle?: unknown })._handle;
+  if (typeof handle !== 'object' || handle === null) return 'the listening server has no _handle';
+  if (typeof (handle as { onconnection?: unknown }).onconnection !== 'function') {
+    return "the listening handle has no onconnection callback (net's accept path changed)";
+  }
+  return null;
+}
+
+/**
+ * Every connection `server` accepts (it must be listening) becomes an
+ * `Accepted` socket handed to `onSocket`, as net.Server makes them
+ * (allowHalfOpen, pauseOnConnect and noDelay from the server's options):
+ * net's own `onconnection` with our class. The server emits no
+ * 'connection' and does not count these sockets (`getConnections()`,
+ * `maxConnections` and close() waiting are the gate's). Where the hook is
+ * unavailable, net's 'connection' sockets are handed over as they are and
+ * `onSocket` receives `adopted: false` (the caller then changes their
+ * prototype). Returns which path is used.
+ */
+export function acceptAsWinsockSockets<S extends net.Socket>(
+  server: net.Server,
+  Accepted: AcceptedSocketClass<S>,
+  onSocket: (socket: net.Socket, constructed: boolean) => void,
+): 'hook' | 'fallback' {
+  const why = acceptHookUnavailable(server);
+  if (why !== null) {
+    server.on('connection', (socket: net.Socket) => onSocket(socket, false));
+    return 'fallback';
+  }
+  const options = server as unknown as { allowHalfOpen?: boolean; pauseOnConnect?: boolean; noDelay?: boolean };
+  const allowHalfOpen = options.allowHalfOpen === true;
+  const pauseOnCreate = options.pauseOnConnect === true;
+  const noDelay = options.noDelay === true;
+  const handle = (server as unknown as { _handle: { onconnection: (status: number, client: unknown) => void } })
+    ._handle;
+  handle.onconnection = (status: number, clientHandle: unknown): void => {
+    if (status < 0) {
+      // As net's onconnection: the accept failed, the server says so.
+      server.emit('error', uvError(status, 'accept'));
+      return;
+    }
+    const socket = new Accepted({ handle: clientHandle, allowHalfOpen, pauseOnCreate, readable: true, writable: true });
+    if (noDelay) socket.setNoDelay(true);
+    onSocket(socket, true);
+  };
+  return 'hook';
+}
