@@ -61,7 +61,7 @@ fi
 # ecosystem (http, https, ws, http2), faults, hostile peers, providers.
 native_spec=(out/test/conformance/*.test.js out/test/native-addon.test.js out/test/native-handoff.test.js out/test/native-hardening.test.js
   out/test/net-compat.test.js out/test/ecosystem.test.js out/test/faults.test.js out/test/hostile.test.js
-  out/test/providers.test.js)
+  out/test/providers.test.js out/test/parity/parity.test.js)
 
 # run_mocha <label> <node.exe> <providers> <WINSOCK2_NATIVE_DATA or ""> [spec...]:
 # one mocha run under Wine; its output in $results/<label>/. Sets last_status.

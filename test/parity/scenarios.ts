@@ -226,6 +226,8 @@ export const SCENARIOS: readonly Scenario[] = [
       c.rec('client.received.length', (await received).length);
       await closed(client);
       c.rec('client.bytesRead', client.bytesRead);
+      // The peer's end of it (the client's FIN), whenever it arrives.
+      c.rec('peer.closed', peer.destroyed || (await closed(peer)));
     },
   },
   {
