@@ -640,8 +640,10 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   private onConnection(connection: Connection, _raw: RawRequest): void {
     const socket = this.sockets_.make(connection);
     this.openSockets++;
+    // Counted out by the socket's destroy() (WinsockSocket), which every
+    // close goes through: no 'close' listener per connection (an idle
+    // connection's listener array costs more than the count).
     (socket as OwnedSocket)[kOwner] = this;
-    socket.on('close', forgetSocket);
     const waiter = this.acceptWaiters.shift();
     if (waiter) {
       waiter.resolve(socket);
@@ -702,14 +704,6 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
 }
 
 type OwnedSocket = WinsockSocket & { [kOwner]?: GateServer | undefined };
-
-/** One 'close' listener for every accepted socket: it knows its server (no closure per connection). */
-function forgetSocket(this: OwnedSocket): void {
-  const owner = this[kOwner];
-  if (owner === undefined) return;
-  this[kOwner] = undefined;
-  owner.forget();
-}
 
 /**
  * A listening socket whose connection requests pass through WSAAccept's
