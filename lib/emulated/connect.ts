@@ -10,7 +10,7 @@ import { createAbortError, WinsockError } from '../errors';
 import type { Connection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
 import type { HandleTracker } from '../tcp/tracker';
-import { ignoreSocket, netConnection, watchSetup, type SetupPhase } from './setup';
+import { ignoreSocket, netConnection, watchConnect, type SetupPhase } from './setup';
 
 export interface EmulatedConnectDeps {
   readonly connect: (options: NetConnectOpts) => Socket;
@@ -39,10 +39,6 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
 
 /** One connect in flight: the socket's setup listeners report here until it completes. */
 class Connecting extends ConnectAttempt implements SetupPhase {
-  private readonly onConnect = (): void => {
-    this.succeed(netConnection(this.socket));
-  };
-
   constructor(
     socket: Socket,
     options: ProviderConnectOptions,
@@ -50,13 +46,15 @@ class Connecting extends ConnectAttempt implements SetupPhase {
     reject: (err: Error) => void,
   ) {
     super('emulated', socket, options, resolve, reject);
-    watchSetup(socket, this);
-    socket.once('connect', this.onConnect);
+    watchConnect(socket, this);
     this.arm('not connected');
   }
 
+  connect(): void {
+    this.succeed(netConnection(this.socket));
+  }
+
   protected discard(): void {
-    this.socket.removeListener('connect', this.onConnect);
     ignoreSocket(this.socket);
   }
 

@@ -20,6 +20,8 @@ export interface SetupPhase {
   end(): void;
   error(err: Error): void;
   close(): void;
+  /** The TCP connect completed (a phase that watches a connect: {@link watchConnect}). */
+  connect?(): void;
 }
 
 /** The phase a socket's four setup listeners report to (the socket knows it: no closures per connection). */
@@ -38,6 +40,9 @@ function onError(this: WatchedSocket, err: Error): void {
 function onClose(this: WatchedSocket): void {
   this[kSetup]?.close();
 }
+function onConnect(this: WatchedSocket): void {
+  this[kSetup]?.connect?.();
+}
 
 /**
  * Sends the socket's events to `phase` (an 'error' listener among them, so
@@ -55,15 +60,30 @@ export function watchSetup(socket: Socket, phase: SetupPhase): void {
   watched[kSetup] = phase;
 }
 
+/**
+ * Sends a connecting socket's 'connect', 'error' and 'close' to `phase`:
+ * nothing can be read before the connect completes, so no 'readable' (which
+ * would also start a read, and a 'connect' listener of net's, on every
+ * connect), and shared listeners instead of once()'s wrapper per socket.
+ */
+export function watchConnect(socket: Socket, phase: SetupPhase): void {
+  (socket as WatchedSocket)[kSetup] = phase;
+  socket.on('connect', onConnect);
+  socket.on('error', onError);
+  socket.on('close', onClose);
+}
+
 /** Takes the setup listeners off: the socket's events are its owner's from here. */
 export function endSetup(socket: Socket): void {
   const watched = socket as WatchedSocket;
   if (watched[kSetup] === undefined) return;
   watched[kSetup] = undefined;
+  // Whichever were added (watchSetup's four, or watchConnect's three): removing one absent is a no-op.
   socket.removeListener('readable', onReadable);
   socket.removeListener('end', onEnd);
   socket.removeListener('error', onError);
   socket.removeListener('close', onClose);
+  socket.removeListener('connect', onConnect);
 }
 
 /** A socket refused or given up: whatever it still reports is dropped (its errors too, so none is unhandled). */
