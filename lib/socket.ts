@@ -24,6 +24,7 @@ import { toBufferOrNull } from './buffers';
 import type { WinsockSocketEvents } from './socket-events';
 import { checkDataCarried } from './validation';
 import { toNetSocketError } from './net-errors';
+import { kUntracksOnDestroy, untrackSocket } from './tcp/tracker';
 import { checkTimeout } from './socket-options';
 import { emulatedCapabilities } from './emulated/protocols';
 import { socketAddress } from './tcp/sockets';
@@ -317,6 +318,12 @@ export class WinsockSocket extends net.Socket {
     return error instanceof WinsockError ? toNetSocketError(error) : withWinsockCode(error);
   }
 
+  /** @internal net's _destroy (closes the handle), counted out of the provider's handle count first. */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    untrackSocket(this);
+    super._destroy(error, callback);
+  }
+
   /**
    * As net.Socket.destroy; the error it carries is the promise API's
    * WinsockError (the original is its `cause`), or in winsock2/net net's own
@@ -375,6 +382,8 @@ function connectKeepingWrite(this: WinsockSocket, ...args: unknown[]): WinsockSo
   }
   return this;
 }
+// Its _destroy() counts it out of the handle count: no 'close' listener per socket (lib/tcp/tracker.ts).
+Object.defineProperty(WinsockSocket.prototype, kUntracksOnDestroy, { value: true });
 Object.defineProperty(WinsockSocket.prototype, 'connect', {
   configurable: true,
   writable: true,

@@ -6,10 +6,25 @@ import type { Socket } from 'node:net';
 
 /** The tracker a socket is counted by, on the socket itself: one shared 'close' listener serves every socket. */
 const kTracker = Symbol('winsock2.tracker');
-type TrackedSocket = Socket & { [kTracker]?: HandleTracker };
+/**
+ * Set on a socket class's prototype (WinsockSocket's) whose _destroy()
+ * calls {@link untrackSocket}: its sockets need no 'close' listener, which
+ * would make every idle socket's 'close' listener list an array.
+ */
+export const kUntracksOnDestroy = Symbol('winsock2.untracksOnDestroy');
+type TrackedSocket = Socket & { [kTracker]?: HandleTracker; [kUntracksOnDestroy]?: boolean };
+
+/** Counts `socket` out of its tracker, once (its OS handle is being closed). */
+export function untrackSocket(socket: Socket): void {
+  const tracked = socket as TrackedSocket;
+  const tracker = tracked[kTracker];
+  if (tracker === undefined) return;
+  tracked[kTracker] = undefined;
+  tracker.remove();
+}
 
 function untrack(this: TrackedSocket): void {
-  this[kTracker]?.remove();
+  untrackSocket(this);
 }
 
 export class HandleTracker {
@@ -20,13 +35,16 @@ export class HandleTracker {
   }
 
   /**
-   * Counts a socket until its 'close' event (node:net emits it exactly once).
+   * Counts a socket until it closes: its 'close' event (node:net emits it
+   * exactly once), or its _destroy() for a class that untracks there.
    * No closure per socket: an idle server holds them by the ten thousand.
    */
   socket(socket: Socket): void {
     this.count++;
-    (socket as TrackedSocket)[kTracker] = this;
-    socket.on('close', untrack);
+    const tracked = socket as TrackedSocket;
+    tracked[kTracker] = this;
+    // Counted out by its destroy() where the class does that (WinsockSocket), else on 'close'.
+    if (tracked[kUntracksOnDestroy] !== true) socket.on('close', untrack);
   }
 
   /**
