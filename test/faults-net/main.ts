@@ -8,13 +8,15 @@
  *
  *   npm run faults                        # the whole matrix
  *   FAULTS_SHORT=1 npm run faults         # the CI subset (under 3 minutes)
+ *   FAULTS_SHORT=native npm run faults    # the native rows npm run test:wine runs (node.exe under Wine)
  *   FAULTS_ONLY=soak:framed:loss-5% npm run faults   # scenario:provider:level, each part optional ('*')
  *   FAULTS_CONNECTIONS=200 FAULTS_SEED=7 npm run faults
  */
 import { writeFileSync } from 'node:fs';
 import type { Provider, ScenarioName } from './common';
 import { LEVELS } from './levels';
-import { matrix, shortMatrix, type Row } from './matrix';
+import { matrix, nativeShortMatrix, shortMatrix, type Row } from './matrix';
+import { wineUnavailableReason } from './wine';
 import { unavailableReason } from './netns';
 import { runCase, type CaseResult } from './run';
 import { formatTable } from './table';
@@ -26,10 +28,16 @@ async function main(): Promise<void> {
     return;
   }
   const short = process.env['FAULTS_SHORT'] === '1';
+  const nativeShort = process.env['FAULTS_SHORT'] === 'native';
   const only = (process.env['FAULTS_ONLY'] ?? '').split(':');
   const match = (r: Row): boolean =>
     [r.scenario, r.provider, r.level].every((v, i) => !only[i] || only[i] === '*' || only[i] === v);
-  const rows = (short ? shortMatrix() : matrix()).filter(match);
+  let rows = (nativeShort ? nativeShortMatrix() : short ? shortMatrix() : matrix()).filter(match);
+  const noWine = rows.some((r) => r.provider === 'native') ? wineUnavailableReason() : null;
+  if (noWine !== null) {
+    process.stdout.write(`faults-net: the native rows are not run: ${noWine}\n`);
+    rows = rows.filter((r) => r.provider !== 'native');
+  }
   const seed = Number(process.env['FAULTS_SEED'] ?? Date.now() % 0x7fff_ffff) >>> 0 || 1;
   const results: CaseResult[] = [];
   process.stdout.write(`faults-net: ${rows.length} cases, seed ${seed}\n`);

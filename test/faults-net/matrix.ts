@@ -53,7 +53,34 @@ export function matrix(): Row[] {
     rows.push(row('deferred-drop', provider, 'clean'));
     rows.push(row('decision-timeout', provider, 'clean'));
   }
+  rows.push(...nativeMatrix());
   return rows;
+}
+
+/**
+ * native: node.exe under Wine on loopback (wine.ts: Wine's sockets live in
+ * its wineserver's namespace, so no veth link, no nftables): the relay's
+ * faults and killed peers. Loss, resets and partitions, and the two
+ * scenarios that make a partition, need the link and are not run here.
+ */
+const NATIVE_LEVELS = ['clean', 'rtt-50ms', 'rtt-200ms', 'reorder', 'kill-client', 'kill-server'];
+
+export function nativeMatrix(): Row[] {
+  const rows: Row[] = [];
+  for (const level of NATIVE_LEVELS) for (const scenario of ['soak', 'http']) rows.push(row(scenario, 'native', level));
+  rows.push(row('half-close', 'native', 'clean'));
+  return rows;
+}
+
+/** The native rows `npm run test:wine` runs (FAULTS_SHORT=native): each kind of fault once. */
+export function nativeShortMatrix(): Row[] {
+  const small = (r: Row): Row => ({ ...r, connections: Math.min(r.connections, 16) });
+  return [
+    small(row('soak', 'native', 'reorder')),
+    small(row('http', 'native', 'rtt-50ms')),
+    small(row('soak', 'native', 'kill-client')),
+    small(row('soak', 'native', 'kill-server')),
+  ];
 }
 
 /** The CI subset: each kind of fault once, each scenario once. */

@@ -7,6 +7,8 @@
  * the namespaces and every process are gone when it returns.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import type {
   ClientConfig,
@@ -20,6 +22,7 @@ import type {
 } from './common';
 import type { Level } from './levels';
 import { LinkPair, SERVER_ADDRESS } from './netns';
+import { logFiles, nodeExe, wineEnv, winePath } from './wine';
 
 export interface CaseSpec {
   scenario: ScenarioName;
@@ -65,28 +68,77 @@ export function timeoutsFor(scenario: ScenarioName): Timeouts {
   return { connectMs: 10_000, handshakeMs: 5000, decisionMs: 5000, idleMs: 10_000, hangMs: 60_000 };
 }
 
+/** Where peers run: inside the namespaces of a LinkPair, or (native under Wine) on this machine's loopback. */
+interface Place {
+  exec(ns: string, argv: string[]): [string, string[]];
+  readonly caller: string;
+  readonly server: string;
+}
+
+/** Loopback: no namespaces, the command as it is (the native rows; wine.ts says why). */
+const LOOPBACK: Place = { exec: (_ns, argv) => [argv[0], argv.slice(1)], caller: '', server: '' };
+
 class Peer {
   readonly child: ChildProcess;
   private readonly waiters: { want: (m: PeerMessage) => boolean; resolve: (m: PeerMessage) => void }[] = [];
+  /** node.exe's line (channel.ts): a TCP server of ours it connects to, and its connection. */
+  private line: { server: net.Server; socket: net.Socket | null } | null = null;
   exited = false;
-  constructor(pair: LinkPair, ns: string, config: PeerConfig, seed: number, onMessage: (m: PeerMessage) => void) {
-    const [cmd, args] = pair.exec(ns, [process.execPath, PEER, JSON.stringify(config)]);
-    this.child = spawn(cmd, args, {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, FAULTS_SEED: String(seed) },
-    });
-    this.child.on('message', (m: PeerMessage) => {
-      onMessage(m);
-      for (const w of this.waiters.splice(0)) {
-        if (w.want(m)) w.resolve(m);
-        else this.waiters.push(w);
-      }
-    });
+  constructor(
+    place: Place,
+    ns: string,
+    config: PeerConfig,
+    seed: number,
+    private readonly onMessage: (m: PeerMessage) => void,
+    wine: { name: string; channelPort: number; server: net.Server } | null = null,
+  ) {
+    if (wine === null) {
+      const [cmd, args] = place.exec(ns, [process.execPath, PEER, JSON.stringify(config)]);
+      this.child = spawn(cmd, args, {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: { ...process.env, FAULTS_SEED: String(seed) },
+      });
+      this.child.on('message', (m: PeerMessage) => this.deliver(m));
+    } else {
+      // node.exe under Wine: no IPC; its line is TCP on loopback, its output files.
+      this.line = { server: wine.server, socket: null };
+      wine.server.once('connection', (socket: net.Socket) => this.attachLine(socket));
+      const logs = logFiles(wine.name);
+      this.child = spawn('wine', [nodeExe(), winePath(PEER), JSON.stringify(config)], {
+        stdio: ['ignore', logs.out, logs.err],
+        env: { ...wineEnv(), FAULTS_SEED: String(seed), FAULTS_REPORT: `127.0.0.1:${wine.channelPort}` },
+      });
+      fs.closeSync(logs.out);
+      fs.closeSync(logs.err);
+    }
     this.child.on('exit', () => {
       this.exited = true;
+      this.line?.socket?.destroy();
       for (const w of this.waiters.splice(0)) w.resolve({ type: 'seen', count: -1 });
     });
     this.child.on('error', () => undefined);
+  }
+  private attachLine(socket: net.Socket): void {
+    if (this.line === null) return;
+    this.line.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('error', () => undefined);
+    let buffered = '';
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (line) this.deliver(JSON.parse(line) as PeerMessage);
+      }
+    });
+  }
+  private deliver(m: PeerMessage): void {
+    this.onMessage(m);
+    for (const w of this.waiters.splice(0)) {
+      if (w.want(m)) w.resolve(m);
+      else this.waiters.push(w);
+    }
   }
   /** The first message `want` accepts; a 'seen' -1 if the peer exits or `ms` pass first. */
   next(want: (m: PeerMessage) => boolean, ms: number): Promise<PeerMessage | null> {
@@ -105,7 +157,9 @@ class Peer {
     });
   }
   send(m: { type: 'report' }): void {
-    if (!this.exited && this.child.connected) this.child.send(m);
+    if (this.exited) return;
+    if (this.line !== null) this.line.socket?.write(`${JSON.stringify(m)}\n`);
+    else if (this.child.connected) this.child.send(m);
   }
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
@@ -133,7 +187,19 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const started = Date.now();
   const t = timeoutsFor(spec.scenario);
   const { level } = spec;
-  const pair = LinkPair.create();
+  // native: node.exe under Wine on loopback, no namespaces (wine.ts); its clients and relay are Linux node's.
+  const native = spec.provider === 'native';
+  const pair = native ? null : LinkPair.create();
+  const place: Place = pair ?? LOOPBACK;
+  const serverHost = native ? '127.0.0.1' : SERVER_ADDRESS;
+  let serverPort = native ? 0 : PORT;
+  let line: net.Server | null = null;
+  if (native) {
+    line = net.createServer();
+    const l = line;
+    await new Promise<void>((resolve) => l.listen(0, '127.0.0.1', resolve));
+  }
+  let serverStarts = 0;
   const peers: Peer[] = [];
   const outcomes: Outcome[] = [];
   const violations: string[] = [];
@@ -157,17 +223,29 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     role: 'server',
     provider: spec.provider,
     scenario: spec.scenario,
-    host: SERVER_ADDRESS,
-    port: PORT,
+    host: serverHost,
+    port: serverPort,
     seed: spec.seed,
     timeouts: t,
     decisionDelayMs,
     neverDecide: spec.scenario === 'decision-timeout',
   };
   const startServer = async (): Promise<Peer> => {
-    const p = new Peer(pair, pair.server, serverConfig, spec.seed, listen);
+    const wine =
+      line === null
+        ? null
+        : {
+            name: `${spec.scenario}-${spec.level.name}-server-${serverStarts++}`,
+            channelPort: (line.address() as net.AddressInfo).port,
+            server: line,
+          };
+    const p = new Peer(place, place.server, serverConfig, spec.seed, listen, wine);
     peers.push(p);
-    if (!(await p.next((m) => m.type === 'ready', 15_000))) throw new Error('the server peer did not start');
+    const ready = await p.next((m) => m.type === 'ready', native ? 60_000 : 15_000);
+    if (!ready || ready.type !== 'ready') throw new Error('the server peer did not start');
+    // native binds port 0 the first time; a restarted server takes the same port (the relay forwards there).
+    serverPort = ready.port;
+    serverConfig.port = ready.port;
     return p;
   };
   let timers: NodeJS.Timeout[] = [];
@@ -175,27 +253,27 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
   const partition = (ms: number): void => {
     if (partitioned) return;
     partitioned = true;
-    pair.setBlackhole();
+    pair?.setBlackhole();
     timers.push(
       setTimeout(() => {
-        pair.clearFaults();
+        pair?.clearFaults();
         applyLink();
       }, ms),
     );
   };
   const applyLink = (): void => {
-    if (level.lossPercent) pair.setLoss(level.lossPercent);
-    if (level.resets) pair.setResets(level.resets.perMille, level.resets.nth);
+    if (level.lossPercent) pair?.setLoss(level.lossPercent);
+    if (level.resets) pair?.setResets(level.resets.perMille, level.resets.nth);
   };
   try {
     let server = await startServer();
-    let host = SERVER_ADDRESS;
-    let port = PORT;
+    let host = serverHost;
+    let port = serverPort;
     if (level.relay) {
       const relay = new Peer(
-        pair,
-        pair.caller,
-        { role: 'relay', listenHost: '127.0.0.1', targetHost: SERVER_ADDRESS, targetPort: PORT, ...level.relay },
+        place,
+        place.caller,
+        { role: 'relay', listenHost: '127.0.0.1', targetHost: serverHost, targetPort: serverPort, ...level.relay },
         spec.seed,
         listen,
       );
@@ -208,7 +286,8 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     applyLink();
     const clientConfig = (first: number, count: number): ClientConfig => ({
       role: 'client',
-      provider: spec.provider,
+      // A native server's callers are plain TCP: Linux node's emulated provider.
+      provider: native ? 'emulated' : spec.provider,
       scenario: spec.scenario,
       host,
       port,
@@ -222,7 +301,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
       thinkMs: level.kill ? 150 : 0,
     });
     const startClient = (first: number, count: number): Peer => {
-      const p = new Peer(pair, pair.caller, clientConfig(first, count), spec.seed, listen);
+      const p = new Peer(place, place.caller, clientConfig(first, count), spec.seed, listen);
       peers.push(p);
       return p;
     };
@@ -277,19 +356,19 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     }
     for (const tm of timers) clearTimeout(tm);
     timers = [];
-    pair.clearFaults();
-    if (level.kill?.who === 'server') await delay(500);
+    pair?.clearFaults();
+    if (level.kill?.who === 'server') await delay(native ? 3000 : 500);
     // The server keeps serving: a probe client on the clean link, straight to the server. The
     // condition refuses callers by port (REJECT_PORT_MODULUS), so a probe may meet a planned refusal.
     const PROBES = 4;
     const probeOutcomes: Outcome[] = [];
     const probeClient = new Peer(
-      pair,
-      pair.caller,
+      place,
+      place.caller,
       {
         ...clientConfig(1_000_000, PROBES),
-        host: SERVER_ADDRESS,
-        port: PORT,
+        host: serverHost,
+        port: serverPort,
         concurrency: PROBES,
         maxPayload: 4096,
         thinkMs: 0,
@@ -415,6 +494,7 @@ export async function runCase(spec: CaseSpec): Promise<CaseResult> {
     for (const tm of timers) clearTimeout(tm);
     for (const p of peers) p.kill();
     await Promise.all(peers.map((p) => p.exitedPromise(5000)));
-    pair.destroy();
+    pair?.destroy();
+    line?.close();
   }
 }

@@ -23,6 +23,7 @@ import {
   type ServerReport,
 } from './common';
 import { InBandReader, sendPayload, summaryLine } from './inband';
+import { onOrder } from './channel';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -190,10 +191,10 @@ export async function runServer(cfg: ServerConfig): Promise<void> {
     });
   });
 
-  await server.listen({ host: cfg.host, port: cfg.port });
-  tell({ type: 'ready', port: cfg.port });
+  const bound = await server.listen({ host: cfg.host, port: cfg.port });
+  tell({ type: 'ready', port: bound.port });
 
-  process.on('message', (m: { type?: string }) => {
+  onOrder((m: { type?: string }) => {
     if (m?.type !== 'report') return;
     void (async () => {
       // Bounded: waiting requests are decided within the decision timeout (one at a time: the
