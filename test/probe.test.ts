@@ -6,6 +6,7 @@
  * Windows and under Wine, the probe run on this machine.
  */
 import { strict as assert } from 'node:assert';
+import { WSA_ERRORS } from '../lib/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeProtocol } from '../lib/service-flags';
@@ -66,7 +67,7 @@ describe('winsock probe: the expectation files', function () {
     assert.deepEqual(Object.keys(windows), Object.keys(wine));
     for (const id of Object.keys(wine))
       assert.deepEqual(Object.keys(windows[id] ?? {}), Object.keys(wine[id] ?? {}), id);
-    for (let n = 1; n <= 22; n++) assert.ok(String(n) in wine, `assertion ${n} has a record`);
+    for (let n = 1; n <= 28; n++) assert.ok(String(n) in wine, `assertion ${n} has a record`);
   });
 
   it('Wine\'s file is exact (no "record", no oneOf): it is what Wine 8 did', function () {
@@ -87,7 +88,7 @@ describe('winsock probe: the expectation files', function () {
 });
 
 describe("the binding's choices against what ws2_32 does (probe records)", function () {
-  it('refusing caller data with WSAEOPNOTSUPP is right: TCP/IP has no XP1_CONNECT_DATA and WSAConnect drops the bytes', function () {
+  it('refusing caller data with WSAEPROTONOSUPPORT is right: TCP/IP has no XP1_CONNECT_DATA; Windows documents that refusal, Wine drops the bytes', function () {
     for (const file of [wine, windows]) {
       assert.equal(file['21']?.['tcp_connect_data'], false);
       assert.equal(
@@ -105,15 +106,18 @@ describe("the binding's choices against what ws2_32 does (probe records)", funct
     assert.equal(wineObserved('12', 'wsaconnect'), 'ok');
     assert.equal(wineObserved('12', 'server_recv'), 'nothing');
     assert.equal(wineObserved('12', 'callee_len_after'), 64);
-    assert.equal(windowsExpects('12', 'server_recv'), 'nothing');
+    // Windows (WSAConnect's page): the connect itself fails with WSAEPROTONOSUPPORT, the code we refuse with.
+    assert.equal(windowsExpects('12', 'wsaconnect'), `error:${WSA_ERRORS.WSAEPROTONOSUPPORT}`);
+    assert.equal(windowsExpects('12', 'server_recv'), 'no-connection');
   });
 
-  it('refusing disconnect data with WSAEOPNOTSUPP is right: WSASendDisconnect sends the FIN and drops the data', function () {
+  it('refusing disconnect data with WSAENOPROTOOPT is right: Windows documents that refusal (and no FIN); Wine sends the FIN and drops the data', function () {
     assert.equal(wineObserved('21', 'tcp_disconnect_data'), false);
     assert.equal(wineObserved('14', 'wsasenddisconnect'), 'ok');
     assert.equal(wineObserved('14', 'peer_recv'), 'eof', 'the FIN arrived, the bytes did not');
     assert.equal(wineObserved('14', 'peer_wsarecvdisconnect_len'), 64, 'WSARecvDisconnect delivered nothing');
-    assert.deepEqual(windowsExpects('14', 'peer_recv'), { oneOf: ['eof', 'nothing'] });
+    assert.equal(windowsExpects('14', 'wsasenddisconnect'), `error:${WSA_ERRORS.WSAENOPROTOOPT}`);
+    assert.equal(windowsExpects('14', 'peer_recv'), 'nothing', 'no FIN after the refusal');
   });
 
   it('never returning an invalid verdict is right: Wine leaks that connection; Windows answers WSAEINVAL, the code we report', function () {
@@ -191,5 +195,45 @@ describe('winsock probe on this machine (Windows, Wine)', function () {
     assert.equal(observed('9.held', 'client_while_deferred'), held);
     assert.equal(observed('8', 'client_before_decision'), held);
     assert.equal(observed('9.held', 'client_after_accept'), 'connected');
+  });
+});
+
+describe('winsock probe: the coverage table in docs/winsock-probe.md', function () {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'winsock-probe.md'), 'utf8');
+  const section = doc.slice(
+    doc.indexOf('## Coverage of the documented statements'),
+    doc.indexOf('## What the binding concludes'),
+  );
+  const rows = [...section.matchAll(/^\| (R?\d+) \| ([^|]+) \| ([^|]+) \| ([CPN–]) \|$/gm)].map((m) => ({
+    id: m[1],
+    probes: m[3].trim() === '–' ? [] : m[3].split(',').map((p) => p.trim()),
+    status: m[4],
+  }));
+
+  it("lists each of the audit's 51 statements once: 1-27 and R1-R24", function () {
+    const want = [
+      ...Array.from({ length: 27 }, (_, i) => String(i + 1)),
+      ...Array.from({ length: 24 }, (_, i) => `R${i + 1}`),
+    ];
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      want,
+    );
+  });
+
+  it('names only probe assertions that exist, and a covered statement is asserted with a documented value', function () {
+    for (const r of rows) {
+      for (const p of r.probes) assert.ok(p in windows && p in wine, `${r.id}: probe ${p} has no expectation`);
+      if (r.status === 'C') {
+        assert.ok(r.probes.length > 0, `${r.id}: covered by no probe`);
+        const pinned = r.probes.some((p) => Object.values(windows[p] ?? {}).some((v) => v !== 'record'));
+        assert.ok(pinned, `${r.id}: every Windows expectation of ${r.probes.join(', ')} is "record"`);
+      }
+    }
+  });
+
+  it('asserts at least 40 of the 51 statements (issue 23)', function () {
+    const covered = rows.filter((r) => r.status === 'C').length;
+    assert.ok(covered >= 40, `${covered} covered`);
   });
 });

@@ -1,5 +1,5 @@
 // A raw ws2_32 probe: runs the call sequence of each conformance assertion
-// (docs/winsock-probe.md numbers them 1-22) against the Winsock TCP/IP
+// (docs/winsock-probe.md numbers them 1-28) against the Winsock TCP/IP
 // provider on 127.0.0.1 and prints one JSON record per assertion:
 //   {"id":"4","observed":{"wsaaccept":"error:10061",...}}
 // No Node, no addon code: this is what ws2_32 itself does, so the binding's
@@ -165,18 +165,25 @@ u_short PeerPort(SOCKET s) {
   return ntohs(a.sin_port);
 }
 
-bool Readable(SOCKET s, int ms) {
+// select() for reading: 1 readable, 0 not within `ms`, SOCKET_ERROR when
+// select itself failed (WSAGetLastError says why).
+int ReadableState(SOCKET s, int ms) {
   fd_set r;
   FD_ZERO(&r);
   FD_SET(s, &r);
   timeval tv{ms / 1000, (ms % 1000) * 1000};
-  return select(0, &r, nullptr, nullptr, &tv) == 1;
+  return select(0, &r, nullptr, nullptr, &tv);
 }
 
-// What one recv sees within `ms`.
+bool Readable(SOCKET s, int ms) { return ReadableState(s, ms) == 1; }
+
+// What one recv sees within `ms`. A failed select is "select-error:N", never
+// "nothing" (which some Windows expectations are).
 std::string RecvOutcome(SOCKET s, int ms) {
   Progress();
-  if (!Readable(s, ms)) return "nothing";
+  int ready = ReadableState(s, ms);
+  if (ready == SOCKET_ERROR) return "select-" + Err(WSAGetLastError());
+  if (ready != 1) return "nothing";
   char buf[256];
   int n = recv(s, buf, sizeof buf, 0);
   if (n == SOCKET_ERROR) return Err(WSAGetLastError());
@@ -229,7 +236,10 @@ std::string ConnectState(SOCKET c, int ms) {
   FD_SET(c, &w);
   FD_SET(c, &e);
   timeval tv{ms / 1000, (ms % 1000) * 1000};
-  if (select(0, nullptr, &w, &e, &tv) != 1) return "pending";
+  int ready = select(0, nullptr, &w, &e, &tv);
+  // A failed select is "select-error:N", never "pending" (a Windows expectation).
+  if (ready == SOCKET_ERROR) return "select-" + Err(WSAGetLastError());
+  if (ready != 1) return "pending";
   if (FD_ISSET(c, &w)) return "connected";
   int err = 0;
   int len = sizeof err;
@@ -581,8 +591,11 @@ Record DeferHeld() {
 Record Withdrawn() {
   Record r("9.withdrawn");
   for (int conditional = 0; conditional < 2; conditional++) {
-    for (int abortive = 0; abortive < 2; abortive++) {
-      std::string key = std::string(conditional ? "on" : "off") + (abortive ? "_rst" : "_fin");
+    // With the option on the caller is still in SYN-SENT while deferred
+    // (Windows): its closesocket is the same with or without linger 0, so
+    // that side runs once ("on_close"); off, FIN and RST are two cases.
+    for (int abortive = 0; abortive < (conditional ? 1 : 2); abortive++) {
+      std::string key = std::string(conditional ? "on_close" : abortive ? "off_rst" : "off_fin");
       Sockets sockets;
       Listener l = Listen(sockets, conditional != 0);
       SOCKET c = StartConnect(sockets, l.port);
@@ -648,10 +661,12 @@ Record BadArguments() {
   SOCKET unlistened = sockets.Tcp();
   int len = sizeof(sockaddr_in);
   sockaddr_in addr;
-  WSAAccept(unlistened, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc, 0);
-  r.Str("not_listening", Err(WSAGetLastError()));
-  WSAAccept(static_cast<SOCKET>(0xFFFC), reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc, 0);
-  r.Str("not_a_socket", Err(WSAGetLastError()));
+  // The error only when the call failed (WSAGetLastError after a success says nothing).
+  SOCKET got = sockets.Track(WSAAccept(unlistened, reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc, 0));
+  r.Str("not_listening", got == INVALID_SOCKET ? Err(WSAGetLastError()) : "ok");
+  len = sizeof(sockaddr_in);
+  got = sockets.Track(WSAAccept(static_cast<SOCKET>(0xFFFC), reinterpret_cast<sockaddr*>(&addr), &len, ConditionProc, 0));
+  r.Str("not_a_socket", got == INVALID_SOCKET ? Err(WSAGetLastError()) : "ok");
   return r;
 }
 
@@ -695,7 +710,13 @@ void ConnectDataInBand(Record& r) {
   sockaddr_in a = Loopback(l.port);
   char callerBytes[] = "caller-data";
   WSABUF caller{static_cast<ULONG>(sizeof callerBytes - 1), callerBytes};
-  WSAConnect(c, reinterpret_cast<sockaddr*>(&a), sizeof a, &caller, nullptr, nullptr, nullptr);
+  int rc = WSAConnect(c, reinterpret_cast<sockaddr*>(&a), sizeof a, &caller, nullptr, nullptr, nullptr);
+  r.Str("inband_wsaconnect", rc == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
+  // Refused (WSAEPROTONOSUPPORT, as WSAConnect's page documents): no connection to read from.
+  if (rc == SOCKET_ERROR) {
+    r.Str("server_recv", "no-connection");
+    return;
+  }
   Readable(l.s, 1000);
   SOCKET s = sockets.Track(accept(l.s, nullptr, nullptr));
   r.Str("server_recv", s == INVALID_SOCKET ? "no-socket" : RecvOutcome(s, 300));
@@ -1025,6 +1046,194 @@ Record SeedSequence() {
   return r;
 }
 
+// 23: group QOS (lpGQOS, "reserved, should be NULL") on WSAConnect, and the
+// QOS output parameters the condition function is given on TCP/IP.
+Record GroupQos() {
+  Record r("23");
+  Sockets sockets;
+  Listener l = Listen(sockets, false);
+  SOCKET c = sockets.Tcp();
+  sockaddr_in a = Loopback(l.port);
+  QOS gqos;
+  std::memset(&gqos, 0, sizeof gqos);
+  gqos.SendingFlowspec.ServiceType = SERVICETYPE_BESTEFFORT;
+  gqos.ReceivingFlowspec.ServiceType = SERVICETYPE_BESTEFFORT;
+  r.Str("wsaconnect_gqos", Result(WSAConnect(c, reinterpret_cast<sockaddr*>(&a), sizeof a, nullptr, nullptr, nullptr, &gqos)));
+  g_cond = Condition();
+  SOCKET s = INVALID_SOCKET;
+  r.Str("wsaaccept", Accept(l.s, CF_ACCEPT, &s, &sockets));
+  // TCP/IP has no XP1_QOS_SUPPORTED: the condition's lpSQOS/lpGQOS (the
+  // acceptor's output parameters for a QOS grant) are NULL.
+  r.Str("condition_sqos", g_cond.sqos);
+  r.Str("condition_gqos", g_cond.gqos);
+  return r;
+}
+
+// 24: the accepted socket has the listening socket's properties, its
+// WSAEventSelect registration (and so non-blocking mode) included (D1/004).
+Record InheritedAttributes() {
+  Record r("24");
+  Sockets sockets;
+  SOCKET ls = sockets.Tcp();
+  BOOL on = TRUE;
+  setsockopt(ls, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<const char*>(&on), sizeof on);
+  sockaddr_in a = Loopback(0);
+  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  listen(ls, 8);
+  WSAEVENT ev = WSACreateEvent();
+  WSAEventSelect(ls, ev, FD_ACCEPT | FD_READ);
+  u_short port = LocalPort(ls);
+  SOCKET c = StartConnect(sockets, port);
+  ConnectState(c, 2000);
+  g_cond = Condition();
+  SOCKET s = INVALID_SOCKET;
+  r.Str("wsaaccept", Accept(ls, CF_ACCEPT, &s, &sockets));
+  if (s != INVALID_SOCKET) {
+    BOOL ka = FALSE;
+    int len = sizeof ka;
+    getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<char*>(&ka), &len);
+    r.Str("keepalive", ka ? "value:1" : "value:0");
+    // Non-blocking (WSAEventSelect's mode): a recv with nothing there fails at once.
+    char buf[8];
+    int n = recv(s, buf, sizeof buf, 0);
+    r.Str("recv_nothing", n == SOCKET_ERROR ? Err(WSAGetLastError()) : "bytes:" + std::to_string(n));
+    // The listener's registration (FD_READ, same event object) is the accepted socket's.
+    WSAResetEvent(ev);
+    SendOutcome(c, "hi");
+    NetEvents ne = WaitEvents(s, ev, FD_READ, 2000);
+    r.Bool("fd_read_inherited", (ne.bits & FD_READ) != 0);
+  }
+  WSAEventSelect(ls, nullptr, 0);
+  WSACloseEvent(ev);
+  return r;
+}
+
+// 25: a backlog beyond the provider's limit is capped silently (004).
+Record BacklogCap() {
+  Record r("25");
+  Sockets sockets;
+  SOCKET ls = sockets.Tcp();
+  sockaddr_in a = Loopback(0);
+  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  r.Str("listen_huge", Result(listen(ls, 0x7fffffff)));
+  r.Str("listen_somaxconn", Result(listen(ls, SOMAXCONN)));
+  return r;
+}
+
+// 26: a blocking WSAAccept waits for a connection request (004).
+struct BlockingAccept {
+  SOCKET listener = INVALID_SOCKET;
+  std::atomic<int> done{0};
+  SOCKET accepted = INVALID_SOCKET;
+  int error = 0;
+};
+DWORD WINAPI BlockingAcceptThread(LPVOID p) {
+  auto* b = static_cast<BlockingAccept*>(p);
+  sockaddr_in a;
+  int len = sizeof a;
+  b->accepted = WSAAccept(b->listener, reinterpret_cast<sockaddr*>(&a), &len, ConditionProc, 0);
+  b->error = b->accepted == INVALID_SOCKET ? WSAGetLastError() : 0;
+  b->done.store(1);
+  return 0;
+}
+Record BlockingAcceptWaits() {
+  Record r("26");
+  Sockets sockets;
+  SOCKET ls = sockets.Tcp();
+  sockaddr_in a = Loopback(0);
+  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  listen(ls, 8);
+  g_cond = Condition();
+  BlockingAccept b;
+  b.listener = ls;
+  HANDLE t = CreateThread(nullptr, 0, BlockingAcceptThread, &b, 0, nullptr);
+  Sleepms(300);
+  r.Bool("waiting_without_request", b.done.load() == 0);
+  SOCKET c = StartConnect(sockets, LocalPort(ls));
+  ConnectState(c, 2000);
+  DWORD w = t == nullptr ? WAIT_FAILED : WaitForSingleObject(t, 5000);
+  r.Str("wsaaccept", w == WAIT_OBJECT_0 ? Err(b.error) : "still-waiting");
+  r.Num("condition_calls", g_cond.calls);
+  if (w != WAIT_OBJECT_0) sockets.Close(ls);  // unblocks the thread
+  if (t != nullptr) {
+    WaitForSingleObject(t, 5000);
+    CloseHandle(t);
+  }
+  if (b.accepted != INVALID_SOCKET) sockets.Track(b.accepted);
+  return r;
+}
+
+// 27: FD_ACCEPT on the listener, and the non-blocking connect sequence:
+// WSAEWOULDBLOCK, then FD_CONNECT with error 0 (D5, 004).
+Record NetworkEventsAcceptConnect() {
+  Record r("27");
+  Sockets sockets;
+  SOCKET ls = sockets.Tcp();
+  sockaddr_in a = Loopback(0);
+  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  listen(ls, 8);
+  WSAEVENT lev = WSACreateEvent();
+  WSAEventSelect(ls, lev, FD_ACCEPT);
+  SOCKET c = sockets.Tcp();
+  WSAEVENT cev = WSACreateEvent();
+  WSAEventSelect(c, cev, FD_CONNECT);
+  sockaddr_in to = Loopback(LocalPort(ls));
+  int rc = WSAConnect(c, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  r.Str("wsaconnect", rc == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
+  Progress();
+  WSANETWORKEVENTS ne;
+  std::memset(&ne, 0, sizeof ne);
+  WSAWaitForMultipleEvents(1, &cev, FALSE, 2000, FALSE);
+  WSAEnumNetworkEvents(c, cev, &ne);
+  r.Bool("fd_connect", (ne.lNetworkEvents & FD_CONNECT) != 0);
+  r.Num("fd_connect_error", (ne.lNetworkEvents & FD_CONNECT) ? ne.iErrorCode[FD_CONNECT_BIT] : -1);
+  std::memset(&ne, 0, sizeof ne);
+  WSAWaitForMultipleEvents(1, &lev, FALSE, 2000, FALSE);
+  WSAEnumNetworkEvents(ls, lev, &ne);
+  r.Bool("fd_accept", (ne.lNetworkEvents & FD_ACCEPT) != 0);
+  WSAEventSelect(ls, nullptr, 0);
+  WSAEventSelect(c, nullptr, 0);
+  WSACloseEvent(lev);
+  WSACloseEvent(cev);
+  return r;
+}
+
+// 28: WSAConnect's documented errors: nobody listening (WSAECONNREFUSED),
+// already connected (WSAEISCONN), a connect in progress (WSAEALREADY), and
+// a local address already in use for that peer (WSAEADDRINUSE) (D5).
+Record ConnectErrors() {
+  Record r("28");
+  Sockets sockets;
+  // A port nobody listens on: bound, never listening.
+  SOCKET closed = sockets.Tcp();
+  sockaddr_in any = Loopback(0);
+  bind(closed, reinterpret_cast<sockaddr*>(&any), sizeof any);
+  sockaddr_in nobody = Loopback(LocalPort(closed));
+  SOCKET c0 = sockets.Tcp();
+  r.Str("refused", Result(WSAConnect(c0, reinterpret_cast<sockaddr*>(&nobody), sizeof nobody, nullptr, nullptr, nullptr, nullptr)));
+  Listener l = Listen(sockets, false);
+  sockaddr_in to = Loopback(l.port);
+  SOCKET c1 = sockets.Tcp();
+  WSAConnect(c1, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  r.Str("isconn", Result(WSAConnect(c1, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr)));
+  // In progress: a non-blocking connect to a listener whose queue is full
+  // stays pending; here the first call's state decides, so both are recorded.
+  SOCKET c2 = sockets.Tcp();
+  NonBlocking(c2, true);
+  int first = WSAConnect(c2, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  r.Str("nonblocking_first", first == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
+  int again = WSAConnect(c2, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  r.Str("nonblocking_again", again == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
+  // The same local address and port, connected to the same peer, by a second socket.
+  SOCKET c3 = sockets.Tcp();
+  BOOL on = TRUE;
+  setsockopt(c3, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&on), sizeof on);
+  sockaddr_in mine = Loopback(LocalPort(c1));
+  r.Str("reuse_bind", Result(bind(c3, reinterpret_cast<sockaddr*>(&mine), sizeof mine)));
+  r.Str("addrinuse", Result(WSAConnect(c3, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr)));
+  return r;
+}
+
 template <typename F>
 void Run(const char* id, F body) {
   g_current.store(id);
@@ -1081,6 +1290,12 @@ int main(int argc, char** argv) {
   Run("20", AbortiveClose);
   Run("21", Protocols);
   Run("22", SeedSequence);
+  Run("23", GroupQos);
+  Run("24", InheritedAttributes);
+  Run("25", BacklogCap);
+  Run("26", BlockingAcceptWaits);
+  Run("27", NetworkEventsAcceptConnect);
+  Run("28", ConnectErrors);
   WSACleanup();
   if (g_out != nullptr) std::fclose(g_out);
   return 0;
