@@ -369,8 +369,9 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   /**
-   * Resolves the next accepted socket (pull style); rejects WSAENOTSOCK once
-   * the server has closed. A socket has one owner: a pending accept() gets it
+   * Resolves the next accepted socket (pull style); rejects WSAEINVAL before
+   * `listen()` was called (WSAAccept on a socket that is not listening), and
+   * WSAENOTSOCK once the server has closed. A socket has one owner: a pending accept() gets it
    * (no `'connection'` event then); with none pending, the `'connection'`
    * listeners get it; only with neither does it wait for the next accept().
    */
@@ -390,6 +391,12 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   }
 
   private nextSocket(): Promise<WinsockSocket | null> {
+    if (this.state === 'idle') {
+      // WSAAccept's page: WSAEINVAL when listen was not invoked before (probe 11, not_listening).
+      return Promise.reject(
+        new WinsockError('WSAEINVAL', 'WSAAccept', { detail: 'listen() was not called before accept()' }),
+      );
+    }
     const queued = this.acceptQueue.shift();
     if (queued) {
       const dropOnError = this.queuedErrorListeners.get(queued);

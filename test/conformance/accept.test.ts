@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { BlockList } from 'node:net';
 import { connect } from '../../lib/connect';
+import { createServer } from '../../lib/server';
 import type { ConnectionRequest, Decision, DecisionEvent } from '../../lib/types';
 import type { WinsockError } from '../../lib/errors';
 import type { WinsockSocket } from '../../lib/socket';
@@ -262,5 +263,22 @@ forEachProvider('conditional accept', (provider) => {
     own(s2);
     assert.equal(s2.remotePort, c2.localPort);
     await iterator.return?.();
+  });
+
+  it('accept() before listen() rejects WSAEINVAL, as WSAAccept on a socket not listening (R6, probe 11)', async function () {
+    const server = createServer({ provider });
+    const early = await server.accept().then(
+      () => null,
+      (e: WinsockError) => e,
+    );
+    assert.equal(early?.code, 'WSAEINVAL');
+    assert.equal(early?.syscall, 'WSAAccept');
+    // Once listening, accept() works as usual; after close it is WSAENOTSOCK.
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    const pulled = server.accept();
+    own(await connect({ provider, port }));
+    own(await pulled);
+    await server.close();
+    await assert.rejects(server.accept(), { code: 'WSAENOTSOCK' });
   });
 });
