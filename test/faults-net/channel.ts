@@ -13,6 +13,20 @@ type Handler = (message: { type?: string }) => void;
 let channel: net.Socket | null = null;
 const handlers: Handler[] = [];
 
+/** Calls `onMessage` with each newline-delimited JSON message `socket` brings (both ends of the line). */
+export function readLines<T>(socket: net.Socket, onMessage: (message: T) => void): void {
+  socket.setEncoding('utf8');
+  let buffered = '';
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line) onMessage(JSON.parse(line) as T);
+    }
+  });
+}
+
 /** Connects the TCP channel when FAULTS_REPORT names one; otherwise IPC is used. */
 export async function openChannel(): Promise<void> {
   const to = process.env['FAULTS_REPORT'];
@@ -27,15 +41,8 @@ export async function openChannel(): Promise<void> {
     socket.once('error', reject);
   });
   socket.setNoDelay(true);
-  socket.setEncoding('utf8');
-  let buffered = '';
-  socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (line) for (const h of handlers) h(JSON.parse(line) as { type?: string });
-    }
+  readLines(socket, (message: { type?: string }) => {
+    for (const h of handlers) h(message);
   });
   // The orchestrator went away (or closed the line): this peer ends too.
   socket.on('close', () => process.exit(0));

@@ -11,15 +11,31 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { expected, Receiver, sha256 } from './common';
+import { expected, Receiver, sha256, type Provider, type ScenarioName } from './common';
 import { InBandReader, summaryLine } from './inband';
-import { LEVELS } from './levels';
+import { LEVELS, NO_RELAY } from './levels';
 import { startRelay } from './relay';
 import { unavailableReason } from './netns';
 import { runCase } from './run';
 import { wineUnavailableReason } from './wine';
 
 const SEED = 12345;
+
+/** One short case (8 connections): nothing that must hold failed, and some completed. */
+async function shortCaseHolds(scenario: ScenarioName, provider: Provider, level: string): Promise<void> {
+  const r = await runCase({
+    scenario,
+    provider,
+    level: LEVELS[level],
+    connections: 8,
+    concurrency: 4,
+    maxPayload: 64 * 1024,
+    seed: SEED,
+  });
+  assert.deepEqual(r.violations, []);
+  assert.equal(r.connections, 8);
+  assert.ok(r.completed > 0, 'some connections completed');
+}
 
 async function echoServer(): Promise<{ server: net.Server; port: number; received: Promise<Buffer> }> {
   let resolveReceived: (b: Buffer) => void = () => undefined;
@@ -143,18 +159,7 @@ describe('faults-net: short cases in network namespaces', function () {
     it(`${scenario} [${provider}] at ${level}: everything that must hold holds`, async function () {
       if (reason) this.skip(); // the pending test below names the reason
       this.timeout(120_000);
-      const r = await runCase({
-        scenario,
-        provider,
-        level: LEVELS[level],
-        connections: 8,
-        concurrency: 4,
-        maxPayload: 64 * 1024,
-        seed: SEED,
-      });
-      assert.deepEqual(r.violations, []);
-      assert.equal(r.connections, 8);
-      assert.ok(r.completed > 0, 'some connections completed');
+      await shortCaseHolds(scenario, provider, level);
     });
   }
   if (reason) it(`(pending: ${reason})`);
@@ -178,13 +183,7 @@ describe("faults-net: the peers' TCP line (what node.exe under Wine reports over
           listenHost: '127.0.0.1',
           targetHost: '127.0.0.1',
           targetPort: target.port,
-          delayMs: 0,
-          jitterMs: 0,
-          resegment: false,
-          byteAtATime: 0,
-          stallRate: 0,
-          stallMs: 0,
-          lateHalfCloseMs: 0,
+          ...NO_RELAY,
         }),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FAULTS_REPORT: `127.0.0.1:${port}` } },
@@ -225,18 +224,7 @@ describe('faults-net: native under Wine (node.exe on loopback through the relay)
   it('soak [native] at reorder: everything that must hold holds', async function () {
     if (reason) this.skip(); // the pending test below names the reason
     this.timeout(180_000);
-    const r = await runCase({
-      scenario: 'soak',
-      provider: 'native',
-      level: LEVELS['reorder'],
-      connections: 8,
-      concurrency: 4,
-      maxPayload: 64 * 1024,
-      seed: SEED,
-    });
-    assert.deepEqual(r.violations, []);
-    assert.equal(r.connections, 8);
-    assert.ok(r.completed > 0, 'some connections completed');
+    await shortCaseHolds('soak', 'native', 'reorder');
   });
   if (reason) it(`(pending: ${reason})`);
 });

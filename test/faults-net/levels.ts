@@ -19,7 +19,8 @@ export interface Level {
   kill?: { who: 'client' | 'server'; atFraction: number };
 }
 
-const NO_RELAY: RelayShape = {
+/** A relay that only forwards. */
+export const NO_RELAY: RelayShape = {
   delayMs: 0,
   jitterMs: 0,
   resegment: false,

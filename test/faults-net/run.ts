@@ -23,6 +23,7 @@ import type {
 import type { Level } from './levels';
 import { LinkPair, SERVER_ADDRESS } from './netns';
 import { logFiles, nodeExe, wineEnv, winePath } from './wine';
+import { readLines } from './channel';
 
 export interface CaseSpec {
   scenario: ScenarioName;
@@ -121,17 +122,8 @@ class Peer {
   private attachLine(socket: net.Socket): void {
     if (this.line === null) return;
     this.line.socket = socket;
-    socket.setEncoding('utf8');
     socket.on('error', () => undefined);
-    let buffered = '';
-    socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (line) this.deliver(JSON.parse(line) as PeerMessage);
-      }
-    });
+    readLines(socket, (m: PeerMessage) => this.deliver(m));
   }
   private deliver(m: PeerMessage): void {
     this.onMessage(m);

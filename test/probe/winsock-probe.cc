@@ -1046,6 +1046,15 @@ Record SeedSequence() {
   return r;
 }
 
+// A TCP socket bound to 127.0.0.1 on a port of the system's choosing
+// (blocking; not listening).
+SOCKET BoundTcp(Sockets& sockets) {
+  SOCKET s = sockets.Tcp();
+  sockaddr_in a = Loopback(0);
+  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  return s;
+}
+
 // 23: group QOS (lpGQOS, "reserved, should be NULL") on WSAConnect, and the
 // QOS output parameters the condition function is given on TCP/IP.
 Record GroupQos() {
@@ -1074,11 +1083,9 @@ Record GroupQos() {
 Record InheritedAttributes() {
   Record r("24");
   Sockets sockets;
-  SOCKET ls = sockets.Tcp();
+  SOCKET ls = BoundTcp(sockets);
   BOOL on = TRUE;
   setsockopt(ls, SOL_SOCKET, SO_KEEPALIVE, reinterpret_cast<const char*>(&on), sizeof on);
-  sockaddr_in a = Loopback(0);
-  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
   listen(ls, 8);
   WSAEVENT ev = WSACreateEvent();
   WSAEventSelect(ls, ev, FD_ACCEPT | FD_READ);
@@ -1112,9 +1119,7 @@ Record InheritedAttributes() {
 Record BacklogCap() {
   Record r("25");
   Sockets sockets;
-  SOCKET ls = sockets.Tcp();
-  sockaddr_in a = Loopback(0);
-  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  SOCKET ls = BoundTcp(sockets);
   r.Str("listen_huge", Result(listen(ls, 0x7fffffff)));
   r.Str("listen_somaxconn", Result(listen(ls, SOMAXCONN)));
   return r;
@@ -1139,9 +1144,7 @@ DWORD WINAPI BlockingAcceptThread(LPVOID p) {
 Record BlockingAcceptWaits() {
   Record r("26");
   Sockets sockets;
-  SOCKET ls = sockets.Tcp();
-  sockaddr_in a = Loopback(0);
-  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  SOCKET ls = BoundTcp(sockets);
   listen(ls, 8);
   g_cond = Condition();
   BlockingAccept b;
@@ -1168,9 +1171,7 @@ Record BlockingAcceptWaits() {
 Record NetworkEventsAcceptConnect() {
   Record r("27");
   Sockets sockets;
-  SOCKET ls = sockets.Tcp();
-  sockaddr_in a = Loopback(0);
-  bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  SOCKET ls = BoundTcp(sockets);
   listen(ls, 8);
   WSAEVENT lev = WSACreateEvent();
   WSAEventSelect(ls, lev, FD_ACCEPT);
@@ -1205,9 +1206,7 @@ Record ConnectErrors() {
   Record r("28");
   Sockets sockets;
   // A port nobody listens on: bound, never listening.
-  SOCKET closed = sockets.Tcp();
-  sockaddr_in any = Loopback(0);
-  bind(closed, reinterpret_cast<sockaddr*>(&any), sizeof any);
+  SOCKET closed = BoundTcp(sockets);
   sockaddr_in nobody = Loopback(LocalPort(closed));
   SOCKET c0 = sockets.Tcp();
   r.Str("refused", Result(WSAConnect(c0, reinterpret_cast<sockaddr*>(&nobody), sizeof nobody, nullptr, nullptr, nullptr, nullptr)));
