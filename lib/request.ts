@@ -5,6 +5,11 @@ import type { ConnectionRequest, Decision, Qos, SocketAddress } from './types';
 
 let nextId = 1;
 
+/** @internal What decides a request: its server's `decide(request, decision)`. */
+export interface RequestDecider {
+  decide(request: PendingRequest, decision: Decision): void;
+}
+
 export class PendingRequest implements ConnectionRequest {
   readonly id = nextId++;
   readonly offeredAt = performance.now();
@@ -16,7 +21,8 @@ export class PendingRequest implements ConnectionRequest {
 
   constructor(
     /** @internal */ readonly raw: RawRequest,
-    private readonly onDecide: (request: PendingRequest, decision: Decision) => void,
+    /** The server that decides it (no closure per request: an accept path allocates per connection). */
+    private readonly decider: RequestDecider,
   ) {
     this.callerId = raw.callerId;
     this.calleeId = raw.calleeId;
@@ -26,7 +32,7 @@ export class PendingRequest implements ConnectionRequest {
   }
 
   decide(decision: Decision): void {
-    this.onDecide(this, decision);
+    this.decider.decide(this, decision);
   }
 
   /** Plain data for logs and JSON output. */

@@ -300,8 +300,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
     const callbacks: ListenerCallbacks = {
       condition: (raw) => this.onCondition(raw),
       connection: (handle, raw) => this.onConnection(handle, raw),
-      refused: (raw, reason) =>
-        this.emitDecision(new PendingRequest(raw, (r, d) => this.decideRequest(r, d)), 'reject', reason, 0),
+      refused: (raw, reason) => this.emitDecision(new PendingRequest(raw, this), 'reject', reason, 0),
       withdrawn: (raw, error) => this.onWithdrawn(raw, error),
       clientError: (error, remote) => this.emit('clientError', error, remote),
       error: (error) => this.onListenerError(error),
@@ -362,10 +361,6 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       }
     }
     throw new WinsockError('WSAEINVAL', 'WSAAccept', { detail: `request ${request.id} is not waiting for a decision` });
-  }
-
-  private decideRequest(request: PendingRequest, decision: Decision): void {
-    this.decide(request, decision);
   }
 
   /**
@@ -491,7 +486,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       );
       return deferral.verdict;
     }
-    const request = new PendingRequest(raw, (r, d) => this.decideRequest(r, d));
+    const request = new PendingRequest(raw, this);
     if (this.state !== 'listening') return this.final(request, REJECT, 'serverClose');
     const family = raw.callerId.family === 'IPv6' ? 'ipv6' : 'ipv4';
     if (this.blockList?.check(raw.callerId.address, family)) return this.final(request, REJECT, 'blockList');
@@ -685,7 +680,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       if (deferral.timer) clearTimeout(deferral.timer);
       this.deferred.delete(raw);
     }
-    const request = deferral?.request ?? new PendingRequest(raw, (r, d) => this.decideRequest(r, d));
+    const request = deferral?.request ?? new PendingRequest(raw, this);
     debug('withdrawn %d %s:%d %s', request.id, raw.callerId.address, raw.callerId.port, error.code);
     this.emit('withdrawn', error, request);
   }

@@ -98,7 +98,8 @@ export class EmulatedListener implements ProviderListener {
     const { server } = bound;
     this.server = server;
     this.address = bound.address;
-    this.boundLocal = bound.boundLocal;
+    // Frozen and shared by every request's calleeId: no copy per connection.
+    this.boundLocal = bound.boundLocal ? Object.freeze({ ...bound.boundLocal }) : null;
     // Accepted sockets are made as WinsockSockets (the class users get), not net's changed afterwards.
     acceptAsWinsockSockets(server, WinsockSocket, (socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
@@ -144,7 +145,7 @@ export class EmulatedListener implements ProviderListener {
     }
     const request: RawRequest = {
       callerId: remote,
-      calleeId: this.boundLocal ? { ...this.boundLocal } : socketAddress(socket.localAddress, socket.localPort),
+      calleeId: this.boundLocal ?? socketAddress(socket.localAddress, socket.localPort),
       callerData: null,
       sqos: null,
       gqos: null,

@@ -192,7 +192,8 @@ export class FramedListener implements ProviderListener {
     const { server } = bound;
     this.server = server;
     this.address = bound.address;
-    this.boundLocal = bound.boundLocal;
+    // Frozen and shared by every request's calleeId: no copy per connection.
+    this.boundLocal = bound.boundLocal ? Object.freeze({ ...bound.boundLocal }) : null;
     server.on('connection', (socket: Socket) => this.onConnection(socket));
     server.on('error', (err: Error) => {
       if (this.closing) return;
@@ -343,7 +344,7 @@ export class FramedListener implements ProviderListener {
     const socket = entry.socket;
     const request: RawRequest = {
       callerId: entry.remote ?? socketAddress(undefined, undefined),
-      calleeId: this.boundLocal ? { ...this.boundLocal } : socketAddress(socket.localAddress, socket.localPort),
+      calleeId: this.boundLocal ?? socketAddress(socket.localAddress, socket.localPort),
       callerData: hello.callerData,
       sqos: hello.sqos,
       gqos: hello.gqos,
