@@ -1215,13 +1215,20 @@ Record ConnectErrors() {
   SOCKET c1 = sockets.Tcp();
   WSAConnect(c1, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
   r.Str("isconn", Result(WSAConnect(c1, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr)));
-  // In progress: a non-blocking connect to a listener whose queue is full
-  // stays pending; here the first call's state decides, so both are recorded.
+  // In progress: a connect to a listener whose accept queue is full stays
+  // pending (its SYNs go unanswered), so the second call meets it in
+  // progress. On loopback a connect to a listener with room can complete
+  // between the two calls (WSAEISCONN then): the queue is filled first.
+  SOCKET full = BoundTcp(sockets);
+  listen(full, 1);
+  sockaddr_in toFull = Loopback(LocalPort(full));
+  for (int i = 0; i < 4; i++) StartConnect(sockets, LocalPort(full));
+  Sleepms(300);
   SOCKET c2 = sockets.Tcp();
   NonBlocking(c2, true);
-  int first = WSAConnect(c2, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  int first = WSAConnect(c2, reinterpret_cast<sockaddr*>(&toFull), sizeof toFull, nullptr, nullptr, nullptr, nullptr);
   r.Str("nonblocking_first", first == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
-  int again = WSAConnect(c2, reinterpret_cast<sockaddr*>(&to), sizeof to, nullptr, nullptr, nullptr, nullptr);
+  int again = WSAConnect(c2, reinterpret_cast<sockaddr*>(&toFull), sizeof toFull, nullptr, nullptr, nullptr, nullptr);
   r.Str("nonblocking_again", again == SOCKET_ERROR ? Err(WSAGetLastError()) : "ok");
   // The same local address and port, connected to the same peer, by a second socket.
   SOCKET c3 = sockets.Tcp();
