@@ -15,6 +15,7 @@ import type { Qos } from './types';
 import { WinsockError } from './errors';
 import { debug } from './debug';
 import { checkTimeout } from './socket-options';
+import { untrackSocket } from './tcp/tracker';
 import { WinsockSocket, setSocketInfo, type SocketInfo } from './socket';
 
 type Callback = (error?: Error | null) => void;
@@ -192,6 +193,8 @@ export class HandleSocket extends WinsockSocket {
 
   /** @internal closesocket, or the abortive close; 'close' with hadError, as net.Socket emits it. */
   override _destroy(error: Error | null, callback: Callback): void {
+    // It inherits WinsockSocket's promise to count itself out of a handle count here (kUntracksOnDestroy).
+    untrackSocket(this);
     (this as { connecting: boolean }).connecting = false;
     this.waiting = null;
     if (this.idleTimer !== null) {
