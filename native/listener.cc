@@ -129,7 +129,10 @@ Napi::Value Listen(const Napi::CallbackInfo& info) {
   std::shared_ptr<EnvState> st = GetState(env);
   std::string host = info[0].As<Napi::String>().Utf8Value();
   int port = info[1].As<Napi::Number>().Int32Value();
-  int backlog = info[2].As<Napi::Number>().Int32Value();
+  // A backlog beyond int is capped at SOMAXCONN (0x7fffffff: "a reasonable
+  // maximum"), never wrapped to a small or negative int; listen caps it further.
+  int64_t requested = info[2].As<Napi::Number>().Int64Value();
+  int backlog = requested > SOMAXCONN ? SOMAXCONN : static_cast<int>(requested);
   bool conditional = info[3].ToBoolean();
   sockaddr_storage addr;
   int addrLen = 0;

@@ -192,7 +192,7 @@ forEachProvider('plain TCP interop', (provider) => {
     assert.ok((await readAll(peer)).equals(payload));
   });
 
-  it('a caller that leaves while its request is deferred is withdrawn (WSAECONNRESET) and frees the head', async function () {
+  it('a caller that leaves while its request is deferred is withdrawn (WSAECONNRESET) and frees the head [12, R4]', async function () {
     plainTcpOnly(this, provider, false);
     const requests: ConnectionRequest[] = [];
     const { server, port } = await listen(provider, {

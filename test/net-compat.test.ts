@@ -403,7 +403,7 @@ forEachProvider('net.Socket compatibility', (provider) => {
   });
 
   if (carriesData(provider)) {
-    it('the caller reads the QOS the acceptor granted (socket.qos), and so does the acceptor', async function () {
+    it('the caller reads the QOS the acceptor granted (socket.qos), and so does the acceptor [5]', async function () {
       const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', qos: QOS }) });
       const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
       const client = own(await connect({ provider, port }));

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { BlockList } from 'node:net';
 import { connect } from '../../lib/connect';
 import { createServer } from '../../lib/server';
-import type { ConnectionRequest, Decision, DecisionEvent } from '../../lib/types';
+import type { Capabilities, ConnectionRequest, Decision, DecisionEvent } from '../../lib/types';
 import type { WinsockError } from '../../lib/errors';
 import type { WinsockSocket } from '../../lib/socket';
 import { expectRefused, forEachProvider, listen, own, waitFor, connectWaitsForDecision } from '../helpers/harness';
@@ -28,7 +28,7 @@ forEachProvider('conditional accept', (provider) => {
     assert.equal(peer.remotePort, client.localPort);
   });
 
-  it('passes the caller and callee ids to the condition function', async function () {
+  it('passes the caller and callee ids to the condition function, and no caller data as null [1, R9]', async function () {
     let seen: ConnectionRequest | undefined;
     const { port } = await listen(provider, {
       condition: (req) => {
@@ -48,7 +48,7 @@ forEachProvider('conditional accept', (provider) => {
     assert.equal(seen.gqos, null);
   });
 
-  it('rejects with WSAECONNREFUSED at the caller and reports the decision', async function () {
+  it('rejects with WSAECONNREFUSED at the caller and reports the decision [8, R2]', async function () {
     const { server, port } = await listen(provider, { condition: () => 'reject' });
     const decisions: DecisionEvent[] = [];
     server.on('decision', (d) => decisions.push(d));
@@ -62,14 +62,14 @@ forEachProvider('conditional accept', (provider) => {
     assert.equal(connections, 0);
   });
 
-  it('keeps serving after a rejection', async function () {
+  it('keeps serving after a rejection [7]', async function () {
     let n = 0;
     const { port } = await listen(provider, { condition: () => (n++ === 0 ? 'reject' : 'accept') });
     await expectRefused(provider, connect({ provider, port }));
     own(await connect({ provider, port }));
   });
 
-  it("defers with 'defer' until server.decide()", async function () {
+  it("defers with 'defer' until server.decide(); the connect waits where capabilities.conditionalAccept says so [9, 15]", async function () {
     let request: ConnectionRequest | undefined;
     const { server, port } = await listen(provider, {
       condition: (req) => {
@@ -124,7 +124,7 @@ forEachProvider('conditional accept', (provider) => {
     own(((await accepted) as [WinsockSocket])[0]);
   });
 
-  it('holds the head of the backlog: no later request is offered until the deferred one is decided', async function () {
+  it('holds the head of the backlog: no later request is offered until the deferred one is decided [10, 11]', async function () {
     const offered: number[] = [];
     let release: ((d: Decision) => void) | undefined;
     const { server, port } = await listen(provider, {
@@ -178,7 +178,7 @@ forEachProvider('conditional accept', (provider) => {
   });
 
   for (const bad of [7, 'maybe', { action: 'sideways' }, null, { action: 'accept', calleeData: 42 }]) {
-    it(`an invalid result (${JSON.stringify(bad)}) rejects with conditionError WSAEINVAL`, async function () {
+    it(`an invalid result (${JSON.stringify(bad)}) rejects with conditionError WSAEINVAL [R5]`, async function () {
       const { server, port } = await listen(provider, { condition: () => bad as unknown as Decision });
       const errors: WinsockError[] = [];
       server.on('conditionError', (e) => errors.push(e));
@@ -247,9 +247,14 @@ forEachProvider('conditional accept', (provider) => {
     own(await connect({ provider, port }));
   });
 
-  it('supports pull style: server.accept() and for await', async function () {
+  it('supports pull style: server.accept() waits for a request, and for await [14]', async function () {
     const { server, port } = await listen(provider);
-    const pulled = server.accept();
+    let settled = false;
+    const pulled = server.accept().finally(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(settled, false, 'accept() waits while no caller has arrived');
     const c1 = own(await connect({ provider, port }));
     const s1 = own(await pulled);
     assert.equal(s1.remotePort, c1.localPort);
@@ -265,7 +270,32 @@ forEachProvider('conditional accept', (provider) => {
     await iterator.return?.();
   });
 
-  it('accept() before listen() rejects WSAEINVAL, as WSAAccept on a socket not listening (R6, probe 11)', async function () {
+  it("a backlog beyond the provider's limit is taken silently: the server listens and serves [13]", async function () {
+    // 2^32 + 1 is beyond every provider's limit (and beyond a C int: native
+    // caps it at SOMAXCONN rather than wrapping it to 1).
+    const { server, port } = await listen(provider, { backlog: 2 ** 32 + 1 });
+    const accepted: WinsockSocket[] = [];
+    server.on('connection', (s) => accepted.push(s));
+    const clients = await Promise.all([1, 2, 3].map(() => connect({ provider, port })));
+    clients.forEach(own);
+    await waitFor(() => accepted.length === 3);
+  });
+
+  it("the accepted socket has the listening socket's attributes: provider, protocol, flags, allowHalfOpen, mode [6]", async function () {
+    for (const allowHalfOpen of [true, false]) {
+      const { server, port } = await listen(provider, { allowHalfOpen });
+      const accepted = once(server, 'connection') as Promise<[WinsockSocket]>;
+      own(await connect({ provider, port, allowHalfOpen: !allowHalfOpen }));
+      const [peer] = await accepted;
+      assert.equal(peer.allowHalfOpen, allowHalfOpen, "the listener's, not the caller's");
+      assert.equal(peer.mode, 'stream');
+      // conditionalAccept is about the listener's handshakes, not the socket's.
+      const flags = (c: Capabilities): Partial<Capabilities> => ({ ...c, conditionalAccept: undefined });
+      assert.deepEqual(flags(peer.capabilities), flags(server.capabilities));
+    }
+  });
+
+  it('accept() before listen() rejects WSAEINVAL, as WSAAccept on a socket not listening; after close WSAENOTSOCK [R6, R8]', async function () {
     const server = createServer({ provider });
     const early = await server.accept().then(
       () => null,

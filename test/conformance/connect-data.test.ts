@@ -30,7 +30,7 @@ const QOS: Qos = {
 forEachProvider('connect data', (provider) => {
   const carries = carriesData(provider);
 
-  it('reports capabilities with exactly the SPEC fields', async function () {
+  it('reports capabilities with exactly the SPEC fields, and receiveShutdown', async function () {
     const { server, port } = await listen(provider, { condition: () => 'accept' });
     const client = own(await connect({ provider, port }));
     const fields = [
@@ -42,11 +42,16 @@ forEachProvider('connect data', (provider) => {
       'gracefulClose',
       'messageOriented',
       'conditionalAccept',
+      // Beyond the SPEC's list (issue 23): WSARecvDisconnect's immediate
+      // shutdown of reception, offered by no provider (docs/winsock-mapping.md).
+      'receiveShutdown',
     ];
     assert.deepEqual(Object.keys(server.capabilities).sort(), [...fields].sort());
     assert.deepEqual(Object.keys(client.capabilities).sort(), [...fields].sort());
     assert.equal(client.capabilities.provider, provider);
     assert.equal(typeof client.capabilities.protocol, 'string');
+    assert.equal(server.capabilities.receiveShutdown, false, 'no provider shuts reception down at once');
+    assert.equal(client.capabilities.receiveShutdown, false);
     if (provider === 'framed') {
       assert.equal(client.capabilities.connectData, true);
       assert.equal(client.capabilities.disconnectData, true);
@@ -68,7 +73,7 @@ forEachProvider('connect data', (provider) => {
   });
 
   if (carries) {
-    it('carries caller data to the condition and callee data back to the caller', async function () {
+    it('carries caller data to the condition and callee data back to the caller [2, 3, 4]', async function () {
       let seen: ConnectionRequest | undefined;
       const { server, port } = await listen(provider, {
         condition: (req) => {
@@ -84,7 +89,7 @@ forEachProvider('connect data', (provider) => {
       assert.equal(peer.callerData?.toString(), 'alice');
     });
 
-    it('passes SQOS and GQOS through to the condition function', async function () {
+    it('passes SQOS and GQOS through to the condition function [1, R14]', async function () {
       let seen: ConnectionRequest | undefined;
       const { port } = await listen(provider, {
         condition: (req) => {
@@ -149,7 +154,7 @@ forEachProvider('connect data', (provider) => {
       await rejectsWith(connect({ provider, port, maxCalleeData: 16 }), 'WSAEMSGSIZE');
     });
   } else {
-    it("refuses caller data with WSAEPROTONOSUPPORT (WSAConnect's documented code) before anything is sent", async function () {
+    it("refuses caller data with WSAEPROTONOSUPPORT (WSAConnect's documented code) before anything is sent [2, R13]", async function () {
       let offered = 0;
       const { port } = await listen(provider, {
         condition: () => {
@@ -165,7 +170,7 @@ forEachProvider('connect data', (provider) => {
       assert.equal(offered, 0);
     });
 
-    it('refuses callee data with conditionError WSAEOPNOTSUPP instead of dropping it', async function () {
+    it('refuses callee data with conditionError WSAEOPNOTSUPP instead of dropping it [4]', async function () {
       const { server, port } = await listen(provider, {
         condition: () => ({ action: 'accept', calleeData: 'welcome' }),
       });
@@ -175,7 +180,7 @@ forEachProvider('connect data', (provider) => {
       assert.equal(errors[0]?.code, 'WSAEOPNOTSUPP');
     });
 
-    it('refuses a granted QOS with conditionError WSAEOPNOTSUPP instead of dropping it', async function () {
+    it('refuses a granted QOS with conditionError WSAEOPNOTSUPP instead of dropping it [5]', async function () {
       const { server, port } = await listen(provider, { condition: () => ({ action: 'accept', qos: QOS }) });
       const errors: WinsockError[] = [];
       server.on('conditionError', (e) => errors.push(e));
@@ -184,7 +189,7 @@ forEachProvider('connect data', (provider) => {
       assert.equal(errors[0]?.syscall, 'WSAAccept');
     });
 
-    it('refuses socket QOS and group QOS with WSAEOPNOTSUPP before anything is sent (no XP1_QOS_SUPPORTED)', async function () {
+    it('refuses socket QOS and group QOS with WSAEOPNOTSUPP before anything is sent (no XP1_QOS_SUPPORTED) [R14, R15]', async function () {
       let offered = 0;
       const { port } = await listen(provider, {
         condition: () => {
@@ -203,7 +208,7 @@ forEachProvider('connect data', (provider) => {
       assert.equal(offered, 0);
     });
 
-    it('gives the condition no caller data and no QOS on TCP/IP', async function () {
+    it('gives the condition no caller data and no QOS on TCP/IP [1, R9]', async function () {
       let seen: ConnectionRequest | undefined;
       const { port } = await listen(provider, {
         condition: (req) => {

@@ -23,7 +23,7 @@ import {
 } from '../helpers/harness';
 
 forEachProvider('lifecycle', (provider) => {
-  it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal', async function () {
+  it('a connect timeout while deferred fails WSAETIMEDOUT and the server reports the withdrawal [12, R3]', async function () {
     if (!connectWaitsForDecision(provider)) {
       pendingBecause(
         this,
@@ -40,7 +40,7 @@ forEachProvider('lifecycle', (provider) => {
     assert.equal(server.pendingDecisions, 0, 'the deferred request was not leaked');
   });
 
-  it('an AbortSignal while deferred rejects with AbortError and withdraws the request', async function () {
+  it('an AbortSignal while deferred rejects with AbortError and withdraws the request [12, R3, R4]', async function () {
     if (!connectWaitsForDecision(provider))
       pendingBecause(this, 'the connect completes before the condition runs (emulated; native under Wine)');
     let offered = false;
@@ -65,6 +65,43 @@ forEachProvider('lifecycle', (provider) => {
     await server.close();
     const outcome = await next;
     assert.ok(outcome instanceof Error && outcome.code === 'WSAECONNREFUSED', String(outcome));
+  });
+
+  it('a caller that resets while its request is deferred, its connect already complete, is withdrawn (WSAECONNRESET) and frees the head [12, R4]', async function () {
+    if (connectWaitsForDecision(provider)) {
+      pendingBecause(
+        this,
+        'the connect waits for the decision (framed; native on Windows): the AbortSignal test withdraws that request',
+      );
+    }
+    const requests: ConnectionRequest[] = [];
+    const { server, port } = await listen(provider, {
+      condition: (req) => {
+        requests.push(req);
+        return requests.length === 1 ? 'defer' : 'accept';
+      },
+    });
+    const withdrawn: [ConnectionRequest, WinsockError][] = [];
+    server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
+    const connections: WinsockSocket[] = [];
+    server.on('connection', (c) => connections.push(c));
+    const first = await connect({ provider, port });
+    await waitFor(() => requests.length === 1);
+    first.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 100));
+    // WSAAccept finds a withdrawn request when it is called again (native:
+    // once the decision comes; under Wine it fails with WSAENOTCONN, probe
+    // 9.withdrawn); emulated sees the reset at once.
+    if (withdrawn.length === 0) requests[0]?.decide('accept');
+    await waitFor(() => withdrawn.length === 1);
+    assert.equal(withdrawn[0]?.[1].code, 'WSAECONNRESET', 'one withdrawn code on every provider');
+    assert.equal(withdrawn[0]?.[0].id, requests[0]?.id);
+    assert.equal(server.pendingDecisions, 0);
+    assert.equal(connections.length, 0, 'the withdrawn caller never became a connection');
+    // The head of the backlog is free: the next caller is offered and accepted.
+    own(await connect({ provider, port }));
+    await waitFor(() => connections.length === 1);
+    assert.equal(requests.length, 2);
   });
 
   it('an already aborted signal rejects before connecting', async function () {
@@ -120,7 +157,7 @@ forEachProvider('lifecycle', (provider) => {
     assert.equal(got.toString(), 'after close');
   });
 
-  it('connect to a port nobody listens on fails WSAECONNREFUSED', async function () {
+  it('connect to a port nobody listens on fails WSAECONNREFUSED [R17]', async function () {
     const probe = net.createServer();
     await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
     const { port } = probe.address() as net.AddressInfo;
@@ -147,7 +184,7 @@ forEachProvider('lifecycle', (provider) => {
     );
   });
 
-  it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON (TCP/IP: WSAESOCKTNOSUPPORT)', async function () {
+  it('message mode keeps boundaries and reports a graceful remote shutdown as WSAEDISCON (TCP/IP: WSAESOCKTNOSUPPORT) [22]', async function () {
     if (provider !== 'framed') {
       // Windows TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED): native and emulated refuse the mode.
       await rejectsWith(

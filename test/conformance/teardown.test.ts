@@ -8,7 +8,17 @@ import { once } from 'node:events';
 import { connect } from '../../lib/connect';
 import type { WinsockError } from '../../lib/errors';
 import type { WinsockSocket } from '../../lib/socket';
-import { carriesData, forEachProvider, listen, own, platform, readAll, rejectsWith } from '../helpers/harness';
+import {
+  carriesData,
+  forEachProvider,
+  listen,
+  own,
+  pendingBecause,
+  platform,
+  readAll,
+  rejectsWith,
+  waitFor,
+} from '../helpers/harness';
 import type { ProviderName } from '../../lib/types';
 import { wineOutcomesAfterReset } from '../probe/expectations';
 
@@ -31,7 +41,7 @@ function sha(b: Buffer): string {
 forEachProvider('teardown', (provider) => {
   const carries = carriesData(provider);
 
-  it('runs the seed order: client sends and hangs up with its count, server answers with the total', async function () {
+  it('runs the seed order: client sends and hangs up with its count, server answers with the total [18, 19, 20, 25]', async function () {
     const { client, peer } = await pair(provider);
     const received = readAll(peer);
     client.write('tx:5\n');
@@ -49,7 +59,7 @@ forEachProvider('teardown', (provider) => {
     assert.equal((await client.recvDisconnect())?.toString() ?? null, carries ? 'grand=12' : null);
   });
 
-  it('recvDisconnect() waits for the teardown, resolves null when none carried data, and works after close', async function () {
+  it('recvDisconnect() waits for the teardown, resolves null when none carried data, and works after close [19, R23]', async function () {
     const { client, peer } = await pair(provider);
     const pending = peer.recvDisconnect();
     peer.resume();
@@ -78,7 +88,7 @@ forEachProvider('teardown', (provider) => {
     assert.equal((await peer.recvDisconnect())?.toString() ?? null, carries ? 'done' : null);
   });
 
-  it('end() is sendDisconnect() without data', async function () {
+  it('end() is sendDisconnect() without data: the peer reads everything, then its end [20, 21]', async function () {
     const { client, peer } = await pair(provider);
     const received = readAll(peer);
     client.end('last');
@@ -86,14 +96,61 @@ forEachProvider('teardown', (provider) => {
     assert.equal(await peer.recvDisconnect(), null);
   });
 
-  it('a second sendDisconnect without data resolves; writes after it fail', async function () {
+  it('a second sendDisconnect without data resolves; writes after it fail with WSAESHUTDOWN [17, R18]', async function () {
     const { client, peer } = await pair(provider);
     peer.resume();
-    client.on('error', () => undefined); // the late write also emits 'error' (ERR_STREAM_WRITE_AFTER_END)
+    const emitted: WinsockError[] = [];
+    client.on('error', (e: WinsockError) => emitted.push(e)); // the late write also emits 'error', as net's
     await client.sendDisconnect();
     await client.sendDisconnect();
-    const err = await new Promise<Error>((resolve) => client.write('late', (e) => resolve(e as Error)));
-    assert.ok(err);
+    const err = await new Promise<WinsockError>((resolve) => client.write('late', (e) => resolve(e as WinsockError)));
+    // WSASend after WSASendDisconnect: WSAESHUTDOWN (D6; probe 13 local_send).
+    assert.equal(err.code, 'WSAESHUTDOWN');
+    assert.equal(err.syscall, 'WSASend');
+    await waitFor(() => emitted.length === 1);
+    assert.equal(emitted[0]?.code, 'WSAESHUTDOWN');
+    assert.equal(client.destroyed, false, 'only that send failed');
+  });
+
+  it("the server's closesocket right after its WSASendDisconnect does not race the caller's reading: everything arrives, then its data [26]", async function () {
+    const { client, peer } = await pair(provider);
+    peer.resume();
+    const clientRead = readAll(client);
+    peer.write('total=12\n');
+    // Step 5 and 5a of the seed sequence: WSASendDisconnect, then closesocket at once.
+    await peer.sendDisconnect(carries ? Buffer.from('grand=12') : null);
+    peer.destroy();
+    await once(peer, 'close');
+    // Steps 6-8 run after the server's socket is gone.
+    assert.equal((await clientRead).toString(), 'total=12\n');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal((await client.recvDisconnect())?.toString() ?? null, carries ? 'grand=12' : null);
+  });
+
+  it('recvDisconnect() before the teardown leaves reception as it is where capabilities.receiveShutdown is false: later data arrives, nothing is reset [R21]', async function () {
+    const { client, peer } = await pair(provider);
+    if (peer.capabilities.receiveShutdown) {
+      pendingBecause(
+        this,
+        "a provider that shuts reception down at once: on TCP the peer's later data resets the connection (D7, probe 17); none does yet",
+      );
+    }
+    assert.equal(client.capabilities.receiveShutdown, false);
+    const errors: Error[] = [];
+    client.on('error', (e: Error) => errors.push(e));
+    peer.on('error', (e: Error) => errors.push(e));
+    const received = readAll(peer);
+    const early = peer.recvDisconnect();
+    // Data sent after the call: WSARecvDisconnect would have reset the connection here.
+    client.write('after the call');
+    await new Promise((r) => setTimeout(r, 50));
+    peer.write('still open');
+    const [back] = (await once(client, 'data')) as [Buffer];
+    assert.equal(back.toString(), 'still open');
+    await client.sendDisconnect(carries ? Buffer.from('bye') : null);
+    assert.equal((await received).toString(), 'after the call');
+    assert.equal((await early)?.toString() ?? null, carries ? 'bye' : null);
+    assert.deepEqual(errors, [], 'nothing was reset');
   });
 
   if (carries) {
@@ -107,7 +164,7 @@ forEachProvider('teardown', (provider) => {
       assert.equal((await peer.recvDisconnect())?.length, 65536);
     });
   } else {
-    it("refuses disconnect data with WSAENOPROTOOPT (WSASendDisconnect's documented code) and sends nothing", async function () {
+    it("refuses disconnect data with WSAENOPROTOOPT (WSASendDisconnect's documented code) and sends nothing [18, R19]", async function () {
       const { client } = await pair(provider);
       const err = await rejectsWith(client.sendDisconnect(Buffer.from('total')), 'WSAENOPROTOOPT');
       assert.equal(err.syscall, 'WSASendDisconnect');
@@ -115,7 +172,7 @@ forEachProvider('teardown', (provider) => {
     });
   }
 
-  it('resetAndDestroy() is abortive: the peer sees WSAECONNRESET', async function () {
+  it('resetAndDestroy() is abortive: the peer sees WSAECONNRESET [23, 24]', async function () {
     const { client, peer } = await pair(provider);
     peer.resume();
     const failed = new Promise<string>((resolve) => {
@@ -136,7 +193,7 @@ forEachProvider('teardown', (provider) => {
     }
   });
 
-  it('destroy() is a graceful closesocket: the peer reads its end', async function () {
+  it('destroy() is a graceful closesocket: the peer reads its end [21, 24]', async function () {
     const { client, peer } = await pair(provider);
     const received = readAll(peer);
     client.write('bye');
