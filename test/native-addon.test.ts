@@ -227,7 +227,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     if (udp) assert.equal(udp.serviceFlags & ~XP1.QOS_SUPPORTED, 0x20609);
   });
 
-  it('SO_CONDITIONAL_ACCEPT takes on Windows, not under Wine (WSAENOPROTOOPT)', async function () {
+  it('SO_CONDITIONAL_ACCEPT takes on Windows, not under Wine (WSAENOPROTOOPT); off unless asked for [R12]', async function () {
     const { listener } = await listen(() => ACCEPT, { conditional: true });
     assert.equal(listener.capabilities.conditionalAccept, wine === null);
     // As the raw probe records setting it before listen: ok / error:10042 (probe 7).
@@ -399,7 +399,7 @@ describe('native addon on ws2_32 (win32 only: run under Wine with npm run test:w
     }
   });
 
-  it('defers with CF_DEFER and offers the same request object again on retry()', async function () {
+  it('defers with CF_DEFER and offers the same request object again on retry(), calling the condition inside it [R11]', async function () {
     let verdict: ConditionVerdict = DEFER;
     const { listener, events, port } = await listen(() => verdict);
     const pending = connect(port);

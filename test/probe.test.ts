@@ -204,11 +204,16 @@ describe('winsock probe: the coverage table in docs/winsock-probe.md', function 
     doc.indexOf('## Coverage of the documented statements'),
     doc.indexOf('## What the binding concludes'),
   );
-  const rows = [...section.matchAll(/^\| (R?\d+) \| ([^|]+) \| ([^|]+) \| ([CPN–]) \|$/gm)].map((m) => ({
-    id: m[1],
-    probes: m[3].trim() === '–' ? [] : m[3].split(',').map((p) => p.trim()),
-    status: m[4],
-  }));
+  const list = (cell: string): string[] => (cell.trim() === '–' ? [] : cell.split(',').map((p) => p.trim()));
+  const rows = [...section.matchAll(/^\| (R?\d+) \| ([^|]+) \| ([^|]+) \| ([CPN–]) \| ([^|]+) \| ([CPN–]) \|$/gm)].map(
+    (m) => ({
+      id: m[1],
+      probes: list(m[3]),
+      status: m[4],
+      jsFiles: list(m[5]),
+      jsStatus: m[6],
+    }),
+  );
 
   it("lists each of the audit's 51 statements once: 1-27 and R1-R24", function () {
     const want = [
@@ -235,5 +240,61 @@ describe('winsock probe: the coverage table in docs/winsock-probe.md', function 
   it('asserts at least 40 of the 51 statements (issue 23)', function () {
     const covered = rows.filter((r) => r.status === 'C').length;
     assert.ok(covered >= 40, `${covered} covered`);
+  });
+
+  // The JS tests column: a short name is test/conformance/<name>.test.ts
+  // (every provider) or test/<name>.test.ts; a test names the rows it
+  // asserts in brackets at the end of its title, e.g. "[17, R18]".
+  const testRoot = path.join(__dirname, '..', '..', 'test');
+  function testFile(name: string): string {
+    const conformance = path.join(testRoot, 'conformance', `${name}.test.ts`);
+    return fs.existsSync(conformance) ? conformance : path.join(testRoot, `${name}.test.ts`);
+  }
+  /** The row ids each test of `file` names in its title's trailing brackets. */
+  function tags(file: string): Set<string> {
+    const source = fs.readFileSync(file, 'utf8');
+    const found = new Set<string>();
+    for (const m of source.matchAll(/\bit\(\s*(['"`])((?:\\.|(?!\1)[^\\])*)\1/g)) {
+      const bracket = /\[((?:R?\d+)(?:, R?\d+)*)\]$/.exec(m[2]);
+      for (const id of bracket?.[1]?.split(', ') ?? []) found.add(id);
+    }
+    return found;
+  }
+
+  it('every statement the API reaches names JS test files, each with a test tagged with the row', function () {
+    for (const r of rows) {
+      if (r.jsStatus === '–') {
+        assert.deepEqual(r.jsFiles, [], `${r.id}: nothing in the API reaches it, yet tests are named`);
+        continue;
+      }
+      assert.ok(r.jsFiles.length > 0, `${r.id}: no JS test named`);
+      for (const name of r.jsFiles) {
+        const file = testFile(name);
+        assert.ok(fs.existsSync(file), `${r.id}: ${name} is not a test file`);
+        assert.ok(tags(file).has(r.id), `${r.id}: no test in ${name} is tagged [${r.id}]`);
+      }
+      if (r.jsStatus === 'C' && !['R11', 'R12'].includes(r.id)) {
+        // Covered means on every provider it applies to: a conformance file runs on each.
+        const everyProvider = r.jsFiles.some((name) =>
+          fs.readFileSync(testFile(name), 'utf8').includes('forEachProvider('),
+        );
+        assert.ok(everyProvider, `${r.id}: no named file runs on every provider`);
+      }
+    }
+  });
+
+  it('every tagged test is in a file its rows name', function () {
+    const named = new Set(rows.flatMap((r) => r.jsFiles));
+    const conformance = fs
+      .readdirSync(path.join(testRoot, 'conformance'))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => f.replace(/\.test\.ts$/, ''));
+    for (const name of new Set([...named, ...conformance])) {
+      for (const id of tags(testFile(name))) {
+        const row = rows.find((r) => r.id === id);
+        assert.ok(row, `${name}: tag [${id}] is no row of the table`);
+        assert.ok(row.jsFiles.includes(name), `${name}: tagged [${id}], but row ${id} does not name ${name}`);
+      }
+    }
   });
 });
