@@ -73,20 +73,6 @@ export function decodeProtocol(entry: RawProtocolEntry): ProtocolInfo {
   };
 }
 
-/**
- * Whether a provider's recvDisconnect() shuts reception down at once, as
- * WSARecvDisconnect does ({@link Capabilities.receiveShutdown}), and why not.
- */
-const RECEIVE_SHUTDOWN: Readonly<Record<ProviderName, boolean>> = {
-  // WSARecvDisconnect is called only after EOF: called earlier on Windows,
-  // unread data would reset the connection (probe 17).
-  native: false,
-  // node:net has no receive-side shutdown (libuv's shutdown is SD_SEND only).
-  emulated: false,
-  // The wire protocol has no frame that stops the peer's data (docs/protocol.md).
-  framed: false,
-};
-
 /** Capabilities of a socket whose provider is described by `info`. */
 export function capabilitiesOf(provider: ProviderName, info: ProtocolInfo, conditionalAccept: boolean): Capabilities {
   return {
@@ -98,6 +84,5 @@ export function capabilitiesOf(provider: ProviderName, info: ProtocolInfo, condi
     gracefulClose: info.gracefulClose,
     messageOriented: info.messageOriented,
     conditionalAccept,
-    receiveShutdown: RECEIVE_SHUTDOWN[provider],
   };
 }

@@ -224,8 +224,8 @@ export class WinsockSocket extends net.Socket {
    * WSARecvDisconnect: resolves the disconnect data the peer sent with its
    * shutdown (null when none; TCP/IP never carries any). Before the peer's
    * teardown it waits for it, leaving reception as it is (no provider shuts
-   * reception down at once: `capabilities.receiveShutdown`); it still works
-   * after the socket has closed.
+   * reception down at once: docs/winsock-mapping.md); it still works after
+   * the socket has closed.
    */
   recvDisconnect(): Promise<Buffer | null> {
     if (this.recvDisconnectResult) return this.recvDisconnectResult;

@@ -171,16 +171,6 @@ export interface Capabilities {
    * first and a refused caller is reset having received nothing.
    */
   conditionalAccept: boolean;
-  /**
-   * `recvDisconnect()` shuts reception down at once, as WSARecvDisconnect
-   * does (shutdown(SD_RECEIVE): later receives fail with WSAESHUTDOWN, and on
-   * TCP data queued then or arriving later resets the connection). False on
-   * every provider: `recvDisconnect()` is WSARecvDisconnect at the peer's
-   * teardown (FD_CLOSE); called before it, it waits for it and leaves
-   * reception untouched, so the peer's data still arrives and nothing is
-   * reset. To stop reading, `destroy()` or `resetAndDestroy()`.
-   */
-  receiveShutdown: boolean;
 }
 
 /** One installed protocol, as WSAEnumProtocolsW describes it. */
