@@ -351,6 +351,8 @@ export interface IdleReport {
   type: 'memory';
   baselineRss: number;
   rss: number;
+  /** RssAnon + RssShmem (Linux): resident memory not shared with other processes. */
+  privateRss: number;
   heapUsed: number;
   external: number;
   connections: number;
@@ -424,6 +426,18 @@ const idle: Case = {
       better: 'lower',
       targets: { 'emulated/net': atMost(1.2) },
     },
+    {
+      id: 'idle-private-server',
+      title: 'idle connections: server private RSS (anon + shmem)',
+      unit: 'MiB',
+      better: 'lower',
+    },
+    {
+      id: 'idle-private-client',
+      title: 'idle connections: client private RSS (anon + shmem)',
+      unit: 'MiB',
+      better: 'lower',
+    },
     { id: 'idle-heap-server', title: 'idle connections: server heap', unit: 'MiB', better: 'lower' },
     { id: 'idle-heap-client', title: 'idle connections: client heap', unit: 'MiB', better: 'lower' },
     {
@@ -453,6 +467,8 @@ const idle: Case = {
       return {
         'idle-rss-server': s.rss / MiB,
         'idle-rss-client': c.rss / MiB,
+        'idle-private-server': s.privateRss / MiB,
+        'idle-private-client': c.privateRss / MiB,
         'idle-heap-server': s.heapUsed / MiB,
         'idle-heap-client': c.heapUsed / MiB,
         'idle-conn-bytes': (s.rss - s.baselineRss + c.rss - c.baselineRss) / n / 1024,

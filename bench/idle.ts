@@ -9,6 +9,7 @@
  * idle. Memory is measured after a full GC once all n are up. The process
  * stays alive, holding its sockets, until the parent kills it.
  */
+import { readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import { makeImpl } from './impls';
 import { isProvider, type ImplName } from './loopback';
@@ -21,7 +22,25 @@ function send(message: object): void {
   process.send?.(message);
 }
 
-async function memory(): Promise<{ rss: number; heapUsed: number; external: number }> {
+/**
+ * Resident memory no other process shares: anonymous and shmem pages
+ * (Linux's RssAnon + RssShmem). RSS also counts the pages of the node binary
+ * this process touched (file-backed, shared by every node process), and
+ * loading any library of winsock2's size touches several MiB of them
+ * (docs/performance.md). Where /proc is missing, the RSS.
+ */
+function privateRss(rss: number): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kib = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const sum = kib('RssAnon') + kib('RssShmem');
+    return Number.isFinite(sum) ? sum * 1024 : rss;
+  } catch {
+    return rss;
+  }
+}
+
+async function memory(): Promise<{ rss: number; privateRss: number; heapUsed: number; external: number }> {
   // Let connection setup settle (timers, pending callbacks), then collect twice.
   await new Promise((r) => setTimeout(r, n >= 1000 ? 500 : 100));
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -29,7 +48,7 @@ async function memory(): Promise<{ rss: number; heapUsed: number; external: numb
   await new Promise((r) => setImmediate(r));
   gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heapUsed: m.heapUsed, external: m.external };
+  return { rss: m.rss, privateRss: privateRss(m.rss), heapUsed: m.heapUsed, external: m.external };
 }
 
 async function main(): Promise<void> {
@@ -81,6 +100,7 @@ async function main(): Promise<void> {
     type: 'memory',
     baselineRss: baseline.rss,
     rss: m.rss,
+    privateRss: m.privateRss,
     heapUsed: m.heapUsed,
     external: m.external,
     connections: held.length,
