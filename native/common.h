@@ -188,6 +188,9 @@ struct EnvState {
   std::mutex protoMu;
   std::map<int, ProtocolInfo> protoCache;
   LPFN_CONNECTEX connectEx = nullptr;  // guarded by protoMu
+  // SIO_TCP_INITIAL_RTO was refused once (Wine; Windows before 10 1709): the
+  // stack does not have it, so later connects do not ask again.
+  std::atomic<bool> initialRtoRefused{false};
 
   std::unique_ptr<char[]> block;  // IOCP thread only: the next recv() reads here
   std::mutex poolMu;              // guards the receive budget (after SocketCore::mu)

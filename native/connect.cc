@@ -115,12 +115,17 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
   // after ~2 s of retries (each retry would also reach a listener under
   // SO_CONDITIONAL_ACCEPT as a new request). Best effort: Windows before 10
   // 1709, and Wine, refuse the ioctl; the connect then behaves as before.
-  if (IsLoopback(addr)) {
+  // libuv asks on every connect; a stack that refused it once refuses it
+  // always, and under Wine each refusal is a wineserver round trip.
+  if (IsLoopback(addr) && !st->initialRtoRefused.load(std::memory_order_relaxed)) {
     TCP_INITIAL_RTO_PARAMETERS rto{};
     rto.Rtt = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS;
     rto.MaxSynRetransmissions = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS;
     DWORD rtoBytes = 0;
-    WSAIoctl(s, SIO_TCP_INITIAL_RTO, &rto, sizeof(rto), nullptr, 0, &rtoBytes, nullptr, nullptr);
+    if (WSAIoctl(s, SIO_TCP_INITIAL_RTO, &rto, sizeof(rto), nullptr, 0, &rtoBytes, nullptr, nullptr) != 0) {
+      int e = WSAGetLastError();
+      if (e == WSAEOPNOTSUPP || e == WSAEINVAL) st->initialRtoRefused.store(true, std::memory_order_relaxed);
+    }
   }
   // Nagle plus delayed ACK stalls write-write-read exchanges for 200 ms on
   // Windows; node's net (libuv) and the emulated provider set it too.

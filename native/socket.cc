@@ -884,8 +884,11 @@ Napi::Value NativeSocket::Detach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (core->closed) ThrowWinsock(env, WSAENOTSOCK, "detach");
   if (!core->handOff || core->associated || core->connecting) ThrowWinsock(env, WSAEINVAL, "detach");
-  int err = PrepareForHandOff(core->s);
-  if (err != 0) ThrowWinsock(env, err, "detach");
+  // Not PrepareForHandOff (an accepted socket's): this one connected with
+  // its own FD_CONNECT selection, which DeliverConnect cancelled
+  // (CancelConnectWait), and WSASocketW made it non-inheritable
+  // (kSocketFlags). Under Wine each of those calls again would be a
+  // wineserver round trip per connect.
   SOCKET taken = core->GiveAway();
   if (taken == INVALID_SOCKET) ThrowWinsock(env, WSAENOTSOCK, "detach");
   UpdateActive();

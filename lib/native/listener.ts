@@ -238,6 +238,11 @@ export class NativeProviderListener implements ProviderListener, NativeListenerO
         if (typeof result !== 'number') {
           this.deferred = null;
           this.adopt(result, request);
+          // Not `return`, relying on FD_ACCEPT's re-enabling to signal the
+          // next caller: under Wine it does not re-signal for callers already
+          // queued (waves of 100 concurrent connects fell from ~2,300 to ~120
+          // conn/s, each waiting for the watchdog), so the loop runs on to
+          // WSAEWOULDBLOCK.
           continue;
         }
         if (result === WSA_ERRORS.WSAEWOULDBLOCK) return;

@@ -178,13 +178,18 @@ export class NativeProvider implements Provider {
     }
   }
 
+  /** TCP/IP's capabilities, read once: the catalog is the same for every connect (and under Wine each read is two WSAEnumProtocolsW calls). */
+  private tcpCapabilities: Capabilities | null = null;
+
   capabilities(mode: SocketMode): Capabilities {
     void mode;
+    if (this.tcpCapabilities !== null) return this.tcpCapabilities;
     const tcp = this.enumerateProtocols().find((p) => p.addressFamily === AF_INET && p.socketType === SOCK_STREAM && p.protocol === IPPROTO_TCP)
       ?? this.enumerateProtocols().find((p) => p.addressFamily === AF_INET6 && p.socketType === SOCK_STREAM);
     const info: ProtocolInfo = tcp ?? decodeProtocol({ name: 'TCP/IP', addressFamily: AF_INET, socketType: SOCK_STREAM, protocol: IPPROTO_TCP, serviceFlags: 0x20066 });
     // SO_CONDITIONAL_ACCEPT holds the handshake on real Windows; Wine ignores it.
-    return capabilitiesOf('native', info, this.addon.wineVersion() === null);
+    this.tcpCapabilities = Object.freeze(capabilitiesOf('native', info, this.addon.wineVersion() === null));
+    return this.tcpCapabilities;
   }
 
   /** The addon's open SOCKETs plus those handed to Node's TCP handle and not yet closed. */
