@@ -128,9 +128,10 @@ export class WinsockSocket extends net.Socket {
   declare private recvDisconnectResult: Promise<Buffer | null> | undefined;
 
   constructor(options?: WinsockSocketOptions) {
-    const { winsock, ...netOptions } = options ?? {};
-    super(netOptions);
-    this[kInfo] = winsock ?? PLAIN_TCP;
+    // net.Socket reads only the options it knows: `winsock` rides along
+    // (no copy of the options per socket).
+    super(options);
+    this[kInfo] = options?.winsock ?? PLAIN_TCP;
   }
 
   /** What this socket's provider can carry. */
@@ -379,7 +380,7 @@ const netSocketConnect = Reflect.get(net.Socket.prototype, 'connect') as (
 const netSocketWrite: unknown = Reflect.get(net.Socket.prototype, 'write');
 function connectKeepingWrite(this: WinsockSocket, ...args: unknown[]): WinsockSocket {
   netSocketConnect.apply(this, args);
-  if (Object.getOwnPropertyDescriptor(this, 'write')?.value === netSocketWrite) {
+  if (Object.hasOwn(this, 'write') && (this as { write?: unknown }).write === netSocketWrite) {
     Reflect.set(this, 'write', Reflect.get(WinsockSocket.prototype, 'write'));
   }
   return this;

@@ -15,6 +15,7 @@ import { connect, enumerateProtocols } from '../lib/connect';
 import type { WinsockError } from '../lib/errors';
 import type { WinsockSocket } from '../lib/socket';
 import {
+  deferFirstCaller,
   expectRefused,
   forEachProvider,
   platform,
@@ -194,15 +195,7 @@ forEachProvider('plain TCP interop', (provider) => {
 
   it('a caller that leaves while its request is deferred is withdrawn (WSAECONNRESET) and frees the head [12, R4]', async function () {
     plainTcpOnly(this, provider, false);
-    const requests: ConnectionRequest[] = [];
-    const { server, port } = await listen(provider, {
-      condition: (req) => {
-        requests.push(req);
-        return requests.length === 1 ? 'defer' : 'accept';
-      },
-    });
-    const withdrawn: [ConnectionRequest, WinsockError][] = [];
-    server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
+    const { server, port, requests, withdrawn } = await deferFirstCaller(provider);
     const first = await plainClient(port);
     await waitFor(() => requests.length === 1);
     const second = await plainClient(port);

@@ -12,6 +12,7 @@ import type { WinsockError } from '../../lib/errors';
 import type { ConnectionRequest, DecisionEvent } from '../../lib/types';
 import type { WinsockSocket } from '../../lib/socket';
 import {
+  deferFirstCaller,
   expectRefused,
   forEachProvider,
   listen,
@@ -74,15 +75,7 @@ forEachProvider('lifecycle', (provider) => {
         'the connect waits for the decision (framed; native on Windows): the AbortSignal test withdraws that request',
       );
     }
-    const requests: ConnectionRequest[] = [];
-    const { server, port } = await listen(provider, {
-      condition: (req) => {
-        requests.push(req);
-        return requests.length === 1 ? 'defer' : 'accept';
-      },
-    });
-    const withdrawn: [ConnectionRequest, WinsockError][] = [];
-    server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
+    const { server, port, requests, withdrawn } = await deferFirstCaller(provider);
     const connections: WinsockSocket[] = [];
     server.on('connection', (c) => connections.push(c));
     const first = await connect({ provider, port });

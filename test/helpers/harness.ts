@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProviderName, ServerOptions } from '../../lib/types';
+import type { ConnectionRequest, ProviderName, ServerOptions } from '../../lib/types';
 import { createServer, WinsockServer } from '../../lib/server';
 import type { WinsockSocket } from '../../lib/socket';
 import { resolveProvider } from '../../lib/providers';
@@ -98,6 +98,29 @@ export async function listen(
   server.on('connection', (socket) => track.sockets.push(socket));
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   return { server, port };
+}
+
+/**
+ * A server whose condition defers the first caller and accepts the rest,
+ * recording every request offered and every withdrawal ([request, error]):
+ * the set-up of the withdrawal tests.
+ */
+export async function deferFirstCaller(provider: ProviderName): Promise<{
+  server: WinsockServer;
+  port: number;
+  requests: ConnectionRequest[];
+  withdrawn: [ConnectionRequest, WinsockError][];
+}> {
+  const requests: ConnectionRequest[] = [];
+  const { server, port } = await listen(provider, {
+    condition: (req) => {
+      requests.push(req);
+      return requests.length === 1 ? 'defer' : 'accept';
+    },
+  });
+  const withdrawn: [ConnectionRequest, WinsockError][] = [];
+  server.on('withdrawn', (e, r) => withdrawn.push([r, e]));
+  return { server, port, requests, withdrawn };
 }
 
 /** Registers sockets for destruction after the test. */
