@@ -14,7 +14,10 @@
  *   `TCP#open(socket)`: uv_tcp_open (the native provider's hand-off,
  *   lib/native/handoff.ts).
  * - `new net.Socket({ handle })`: documented only as internal, used by
- *   net.Server for every accepted socket; here with our own subclass.
+ *   net.Server for every accepted socket; here with our own subclass. With
+ *   `manualStart` (the option net's own callers use for a handle that is
+ *   not connected yet) it does not start reading, and a later
+ *   `socket.connect()` connects that handle instead of making one.
  * - `Server#_handle.onconnection(status, clientHandle)`: the callback
  *   net.Server's listening handle calls for every accepted connection
  *   (net's `onconnection`). Taking it over lets the accepted socket be
@@ -86,6 +89,8 @@ export function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
 export interface AcceptedSocketOptions extends net.SocketConstructorOpts {
   handle: unknown;
   pauseOnCreate: boolean;
+  /** A handle not connected yet: no read until net's connect() completes. */
+  manualStart?: boolean;
 }
 
 /** The socket class accepted connections are made as (a net.Socket subclass). */

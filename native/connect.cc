@@ -1,5 +1,7 @@
 // Connect without blocking the JS thread and without libuv's thread pool (a
-// thousand pending connects must not delay fs calls):
+// thousand pending connects must not delay fs calls). (On the 'libuv' data
+// path a connect without connect data or QOS does not come here: libuv
+// connects a SOCKET from openSocket(), native/handoff.cc.)
 // - ConnectEx on the completion port (after a bind; then
 //   SO_UPDATE_CONNECT_CONTEXT), whenever no connect data or QOS is involved:
 //   fewer calls and no extra thread hop, which matters under Wine;
@@ -211,9 +213,8 @@ void NativeSocket::DeliverConnect(int error) {
   } else if (error == 0) {
     // ConnectEx leaves the socket without its connected state for the other
     // Winsock calls (getpeername, shutdown) until this. (Only the addon's
-    // data path uses ConnectEx; a SOCKET for Node's TCP handle connects with
-    // WSAConnect. Were one ever connected with ConnectEx, this would have to
-    // run before the hand-off too: uv_tcp_open reads getpeername.)
+    // data path uses our ConnectEx; a SOCKET connected by libuv gets the
+    // same call from libuv, and one handed over after WSAConnect needs none.)
     if (setsockopt(core->s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) != 0) error = WSAGetLastError();
   }
   core->CancelConnectWait();  // also cancels WSAEventSelect

@@ -419,6 +419,82 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
     }
   });
 
+  it("connect without connect data or QOS is net's own connect over an addon SOCKET; with caller data, WSAConnect's refusal", async function () {
+    const { events, port } = await listen();
+    const calls: string[] = [];
+    const spy = Object.create(provider.addon) as typeof provider.addon;
+    spy.openSocket = (family): number => {
+      calls.push(`openSocket(${family})`);
+      return provider.addon.openSocket(family);
+    };
+    spy.connect = (...args): NativeSocket => {
+      calls.push('connect');
+      return provider.addon.connect(...args);
+    };
+    const mod = nativeModule();
+    const p = new mod.NativeProvider(spy, { path: 'libuv', reason: 'this test' });
+    const client = asNet(await p.connect({ ...baseConnect, port }));
+    sockets.push(client.socket);
+    // libuv's ConnectEx connected the addon's SOCKET: no WSAConnect, no wait thread.
+    assert.deepEqual(calls, ['openSocket(4)']);
+    const { socketOf } = handoffModule();
+    assert.equal(typeof socketOf(client.socket), 'number', 'the SOCKET stays known (WSASendDisconnect)');
+    assert.equal(client.socket.connecting, false);
+    assert.equal(client.socket.remotePort, port);
+    assert.equal(client.capabilities.provider, 'native');
+    await waitFor(() => events.connections.length === 1);
+    sockets.push(asNet(events.connections[0]).socket);
+    client.socket.destroy();
+    await waitFor(() => p.handleCount() === provider.addon.handleCount());
+    // TCP/IP carries no connect data: that connect goes to WSAConnect, which refuses it before anything is sent.
+    calls.length = 0;
+    await assert.rejects(p.connect({ ...baseConnect, port, callerData: Buffer.from('hello') }), {
+      code: 'WSAEOPNOTSUPP',
+    });
+    assert.deepEqual(calls, ['connect']);
+  });
+
+  it('a refused, aborted or timed-out connect on this path is a WinsockError and closes its SOCKET once', async function () {
+    // A port nobody listens on: bind one, close it.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const closedPort = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    await assert.rejects(provider.connect({ ...baseConnect, port: closedPort }), (err: WinsockError) => {
+      assert.equal(err.code, 'WSAECONNREFUSED');
+      assert.equal(err.syscall, 'WSAConnect');
+      return true;
+    });
+    const aborted = new AbortController();
+    const { port } = await listen();
+    const pending = provider.connect({ ...baseConnect, port, signal: aborted.signal });
+    aborted.abort();
+    await assert.rejects(pending, { name: 'AbortError' });
+    await waitFor(() => provider.handleCount() === baseline + 1).catch(() => {
+      throw new Error(`handle count ${provider.handleCount()}, baseline ${baseline} + the listener`);
+    });
+  });
+
+  it("a SOCKET the addon cannot create fails the connect with the addon's Winsock error", async function () {
+    const failing = Object.create(provider.addon) as typeof provider.addon;
+    failing.openSocket = (): number => {
+      throw Object.assign(new Error('WSASocketW failed (10024)'), { errno: 10024, syscall: 'WSASocketW' });
+    };
+    const mod = nativeModule();
+    const p = new mod.NativeProvider(failing, { path: 'libuv', reason: 'this test' });
+    const { port } = await listen();
+    await assert.rejects(p.connect({ ...baseConnect, port }), (err: WinsockError) => {
+      assert.equal(err.code, 'WSAEMFILE');
+      assert.equal(err.syscall, 'WSASocketW');
+      return true;
+    });
+    assert.equal(
+      p.handleCount(),
+      provider.addon.handleCount(),
+      'nothing counted for the connect that never had a SOCKET',
+    );
+  });
+
   it("counts handed-over sockets until their close, and the addon's count stays out of it", async function () {
     const addonBefore = provider.addon.handleCount();
     const { server, client } = await pair();

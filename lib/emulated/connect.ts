@@ -5,16 +5,25 @@
  * refused with WSAEOPNOTSUPP, as the native provider refuses it. The
  * connection is node:net's socket itself.
  */
-import type { NetConnectOpts, Socket } from 'node:net';
+import type { Socket, TcpNetConnectOpts } from 'node:net';
 import { createAbortError, WinsockError } from '../errors';
-import type { Connection, ProviderConnectOptions } from '../provider';
+import type { Connection, NetConnection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
 import type { HandleTracker } from '../tcp/tracker';
-import { ignoreSocket, netConnection, watchConnect, type SetupPhase } from './setup';
+import { endSetup, ignoreSocket, netConnection, watchConnect, type SetupPhase } from './setup';
 
 export interface EmulatedConnectDeps {
-  readonly connect: (options: NetConnectOpts) => Socket;
+  readonly connect: (options: TcpNetConnectOpts) => Socket;
   readonly tracker: HandleTracker;
+  /**
+   * What the facade gets once connected (default: emulated's TCP/IP). The
+   * native provider's 'libuv' data path connects the same way, over a
+   * SOCKET of its own (lib/native/handoff.ts connectOver), with its own
+   * capabilities and WSASendDisconnect.
+   */
+  readonly connection?: (socket: Socket) => NetConnection;
+  /** For debug output. */
+  readonly name?: string;
 }
 
 export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedConnectDeps): Promise<Connection> {
@@ -33,7 +42,7 @@ export function connectEmulated(options: ProviderConnectOptions, deps: EmulatedC
     }
     const socket = deps.connect({ host: options.host, port: options.port, allowHalfOpen: true, noDelay: true });
     deps.tracker.socket(socket);
-    new Connecting(socket, options, resolve, reject);
+    new Connecting(socket, options, deps, resolve, reject);
   });
 }
 
@@ -42,16 +51,22 @@ class Connecting extends ConnectAttempt implements SetupPhase {
   constructor(
     socket: Socket,
     options: ProviderConnectOptions,
+    private readonly deps: EmulatedConnectDeps,
     resolve: (connection: Connection) => void,
     reject: (err: Error) => void,
   ) {
-    super('emulated', socket, options, resolve, reject);
+    super(deps.name ?? 'emulated', socket, options, resolve, reject);
     watchConnect(socket, this);
     this.arm('not connected');
   }
 
   connect(): void {
-    this.succeed(netConnection(this.socket));
+    if (this.deps.connection === undefined) {
+      this.succeed(netConnection(this.socket));
+    } else {
+      endSetup(this.socket);
+      this.succeed(this.deps.connection(this.socket));
+    }
   }
 
   protected discard(): void {

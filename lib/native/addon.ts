@@ -178,6 +178,8 @@ export interface NativeAddon {
    * detach() gives it to the caller (for Node's TCP handle).
    */
   connect(owner: NativeSocketOwner, host: string, port: number, callerData: Buffer | null, sqos: Qos | null, maxCalleeData: number, handOff?: boolean): NativeSocket;
+  /** A new TCP SOCKET (overlapped, non-inheritable, on no completion port) the caller owns: for Node's TCP handle to connect. */
+  openSocket(family: 4 | 6): number;
   /** closesocket on a SOCKET the caller owns and nobody took (SO_LINGER {1,0} when abortive). */
   closeSocket(socket: number, abortive: boolean): void;
   /** WSASendDisconnect, no data, on a SOCKET Node's TCP handle owns (the caller checks the handle is open). */
@@ -191,7 +193,7 @@ export interface NativeAddon {
 }
 
 const EXPORTS: readonly (keyof NativeAddon)[] = [
-  'stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen', 'closeSocket', 'sendDisconnectSocket', 'socketPair', 'socketOptions',
+  'stats', 'handleCount', 'enumerateProtocols', 'wineVersion', 'connect', 'listen', 'openSocket', 'closeSocket', 'sendDisconnectSocket', 'socketPair', 'socketOptions',
 ];
 
 /** Checks that a loaded module has the exports this file declares. */

@@ -51,12 +51,14 @@ export function socketOf(socket: net.Socket): number | undefined {
 }
 
 /**
- * Makes `socket` (a connected SOCKET the caller owns) a net.Socket over
- * Node's TCP handle: connected, paused (as net.Server's pauseOnConnect), not
- * reading yet, allowHalfOpen (the facade sets the user's), TCP_NODELAY on.
- * On failure the SOCKET is closed here, once, and a WinsockError thrown.
+ * Makes `socket` (a SOCKET the caller owns) a net.Socket over Node's TCP
+ * handle, allowHalfOpen (the facade sets the user's), TCP_NODELAY on.
+ * Connected: paused (as net.Server's pauseOnConnect), not reading yet. Not
+ * connected (`connected` false, a SOCKET from openSocket): not reading
+ * until net's connect() on it completes. On failure the SOCKET is closed
+ * here, once, and a WinsockError thrown.
  */
-export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
+export function adoptSocket(addon: NativeAddon, socket: number, connected = true): net.Socket {
   let handle: TcpHandle | null = null;
   try {
     handle = new (tcpConstructor())(TCP_SOCKET);
@@ -75,7 +77,9 @@ export function adoptSocket(addon: NativeAddon, socket: number): net.Socket {
   try {
     // Constructed as the socket class users get: a prototype changed later
     // (adoptSocket in lib/socket.ts) makes V8 run net's and http's code on it far slower.
-    const options: AcceptedSocketOptions = { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true };
+    const options: AcceptedSocketOptions = connected
+      ? { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true }
+      : { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: false, manualStart: true };
     const adopted: net.Socket = new WinsockSocket(options);
     // TCP_NODELAY, the one default every winsock2 socket starts with, set
     // through net so that net's record of it agrees (setNoDelay(false) is
@@ -109,6 +113,27 @@ export function handOver(addon: NativeAddon, socket: number, tracker: HandleTrac
   }
   adopted.on('close', untrack);
   return adopted;
+}
+
+/**
+ * A connect on the 'libuv' data path without connect data or QOS (all
+ * TCP/IP can carry): a SOCKET of the addon's, unconnected, as Node's TCP
+ * handle under a net.Socket, which net then connects as its own (libuv:
+ * bind, ConnectEx on its completion port, SO_UPDATE_CONNECT_CONTEXT).
+ * No thread of ours waits for the connect, and the SOCKET stays known for
+ * WSASendDisconnect. Under Wine this is what makes a native connect cost
+ * what node.exe's own connect costs (docs/performance.md). The caller
+ * counts the socket (a WinsockSocket counts itself out when destroyed).
+ * Throws a WinsockError (the SOCKET, if any, closed once).
+ */
+export function connectOver(addon: NativeAddon, options: net.TcpNetConnectOpts): net.Socket {
+  let socket: number;
+  try {
+    socket = addon.openSocket(net.isIPv6(options.host ?? '') ? 6 : 4);
+  } catch (err) {
+    throw toWinsockError(err, 'WSASocketW');
+  }
+  return adoptSocket(addon, socket, false).connect(options);
 }
 
 /**

@@ -14,7 +14,8 @@ import { toWinsockError } from './errors';
 import { NativeProviderListener, type HandOff } from './listener';
 import { NativeSocketHandle } from './socket';
 import { HandleTracker } from '../tcp/tracker';
-import { handOver, sendDisconnectFor, type DataPathChoice } from './handoff';
+import { connectOver, handOver, sendDisconnectFor, type DataPathChoice } from './handoff';
+import { connectEmulated, type EmulatedConnectDeps } from '../emulated/connect';
 
 const AF_INET = 2;
 const AF_INET6 = 23;
@@ -51,8 +52,25 @@ export class NativeProvider implements Provider {
   /** WSASendDisconnect for every handed-over socket of this provider (one function: their Winsock state is shared). */
   private readonly shutdownSend: (socket: net.Socket) => void;
 
+  /** Connects on the 'libuv' data path: net's own connect over a SOCKET of ours (connectOver), settled as emulated's. */
+  private readonly libuvConnect: EmulatedConnectDeps;
+
   constructor(readonly addon: NativeAddon, readonly dataPath: DataPathChoice = { path: 'addon', reason: 'chosen by the caller' }) {
     this.shutdownSend = sendDisconnectFor(addon);
+    this.libuvConnect = {
+      name: 'native',
+      connect: (options) => connectOver(addon, options),
+      tracker: this.tracker,
+      connection: (socket) => ({
+        kind: 'net',
+        socket,
+        capabilities: this.capabilities('stream'),
+        callerData: null,
+        calleeData: null,
+        qos: null,
+        sendDisconnect: this.shutdownSend,
+      }),
+    };
   }
 
   /** A SOCKET the addon gave away, as the contract's NetConnection (capabilities: the listener's, or the connecting socket's). */
@@ -128,6 +146,11 @@ export class NativeProvider implements Provider {
     if (signal?.aborted) throw createAbortError(signal);
     const host = await resolveHost(options.host, 'WSAConnect');
     if (signal?.aborted) throw createAbortError(signal);
+    // Nothing for WSAConnect to carry (TCP/IP carries no connect data and
+    // no QOS): libuv connects our SOCKET itself (ConnectEx), no thread of
+    // ours waits. With caller data or QOS, WSAConnect (and its refusal).
+    const plain = (options.callerData === null || options.callerData.length === 0) && options.sqos === null && options.gqos === null;
+    if (handOff && plain) return connectEmulated({ ...options, host }, this.libuvConnect);
     return new Promise<Connection>((resolve, reject) => {
       let timer: NodeJS.Timeout | null = null;
       let handle: NativeSocketHandle | null = null;

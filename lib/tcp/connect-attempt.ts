@@ -1,6 +1,6 @@
 /**
  * One connect in flight over node:net, as the emulated and the framed
- * provider both run it: bounded by `timeout` and `signal`, settled exactly
+ * provider (and the native one on its 'libuv' data path) run it: bounded by `timeout` and `signal`, settled exactly
  * once, and on failure the socket is destroyed (which is how an acceptor
  * learns a waiting request was withdrawn). Each provider says when the
  * connection is established and what to do with its handle's setup events.
@@ -18,7 +18,7 @@ export abstract class ConnectAttempt {
   private settled = false;
 
   constructor(
-    /** 'emulated' or 'framed', for debug output. */
+    /** The provider's name, for debug output. */
     private readonly provider: string,
     protected readonly socket: Socket,
     protected readonly options: ProviderConnectOptions,

@@ -386,6 +386,9 @@ export class StandInWs2 implements NativeAddon {
   }
   // The hand-off (SOCKETs for Node's TCP handle) is not modelled: the
   // replays run the addon data path, whose provider never calls these.
+  openSocket(): number {
+    throw new Error('replay: the stand-in has no raw SOCKETs');
+  }
   closeSocket(): void {
     throw new Error('replay: the stand-in has no raw SOCKETs');
   }
