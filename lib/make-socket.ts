@@ -25,9 +25,10 @@ export interface SocketSettings {
 export class SocketFactory {
   private shared: SocketInfo | null = null;
 
-  constructor(private readonly settings: SocketSettings) {}
+  constructor(readonly settings: SocketSettings) {}
 
-  make(connection: Connection): WinsockSocket {
+  /** The public socket for what a provider handed over (a bound function: connect() passes it to then()). */
+  readonly make = (connection: Connection): WinsockSocket => {
     const { settings } = this;
     if (!isNetConnection(connection)) {
       const info = HandleSocket.infoOf(connection, settings);
@@ -37,7 +38,7 @@ export class SocketFactory {
     socket.allowHalfOpen = settings.allowHalfOpen;
     startReadAhead(connection.socket);
     return socket;
-  }
+  };
 
   private infoOf(connection: NetConnection): SocketInfo {
     // Nothing per connection: share the state (the provider's sendDisconnect is one function for all its sockets).
@@ -67,20 +68,38 @@ export class SocketFactory {
 }
 
 const factories = new Map<string, SocketFactory>();
+/** The factory used last: connects in a row nearly always share their settings (no key string per connect). */
+let lastFactory: SocketFactory | null = null;
 
 /**
  * The factory for connect()'s sockets with these settings, shared by every
  * connect that uses them (so is the Winsock state of their plain TCP sockets).
  */
-export function sharedFactory(settings: SocketSettings): SocketFactory {
-  const key = `${settings.mode}/${settings.maxDisconnectData}/${settings.allowHalfOpen}/${settings.errors}`;
+export function sharedFactory(
+  mode: SocketMode,
+  maxDisconnectData: number,
+  allowHalfOpen: boolean,
+  errors: ErrorStyle,
+): SocketFactory {
+  const last = lastFactory?.settings;
+  if (
+    last !== undefined &&
+    last.mode === mode &&
+    last.maxDisconnectData === maxDisconnectData &&
+    last.allowHalfOpen === allowHalfOpen &&
+    last.errors === errors
+  ) {
+    return lastFactory as SocketFactory;
+  }
+  const key = `${mode}/${maxDisconnectData}/${allowHalfOpen}/${errors}`;
   let factory = factories.get(key);
   if (factory === undefined) {
     // A handful of keys in practice; bounded all the same (maxDisconnectData is the user's number).
     if (factories.size >= 64) factories.clear();
-    factory = new SocketFactory(settings);
+    factory = new SocketFactory({ mode, maxDisconnectData, allowHalfOpen, errors });
     factories.set(key, factory);
   }
+  lastFactory = factory;
   return factory;
 }
 

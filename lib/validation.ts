@@ -43,8 +43,9 @@ export function checkLimit(value: unknown, name: string, fallback: number, sysca
 
 /** Rejects option names an API does not know: a typo must not silently bind every interface. */
 export function checkKnownKeys(options: object, known: ReadonlySet<string>, what: string, syscall: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) {
+  // for-in over own keys (Object.keys' set) allocates no array: this runs on every connect.
+  for (const key in options) {
+    if (Object.hasOwn(options, key) && !known.has(key)) {
       throw new WinsockError('WSAEINVAL', syscall, {
         detail: `${what} has no option ${JSON.stringify(key)} (known: ${[...known].join(', ')})`,
       });
