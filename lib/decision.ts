@@ -37,18 +37,23 @@ export function normaliseDecision(
   }
 }
 
+// The plain verdicts, shared by every request (read-only by type, frozen at run time): no object per decision.
+export const ACCEPT: ConditionVerdict = Object.freeze({ action: 'accept', calleeData: null, qos: null });
+export const REJECT: ConditionVerdict = Object.freeze({ action: 'reject' });
+export const DEFER: ConditionVerdict = Object.freeze({ action: 'defer' });
+
 function readDecision(value: unknown, capabilities: Capabilities, maxCalleeData: number): NormalisedDecision {
-  if (value === 'accept') return { action: 'accept', calleeData: null, qos: null };
-  if (value === 'reject') return { action: 'reject' };
-  if (value === 'defer') return { action: 'defer' };
+  if (value === 'accept') return ACCEPT;
+  if (value === 'reject') return REJECT;
+  if (value === 'defer') return DEFER;
   if (typeof value !== 'object' || value === null || !('action' in value)) {
     return invalid(
       `the condition function returned ${describe(value)}; expected 'accept', 'reject', 'defer' or { action, calleeData?, qos? }`,
     );
   }
   const decision = value as { action: unknown; calleeData?: unknown; qos?: unknown };
-  if (decision.action === 'reject') return { action: 'reject' };
-  if (decision.action === 'defer') return { action: 'defer' };
+  if (decision.action === 'reject') return REJECT;
+  if (decision.action === 'defer') return DEFER;
   if (decision.action !== 'accept') {
     return invalid(`the decision's action is ${describe(decision.action)}; expected 'accept', 'reject' or 'defer'`);
   }

@@ -35,15 +35,12 @@ import type {
 import { DEFAULTS } from './types';
 import { WinsockError } from './errors';
 import { checkKnownKeys, checkLimit, checkMode, checkPort } from './validation';
-import { isThenable, normaliseDecision, reasonOf } from './decision';
+import { ACCEPT, DEFER, REJECT, isThenable, normaliseDecision, reasonOf } from './decision';
 import { PendingRequest } from './request';
 import { resolveProvider } from './providers';
 import { kOwner, type ErrorStyle, type WinsockSocket } from './socket';
 import { SocketFactory } from './make-socket';
 import { debug, debugEnabled } from './debug';
-
-const DEFER: ConditionVerdict = { action: 'defer' };
-const REJECT: ConditionVerdict = { action: 'reject' };
 
 /** A request that answered 'defer' (or a Promise) and waits at the head of the backlog. */
 interface Deferral {
@@ -494,7 +491,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       this.emitDrop(raw);
       return this.final(request, REJECT, 'maxConnections');
     }
-    if (!this.condition) return this.final(request, { action: 'accept', calleeData: null, qos: null }, 'no-condition');
+    if (!this.condition) return this.final(request, ACCEPT, 'no-condition');
 
     let result: unknown;
     try {
