@@ -43,7 +43,7 @@ interface WrkResult {
 }
 
 /** Runs wrk against `url` for `seconds`; resolves its parsed summary. */
-function runWrk(url: string, seconds: number, keepAlive: boolean): Promise<WrkResult> {
+export function runWrk(url: string, seconds: number, keepAlive: boolean): Promise<WrkResult> {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, ...(keepAlive ? [] : ['-H', 'Connection: close']), url];
   return new Promise((resolve, reject) => {
     const child = spawn(WRK, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -6,6 +6,8 @@
 //   accept: sequential connect -> condition -> accept -> close (conn/s)
 //   bulk-libuv, accept-libuv: the same on the hand-off data path (Node's
 //           own TCP handle), on the provider directly
+//   accept-server, accept-client: the accept case with winsock2 at one end
+//           only (node's net at the other), to tell the two ends' shares apart
 // A warm-up pair, then pairs in alternating order; medians are reported.
 const net = require('node:net');
 const path = require('node:path');
@@ -354,6 +356,47 @@ async function acceptWinsock(provider) {
   return ACCEPTS / s;
 }
 
+// ---- each end alone (the accept gap split by side) ----
+
+async function acceptServerOnly() {
+  // winsock2's server (the facade, its condition) with node's own client.
+  let decided = 0;
+  const server = ws.createServer({
+    provider: 'native',
+    condition: (req) => {
+      decided++;
+      return req.callerId.address ? 'accept' : 'reject';
+    },
+  });
+  server.on('connection', (s) => s.destroy());
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ACCEPTS; i++) {
+    const c = net.connect(port, '127.0.0.1');
+    await once(c, 'connect');
+    c.destroy();
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  await server.close();
+  if (decided < ACCEPTS * 0.9) throw new Error(`condition ran ${decided} times`);
+  return ACCEPTS / s;
+}
+
+async function acceptClientOnly() {
+  // node's own server with winsock2's client (the facade's connect()).
+  const server = net.createServer((s) => s.destroy());
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const port = server.address().port;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < ACCEPTS; i++) {
+    const c = await ws.connect({ provider: 'native', port, host: '127.0.0.1' });
+    c.destroy();
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  await new Promise((r) => server.close(r));
+  return ACCEPTS / s;
+}
+
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -404,6 +447,10 @@ async function compare(name, a, b, unit) {
     rows.push(await compare('accept with JS condition', () => acceptWinsock('native'), acceptNet, 'conn/s'));
   if (cases.includes('accept-libuv'))
     rows.push(await compare('accept, JS condition, hand-off', acceptLibuv, acceptNet, 'conn/s'));
+  if (cases.includes('accept-server'))
+    rows.push(await compare('accept: winsock2 server only', acceptServerOnly, acceptNet, 'conn/s'));
+  if (cases.includes('accept-client'))
+    rows.push(await compare('accept: winsock2 client only', acceptClientOnly, acceptNet, 'conn/s'));
   console.log(JSON.stringify({ node: process.version, pairs: PAIRS, rows }));
 })().catch((e) => {
   console.error(e);

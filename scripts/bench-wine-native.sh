@@ -4,7 +4,8 @@
 # with scheduling; compare only within one setting).
 #   npm run build:win-cross && npm run build:test && bash scripts/bench-wine-native.sh
 # Env: BENCH_PAIRS (5), BENCH_BULK_MIB (256), BENCH_ACCEPTS (1000),
-#      BENCH_CASES (bulk,bulk-libuv,accept,accept-libuv; also bulk-handle),
+#      BENCH_CASES (bulk,bulk-libuv,accept,accept-libuv; also bulk-handle,
+#      accept-server, accept-client),
 #      BENCH_CPUS (0; "" = no pinning).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
