@@ -78,8 +78,12 @@ export function endSetup(socket: Socket): void {
   const watched = socket as WatchedSocket;
   if (watched[kSetup] === undefined) return;
   watched[kSetup] = undefined;
-  // Whichever were added (watchSetup's four, or watchConnect's three): removing one absent is a no-op.
-  socket.removeListener('readable', onReadable);
+  // Whichever were added (watchSetup's four, or watchConnect's three).
+  // Removing an absent listener is a no-op, except 'readable': a Readable
+  // then schedules updateReadableListening on the next tick regardless (a
+  // tick per connect, and it resets `readableFlowing` of a socket paused
+  // meanwhile to null), so only a 'readable' listener really added goes.
+  if (socket.listenerCount('readable', onReadable) > 0) socket.removeListener('readable', onReadable);
   socket.removeListener('end', onEnd);
   socket.removeListener('error', onError);
   socket.removeListener('close', onClose);
