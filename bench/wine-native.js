@@ -315,26 +315,18 @@ async function acceptLibuv() {
 
 // ---- accept rate (a JS decision per connection) ----
 
-async function acceptNet() {
+// Servers resolve { port, close(), decided() }; clients connect once and close.
+async function netServer() {
   let decided = 0;
   const server = net.createServer((s) => {
     decided += s.remoteAddress ? 1 : 0;
     s.destroy();
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const port = server.address().port;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ACCEPTS; i++) {
-    const c = net.connect(port, '127.0.0.1');
-    await once(c, 'connect');
-    c.destroy();
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  await new Promise((r) => server.close(r));
-  return ACCEPTS / s;
+  return { port: server.address().port, close: () => new Promise((r) => server.close(r)), decided: () => decided };
 }
 
-async function acceptWinsock(provider) {
+async function winsockServer(provider) {
   let decided = 0;
   const server = ws.createServer({
     provider,
@@ -345,57 +337,39 @@ async function acceptWinsock(provider) {
   });
   server.on('connection', (s) => s.destroy());
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { port, close: () => server.close(), decided: () => decided };
+}
+
+async function netClient(port) {
+  const c = net.connect(port, '127.0.0.1');
+  await once(c, 'connect');
+  c.destroy();
+}
+
+async function winsockClient(provider, port) {
+  const c = await ws.connect({ provider, port, host: '127.0.0.1' });
+  c.destroy();
+}
+
+async function acceptRate(startServer, connectOnce) {
+  const server = await startServer();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ACCEPTS; i++) {
-    const c = await ws.connect({ provider, port, host: '127.0.0.1' });
-    c.destroy();
-  }
+  for (let i = 0; i < ACCEPTS; i++) await connectOnce(server.port);
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   await server.close();
-  if (decided < ACCEPTS * 0.9) throw new Error(`condition ran ${decided} times`);
+  if (server.decided() < ACCEPTS * 0.9) throw new Error(`condition ran ${server.decided()} times`);
   return ACCEPTS / s;
 }
 
-// ---- each end alone (the accept gap split by side) ----
-
-async function acceptServerOnly() {
-  // winsock2's server (the facade, its condition) with node's own client.
-  let decided = 0;
-  const server = ws.createServer({
-    provider: 'native',
-    condition: (req) => {
-      decided++;
-      return req.callerId.address ? 'accept' : 'reject';
-    },
-  });
-  server.on('connection', (s) => s.destroy());
-  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ACCEPTS; i++) {
-    const c = net.connect(port, '127.0.0.1');
-    await once(c, 'connect');
-    c.destroy();
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  await server.close();
-  if (decided < ACCEPTS * 0.9) throw new Error(`condition ran ${decided} times`);
-  return ACCEPTS / s;
-}
-
-async function acceptClientOnly() {
-  // node's own server with winsock2's client (the facade's connect()).
-  const server = net.createServer((s) => s.destroy());
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const port = server.address().port;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ACCEPTS; i++) {
-    const c = await ws.connect({ provider: 'native', port, host: '127.0.0.1' });
-    c.destroy();
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  await new Promise((r) => server.close(r));
-  return ACCEPTS / s;
-}
+const acceptNet = () => acceptRate(netServer, netClient);
+const acceptWinsock = (provider) =>
+  acceptRate(
+    () => winsockServer(provider),
+    (port) => winsockClient(provider, port),
+  );
+// Each end alone (the accept gap split by side): winsock2 at one end, node's net at the other.
+const acceptServerOnly = () => acceptRate(() => winsockServer('native'), netClient);
+const acceptClientOnly = () => acceptRate(netServer, (port) => winsockClient('native', port));
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
