@@ -135,7 +135,10 @@ async function open(request: ConnectRequest): Promise<WinsockSocket> {
       ...(request.callerData === undefined ? {} : { callerData: request.callerData }),
     });
   } catch (e) {
-    if (e instanceof WinsockError && nothingListening(e)) {
+    // native: the refusal may come from Node's own connect (libuv's ConnectEx on
+    // the hand-off path), yet under SO_CONDITIONAL_ACCEPT a rejected SYN and a
+    // closed port look alike there: never "nothing listening" (below: both).
+    if (e instanceof WinsockError && effective !== 'native' && nothingListening(e)) {
       throw new WinsockError('WSAECONNREFUSED', 'WSAConnect', {
         cause: e.cause,
         detail: `nothing is listening at ${where} (the TCP connect itself was refused)`,
