@@ -454,6 +454,33 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
     assert.deepEqual(calls, ['connect']);
   });
 
+  it('an IPv6 connect on this path opens an AF_INET6 SOCKET and reaches ::1', async function () {
+    const events: Events = { connections: [], errors: [] };
+    let listener: ProviderListener;
+    try {
+      listener = await provider.listen({ ...baseListen, host: '::1' }, callbacksFor(events));
+    } catch (err) {
+      // No IPv6 loopback on this host: pending with the reason, never a pass.
+      pendingBecause(this, `no IPv6 loopback to listen on here: ${(err as Error).message}`);
+    }
+    listeners.push(listener);
+    const calls: number[] = [];
+    const spy = Object.create(provider.addon) as typeof provider.addon;
+    spy.openSocket = (family): number => {
+      calls.push(family);
+      return provider.addon.openSocket(family);
+    };
+    const mod = nativeModule();
+    const p = new mod.NativeProvider(spy, { path: 'libuv', reason: 'this test' });
+    const client = asNet(await p.connect({ ...baseConnect, host: '::1', port: listener.address.port }));
+    sockets.push(client.socket);
+    assert.deepEqual(calls, [6]);
+    assert.equal(client.socket.remoteAddress, '::1');
+    assert.equal(client.socket.remoteFamily, 'IPv6');
+    await waitFor(() => events.connections.length === 1);
+    sockets.push(asNet(events.connections[0]).socket);
+  });
+
   it('a refused, aborted or timed-out connect on this path is a WinsockError and closes its SOCKET once', async function () {
     // A port nobody listens on: bind one, close it.
     const probe = net.createServer();
