@@ -492,6 +492,12 @@ describe("native hand-off to Node's TCP handle (win32 only: run under Wine with 
       assert.equal(err.syscall, 'WSAConnect');
       return true;
     });
+    // A port net's connect() refuses synchronously (the facade checks ports first; the provider must not leak on one).
+    await assert.rejects(provider.connect({ ...baseConnect, port: 70000 }), (err: WinsockError) => {
+      assert.equal(err.code, 'WSAEINVAL');
+      return true;
+    });
+    assert.equal(provider.handleCount(), baseline, 'the SOCKET of a connect that never started is closed');
     const aborted = new AbortController();
     const { port } = await listen();
     const pending = provider.connect({ ...baseConnect, port, signal: aborted.signal });

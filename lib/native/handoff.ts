@@ -133,7 +133,13 @@ export function connectOver(addon: NativeAddon, options: net.TcpNetConnectOpts):
   } catch (err) {
     throw toWinsockError(err, 'WSASocketW');
   }
-  return adoptSocket(addon, socket, false).connect(options);
+  const adopted = adoptSocket(addon, socket, false);
+  try {
+    return adopted.connect(options);
+  } catch (err) {
+    adopted.destroy(); // Node's handle owns the SOCKET now: it closes it, once
+    throw WinsockError.fromNodeError(err, 'WSAConnect', 'WSAEINVAL');
+  }
 }
 
 /**
