@@ -31,6 +31,9 @@ if [ ! -f prebuilds/win32-x64/node.napi.node ]; then
 fi
 if [ "${WINSOCK2_SKIP_BUILD:-}" != "1" ]; then
   npx tsc -p tsconfig.test.json
+  # dist/ too: the CLI tests run bin/winsock2.js, which loads dist/ (a stale
+  # dist/ once made them pass on an older CLI than the library under test).
+  npm run build --silent
 fi
 
 results="$root/.cache/test-wine"
