@@ -61,12 +61,8 @@ class Connecting extends ConnectAttempt implements SetupPhase {
   }
 
   connect(): void {
-    if (this.deps.connection === undefined) {
-      this.succeed(netConnection(this.socket));
-    } else {
-      endSetup(this.socket);
-      this.succeed(this.deps.connection(this.socket));
-    }
+    endSetup(this.socket);
+    this.succeed((this.deps.connection ?? netConnection)(this.socket));
   }
 
   protected discard(): void {
