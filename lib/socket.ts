@@ -116,6 +116,19 @@ export interface WinsockSocket {
   emit(event: string | symbol, ...args: unknown[]): boolean;
 }
 
+// net.Socket's own methods, read once. `net` is an esModuleInterop namespace:
+// each member is a getter doing a keyed load shared by every such namespace
+// (megamorphic), which read on every write cost ~1,900 instructions per
+// ping-pong round trip (npm run bench:instructions, docs/performance.md).
+const netSocketConnect = Reflect.get(net.Socket.prototype, 'connect') as (
+  this: net.Socket,
+  ...args: unknown[]
+) => net.Socket;
+const netSocketWrite = Reflect.get(net.Socket.prototype, 'write') as (this: net.Socket, ...args: unknown[]) => boolean;
+const netSocketFinal = (
+  net.Socket.prototype as unknown as { _final: (this: net.Socket, callback: (error?: Error | null) => void) => void }
+)._final;
+
 /**
  * A connected socket of any provider: a `net.Socket` with Winsock's teardown
  * on top. `new WinsockSocket()` is a plain TCP socket that connects as
@@ -258,10 +271,7 @@ export class WinsockSocket extends net.Socket {
     const shutdown = this[kInfo].sendDisconnect;
     const handle = (this as unknown as { _handle: unknown })._handle;
     if (shutdown === undefined || handle === null || handle === undefined) {
-      (net.Socket.prototype as unknown as { _final(cb: (error?: Error | null) => void): void })._final.call(
-        this,
-        callback,
-      );
+      netSocketFinal.call(this, callback);
       return;
     }
     try {
@@ -298,7 +308,7 @@ export class WinsockSocket extends net.Socket {
       });
       return false;
     }
-    return (net.Socket.prototype.write as (...args: unknown[]) => boolean).call(this, chunk, encoding, callback);
+    return netSocketWrite.call(this, chunk, encoding, callback);
   }
 
   /**
@@ -373,14 +383,9 @@ function toWinsockError(err: Error): WinsockError {
  * writeAfterFIN on a socket connecting again), which would hide ours:
  * put ours back in its place.
  */
-const netSocketConnect = Reflect.get(net.Socket.prototype, 'connect') as (
-  this: net.Socket,
-  ...args: unknown[]
-) => net.Socket;
-const netSocketWrite: unknown = Reflect.get(net.Socket.prototype, 'write');
 function connectKeepingWrite(this: WinsockSocket, ...args: unknown[]): WinsockSocket {
   netSocketConnect.apply(this, args);
-  if (Object.hasOwn(this, 'write') && (this as { write?: unknown }).write === netSocketWrite) {
+  if (Object.hasOwn(this, 'write') && (this as { write?: unknown }).write === (netSocketWrite as unknown)) {
     Reflect.set(this, 'write', Reflect.get(WinsockSocket.prototype, 'write'));
   }
   return this;

@@ -23,6 +23,7 @@
  * addon never closes a SOCKET it gave away.
  */
 import * as net from 'node:net';
+import { isIPv6 } from 'node:net';
 import { WinsockError } from '../errors';
 import type { HandleTracker } from '../tcp/tracker';
 import type { NativeAddon } from './addon';
@@ -129,7 +130,7 @@ export function handOver(addon: NativeAddon, socket: number, tracker: HandleTrac
 export function connectOver(addon: NativeAddon, options: net.TcpNetConnectOpts): net.Socket {
   let socket: number;
   try {
-    socket = addon.openSocket(net.isIPv6(options.host ?? '') ? 6 : 4);
+    socket = addon.openSocket(isIPv6(options.host ?? '') ? 6 : 4);
   } catch (err) {
     throw toWinsockError(err, 'WSASocketW');
   }

@@ -3,8 +3,8 @@
  * addon, i.e. the real ws2_32.dll. Policy (conditions, Promises, timeouts,
  * events) stays in the facade; this file maps calls and errors.
  */
-import * as dns from 'node:dns';
-import * as net from 'node:net';
+import { promises as dnsPromises } from 'node:dns';
+import { isIP, type Socket } from 'node:net';
 import type { Connection, ListenerCallbacks, NetConnection, Provider, ProviderConnectOptions, ProviderListenOptions, ProviderListener } from '../provider';
 import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
 import { WinsockError, createAbortError } from '../errors';
@@ -25,9 +25,9 @@ const IPPROTO_TCP = 6;
 /** A numeric address for `host` (the addon takes numeric hosts only). */
 async function resolveHost(host: string, syscall: string): Promise<string> {
   if (host === '') return '0.0.0.0';
-  if (net.isIP(host) !== 0) return host;
+  if (isIP(host) !== 0) return host;
   try {
-    const { address } = await dns.promises.lookup(host);
+    const { address } = await dnsPromises.lookup(host);
     return address;
   } catch (err) {
     throw WinsockError.fromNodeError(err, syscall, 'WSAHOST_NOT_FOUND');
@@ -43,14 +43,14 @@ function checkMode(mode: SocketMode, syscall: string): void {
 
 export class NativeProvider implements Provider {
   readonly name = 'native' as const;
-  /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their net.Socket's 'close'. */
+  /** SOCKETs handed to Node's TCP handle, from the accept (or detach) to their Socket's 'close'. */
   private readonly tracker = new HandleTracker();
   /** The one 'close' listener of every handed-over socket. */
   private readonly untrack = (): void => this.tracker.remove();
 
   /** `dataPath`: where sockets' bytes go (lib/native/handoff.ts chooseDataPath decides at load). */
   /** WSASendDisconnect for every handed-over socket of this provider (one function: their Winsock state is shared). */
-  private readonly shutdownSend: (socket: net.Socket) => void;
+  private readonly shutdownSend: (socket: Socket) => void;
 
   /** Connects on the 'libuv' data path: net's own connect over a SOCKET of ours (connectOver), settled as emulated's. */
   private readonly libuvConnect: EmulatedConnectDeps;
