@@ -25,6 +25,7 @@ import type { WinsockSocketEvents } from './socket-events';
 import { checkDataCarried } from './validation';
 import { toNetSocketError } from './net-errors';
 import { kUntracksOnDestroy, untrackSocket } from './tcp/tracker';
+import { declareSlots } from './tcp/slots';
 import { checkTimeout } from './socket-options';
 import { emulatedCapabilities } from './emulated/protocols';
 import { socketAddress } from './tcp/sockets';
@@ -145,6 +146,12 @@ export class WinsockSocket extends net.Socket {
     // (no copy of the options per socket).
     super(options);
     this[kInfo] = options?.winsock ?? PLAIN_TCP;
+    // Every slot filled later is made here, so the socket keeps its shape (lib/tcp/slots.ts).
+    (this as unknown as Record<symbol, unknown>)[kOwner] = undefined;
+    declareSlots(this);
+    // net's connect() puts a write of its own on the socket (connectKeepingWrite
+    // below): its slot too, holding the class's own write (a subclass's included).
+    Reflect.set(this, 'write', Reflect.get(Object.getPrototypeOf(this) as object, 'write'));
   }
 
   /** What this socket's provider can carry. */
@@ -386,7 +393,7 @@ function toWinsockError(err: Error): WinsockError {
 function connectKeepingWrite(this: WinsockSocket, ...args: unknown[]): WinsockSocket {
   netSocketConnect.apply(this, args);
   if (Object.hasOwn(this, 'write') && (this as { write?: unknown }).write === (netSocketWrite as unknown)) {
-    Reflect.set(this, 'write', Reflect.get(WinsockSocket.prototype, 'write'));
+    Reflect.set(this, 'write', Reflect.get(Object.getPrototypeOf(this) as object, 'write'));
   }
   return this;
 }

@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import type { NetConnection } from '../provider';
 import { emulatedCapabilities } from './protocols';
+import { kSetup } from '../tcp/slots';
 
 /** Where a socket's events go until it is accepted, refused, connected or given up. */
 export interface SetupPhase {
@@ -25,7 +26,6 @@ export interface SetupPhase {
 }
 
 /** The phase a socket's four setup listeners report to (the socket knows it: no closures per connection). */
-const kSetup = Symbol('winsock2.emulatedSetup');
 type WatchedSocket = Socket & { [kSetup]?: SetupPhase };
 
 // Four listeners shared by every socket: node:net calls them with the socket as `this`.

@@ -3,9 +3,9 @@
  * servers), for `Provider.handleCount()` and the leak tests built on it.
  */
 import type { Socket } from 'node:net';
+// The tracker a socket is counted by, on the socket itself: one shared 'close' listener serves every socket.
+import { kTracker } from './slots';
 
-/** The tracker a socket is counted by, on the socket itself: one shared 'close' listener serves every socket. */
-const kTracker = Symbol('winsock2.tracker');
 /**
  * Set on a socket class's prototype (WinsockSocket's) whose _destroy()
  * calls {@link untrackSocket}: its sockets need no 'close' listener, which
