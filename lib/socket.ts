@@ -25,7 +25,7 @@ import type { WinsockSocketEvents } from './socket-events';
 import { checkDataCarried } from './validation';
 import { toNetSocketError } from './net-errors';
 import { kUntracksOnDestroy, untrackSocket } from './tcp/tracker';
-import { declareSlots } from './tcp/slots';
+import { declareSlots, kOwner } from './tcp/slots';
 import { checkTimeout } from './socket-options';
 import { emulatedCapabilities } from './emulated/protocols';
 import { socketAddress } from './tcp/sockets';
@@ -147,7 +147,6 @@ export class WinsockSocket extends net.Socket {
     super(options);
     this[kInfo] = options?.winsock ?? PLAIN_TCP;
     // Every slot filled later is made here, so the socket keeps its shape (lib/tcp/slots.ts).
-    (this as unknown as Record<symbol, unknown>)[kOwner] = undefined;
     declareSlots(this);
     // net's connect() puts a write of its own on the socket (connectKeepingWrite
     // below): its slot too, holding the class's own write (a subclass's included).
@@ -426,15 +425,14 @@ export function adoptSocket(socket: net.Socket, info: SocketInfo): WinsockSocket
   // sockets adopted this way, where a property added after a prototype
   // change gives every socket a map of its own (~0.9 KB each, measured).
   adopted[kInfo] = info;
-  (adopted as unknown as Record<symbol, unknown>)[kOwner] = undefined;
+  declareSlots(adopted);
   // Sockets our providers construct are WinsockSockets already
   // (lib/node-internals.ts); only the fallback's net sockets change prototype.
   if (!(socket instanceof WinsockSocket)) Object.setPrototypeOf(socket, WinsockSocket.prototype);
   return adopted;
 }
 
-/** @internal The server that counts an accepted socket (set at adoption, so the socket's hidden class is shared). */
-export const kOwner: unique symbol = Symbol('winsock2.owner');
+export { kOwner } from './tcp/slots';
 
 /** @internal What counts a socket until it is destroyed or closed. */
 export interface SocketOwner {

@@ -22,14 +22,14 @@
  * handle owns it and closes it when the net.Socket is destroyed. The
  * addon never closes a SOCKET it gave away.
  */
-import * as net from 'node:net';
-import { isIPv6 } from 'node:net';
+import { isIPv6, Socket, type TcpNetConnectOpts } from 'node:net';
 import { WinsockError } from '../errors';
 import type { HandleTracker } from '../tcp/tracker';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
 import { TCP_SOCKET, tcpConstructor, uvError, type AcceptedSocketOptions, type TcpHandle } from '../node-internals';
 import { WinsockSocket } from '../socket';
+import { kNativeSocket } from '../tcp/slots';
 
 /** Where a native socket's bytes go: Node's TCP handle, or the addon's own overlapped I/O. */
 export type NativeDataPath = 'libuv' | 'addon';
@@ -42,13 +42,12 @@ export const DATA_PATH_VARIABLE = 'WINSOCK2_NATIVE_DATA';
  * Windows: its fd is -1), kept on the socket itself: a property costs an
  * idle connection less than a WeakMap entry.
  */
-const kSocket = Symbol('winsock2.SOCKET');
-type WithSocket = net.Socket & { [kSocket]?: number };
+type WithSocket = Socket & { [kNativeSocket]?: number };
 
 /** The SOCKET a handed-over socket was made from, while it is open (tests, diagnostics); else undefined. */
-export function socketOf(socket: net.Socket): number | undefined {
+export function socketOf(socket: Socket): number | undefined {
   const open = (socket as unknown as { _handle?: unknown })._handle;
-  return socket.destroyed || open === null || open === undefined ? undefined : (socket as WithSocket)[kSocket];
+  return socket.destroyed || open === null || open === undefined ? undefined : (socket as WithSocket)[kNativeSocket];
 }
 
 /**
@@ -59,7 +58,7 @@ export function socketOf(socket: net.Socket): number | undefined {
  * until net's connect() on it completes. On failure the SOCKET is closed
  * here, once, and a WinsockError thrown.
  */
-export function adoptSocket(addon: NativeAddon, socket: number, connected = true): net.Socket {
+export function adoptSocket(addon: NativeAddon, socket: number, connected = true): Socket {
   let handle: TcpHandle | null = null;
   try {
     handle = new (tcpConstructor())(TCP_SOCKET);
@@ -81,14 +80,14 @@ export function adoptSocket(addon: NativeAddon, socket: number, connected = true
     const options: AcceptedSocketOptions = connected
       ? { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true }
       : { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: false, manualStart: true };
-    const adopted: net.Socket = new WinsockSocket(options);
+    const adopted: Socket = new WinsockSocket(options);
     // TCP_NODELAY, the one default every winsock2 socket starts with, set
     // through net so that net's record of it agrees (setNoDelay(false) is
     // skipped while net believes it off). As net.Server does for its own
     // accepted sockets with noDelay: the constructor's option does not reach
     // a socket made from a handle.
     adopted.setNoDelay(true);
-    (adopted as WithSocket)[kSocket] = socket;
+    (adopted as WithSocket)[kNativeSocket] = socket;
     return adopted;
   } catch (err) {
     handle.close();  // closes the SOCKET, once
@@ -103,9 +102,9 @@ export function adoptSocket(addon: NativeAddon, socket: number, connected = true
  * 'close' listener (calls tracker.remove()): no closure per connection;
  * net emits 'close' once.
  */
-export function handOver(addon: NativeAddon, socket: number, tracker: HandleTracker, untrack: () => void): net.Socket {
+export function handOver(addon: NativeAddon, socket: number, tracker: HandleTracker, untrack: () => void): Socket {
   tracker.add();
-  let adopted: net.Socket;
+  let adopted: Socket;
   try {
     adopted = adoptSocket(addon, socket);
   } catch (err) {
@@ -127,7 +126,7 @@ export function handOver(addon: NativeAddon, socket: number, tracker: HandleTrac
  * counts the socket (a WinsockSocket counts itself out when destroyed).
  * Throws a WinsockError (the SOCKET, if any, closed once).
  */
-export function connectOver(addon: NativeAddon, options: net.TcpNetConnectOpts): net.Socket {
+export function connectOver(addon: NativeAddon, options: TcpNetConnectOpts): Socket {
   let socket: number;
   try {
     socket = addon.openSocket(isIPv6(options.host ?? '') ? 6 : 4);
@@ -148,9 +147,9 @@ export function connectOver(addon: NativeAddon, options: net.TcpNetConnectOpts):
  * (no data: TCP/IP carries none) on the socket's SOCKET while Node's handle
  * is open. One function per provider: the SOCKET is read from the socket.
  */
-export function sendDisconnectFor(addon: NativeAddon): (owner: net.Socket) => void {
+export function sendDisconnectFor(addon: NativeAddon): (owner: Socket) => void {
   return (owner) => {
-    const socket = (owner as WithSocket)[kSocket];
+    const socket = (owner as WithSocket)[kNativeSocket];
     const open = (owner as unknown as { _handle?: unknown })._handle;
     // Closed: the SOCKET value may already name another socket.
     if (socket === undefined || owner.destroyed || open === null || open === undefined) throw new WinsockError('WSAENOTSOCK', 'WSASendDisconnect');
@@ -176,10 +175,10 @@ export function selfTest(addon: NativeAddon): string | null {
     return `a loopback socket pair failed: ${(err as Error).message}`;
   }
   const [a, b, port] = pair;
-  let socket: net.Socket | null = null;
+  let socket: Socket | null = null;
   try {
     socket = adoptSocket(addon, a);
-    if (!(socket instanceof net.Socket)) return 'the adopted socket is not a net.Socket';
+    if (!(socket instanceof Socket)) return 'the adopted socket is not a net.Socket';
     const handle = (socket as unknown as { _handle?: { constructor?: { name?: string } } })._handle;
     if (handle?.constructor?.name !== 'TCP') return "the adopted socket's handle is not Node's TCP handle";
     if (socket.remoteAddress !== '127.0.0.1' || socket.remotePort !== port) {

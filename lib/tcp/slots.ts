@@ -1,7 +1,8 @@
 /**
- * The slots our modules keep on a net.Socket, keyed by symbols, and the one
- * place they are made: WinsockSocket's constructor declares every one, so a
- * socket keeps the shape it was constructed with.
+ * The slots our modules keep on a net.Socket, and the one place they are
+ * made: WinsockSocket's constructor (and the adoption of a socket net
+ * constructed) declares every one, so a socket keeps the shape it was
+ * constructed with.
  *
  * Why: a property added to an accepted socket after construction (a
  * tracker, a setup phase, net's cached `_peername`) moved it off its
@@ -10,16 +11,23 @@
  * ping-pong round trip (`npm run bench:instructions`, docs/performance.md).
  */
 
-/** The HandleTracker counting the socket (lib/tcp/tracker.ts). */
+/** The HandleTracker counting the socket (lib/tcp/tracker.ts): one shared 'close' listener serves every socket. */
 export const kTracker: unique symbol = Symbol('winsock2.tracker');
 
 /** The emulated provider's setup phase the socket reports to (lib/emulated/setup.ts). */
 export const kSetup: unique symbol = Symbol('winsock2.emulatedSetup');
 
-/** Gives a socket every slot above, and net's lazily cached `_peername`, empty. */
+/** The server that counts an accepted socket (lib/server.ts; counted out by the socket's destroy()). */
+export const kOwner: unique symbol = Symbol('winsock2.owner');
+
+/** The native provider's SOCKET under a handed-over socket, for WSASendDisconnect (lib/native/handoff.ts). */
+export const kNativeSocket: unique symbol = Symbol('winsock2.SOCKET');
+
+/** In this order, always; `_peername` is where net caches the peer's address. */
+const SLOTS: readonly PropertyKey[] = [kTracker, kSetup, kOwner, kNativeSocket, '_peername'];
+
+/** Gives a socket every slot above it does not have yet, empty (what it has already is kept). */
 export function declareSlots(socket: object): void {
-  const slots = socket as Record<symbol | string, unknown>;
-  slots[kTracker] = undefined;
-  slots[kSetup] = undefined;
-  slots['_peername'] = undefined;
+  const slots = socket as Record<PropertyKey, unknown>;
+  for (const key of SLOTS) if (!Object.hasOwn(slots, key)) slots[key] = undefined;
 }

@@ -3,7 +3,6 @@
  * servers), for `Provider.handleCount()` and the leak tests built on it.
  */
 import type { Socket } from 'node:net';
-// The tracker a socket is counted by, on the socket itself: one shared 'close' listener serves every socket.
 import { kTracker } from './slots';
 
 /**
