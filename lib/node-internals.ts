@@ -28,6 +28,12 @@
  *   against 17.7-18.2k, wrk -c32 on this machine), as V8 optimises code
  *   for objects that changed their prototype far worse.
  *
+ * - `TCPWrap#getpeername(out)` (fills `address`, `family`, `port`; 0 on
+ *   success) and net's cache of its result, `Socket#_peername`: the accept
+ *   hook asks the kernel once, into an object that already has those three
+ *   properties, where net's getters would make one property by property
+ *   from C++ and read `_handle` (a megamorphic load) five times.
+ *
  * Each is checked where it is used (tcpConstructor, acceptAsWinsockSockets);
  * a Node that changes any of them gets the public fallback, never a broken
  * first connection. WINSOCK2_ACCEPT_HOOK=off forces the fallback (tests).
@@ -85,6 +91,21 @@ export function uvError(errno: number, syscall: string): NodeJS.ErrnoException {
   return err;
 }
 
+/** What TCPWrap#getpeername fills in, and net caches as `_peername`. */
+interface PeerName {
+  address: string;
+  family: string;
+  port: number;
+}
+
+/** The peer of an accepted handle (getpeername), or null when the handle cannot say (the caller already left). */
+function peerOf(clientHandle: unknown): PeerName | null {
+  const handle = clientHandle as { getpeername?: (out: PeerName) => number };
+  if (typeof handle.getpeername !== 'function') return null;
+  const peer: PeerName = { address: '', family: '', port: 0 };
+  return handle.getpeername(peer) === 0 ? peer : null;
+}
+
 /** What net.Socket's constructor takes from net.Server for an accepted handle. */
 export interface AcceptedSocketOptions extends net.SocketConstructorOpts {
   handle: unknown;
@@ -140,7 +161,10 @@ export function acceptAsWinsockSockets<S extends net.Socket>(
       server.emit('error', uvError(status, 'accept'));
       return;
     }
+    const peer = peerOf(clientHandle);
     const socket = new Accepted({ handle: clientHandle, allowHalfOpen, pauseOnCreate, readable: true, writable: true });
+    // net's getters read the peer from here (and ask the kernel themselves when it is not set).
+    if (peer !== null) (socket as unknown as { _peername: PeerName })._peername = peer;
     if (noDelay) socket.setNoDelay(true);
     onSocket(socket, true);
   };

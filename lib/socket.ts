@@ -25,7 +25,7 @@ import type { WinsockSocketEvents } from './socket-events';
 import { checkDataCarried } from './validation';
 import { toNetSocketError } from './net-errors';
 import { kUntracksOnDestroy, untrackSocket } from './tcp/tracker';
-import { declareSlots, kOwner } from './tcp/slots';
+import { declareSlots, kOwner, makeSlots } from './tcp/slots';
 import { checkTimeout } from './socket-options';
 import { emulatedCapabilities } from './emulated/protocols';
 import { socketAddress } from './tcp/sockets';
@@ -147,10 +147,12 @@ export class WinsockSocket extends net.Socket {
     super(options);
     this[kInfo] = options?.winsock ?? PLAIN_TCP;
     // Every slot filled later is made here, so the socket keeps its shape (lib/tcp/slots.ts).
-    declareSlots(this);
+    makeSlots(this);
     // net's connect() puts a write of its own on the socket (connectKeepingWrite
-    // below): its slot too, holding the class's own write (a subclass's included).
-    Reflect.set(this, 'write', Reflect.get(Object.getPrototypeOf(this) as object, 'write'));
+    // below): its slot too, holding the class's own write (a subclass's
+    // included). new.target, not Object.getPrototypeOf (a runtime call).
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- a method slot, called as this socket's write
+    this.write = new.target.prototype.write;
   }
 
   /** What this socket's provider can carry. */
@@ -425,10 +427,12 @@ export function adoptSocket(socket: net.Socket, info: SocketInfo): WinsockSocket
   // sockets adopted this way, where a property added after a prototype
   // change gives every socket a map of its own (~0.9 KB each, measured).
   adopted[kInfo] = info;
-  declareSlots(adopted);
-  // Sockets our providers construct are WinsockSockets already
-  // (lib/node-internals.ts); only the fallback's net sockets change prototype.
-  if (!(socket instanceof WinsockSocket)) Object.setPrototypeOf(socket, WinsockSocket.prototype);
+  // Sockets our providers construct are WinsockSockets already, slots and all
+  // (lib/node-internals.ts); only the fallback's net sockets get them here.
+  if (!(socket instanceof WinsockSocket)) {
+    declareSlots(adopted);
+    Object.setPrototypeOf(socket, WinsockSocket.prototype);
+  }
   return adopted;
 }
 

@@ -13,12 +13,17 @@ export function socketAddress(address: string | undefined, port: number | undefi
   return { address: addr, port: port ?? 0, family: addr.includes(':') ? 'IPv6' : 'IPv4' };
 }
 
-/** The remote end of a socket, or null once node:net no longer knows it (already closed). */
+/**
+ * The remote end of a socket, or null once node:net no longer knows it
+ * (already closed). Each of net's getters runs its `_getpeername()`, whose
+ * `_handle` reads are megamorphic keyed loads: each getter is read once.
+ */
 export function remoteOf(socket: {
   remoteAddress?: string | undefined;
   remotePort?: number | undefined;
 }): SocketAddress | null {
-  return socket.remoteAddress === undefined ? null : socketAddress(socket.remoteAddress, socket.remotePort);
+  const address = socket.remoteAddress;
+  return address === undefined ? null : socketAddress(address, socket.remotePort);
 }
 
 /**
