@@ -195,7 +195,7 @@ export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
     listen(spec) {
       return listenLoopback(
         net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => {
-          track(s);
+          if (spec.count !== false) track(s);
           if (kind === 'passthrough') {
             if (admitted(spec.condition, s)) spec.onConnection(new SocketDuplex(s));
             return;

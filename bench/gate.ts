@@ -118,7 +118,7 @@ async function serve(impl: Impl, secure: boolean): Promise<{ port: number; close
         }),
     };
   }
-  const gate = await impl.listen({ condition: true, onConnection: (s) => target.emit('connection', s) });
+  const gate = await impl.listen({ condition: true, count: false, onConnection: (s) => target.emit('connection', s) });
   return {
     port: gate.port,
     close: async () => {

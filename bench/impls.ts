@@ -63,7 +63,7 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
             }
           : {}),
       });
-      server.on('connection', (s) => spec.onConnection(track(s)));
+      server.on('connection', (s) => spec.onConnection(spec.count === false ? s : track(s)));
       const { port } = await server.listen({ port: 0, host: HOST });
       return { port, close: () => server.close() };
     },

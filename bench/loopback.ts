@@ -34,6 +34,12 @@ export interface ServerSpec {
   /** Run benchCondition for every caller (winsock: as the WSAAccept condition). */
   condition: boolean;
   onConnection(socket: Duplex): void;
+  /**
+   * Count the server's sockets for handleCount() (default true). The gate
+   * cases do not: the server alone they are compared with counts nothing,
+   * and a 'close' listener per connection is not the gate's cost.
+   */
+  count?: boolean;
 }
 
 export interface BenchServer {
