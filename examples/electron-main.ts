@@ -46,6 +46,7 @@ export function startWinsockServer(app: ElectronAppLike, port = 0): Promise<Wins
   return app.whenReady().then(async () => {
     const api = http.createServer((_req, res) => res.end('hello from the main process\n'));
     server = createServer({
+      allowHalfOpen: true, // as http.Server's own listener (docs/ecosystem.md)
       condition: (req) =>
         req.callerId.address === '127.0.0.1' || req.callerId.address === '::1' ? 'accept' : 'reject',
     });

@@ -48,6 +48,7 @@ export async function startHttpGate(options: HttpGateOptions = {}): Promise<Http
   const perAddress = new Map<string, number>();
   const maxPerAddress = options.maxPerAddress ?? 16;
   const gate = createServer({
+    allowHalfOpen: true, // as http.Server's own listener (docs/ecosystem.md)
     ...(options.provider === undefined ? {} : { provider: options.provider }),
     ...(options.blockList === undefined ? {} : { blockList: options.blockList }),
     // WSAAccept's condition: runs before the connection is accepted.
