@@ -7,7 +7,13 @@
  * TCP/IP on Windows it carries no connect data, disconnect data or QOS, and
  * it is stream-oriented.
  */
-import { createServer as netCreateServer, type NetConnectOpts, type Server, type Socket } from 'node:net';
+import {
+  createServer as netCreateServer,
+  type NetConnectOpts,
+  type Server,
+  type Socket,
+  type TcpNetConnectOpts,
+} from 'node:net';
 import { WinsockError } from '../errors';
 import type { Provider } from '../provider';
 import type { SocketMode } from '../types';
@@ -34,8 +40,15 @@ export interface EmulatedProviderOptions {
  * is a net.Socket): a prototype changed afterwards makes V8 run net's and
  * http's code on it far slower (lib/node-internals.ts).
  */
-function connectWinsockSocket(options: NetConnectOpts): Socket {
-  return new WinsockSocket(options).connect(options);
+function connectWinsockSocket(options: TcpNetConnectOpts): Socket {
+  // Constructed without options, as HandleSocket is (lib/handle-socket.ts):
+  // net.Socket's copy of an options object costs hidden classes of its own
+  // per socket under Node 20. The provider's connect passes host, port,
+  // allowHalfOpen and noDelay; the last two are what the constructor reads.
+  const socket = new WinsockSocket();
+  socket.allowHalfOpen = options.allowHalfOpen === true;
+  if (options.noDelay === true) socket.setNoDelay(true);
+  return socket.connect(options);
 }
 
 /** TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED), on Windows or here. */
