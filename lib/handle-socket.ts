@@ -113,12 +113,17 @@ export class HandleSocket extends WinsockSocket {
     base: Omit<SocketInfo, 'callerData' | 'calleeData' | 'qos' | 'capabilities'>,
   ): SocketInfo {
     const qos: Qos | null = handle.qos ?? null;
+    // A literal of fixed shape, in make-socket.ts's order, not a spread of
+    // `base` (lib/service-flags.ts copyCapabilities says why).
     return {
-      ...base,
       capabilities: handle.capabilities,
       callerData: handle.callerData,
       calleeData: handle.calleeData,
       qos,
+      mode: base.mode,
+      maxDisconnectData: base.maxDisconnectData,
+      errors: base.errors,
+      sendDisconnect: base.sendDisconnect,
     };
   }
 

@@ -74,6 +74,24 @@ export function decodeProtocol(entry: RawProtocolEntry): ProtocolInfo {
 }
 
 /** Capabilities of a socket whose provider is described by `info`. */
+/**
+ * A copy of `c` as a fixed-shape literal. Not `{ ...c }`: under Node 20's V8
+ * every spread copy gets a hidden class of its own, and every later load
+ * from it misses the inline caches (docs/performance.md).
+ */
+export function copyCapabilities(c: Capabilities): Capabilities {
+  return {
+    provider: c.provider,
+    protocol: c.protocol,
+    connectData: c.connectData,
+    disconnectData: c.disconnectData,
+    qos: c.qos,
+    gracefulClose: c.gracefulClose,
+    messageOriented: c.messageOriented,
+    conditionalAccept: c.conditionalAccept,
+  };
+}
+
 export function capabilitiesOf(provider: ProviderName, info: ProtocolInfo, conditionalAccept: boolean): Capabilities {
   return {
     provider,

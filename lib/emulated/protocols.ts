@@ -4,7 +4,7 @@
  * them (0x20066), so code that reads capabilities sees on Linux what it will
  * see on Windows: no connect data, no disconnect data, no QOS.
  */
-import { capabilitiesOf, decodeProtocol, XP1, type RawProtocolEntry } from '../service-flags';
+import { capabilitiesOf, copyCapabilities, decodeProtocol, XP1, type RawProtocolEntry } from '../service-flags';
 import type { Capabilities, ProtocolInfo } from '../types';
 
 /** szProtocol of Windows' TCP over IPv4 entry. */
@@ -56,5 +56,5 @@ const CAPS = capabilitiesOf('emulated', decodeProtocol(ENTRIES[0] as RawProtocol
 
 /** A fresh object each time: callers may hand it to users, who may mutate it. */
 export function emulatedCapabilities(): Capabilities {
-  return { ...CAPS };
+  return copyCapabilities(CAPS);
 }

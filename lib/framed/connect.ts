@@ -175,7 +175,7 @@ class Connecting extends ConnectAttempt implements Handshake {
       calleeData: verdict.calleeData,
       qos: verdict.qos,
       leftover: step.end < chunk.length ? chunk.subarray(step.end) : null,
-      ...(remoteAddress ? { remoteAddress } : {}),
+      remoteAddress,
     });
     this.succeed(this.handle);
   }

@@ -192,7 +192,8 @@ abstract class PreambleDecoder<T> {
 
   /** Feeds `chunk[start..]`. After 'done' or 'error' the decoder keeps answering the same. */
   feed(chunk: Buffer, start = 0): PreambleStep<T> {
-    if (this.finished) return this.finished.state === 'done' ? { ...this.finished, end: start } : this.finished;
+    const finished = this.finished;
+    if (finished) return finished.state === 'done' ? { state: 'done', value: finished.value, end: start } : finished;
     let pos = start;
     while (this.headerFill < PREAMBLE_SIZE) {
       if (pos >= chunk.length) return MORE;

@@ -3,7 +3,7 @@
  * flags are the real XP1_* bits, so the framed entries decode through the
  * same code as the native WSAEnumProtocolsW output.
  */
-import { capabilitiesOf, decodeProtocol, XP1, type RawProtocolEntry } from '../service-flags';
+import { capabilitiesOf, copyCapabilities, decodeProtocol, XP1, type RawProtocolEntry } from '../service-flags';
 import type { Capabilities, ProtocolInfo, SocketMode } from '../types';
 import { PROTOCOL_VERSION } from './frames';
 
@@ -73,5 +73,5 @@ const MESSAGE_CAPS = capabilitiesOf('framed', decodeProtocol(ENTRIES[2] as RawPr
 
 /** A fresh object each time: callers may hand it to users, who may mutate it. */
 export function framedCapabilities(mode: SocketMode): Capabilities {
-  return { ...(mode === 'message' ? MESSAGE_CAPS : STREAM_CAPS) };
+  return copyCapabilities(mode === 'message' ? MESSAGE_CAPS : STREAM_CAPS);
 }
