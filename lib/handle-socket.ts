@@ -87,24 +87,22 @@ export class HandleSocket extends WinsockSocket {
       port: remote.port,
       family: remote.family,
     };
-    const receiver: HandleReceiver = {
-      onData: (chunk) => {
-        this.bytesIn += chunk.length;
-        if (this.idleTimer !== null) this.idleTimer.refresh();
-        return this.push(chunk);
-      },
-      onEnd: (data) => this.onRemoteEnd(data),
-      onError: (error) => {
-        debug('socket %s:%d error %s', remote.address, remote.port, error.code);
-        this.destroy(error);
-      },
-    };
-    handle.attach(receiver);
+    handle.attach(new Receiver(this));
     // Read ahead as net.Socket does from its 'connect': fill the readable buffer up to its highWaterMark.
     // On the next turn of the loop, as libuv's reads come: whoever got this socket has had its chance to listen for 'error'.
-    setImmediate(() => {
-      if (!this.destroyed) this.read(0);
-    });
+    setImmediate(readAhead, this);
+  }
+
+  /** @internal Receiver's onData: bytes from the provider. */
+  received(chunk: Buffer): boolean {
+    this.bytesIn += chunk.length;
+    if (this.idleTimer !== null) this.idleTimer.refresh();
+    return this.push(chunk);
+  }
+
+  /** @internal Receiver's onEnd. */
+  remoteEnd(data: Buffer | null): void {
+    this.onRemoteEnd(data);
   }
 
   /** @internal The handle this socket's info came from (callee data, QOS): read once at attach. */
@@ -439,4 +437,26 @@ function toChunk(chunk: unknown, encoding: BufferEncoding | 'buffer'): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   return Buffer.from(String(chunk), encoding === 'buffer' ? 'utf8' : encoding);
+}
+
+/**
+ * What a provider's handle reports to: one small object per socket with its
+ * methods on the prototype (three closures per socket before).
+ */
+class Receiver implements HandleReceiver {
+  constructor(private readonly socket: HandleSocket) {}
+  onData(chunk: Buffer): boolean {
+    return this.socket.received(chunk);
+  }
+  onEnd(data: Buffer | null): void {
+    this.socket.remoteEnd(data);
+  }
+  onError(error: WinsockError): void {
+    debug('socket %s:%d error %s', this.socket.remoteAddress, this.socket.remotePort, error.code);
+    this.socket.destroy(error);
+  }
+}
+
+function readAhead(socket: HandleSocket): void {
+  if (!socket.destroyed) socket.read(0);
 }
