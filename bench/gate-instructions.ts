@@ -19,6 +19,8 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { parseArgs as parseCommandLine } from 'node:util';
+import { callgrindArgs, collectedInstructions } from './callgrind';
 import { GATE_STEPS } from './gate-servers';
 import { HOST } from './loopback';
 
@@ -40,21 +42,31 @@ function usage(message: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { steps: ['plain', 'gate+cond'], warm: 8000, from: 500, to: 2500, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) usage(`${arg ?? ''} needs a value`);
-      return v;
-    };
-    if (arg === '--steps') o.steps = value().split(',');
-    else if (arg === '--warm') o.warm = Number(value());
-    else if (arg === '--from') o.from = Number(value());
-    else if (arg === '--to') o.to = Number(value());
-    else if (arg === '--out') o.out = value();
-    else usage(`unknown argument ${arg ?? ''}`);
+  // Node's own parser (util.parseArgs): unknown options and missing values are its errors.
+  let values: { steps?: string; warm?: string; from?: string; to?: string; out?: string };
+  try {
+    ({ values } = parseCommandLine({
+      args: argv,
+      options: {
+        steps: { type: 'string' },
+        warm: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        out: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    usage(err instanceof Error ? err.message : String(err));
   }
+  const o: Options = {
+    steps: values.steps?.split(',') ?? ['plain', 'gate+cond'],
+    warm: Number(values.warm ?? 8000),
+    from: Number(values.from ?? 500),
+    to: Number(values.to ?? 2500),
+    out: values.out ?? null,
+  };
   for (const s of o.steps) if (!(s in GATE_STEPS)) usage(`unknown step ${s}`);
   if (![o.warm, o.from, o.to].every(Number.isInteger) || o.warm < 0 || o.from < 0 || o.to <= o.from) {
     usage('--warm, --from and --to must be integers with 0 <= from < to');
@@ -87,15 +99,7 @@ function requests(port: number, n: number): Promise<void> {
 
 /** User-space instructions of a server process of `step` that served `n` requests (callgrind's "Collected"). */
 function count(step: string, n: number): Promise<number> {
-  const serve = path.join(__dirname, 'gate-serve.js');
-  const args = [
-    '--tool=callgrind',
-    '--callgrind-out-file=/dev/null',
-    process.execPath,
-    '--single-threaded',
-    serve,
-    step,
-  ];
+  const args = callgrindArgs(path.join(__dirname, 'gate-serve.js'), step);
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -121,12 +125,12 @@ function count(step: string, n: number): Promise<number> {
       reject(e.code === 'ENOENT' ? new Error('valgrind not found (apt-get install valgrind)') : e);
     });
     child.once('close', (code) => {
-      const m = /Collected : (\d+)/.exec(err);
-      if (code !== 0 || !m?.[1]) {
+      const collected = collectedInstructions(err);
+      if (code !== 0 || collected === null) {
         reject(new Error(`${step} x${n}: valgrind exited ${String(code)}\n${err.slice(-2000)}`));
         return;
       }
-      resolve(Number(m[1]));
+      resolve(collected);
     });
   });
 }

@@ -23,6 +23,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { callgrindArgs, collectedInstructions } from './callgrind';
 import { CASES } from './cases';
 import { isProvider, PROVIDERS, type ProviderName } from './loopback';
 
@@ -101,19 +102,7 @@ function parseArgs(argv: string[]): Options {
 
 /** User-space instructions of one process running `caseId` `runs` times on `side` (callgrind's "Collected"). */
 function count(caseId: string, side: string, runs: number, provider: ProviderName): Promise<number> {
-  const profile = path.join(__dirname, 'profile.js');
-  const args = [
-    '--tool=callgrind',
-    '--callgrind-out-file=/dev/null',
-    process.execPath,
-    '--single-threaded',
-    profile,
-    caseId,
-    side,
-    String(runs),
-    '--provider',
-    provider,
-  ];
+  const args = callgrindArgs(path.join(__dirname, 'profile.js'), caseId, side, String(runs), '--provider', provider);
   return new Promise((resolve, reject) => {
     const child = spawn('valgrind', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -124,12 +113,12 @@ function count(caseId: string, side: string, runs: number, provider: ProviderNam
       reject(e.code === 'ENOENT' ? new Error('valgrind not found (apt-get install valgrind)') : e);
     });
     child.once('close', (code) => {
-      const m = /Collected : (\d+)/.exec(err);
-      if (code !== 0 || !m?.[1]) {
+      const collected = collectedInstructions(err);
+      if (code !== 0 || collected === null) {
         reject(new Error(`${caseId} ${side} x${runs}: valgrind exited ${String(code)}\n${err.slice(-2000)}`));
         return;
       }
-      resolve(Number(m[1]));
+      resolve(collected);
     });
   });
 }
