@@ -100,11 +100,6 @@ export class HandleSocket extends WinsockSocket {
     return this.push(chunk);
   }
 
-  /** @internal Receiver's onEnd. */
-  remoteEnd(data: Buffer | null): void {
-    this.onRemoteEnd(data);
-  }
-
   /** @internal The handle this socket's info came from (callee data, QOS): read once at attach. */
   static infoOf(
     handle: SocketHandle,
@@ -315,7 +310,8 @@ export class HandleSocket extends WinsockSocket {
     });
   }
 
-  private onRemoteEnd(data: Buffer | null): void {
+  /** @internal Receiver's onEnd: the peer shut down its sending side. */
+  onRemoteEnd(data: Buffer | null): void {
     if (this.remoteEnded) return;
     this.disconnectData = data;
     if (this.mode === 'message') {
@@ -449,7 +445,7 @@ class Receiver implements HandleReceiver {
     return this.socket.received(chunk);
   }
   onEnd(data: Buffer | null): void {
-    this.socket.remoteEnd(data);
+    this.socket.onRemoteEnd(data);
   }
   onError(error: WinsockError): void {
     debug('socket %s:%d error %s', this.socket.remoteAddress, this.socket.remotePort, error.code);

@@ -25,7 +25,7 @@ import type {
   RawRequest,
 } from '../provider';
 import type { Capabilities, SocketAddress } from '../types';
-import { abortSocket, copyAddress, remoteOf, socketAddress } from '../tcp/sockets';
+import { abortSocket, remoteOf, socketAddress } from '../tcp/sockets';
 import {
   encodeVerdict,
   HelloDecoder,
@@ -490,8 +490,9 @@ export class FramedListener implements ProviderListener {
       qos: verdict.qos,
       leftover: null,
       // Copies: the request's objects are the application's to keep (and change).
-      localAddress: copyAddress(request.calleeId),
-      remoteAddress: entry.remote ? copyAddress(entry.remote) : undefined,
+      // socketAddress, not `{ ...a }`: a spread copy gets a hidden class of its own under Node 20.
+      localAddress: socketAddress(request.calleeId.address, request.calleeId.port),
+      remoteAddress: entry.remote ? socketAddress(entry.remote.address, entry.remote.port) : undefined,
     });
     debug('framed: accepted %s:%d', request.callerId.address, request.callerId.port);
     this.callbacks.connection(handle, request);

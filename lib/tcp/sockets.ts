@@ -14,14 +14,6 @@ export function socketAddress(address: string | undefined, port: number | undefi
 }
 
 /**
- * A copy of an address as a fixed-shape literal. Not `{ ...a }`: under Node
- * 20's V8 every spread copy gets a hidden class of its own (lib/service-flags.ts).
- */
-export function copyAddress(a: SocketAddress): SocketAddress {
-  return { address: a.address, port: a.port, family: a.family };
-}
-
-/**
  * The remote end of a socket, or null once node:net no longer knows it
  * (already closed). Each of net's getters runs its `_getpeername()`, whose
  * `_handle` reads are megamorphic keyed loads: each getter is read once.
