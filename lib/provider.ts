@@ -152,6 +152,15 @@ export interface SocketHandle {
   setKeepAlive?(enable: boolean, delayMs: number): void;
   /** Starts delivery; called once, before readStart(). */
   attach(receiver: HandleReceiver): void;
+  /**
+   * True when a readStart() now would deliver nothing before the loop's
+   * next turn: no bytes, end or failure already held. The facade then
+   * starts reading at once, as net.Socket does for a connected handle;
+   * otherwise (or without this method) it starts on the next turn, so
+   * whoever gets the socket from a promise can listen for 'end' and
+   * 'error' first.
+   */
+  quiet?(): boolean;
   readStart(): void;
   readStop(): void;
   /**

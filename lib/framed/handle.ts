@@ -265,6 +265,11 @@ export class FramedHandle implements SocketHandle, FrameSink {
     if (failure && this.recvState === 'failed') process.nextTick(() => receiver.onError(failure));
   }
 
+  quiet(): boolean {
+    // A paused socket may hold bytes or an end node:net has not handed over yet.
+    return this.stash.length === 0 && !this.peerEnded && !this.socketPaused && this.recvState === 'open';
+  }
+
   readStart(): void {
     this.reading = true;
     this.process();

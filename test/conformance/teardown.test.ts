@@ -186,6 +186,25 @@ forEachProvider('teardown', (provider) => {
     assert.equal(await peer.recvDisconnect(), null);
   });
 
+  // The socket reads ahead from the moment it exists; what has already come
+  // (framed: the verdict's chunk may carry the first bytes, and the end follows
+  // at once) must still wait for listeners attached after `await connect()`.
+  for (const [what, reply] of [
+    ['bytes and its end', 'hello'],
+    ['only its end', ''],
+  ] as const) {
+    it(`a server that sends ${what} the moment it accepts: the caller, listening after await connect(), reads it all and its end`, async function () {
+      const { server, port } = await listen(provider, { allowHalfOpen: false });
+      server.on('connection', (s: WinsockSocket) => {
+        own(s).end(reply);
+      });
+      for (let i = 0; i < 10; i++) {
+        const client = own(await connect({ provider, port }));
+        assert.equal((await readAll(client)).toString(), reply);
+      }
+    });
+  }
+
   it("allowHalfOpen false (net's default): the peer's end ends the local side too, and the socket closes", async function () {
     const { client, peer } = await pair(provider, false);
     const clientGot = readAll(client);
