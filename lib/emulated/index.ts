@@ -17,6 +17,7 @@ import {
 import { WinsockError } from '../errors';
 import type { Provider } from '../provider';
 import type { SocketMode } from '../types';
+import { connectSocket } from '../tcp/sockets';
 import { HandleTracker } from '../tcp/tracker';
 import { WinsockSocket } from '../socket';
 import { connectEmulated } from './connect';
@@ -41,14 +42,7 @@ export interface EmulatedProviderOptions {
  * http's code on it far slower (lib/node-internals.ts).
  */
 function connectWinsockSocket(options: TcpNetConnectOpts): Socket {
-  // Constructed without options, as HandleSocket is (lib/handle-socket.ts):
-  // net.Socket's copy of an options object costs hidden classes of its own
-  // per socket under Node 20. The provider's connect passes host, port,
-  // allowHalfOpen and noDelay; the last two are what the constructor reads.
-  const socket = new WinsockSocket();
-  socket.allowHalfOpen = options.allowHalfOpen === true;
-  if (options.noDelay === true) socket.setNoDelay(true);
-  return socket.connect(options);
+  return connectSocket(new WinsockSocket(), options);
 }
 
 /** TCP/IP is not message-oriented (no XP1_MESSAGE_ORIENTED), on Windows or here. */

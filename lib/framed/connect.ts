@@ -4,7 +4,7 @@
  * decided (conditional accept), so a deferred request keeps the caller
  * waiting, bounded by `timeout` and `signal`.
  */
-import type { NetConnectOpts, Socket } from 'node:net';
+import type { Socket, TcpNetConnectOpts } from 'node:net';
 import { createAbortError, WinsockError, WSA_ERRORS } from '../errors';
 import type { Connection, ProviderConnectOptions } from '../provider';
 import { ConnectAttempt } from '../tcp/connect-attempt';
@@ -20,7 +20,7 @@ import { FramedHandle, IGNORE_EVENTS, type Handshake } from './handle';
 import type { HandleTracker } from '../tcp/tracker';
 
 export interface ConnectDeps {
-  readonly connect: (options: NetConnectOpts) => Socket;
+  readonly connect: (options: TcpNetConnectOpts) => Socket;
   readonly tracker: HandleTracker;
   readonly maxFramePayload: number;
   /**

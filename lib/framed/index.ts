@@ -4,17 +4,18 @@
  * docs/protocol.md. Runs everywhere Node runs.
  */
 import {
-  connect as netConnect,
   createServer as netCreateServer,
   type NetConnectOpts,
   type Server,
-  type Socket,
+  Socket,
+  type TcpNetConnectOpts,
 } from 'node:net';
 import type { Provider } from '../provider';
 import { connectFramed } from './connect';
 import { MAX_FRAME_PAYLOAD } from './frames';
 import { FramedListener } from './listener';
 import { framedCapabilities, framedProtocols } from './protocols';
+import { connectSocket } from '../tcp/sockets';
 import { HandleTracker } from '../tcp/tracker';
 import { DEFAULTS } from '../types';
 
@@ -59,7 +60,8 @@ export function createFramedProvider(options: FramedProviderOptions = {}): Provi
     maxFramePayload,
   };
   const connectDeps = {
-    connect: options.connect ?? netConnect,
+    // Not net.connect(options): a socket made without options (connectSocket says why).
+    connect: options.connect ?? ((o: TcpNetConnectOpts): Socket => connectSocket(new Socket(), o)),
     tracker,
     maxFramePayload,
     answerTimeout: options.answerTimeout ?? DEFAULTS.handshakeTimeout,

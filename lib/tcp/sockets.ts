@@ -1,5 +1,5 @@
-/** Small helpers over node:net sockets: addresses, abortive close. */
-import type { Socket } from 'node:net';
+/** Small helpers over node:net sockets: addresses, connecting, abortive close. */
+import type { Socket, TcpNetConnectOpts } from 'node:net';
 import type { SocketAddress } from '../types';
 
 /**
@@ -24,6 +24,21 @@ export function remoteOf(socket: {
 }): SocketAddress | null {
   const address = socket.remoteAddress;
   return address === undefined ? null : socketAddress(address, socket.remotePort);
+}
+
+/**
+ * net.connect for a socket constructed without options (`new net.Socket()`,
+ * or a subclass's): net.Socket's constructor copies an options object
+ * (`{ ...options }`) and under Node 20's V8 each copy gets hidden classes of
+ * its own, so every load from it in net's and stream's constructors misses
+ * the inline caches (docs/performance.md, "A hidden class per copy"). Of
+ * the options a provider passes, only `allowHalfOpen` and `noDelay` are read
+ * by the constructor; they are set here, and connect() reads the rest.
+ */
+export function connectSocket<S extends Socket>(socket: S, options: TcpNetConnectOpts): S {
+  socket.allowHalfOpen = options.allowHalfOpen === true;
+  if (options.noDelay === true) socket.setNoDelay(true);
+  return socket.connect(options);
 }
 
 /**
