@@ -217,7 +217,13 @@ export function floorImpl(kind: 'floor' | 'passthrough'): Impl {
     },
     connect(port) {
       return new Promise<Duplex>((resolve, reject) => {
-        const s = net.connect({ port, host: HOST, allowHalfOpen: true, noDelay: true });
+        // Constructed bare, then connected, as the providers' callers are (lib/tcp/sockets.ts
+        // connectSocket): net.connect(options) pays net's copy of the options, a hidden class of
+        // its own per socket under Node 20, which a floor must not and framed no longer does.
+        const s = new net.Socket();
+        s.allowHalfOpen = true;
+        s.setNoDelay(true);
+        s.connect({ port, host: HOST });
         track(s);
         const failed = (err: Error): void => {
           s.on('error', noop);
