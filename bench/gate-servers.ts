@@ -12,7 +12,7 @@
  *   gate+cond    the same with a condition reading the caller's address
  *
  * The gates are `allowHalfOpen: true`, as http.Server's own listener (and the
- * gate cases of `npm run bench`): with net's default (false) each socket
+ * http gate cases of `npm run bench`): with net's default (false) each socket
  * also takes net's end-on-end teardown, ~15 k more instructions per request
  * here (docs/performance.md).
  *

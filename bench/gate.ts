@@ -118,7 +118,13 @@ async function serve(impl: Impl, secure: boolean): Promise<{ port: number; close
         }),
     };
   }
-  const gate = await impl.listen({ condition: true, count: false, onConnection: (s) => target.emit('connection', s) });
+  // The gate's allowHalfOpen is its target's own (http.Server: true, https.Server: false), as docs/ecosystem.md says.
+  const gate = await impl.listen({
+    condition: true,
+    count: false,
+    allowHalfOpen: !secure,
+    onConnection: (s) => target.emit('connection', s),
+  });
   return {
     port: gate.port,
     close: async () => {

@@ -51,7 +51,7 @@ export function winsockImpl(provider: ProviderName, dist?: string): Impl {
       const server = createServer({
         provider,
         backlog: BACKLOG,
-        allowHalfOpen: true, // as the net twin: the seed case answers a hang-up
+        allowHalfOpen: spec.allowHalfOpen ?? true, // as the net twin: the seed case answers a hang-up
         ...(spec.condition
           ? {
               condition: (req: Winsock.ConnectionRequest) => {

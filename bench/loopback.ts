@@ -40,6 +40,12 @@ export interface ServerSpec {
    * and a 'close' listener per connection is not the gate's cost.
    */
   count?: boolean;
+  /**
+   * The winsock server's allowHalfOpen (default true, as the net twin). The
+   * gate cases pass their target server's own (http.Server true,
+   * https.Server false), as docs/ecosystem.md tells users to.
+   */
+  allowHalfOpen?: boolean;
 }
 
 export interface BenchServer {

@@ -66,6 +66,8 @@ async function main() {
   const gate = ws.createServer({
     provider: 'native',
     backlog: 511,
+    // The target's own (http.Server: true, https.Server: false), as docs/ecosystem.md says.
+    allowHalfOpen: proto === 'http',
     condition: (req) => (admit(req.callerId.address) ? 'accept' : 'reject'),
   });
   gate.on('connection', (socket) => server.emit('connection', socket));
