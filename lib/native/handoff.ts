@@ -27,7 +27,7 @@ import { WinsockError } from '../errors';
 import type { HandleTracker } from '../tcp/tracker';
 import type { NativeAddon } from './addon';
 import { toWinsockError } from './errors';
-import { TCP_SOCKET, tcpConstructor, uvError, type AcceptedSocketOptions, type TcpHandle } from '../node-internals';
+import { handleOptions, TCP_SOCKET, tcpConstructor, uvError, type TcpHandle } from '../node-internals';
 import { WinsockSocket } from '../socket';
 import { kNativeSocket } from '../tcp/slots';
 
@@ -77,10 +77,7 @@ export function adoptSocket(addon: NativeAddon, socket: number, connected = true
   try {
     // Constructed as the socket class users get: a prototype changed later
     // (adoptSocket in lib/socket.ts) makes V8 run net's and http's code on it far slower.
-    const options: AcceptedSocketOptions = connected
-      ? { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: true }
-      : { handle, readable: true, writable: true, allowHalfOpen: true, pauseOnCreate: false, manualStart: true };
-    const adopted: Socket = new WinsockSocket(options);
+    const adopted: Socket = new WinsockSocket(handleOptions(handle, true, connected, !connected));
     // TCP_NODELAY, the one default every winsock2 socket starts with, set
     // through net so that net's record of it agrees (setNoDelay(false) is
     // skipped while net believes it off). As net.Server does for its own
