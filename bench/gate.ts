@@ -5,35 +5,26 @@
  * — against the same handler on a plain http(s).Server listening alone.
  * Keep-alive, and a connection per request (`Connection: close`).
  *
- * The load comes from a real load generator in its own process: wrk
- * (Debian's `wrk`, installed by scripts/ci-install-tools.sh), so the
- * client's cost is not charged to either side. Both servers run in this
- * process; the CPU per request is this process's CPU time (user + system)
- * over the requests wrk completed: the server side only.
+ * Each side's server runs in a process of its own (gate-child.ts), started
+ * for the run and stopped after it, as a user's server would: in one
+ * process the two servers shared V8's caches and heap and each ran at a
+ * speed set partly by the other. The load comes from a real load generator
+ * in its own process: wrk (Debian's `wrk`, installed by
+ * scripts/ci-install-tools.sh). The CPU per request is the server process's
+ * CPU time (user + system) during wrk's run over the requests wrk completed.
  *
  * A run fails when wrk is missing, when any response is not 2xx, or when
  * more than 1% of requests hit socket errors; nothing here asserts a time.
  */
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
-import type * as net from 'node:net';
+import { fork, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as path from 'node:path';
 import type { Case, Target } from './cases';
-import { HOST, type Impl } from './loopback';
+import { HOST, type Impl, type ProviderName } from './loopback';
 
-/** A test-only self-signed certificate for 127.0.0.1 (test/fixtures/tls; never used outside tests and benches). */
-const TLS_DIR = path.join(__dirname, '..', 'test', 'fixtures', 'tls');
 const WRK = process.env['WINSOCK2_BENCH_WRK'] ?? 'wrk';
 /** wrk -t1 -c32: one load thread (2 CPUs here, one for the server), 32 connections, as issue 20 measured. */
 const CONNECTIONS = 32;
-const BODY = 'hello from behind the gate\n';
-
-const handler = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
-  res.setHeader('content-type', 'text/plain');
-  res.end(BODY);
-};
 
 interface WrkResult {
   requests: number;
@@ -80,58 +71,61 @@ export function runWrk(url: string, seconds: number, keepAlive: boolean): Promis
   });
 }
 
-async function listenPlain(server: net.Server): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: 0, host: HOST, backlog: 2048 }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return (server.address() as net.AddressInfo).port;
+interface ChildMessage {
+  type: 'ready' | 'cpu' | 'error';
+  port?: number;
+  micros?: number;
+  message?: string;
 }
 
-/**
- * The server one side of the pair runs: the net side (the baseline) is the
- * plain http(s).Server listening alone; every other side is a gate that
- * admits callers with the bench condition and feeds the same kind of server.
- */
-async function serve(impl: Impl, secure: boolean): Promise<{ port: number; close(): Promise<void> }> {
-  const target: http.Server = secure
-    ? https.createServer(
-        { key: fs.readFileSync(path.join(TLS_DIR, 'key.pem')), cert: fs.readFileSync(path.join(TLS_DIR, 'cert.pem')) },
-        handler,
-      )
-    : http.createServer(handler);
-  // Both sides answer with the same keep-alive defaults; only the path to the socket differs.
-  const dropAll = (): void => {
-    target.closeAllConnections();
-  };
-  if (impl.name === 'net') {
-    const port = await listenPlain(target);
-    return {
-      port,
-      close: () =>
-        new Promise<void>((resolve) => {
-          target.close(() => resolve());
-          dropAll();
-        }),
-    };
-  }
-  // The gate's allowHalfOpen is its target's own (http.Server: true, https.Server: false), as docs/ecosystem.md says.
-  const gate = await impl.listen({
-    condition: true,
-    count: false,
-    allowHalfOpen: !secure,
-    onConnection: (s) => target.emit('connection', s),
+/** One side's server in its own process (gate-child.ts): its port, its CPU time so far, and stop. */
+async function startSide(
+  impl: Impl,
+  secure: boolean,
+  provider: ProviderName,
+): Promise<{ port: number; cpu(): Promise<number>; stop(): Promise<void> }> {
+  const child = fork(path.join(__dirname, 'gate-child.js'), [impl.name, secure ? 'https' : 'http', provider], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return {
-    port: gate.port,
-    close: async () => {
-      await gate.close();
-      dropAll();
-    },
+  const waiting: ((m: ChildMessage) => void)[] = [];
+  let exited: string | null = null;
+  child.on('message', (m: ChildMessage) => waiting.shift()?.(m));
+  child.on('exit', (code, signal) => {
+    exited = `gate child (${impl.name}) exited (${code ?? signal})`;
+    for (const w of waiting.splice(0)) w({ type: 'error', message: exited });
+  });
+  const next = (type: ChildMessage['type']): Promise<ChildMessage> =>
+    new Promise((resolve, reject) => {
+      if (exited) {
+        reject(new Error(exited));
+        return;
+      }
+      waiting.push((m) => {
+        if (m.type === type) resolve(m);
+        else reject(new Error(`gate child (${impl.name}): ${m.message ?? m.type}`));
+      });
+    });
+  const stop = async (): Promise<void> => {
+    if (exited) return;
+    const gone = once(child, 'exit');
+    child.kill('SIGTERM');
+    await gone;
   };
+  try {
+    const ready = await next('ready');
+    return {
+      port: ready.port ?? 0,
+      cpu: async () => {
+        const reply = next('cpu');
+        child.send('cpu');
+        return (await reply).micros ?? NaN;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean): Case {
@@ -159,23 +153,24 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
     floor: false,
     // wrk speaks HTTP over plain TCP: framed's callers speak its framing first.
     plainTcpClient: true,
-    async run(impl, params) {
-      const server = await serve(impl, secure);
+    async run(impl, params, ctx) {
+      if (impl.name !== 'net' && impl.name !== 'winsock') throw new Error(`${id}: runs on winsock2 and net only`);
+      const server = await startSide(impl, secure, ctx.provider);
       try {
-        const before = process.cpuUsage();
+        const before = await server.cpu();
         const result = await runWrk(
           `${secure ? 'https' : 'http'}://${HOST}:${server.port}/`,
           params['seconds'],
           keepAlive,
         );
-        const used = process.cpuUsage(before);
+        const used = (await server.cpu()) - before;
         if (result.requests === 0) throw new Error(`${id}: wrk completed no request`);
         if (result.non2xx > 0) throw new Error(`${id}: ${result.non2xx} responses were not 2xx`);
         if (result.socketErrors > result.requests / 100)
           throw new Error(`${id}: ${result.socketErrors} socket errors in ${result.requests} requests`);
-        return { [`${id}-rate`]: result.requestsPerSec, [`${id}-cpu`]: (used.user + used.system) / result.requests };
+        return { [`${id}-rate`]: result.requestsPerSec, [`${id}-cpu`]: used / result.requests };
       } finally {
-        await server.close();
+        await server.stop();
       }
     },
   };

@@ -12,7 +12,7 @@
  *   --baseline net|floor|passthrough|build  what it is measured against:
  *        node:net, a stand-in, or another build of winsock2 (`build` with
  *        `--baseline-build DIR`, DIR being that build's dist/; an A/B of a
- *        change on the real cases; not for `idle`, whose children load ./dist).
+ *        change on the real cases; not for `idle` and the gate cases, whose children load ./dist).
  *
  * Targets are per provider and anchor (bench/cases.ts): emulated against net,
  * framed against the floor, native against net. Other pairings are reported
@@ -177,8 +177,9 @@ function parseArgs(argv: string[]): Options {
   if (o.baseline === 'build') {
     if (o.subject !== 'winsock')
       usage('--baseline-build compares winsock2 with another build of it: leave out --subject');
-    if ((o.cases ?? []).includes('idle'))
-      usage("--baseline-build cannot run idle (its child processes load this checkout's dist/)");
+    const children = (o.cases ?? []).filter((id) => id === 'idle' || id.startsWith('gate-'));
+    if (children.length > 0)
+      usage(`--baseline-build cannot run ${children.join(', ')} (their child processes load this checkout's dist/)`);
   }
   const stand =
     o.subject !== 'winsock'
