@@ -63,6 +63,12 @@ export interface Case {
   /** False when the case needs child processes (not under Wine). */
   readonly portable: boolean;
   /**
+   * The case starts its own child processes for the sides' servers (idle,
+   * the gate cases): run.ts then runs it in its process rather than giving
+   * each side a process of its own (side.ts).
+   */
+  readonly ownProcesses?: boolean;
+  /**
    * Whether `--subject floor` and `--subject passthrough` can run it: they
    * carry no caller or disconnect data and live in this process
    * (bench/floor-impl.ts).
@@ -452,6 +458,7 @@ const idle: Case = {
   // Fresh processes every run: there is no JIT state to warm, one pair warms the OS side.
   warmup: () => 1,
   portable: false,
+  ownProcesses: true,
   floor: false,
   async run(impl, { connections }, ctx) {
     const n = connections as number;

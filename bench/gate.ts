@@ -149,6 +149,7 @@ function gateCase(id: string, title: string, secure: boolean, keepAlive: boolean
     warmup: () => 1,
     // wrk is a Linux child process: not under Wine.
     portable: false,
+    ownProcesses: true,
     // wrk speaks HTTP over TCP: the framed floor speaks its own protocol.
     floor: false,
     // wrk speaks HTTP over plain TCP: framed's callers speak its framing first.

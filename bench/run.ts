@@ -34,10 +34,11 @@
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
  * only when a case could not run (its error is in the JSON).
  */
+import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CASES, type Case, type Metric, type Pairing, type Target } from './cases';
+import { CASES, type Case, type Metric, type Pairing, type RunContext, type Target } from './cases';
 import { makeImpl, winsockImpl } from './impls';
 import { isProvider, PROVIDERS, type ImplName, type ProviderName } from './loopback';
 
@@ -67,11 +68,13 @@ interface Options {
   baselineBuild: string | null;
   out: string | null;
   label: string | null;
+  /** Both sides in this process (the harness before each side had its own; for comparing with old reports). */
+  sharedProcess: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text]\n`,
+    `bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text] [--shared-process]\n`,
   );
   process.exit(2);
 }
@@ -89,6 +92,7 @@ function parseArgs(argv: string[]): Options {
     baselineBuild: null,
     out: null,
     label: null,
+    sharedProcess: false,
   };
   let providerGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -160,6 +164,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--label':
         o.label = value();
+        break;
+      case '--shared-process':
+        o.sharedProcess = true;
         break;
       case '--help':
       case '-h':
@@ -270,6 +277,62 @@ async function pause(): Promise<void> {
   await new Promise((r) => setTimeout(r, 20));
 }
 
+/** One side of the pairs: runs the case once per call; its CPU time over the run. */
+interface Side {
+  run(params: Record<string, number>, ctx: RunContext): Promise<{ result: Record<string, number>; cpuMs: number }>;
+  stop(): void;
+}
+
+/** The side in this process (--shared-process, and the cases that start children of their own). */
+function sideHere(c: Case, impl: ReturnType<typeof makeImpl>): Side {
+  return {
+    async run(params, ctx) {
+      const before = process.cpuUsage();
+      const result = await c.run(impl, params, ctx);
+      const used = process.cpuUsage(before);
+      return { result, cpuMs: (used.user + used.system) / 1000 };
+    },
+    stop: () => undefined,
+  };
+}
+
+/** The side in a process of its own (side.ts), kept for the whole case so its JIT warms with the warm-up pairs. */
+function sideApart(c: Case, implArg: string, provider: ProviderName, dist: string | null): Side {
+  const args = [c.id, implArg, provider, ...(dist !== null ? [dist] : [])];
+  const child = fork(path.join(__dirname, 'side.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let pending:
+    ((m: { type: string; result?: Record<string, number>; cpuMs?: number; message?: string }) => void) | null = null;
+  let exited: string | null = null;
+  child.on('message', (m: { type: string }) => {
+    const p = pending;
+    pending = null;
+    p?.(m);
+  });
+  child.on('exit', (code, signal) => {
+    exited = `side ${implArg} of ${c.id} exited (${code ?? signal})`;
+    const p = pending;
+    pending = null;
+    p?.({ type: 'error', message: exited });
+  });
+  return {
+    run: (params, ctx) =>
+      new Promise((resolve, reject) => {
+        if (exited) {
+          reject(new Error(exited));
+          return;
+        }
+        pending = (m) => {
+          if (m.type === 'done' && m.result) resolve({ result: m.result, cpuMs: m.cpuMs ?? NaN });
+          else reject(new Error(`side ${implArg} of ${c.id}: ${m.message ?? m.type}`));
+        };
+        child.send({ params, ctx });
+      }),
+    stop: () => {
+      if (!exited) child.disconnect();
+    },
+  };
+}
+
 async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const params = c.params(o.quick);
   const pairs = o.pairs ?? c.pairs?.(o.quick) ?? (o.quick ? 1 : 15);
@@ -282,6 +345,18 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     baseline:
       baseline === 'build' ? winsockImpl(o.provider, o.baselineBuild ?? undefined) : makeImpl(baseline, o.provider),
   };
+  // Each side in a process of its own (side.ts), unless asked otherwise or the case
+  // already runs its servers in children (idle, the gate cases).
+  const apart = !o.sharedProcess && c.ownProcesses !== true;
+  const sides: Record<Slot, Side> = apart
+    ? {
+        subject: sideApart(c, subject, o.provider, null),
+        baseline:
+          baseline === 'build'
+            ? sideApart(c, 'build', o.provider, o.baselineBuild)
+            : sideApart(c, baseline, o.provider, null),
+      }
+    : { subject: sideHere(c, impls.subject), baseline: sideHere(c, impls.baseline) };
   const samples: Record<Slot, Record<string, number>[]> = { subject: [], baseline: [] };
   const cpu: Record<Slot, number[]> = { subject: [], baseline: [] };
   const order: string[] = [];
@@ -294,10 +369,9 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
     const cpuMs: Partial<Record<Slot, number>> = {};
     for (const name of sequence) {
       await pause();
-      const before = process.cpuUsage();
-      got[name] = await c.run(impls[name], params, ctx);
-      const used = process.cpuUsage(before);
-      cpuMs[name] = (used.user + used.system) / 1000;
+      const { result, cpuMs: used } = await sides[name].run(params, ctx);
+      got[name] = result;
+      cpuMs[name] = used;
     }
     if (p <= 0) {
       process.stderr.write(
@@ -314,6 +388,8 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
       `  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
     );
   }
+  sides.subject.stop();
+  sides.baseline.stop();
   const metrics = c.metrics.map((metric): MetricResult => {
     const { targets, ...rest } = metric;
     const target = targetOf(targets, o);
