@@ -14,7 +14,8 @@
  *   `TCP#open(socket)`: uv_tcp_open (the native provider's hand-off,
  *   lib/native/handoff.ts).
  * - `new net.Socket({ handle })`: documented only as internal, used by
- *   net.Server for every accepted socket; here with our own subclass. With
+ *   net.Server for every accepted socket; here with our own subclass, and
+ *   the options in an object with no prototype (handleOptions says why). With
  *   `manualStart` (the option net's own callers use for a handle that is
  *   not connected yet) it does not start reading, and a later
  *   `socket.connect()` connects that handle instead of making one.
