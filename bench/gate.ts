@@ -16,10 +16,10 @@
  * A run fails when wrk is missing, when any response is not 2xx, or when
  * more than 1% of requests hit socket errors; nothing here asserts a time.
  */
-import { fork, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Case, Target } from './cases';
+import { forkChild } from './child';
 import { HOST, type Impl, type ProviderName } from './loopback';
 
 const WRK = process.env['WINSOCK2_BENCH_WRK'] ?? 'wrk';
@@ -71,59 +71,26 @@ export function runWrk(url: string, seconds: number, keepAlive: boolean): Promis
   });
 }
 
-interface ChildMessage {
-  type: 'ready' | 'cpu' | 'error';
-  port?: number;
-  micros?: number;
-  message?: string;
-}
-
 /** One side's server in its own process (gate-child.ts): its port, its CPU time so far, and stop. */
 async function startSide(
   impl: Impl,
   secure: boolean,
   provider: ProviderName,
 ): Promise<{ port: number; cpu(): Promise<number>; stop(): Promise<void> }> {
-  const child = fork(path.join(__dirname, 'gate-child.js'), [impl.name, secure ? 'https' : 'http', provider], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting: ((m: ChildMessage) => void)[] = [];
-  let exited: string | null = null;
-  child.on('message', (m: ChildMessage) => waiting.shift()?.(m));
-  child.on('exit', (code, signal) => {
-    exited = `gate child (${impl.name}) exited (${code ?? signal})`;
-    for (const w of waiting.splice(0)) w({ type: 'error', message: exited });
-  });
-  const next = (type: ChildMessage['type']): Promise<ChildMessage> =>
-    new Promise((resolve, reject) => {
-      if (exited) {
-        reject(new Error(exited));
-        return;
-      }
-      waiting.push((m) => {
-        if (m.type === type) resolve(m);
-        else reject(new Error(`gate child (${impl.name}): ${m.message ?? m.type}`));
-      });
-    });
-  const stop = async (): Promise<void> => {
-    if (exited) return;
-    const gone = once(child, 'exit');
-    child.kill('SIGTERM');
-    await gone;
-  };
+  const child = forkChild(
+    path.join(__dirname, 'gate-child.js'),
+    [impl.name, secure ? 'https' : 'http', provider],
+    `gate child (${impl.name})`,
+  );
   try {
-    const ready = await next('ready');
+    const ready = await child.next('ready');
     return {
-      port: ready.port ?? 0,
-      cpu: async () => {
-        const reply = next('cpu');
-        child.send('cpu');
-        return (await reply).micros ?? NaN;
-      },
-      stop,
+      port: ready['port'] as number,
+      cpu: async () => (await child.next('cpu', 'cpu'))['micros'] as number,
+      stop: () => child.stop(),
     };
   } catch (err) {
-    await stop();
+    await child.stop();
     throw err;
   }
 }

@@ -34,10 +34,10 @@
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
  * only when a case could not run (its error is in the JSON).
  */
-import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { forkChild } from './child';
 import { CASES, type Case, type Metric, type Pairing, type RunContext, type Target } from './cases';
 import { makeImpl, winsockImpl } from './impls';
 import { isProvider, PROVIDERS, type ImplName, type ProviderName } from './loopback';
@@ -299,37 +299,13 @@ function sideHere(c: Case, impl: ReturnType<typeof makeImpl>): Side {
 /** The side in a process of its own (side.ts), kept for the whole case so its JIT warms with the warm-up pairs. */
 function sideApart(c: Case, implArg: string, provider: ProviderName, dist: string | null): Side {
   const args = [c.id, implArg, provider, ...(dist !== null ? [dist] : [])];
-  const child = fork(path.join(__dirname, 'side.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  let pending:
-    ((m: { type: string; result?: Record<string, number>; cpuMs?: number; message?: string }) => void) | null = null;
-  let exited: string | null = null;
-  child.on('message', (m: { type: string }) => {
-    const p = pending;
-    pending = null;
-    p?.(m);
-  });
-  child.on('exit', (code, signal) => {
-    exited = `side ${implArg} of ${c.id} exited (${code ?? signal})`;
-    const p = pending;
-    pending = null;
-    p?.({ type: 'error', message: exited });
-  });
+  const child = forkChild(path.join(__dirname, 'side.js'), args, `side ${implArg} of ${c.id}`);
   return {
-    run: (params, ctx) =>
-      new Promise((resolve, reject) => {
-        if (exited) {
-          reject(new Error(exited));
-          return;
-        }
-        pending = (m) => {
-          if (m.type === 'done' && m.result) resolve({ result: m.result, cpuMs: m.cpuMs ?? NaN });
-          else reject(new Error(`side ${implArg} of ${c.id}: ${m.message ?? m.type}`));
-        };
-        child.send({ params, ctx });
-      }),
-    stop: () => {
-      if (!exited) child.disconnect();
+    async run(params, ctx) {
+      const done = await child.next('done', { params, ctx });
+      return { result: done['result'] as Record<string, number>, cpuMs: done['cpuMs'] as number };
     },
+    stop: () => void child.stop(),
   };
 }
 
