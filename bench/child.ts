@@ -20,8 +20,13 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
-export function forkChild(script: string, args: string[], label: string): BenchChild {
-  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function forkChild(
+  script: string,
+  args: string[],
+  label: string,
+  env: NodeJS.ProcessEnv = process.env,
+): BenchChild {
+  const child = fork(script, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
   const waiting: ((m: ChildAnswer) => void)[] = [];
   let exited: string | null = null;
   child.on('message', (m: ChildAnswer) => waiting.shift()?.(m));

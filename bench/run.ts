@@ -29,7 +29,7 @@
  *   node out-bench/run.js [--quick] [--pairs N] [--warmup N] [--cases bulk,pingpong,…]
  *        [--skip idle] [--provider native|emulated|framed] [--subject winsock|floor|passthrough]
  *        [--baseline net|floor|passthrough|build] [--baseline-build DIR]
- *        [--out file.json] [--label text]
+ *        [--out file.json] [--label text] [--shared-process] [--keep-heap]
  *
  * A benchmark, never a test: nothing here fails on a time. It exits non-zero
  * only when a case could not run (its error is in the JSON).
@@ -70,11 +70,26 @@ interface Options {
   label: string | null;
   /** Both sides in this process (the harness before each side had its own; for comparing with old reports). */
   sharedProcess: boolean;
+  /** The child processes keep their freed heap (glibc's MALLOC_TRIM_THRESHOLD_; see HEAP_KEPT). */
+  keepHeap: boolean;
 }
+
+/**
+ * What `--keep-heap` gives every child process as MALLOC_TRIM_THRESHOLD_
+ * (256 MiB): glibc then keeps freed memory instead of returning the top of
+ * its heap to the kernel. Bulk reads land in a fresh 64 KiB malloc per
+ * read, freed at the next scavenge (~32 MB later); whether glibc hands those
+ * pages back (and the next reads fault them in again, 4-5x the minor faults
+ * and a third more system time) depends on whether some long-lived
+ * allocation happens to sit at the heap's top, which changes with unrelated
+ * code (docs/performance.md, "Bulk and glibc's heap trimming"). With the
+ * heap kept, bulk compares the code, not that luck.
+ */
+const HEAP_KEPT = String(256 * 1024 * 1024);
 
 function usage(message: string): never {
   process.stderr.write(
-    `bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text] [--shared-process]\n`,
+    `bench: ${message}\nusage: run.js [--quick] [--pairs N] [--warmup N] [--cases ${CASES.map((c) => c.id).join(',')}] [--skip ids] [--provider ${PROVIDERS.join('|')}] [--subject ${SUBJECTS.join('|')}] [--baseline ${BASELINES.join('|')}] [--baseline-build DIR] [--out file.json] [--label text] [--shared-process] [--keep-heap]\n`,
   );
   process.exit(2);
 }
@@ -93,6 +108,7 @@ function parseArgs(argv: string[]): Options {
     out: null,
     label: null,
     sharedProcess: false,
+    keepHeap: false,
   };
   let providerGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -168,6 +184,9 @@ function parseArgs(argv: string[]): Options {
       case '--shared-process':
         o.sharedProcess = true;
         break;
+      case '--keep-heap':
+        o.keepHeap = true;
+        break;
       case '--help':
       case '-h':
         usage('help');
@@ -177,6 +196,11 @@ function parseArgs(argv: string[]): Options {
     }
   }
   if ((o.subject as string) === o.baseline) usage('--subject and --baseline must differ');
+  // glibc reads its tunables as a process starts: the side processes get it, this one cannot.
+  if (o.keepHeap && o.sharedProcess)
+    usage(
+      `--keep-heap sets the side processes' heap: with --shared-process, run the bench under MALLOC_TRIM_THRESHOLD_=${HEAP_KEPT}`,
+    );
   if (o.baseline === 'build' && o.baselineBuild === null)
     usage("--baseline build needs --baseline-build DIR (that build's dist/)");
   if (o.baselineBuild !== null && o.baseline !== 'build')
@@ -297,12 +321,19 @@ function sideHere(c: Case, impl: ReturnType<typeof makeImpl>): Side {
 }
 
 /** The side in a process of its own (side.ts), kept for the whole case so its JIT warms with the warm-up pairs. */
-function sideApart(c: Case, implArg: string, provider: ProviderName, dist: string | null): Side {
-  const args = [c.id, implArg, provider, ...(dist !== null ? [dist] : [])];
-  const child = forkChild(path.join(__dirname, 'side.js'), args, `side ${implArg} of ${c.id}`);
+function sideApart(c: Case, implArg: string, o: Options, dist: string | null): Side {
+  const args = [c.id, implArg, o.provider, ...(dist !== null ? [dist] : [])];
+  const env = o.keepHeap ? { ...process.env, MALLOC_TRIM_THRESHOLD_: HEAP_KEPT } : process.env;
+  const label = `side ${implArg} of ${c.id}`;
+  const child = forkChild(path.join(__dirname, 'side.js'), args, label, env);
   return {
     async run(params, ctx) {
       const done = await child.next('done', { params, ctx });
+      const heap = env['MALLOC_TRIM_THRESHOLD_'] ?? null;
+      if (done['trimThreshold'] !== heap)
+        throw new Error(
+          `${label} ran with MALLOC_TRIM_THRESHOLD_=${String(done['trimThreshold'])}, not ${String(heap)}`,
+        );
       return { result: done['result'] as Record<string, number>, cpuMs: done['cpuMs'] as number };
     },
     stop: () => void child.stop(),
@@ -326,46 +357,47 @@ async function runCase(c: Case, o: Options): Promise<CaseResult> {
   const apart = !o.sharedProcess && c.ownProcesses !== true;
   const sides: Record<Slot, Side> = apart
     ? {
-        subject: sideApart(c, subject, o.provider, null),
-        baseline:
-          baseline === 'build'
-            ? sideApart(c, 'build', o.provider, o.baselineBuild)
-            : sideApart(c, baseline, o.provider, null),
+        subject: sideApart(c, subject, o, null),
+        baseline: baseline === 'build' ? sideApart(c, 'build', o, o.baselineBuild) : sideApart(c, baseline, o, null),
       }
     : { subject: sideHere(c, impls.subject), baseline: sideHere(c, impls.baseline) };
   const samples: Record<Slot, Record<string, number>[]> = { subject: [], baseline: [] };
   const cpu: Record<Slot, number[]> = { subject: [], baseline: [] };
   const order: string[] = [];
   const started = Date.now();
-  for (let p = 1 - warmup; p <= pairs; p++) {
-    // Pairs up to 0 are the warm-up (JIT, pools, caches); then the subject first in odd pairs, the baseline first in even ones.
-    const first: Slot = p % 2 === 0 ? 'baseline' : 'subject';
-    const sequence: Slot[] = [first, first === 'baseline' ? 'subject' : 'baseline'];
-    const got: Partial<Record<Slot, Record<string, number>>> = {};
-    const cpuMs: Partial<Record<Slot, number>> = {};
-    for (const name of sequence) {
-      await pause();
-      const { result, cpuMs: used } = await sides[name].run(params, ctx);
-      got[name] = result;
-      cpuMs[name] = used;
-    }
-    if (p <= 0) {
+  // A failed run fails the case; the side processes stop either way (else they keep the bench alive).
+  try {
+    for (let p = 1 - warmup; p <= pairs; p++) {
+      // Pairs up to 0 are the warm-up (JIT, pools, caches); then the subject first in odd pairs, the baseline first in even ones.
+      const first: Slot = p % 2 === 0 ? 'baseline' : 'subject';
+      const sequence: Slot[] = [first, first === 'baseline' ? 'subject' : 'baseline'];
+      const got: Partial<Record<Slot, Record<string, number>>> = {};
+      const cpuMs: Partial<Record<Slot, number>> = {};
+      for (const name of sequence) {
+        await pause();
+        const { result, cpuMs: used } = await sides[name].run(params, ctx);
+        got[name] = result;
+        cpuMs[name] = used;
+      }
+      if (p <= 0) {
+        process.stderr.write(
+          `  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
+        );
+        continue;
+      }
+      order.push(sequence.map((slot) => (slot === 'subject' ? subject : baseline)).join(' '));
+      samples.subject.push(got.subject as Record<string, number>);
+      samples.baseline.push(got.baseline as Record<string, number>);
+      cpu.subject.push(cpuMs.subject as number);
+      cpu.baseline.push(cpuMs.baseline as number);
       process.stderr.write(
-        `  ${c.id} warm-up: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
+        `  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
       );
-      continue;
     }
-    order.push(sequence.map((slot) => (slot === 'subject' ? subject : baseline)).join(' '));
-    samples.subject.push(got.subject as Record<string, number>);
-    samples.baseline.push(got.baseline as Record<string, number>);
-    cpu.subject.push(cpuMs.subject as number);
-    cpu.baseline.push(cpuMs.baseline as number);
-    process.stderr.write(
-      `  ${c.id} pair ${p}/${pairs}: ${c.metrics.map((m) => `${m.id} ${fmt(got.subject?.[m.id])} / ${fmt(got.baseline?.[m.id])}`).join(', ')}\n`,
-    );
+  } finally {
+    sides.subject.stop();
+    sides.baseline.stop();
   }
-  sides.subject.stop();
-  sides.baseline.stop();
   const metrics = c.metrics.map((metric): MetricResult => {
     const { targets, ...rest } = metric;
     const target = targetOf(targets, o);
@@ -529,6 +561,8 @@ async function main(): Promise<void> {
     /** Whose samples each metric's `baseline` key holds. */
     baseline: o.baseline,
     baselineBuild: o.baselineBuild,
+    /** glibc's trim threshold in the side processes (--keep-heap, or the caller's environment); null: glibc's default. Not in idle's and the gate cases' children unless set by the caller. */
+    mallocTrimThreshold: o.keepHeap ? HEAP_KEPT : (process.env['MALLOC_TRIM_THRESHOLD_'] ?? null),
     quick: o.quick,
     cases: results,
   };

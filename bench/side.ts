@@ -10,8 +10,9 @@
  *
  *   side.js <case> <implName|build> <provider> [dist]
  *
- * Receives { params, ctx } per run and answers { type: 'done', result, cpuMs }
- * (its own CPU time over the run) or { type: 'error', message }.
+ * Receives { params, ctx } per run and answers { type: 'done', result, cpuMs,
+ * trimThreshold } (its own CPU time over the run, and glibc's
+ * MALLOC_TRIM_THRESHOLD_ it started with) or { type: 'error', message }.
  */
 import { CASES, type RunContext } from './cases';
 import { makeImpl, winsockImpl } from './impls';
@@ -37,7 +38,9 @@ process.on('message', (m: { params: Record<string, number>; ctx: RunContext }) =
   c.run(impl, m.params, m.ctx).then(
     (result) => {
       const used = process.cpuUsage(before);
-      send({ type: 'done', result, cpuMs: (used.user + used.system) / 1000 });
+      // The heap setting it really ran with (run.ts checks it against --keep-heap's).
+      const trimThreshold = process.env['MALLOC_TRIM_THRESHOLD_'] ?? null;
+      send({ type: 'done', result, cpuMs: (used.user + used.system) / 1000, trimThreshold });
     },
     (err: unknown) => send({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   );

@@ -182,6 +182,15 @@ describe('benchmark harness (quick mode)', function () {
     assert.equal(report['baselineBuild'], path.join(root, 'dist'));
   });
 
+  it("keeps glibc's heap in the side processes with --keep-heap, and records it", function () {
+    // run.ts fails the case if a side process did not start with the threshold it was given.
+    const report = runHarness(dir, ['--provider', 'framed', '--baseline', 'floor', '--cases', 'bulk', '--keep-heap']);
+    assertWellFormed(report, 'winsock', ['bulk']);
+    assert.equal(report['mallocTrimThreshold'], String(256 * 1024 * 1024));
+    const plain = runHarness(dir, ['--provider', 'framed', '--baseline', 'floor', '--cases', 'bulk']);
+    assert.equal(plain['mallocTrimThreshold'], process.env['MALLOC_TRIM_THRESHOLD_'] ?? null);
+  });
+
   it('refuses another build as baseline for the idle case, and a directory that is no build', function () {
     const run = (args: string[]): void => {
       execFileSync(process.execPath, [path.join(root, 'out-bench', 'run.js'), '--quick', ...args], {
@@ -202,6 +211,10 @@ describe('benchmark harness (quick mode)', function () {
     );
     assert.throws(() => run(['--baseline-build', dir]), usageError(/has no index\.js/));
     assert.throws(() => run(['--baseline', 'build']), usageError(/needs --baseline-build/));
+    assert.throws(
+      () => run(['--keep-heap', '--shared-process']),
+      usageError(/--keep-heap sets the side processes' heap/),
+    );
     assert.throws(
       () => run(['--provider', 'emulated', '--cases', 'seed']),
       usageError(/--provider emulated cannot run seed/),
