@@ -23,6 +23,8 @@ type Callback = (error?: Error | null) => void;
 export interface HandleSocketOptions {
   readonly info: SocketInfo;
   readonly allowHalfOpen: boolean;
+  /** net's pauseOnConnect (a server's accepted sockets): paused, no read-ahead until resumed or read. */
+  readonly pauseOnConnect?: boolean;
 }
 
 export class HandleSocket extends WinsockSocket {
@@ -58,7 +60,7 @@ export class HandleSocket extends WinsockSocket {
       (this as { connecting: boolean }).connecting = true;
       this.waiting = [];
     } else {
-      this.attachHandle(handle);
+      this.attachHandle(handle, options.pauseOnConnect === true);
     }
   }
 
@@ -78,7 +80,7 @@ export class HandleSocket extends WinsockSocket {
     this.emit('ready');
   }
 
-  private attachHandle(handle: SocketHandle): void {
+  private attachHandle(handle: SocketHandle, paused = false): void {
     this.handle = handle;
     // net.Socket's getters (remoteAddress, remotePort, remoteFamily) read _peername when there is no _handle.
     const remote = handle.remoteAddress;
@@ -88,6 +90,11 @@ export class HandleSocket extends WinsockSocket {
       family: remote.family,
     };
     handle.attach(new Receiver(this));
+    if (paused) {
+      // As net's pauseOnCreate: paused (a 'data' listener does not start it), nothing read until resume() or read().
+      (this as unknown as { readableFlowing: boolean | null }).readableFlowing = false;
+      return;
+    }
     // Read ahead as net.Socket does from its 'connect': fill the readable buffer up to its highWaterMark.
     // At once when the handle holds nothing (only later reads can deliver, as with libuv's); else on the
     // next turn of the loop, so whoever got this socket from a promise can listen for 'end' and 'error'

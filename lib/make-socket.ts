@@ -15,6 +15,8 @@ export interface SocketSettings {
   readonly maxDisconnectData: number;
   readonly allowHalfOpen: boolean;
   readonly errors: ErrorStyle;
+  /** net's pauseOnConnect: no read-ahead; the socket reads once resumed or read (a server's option). */
+  readonly pauseOnConnect?: boolean;
 }
 
 /**
@@ -32,11 +34,16 @@ export class SocketFactory {
     const { settings } = this;
     if (!isNetConnection(connection)) {
       const info = HandleSocket.infoOf(connection, settings);
-      return new HandleSocket(connection, { info, allowHalfOpen: settings.allowHalfOpen });
+      return new HandleSocket(connection, {
+        info,
+        allowHalfOpen: settings.allowHalfOpen,
+        pauseOnConnect: settings.pauseOnConnect === true,
+      });
     }
     const socket = adoptSocket(connection.socket, this.infoOf(connection));
     socket.allowHalfOpen = settings.allowHalfOpen;
-    startReadAhead(connection.socket);
+    // pauseOnConnect: left as the provider holds it, paused and not reading (net's pauseOnCreate).
+    if (settings.pauseOnConnect !== true) startReadAhead(connection.socket);
     return socket;
   };
 

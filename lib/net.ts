@@ -8,14 +8,16 @@
  * Sockets are WinsockSockets: Node's own net.Socket on the TCP providers.
  * Everything else is node:net's own, re-exported.
  */
+import { EventEmitter } from 'node:events';
 import * as nodeNet from 'node:net';
-import { GateServer, kErrorStyle, type InternalServerOptions } from './server';
+import { GateServer, kErrorStyle, kPauseOnConnect, type InternalServerOptions } from './server';
 import { WinsockSocket, type SocketInfo } from './socket';
 import { HandleSocket } from './handle-socket';
 import { WinsockError } from './errors';
 import { toNetError } from './net-errors';
 import { resolveProvider } from './providers';
 import { toBufferOrNull } from './buffers';
+import { checkConnectTarget, checkServerOptions, netError, parseConnectArgs, parseListenArgs } from './net-args';
 import {
   DEFAULTS,
   type ConditionFunction,
@@ -43,12 +45,6 @@ export type NetConnectOptions = nodeNet.NetConnectOpts & {
   mode?: SocketMode;
 };
 
-function netError(code: string, message: string): Error & { code: string } {
-  const err = new Error(message) as Error & { code: string };
-  err.code = code;
-  return err;
-}
-
 type ListenCallback = () => void;
 
 /**
@@ -56,8 +52,7 @@ type ListenCallback = () => void;
  * `maxConnections` ('drop'), `decisionTimeout` and the gate's events
  * ('decision', 'conditionError', 'withdrawn', 'clientError').
  */
-export class Server extends GateServer {
-  private readonly pauseOnConnect: boolean;
+class NetServer extends GateServer {
   private readonly keepAlive: boolean;
   private readonly keepAliveInitialDelay: number;
   private readonly noDelay: boolean;
@@ -66,11 +61,13 @@ export class Server extends GateServer {
     options?: NetServerOptions | ((socket: WinsockSocket) => void),
     connectionListener?: (socket: WinsockSocket) => void,
   ) {
+    checkServerOptions(options);
     const opts: NetServerOptions =
       typeof options === 'function' || options === undefined || options === null ? {} : options;
     const listener = typeof options === 'function' ? options : connectionListener;
     const gateOptions: InternalServerOptions = {
       [kErrorStyle]: 'net',
+      [kPauseOnConnect]: opts.pauseOnConnect === true,
       allowHalfOpen: opts.allowHalfOpen === true,
     };
     for (const key of [
@@ -89,15 +86,13 @@ export class Server extends GateServer {
       if (opts[key] !== undefined) (gateOptions as Record<string, unknown>)[key] = opts[key];
     }
     super(gateOptions);
-    this.pauseOnConnect = opts.pauseOnConnect === true;
     this.noDelay = opts.noDelay === true;
     this.keepAlive = opts.keepAlive === true;
     this.keepAliveInitialDelay = opts.keepAliveInitialDelay ?? 0;
     if (listener) this.on('connection', listener);
     // net's per-connection options, applied before the application sees the socket.
-    if (this.pauseOnConnect || this.keepAlive || this.noDelay) {
+    if (this.keepAlive || this.noDelay) {
       this.prependListener('connection', (socket: WinsockSocket) => {
-        if (this.pauseOnConnect) socket.pause();
         if (this.noDelay) socket.setNoDelay(true);
         if (this.keepAlive) socket.setKeepAlive(true, this.keepAliveInitialDelay);
       });
@@ -117,7 +112,11 @@ export class Server extends GateServer {
   listen(port?: number | string | null, callback?: ListenCallback): this;
   listen(options: nodeNet.ListenOptions, callback?: ListenCallback): this;
   listen(...args: unknown[]): this {
-    const { port, host, callback, signal } = parseListenArgs(args);
+    const { port, host, callback, signal, ipv6Only } = parseListenArgs(args);
+    if (ipv6Only) {
+      // Not carried to the providers yet: refused rather than bound dual-stack.
+      throw netError('ERR_INVALID_ARG_VALUE', 'winsock2/net cannot listen with ipv6Only yet', TypeError);
+    }
     if (this.running)
       throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (callback) this.once('listening', callback);
@@ -127,10 +126,17 @@ export class Server extends GateServer {
         process.nextTick(() => this.close());
       } else signal.addEventListener('abort', () => this.close(), { once: true });
     }
-    this.listenCore(host === undefined ? { port } : { port, host }).then(undefined, (err: unknown) => {
-      if (err instanceof WinsockError && err.code === 'WSAEINTR') return; // closed while binding
-      this.emit('error', toNetError(err, 'listen', host ?? '::', port) as WinsockError);
-    });
+    const bind = (): void => {
+      this.listenCore(host === undefined ? { port } : { port, host }).then(undefined, (err: unknown) => {
+        if (err instanceof WinsockError && err.code === 'WSAEINTR') return; // closed while binding
+        this.emit('error', toNetError(err, 'listen', host ?? '::', port) as WinsockError);
+      });
+    };
+    // net closes its handle synchronously, so `close(); listen()` works; ours closes the provider's
+    // listener asynchronously: the new bind follows it.
+    const closing = this.closeInProgress;
+    if (closing === null) bind();
+    else void closing.then(bind);
     return this;
   }
 
@@ -182,53 +188,52 @@ export class Server extends GateServer {
   }
 }
 
-/** net.Server.listen's arguments. */
-function parseListenArgs(args: unknown[]): {
-  port: number;
-  host: string | undefined;
-  callback: ListenCallback | undefined;
-  signal: AbortSignal | undefined;
-} {
-  const last = args[args.length - 1];
-  const callback = typeof last === 'function' ? (last as ListenCallback) : undefined;
-  const rest = callback ? args.slice(0, -1) : args;
-  const first = rest[0];
-  let port: unknown = 0;
-  let host: unknown;
-  let signal: AbortSignal | undefined;
-  if (first !== null && typeof first === 'object') {
-    const options = first as nodeNet.ListenOptions & { handle?: unknown; fd?: unknown };
-    if (options.path !== undefined || options.handle !== undefined || options.fd !== undefined) {
-      throw netError('ERR_INVALID_ARG_VALUE', 'winsock2/net listens on TCP ports only (no path, handle or fd)');
-    }
-    port = options.port ?? 0;
-    host = options.host;
-    signal = options.signal;
-  } else {
-    port = first ?? 0;
-    if (typeof rest[1] === 'string') host = rest[1];
-  }
-  if (typeof port === 'string' && /^[0-9]+$/.test(port)) port = Number(port);
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    const err = netError('ERR_SOCKET_BAD_PORT', `options.port should be >= 0 and < 65536. Received ${String(port)}.`);
-    throw Object.setPrototypeOf(err, RangeError.prototype) as Error;
-  }
-  if (host !== undefined && host !== null && typeof host !== 'string') {
-    throw netError('ERR_INVALID_ARG_TYPE', 'The "host" argument must be of type string');
-  }
-  return { port, host: host === null || host === '' ? undefined : (host as string | undefined), callback, signal };
+/**
+ * With `captureRejections`, a rejected async 'connection' listener destroys
+ * that socket with the error, and any other event's goes to 'error':
+ * net.Server's handler. (On the prototype: the typed events of the base
+ * class do not let a class member take every event.)
+ */
+Object.defineProperty(NetServer.prototype, EventEmitter.captureRejectionSymbol, {
+  configurable: true,
+  writable: true,
+  value(this: NetServer, err: Error, event: string | symbol, socket?: WinsockSocket): void {
+    if (event === 'connection' && socket !== undefined) socket.destroy(err);
+    else (this as unknown as EventEmitter).emit('error', err);
+  },
+});
+
+/**
+ * A class that can also be called without `new`, as net's constructors can
+ * (`net.Server()`, `net.Socket()`: they are functions in node:net). A Proxy,
+ * so that `instanceof`, `extends` and the prototype stay the class's own.
+ */
+function callableClass<C extends abstract new (...args: never[]) => object>(
+  Class: C,
+): C & ((...args: ConstructorParameters<C>) => InstanceType<C>) {
+  return new Proxy(Class, {
+    apply: (target, _this, args: unknown[]) => Reflect.construct(target, args) as unknown,
+  }) as C & ((...args: ConstructorParameters<C>) => InstanceType<C>);
 }
+
+/** As net.Server (with or without `new`), the gate in front. */
+export const Server = callableClass(NetServer);
+export type Server = NetServer;
 
 /** As net.createServer, with the gate's options beside net's. */
 export function createServer(
   options?: NetServerOptions | ((socket: WinsockSocket) => void),
   connectionListener?: (socket: WinsockSocket) => void,
 ): Server {
-  return new Server(options, connectionListener);
+  return new NetServer(options, connectionListener);
 }
 
-/** A plain TCP socket that connects as net.Socket does, with net's errors (and winsockCode). */
-export { WinsockSocket as Socket, WinsockSocket as Stream };
+/** A plain TCP socket that connects as net.Socket does, with net's errors (and winsockCode); callable without `new`, as net's. */
+export const Socket = callableClass(WinsockSocket);
+export type Socket = WinsockSocket;
+/** net's old name for Socket. */
+export const Stream = Socket;
+export type Stream = WinsockSocket;
 
 /**
  * As net.connect / net.createConnection: returns the socket at once; it
@@ -239,13 +244,9 @@ export { WinsockSocket as Socket, WinsockSocket as Stream };
 export function connect(options: NetConnectOptions, connectionListener?: () => void): WinsockSocket;
 export function connect(port: number, host?: string, connectionListener?: () => void): WinsockSocket;
 export function connect(...args: unknown[]): WinsockSocket {
-  const last = args[args.length - 1];
-  const listener = typeof last === 'function' ? (last as () => void) : undefined;
-  const first = args[0];
-  const options: NetConnectOptions =
-    first !== null && typeof first === 'object'
-      ? (first as NetConnectOptions)
-      : { port: Number(first), ...(typeof args[1] === 'string' ? { host: args[1] } : {}) };
+  const parsed = parseConnectArgs(args);
+  const listener = parsed.listener;
+  const options = parsed.options as unknown as NetConnectOptions;
   const provider = resolveProvider(options.provider);
   if (provider.name !== 'framed') {
     const { provider: _p, callerData, sqos: _s, gqos: _g, mode: _m, ...netOptions } = options;
@@ -270,7 +271,9 @@ export function connect(...args: unknown[]): WinsockSocket {
     if (netOptions.timeout) socket.setTimeout(netOptions.timeout);
     return listener ? socket.connect(netOptions, listener) : socket.connect(netOptions);
   }
-  return connectFramed(provider, options, listener);
+  // net.Socket#connect's checks, made before a connect net does not make.
+  const port = checkConnectTarget(parsed.options);
+  return connectFramed(provider, { ...options, port } as NetConnectOptions, listener);
 }
 
 /** The framed provider's connect behind a socket that exists at once ('connect' once the acceptor accepted). */

@@ -99,9 +99,13 @@ export interface DropArgument {
 /** @internal How the server's sockets raise errors: winsock2/net makes its servers with 'net'. */
 export const kErrorStyle: unique symbol = Symbol('winsock2.errorStyle');
 
+/** @internal net's pauseOnConnect: accepted sockets are handed over not reading (winsock2/net passes it). */
+export const kPauseOnConnect: unique symbol = Symbol('winsock2.pauseOnConnect');
+
 /** @internal Options only winsock2/net passes. */
 export interface InternalServerOptions extends ServerOptions {
   [kErrorStyle]?: ErrorStyle;
+  [kPauseOnConnect]?: boolean;
 }
 
 const SERVER_OPTIONS: ReadonlySet<string> = new Set([
@@ -210,6 +214,7 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
       maxDisconnectData: this.maxDisconnectData,
       allowHalfOpen: options.allowHalfOpen === true,
       errors: errorStyle,
+      pauseOnConnect: (options as InternalServerOptions)[kPauseOnConnect] === true,
     });
     if (connectionListener) this.on('connection', connectionListener);
   }
@@ -415,6 +420,11 @@ export abstract class GateServer extends EventEmitter<WinsockServerEvents> imple
   /** True while a listen() is binding or the server listens: what close() has to stop. */
   protected get running(): boolean {
     return this.state === 'binding' || this.state === 'listening';
+  }
+
+  /** A close() in progress (its promise), or null: winsock2/net's listen() waits for it, as net's can follow close(). */
+  protected get closeInProgress(): Promise<void> | null {
+    return this.state === 'closing' ? this.closing : null;
   }
 
   /** Called after an accepted socket closed (winsock2/net's close waits for the last). */
