@@ -19,6 +19,18 @@ sha256=6ce58062c71eae37d9c5ac31eeaeff9c2d48561d21c2849179d056c9c1bd9ebc
 cache=.cache/node-tests
 tree="$cache/node-v${version}"
 
+missing=()
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
+if [ ${#missing[@]} -gt 0 ] && [ ! -f "$tree/.complete" ]; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "node-net-tests: missing ${missing[*]}; install them by hand" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
 if [ ! -f "$tree/.complete" ]; then
   mkdir -p "$cache"
   if [ ! -f "$cache/$tarball" ] || ! echo "$sha256  $cache/$tarball" | sha256sum -c --status; then
