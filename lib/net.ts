@@ -117,7 +117,7 @@ class NetServer extends GateServer {
       // Not carried to the providers yet: refused rather than bound dual-stack.
       throw netError('ERR_INVALID_ARG_VALUE', 'winsock2/net cannot listen with ipv6Only yet', TypeError);
     }
-    if (this.running)
+    if (this.running || this.queuedBind !== null)
       throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (callback) this.once('listening', callback);
     if (signal !== undefined) {
@@ -135,10 +135,23 @@ class NetServer extends GateServer {
     // net closes its handle synchronously, so `close(); listen()` works; ours closes the provider's
     // listener asynchronously: the new bind follows it.
     const closing = this.closeInProgress;
-    if (closing === null) bind();
-    else void closing.then(bind);
+    if (closing === null) {
+      bind();
+      return this;
+    }
+    // Listening, as far as listen() and close() are concerned, until it binds or a close() cancels it.
+    const queued = (): void => {
+      if (this.queuedBind !== queued) return;
+      this.queuedBind = null;
+      bind();
+    };
+    this.queuedBind = queued;
+    void closing.then(queued);
     return this;
   }
+
+  /** A listen() made while the provider's listener was still closing, waiting to bind. */
+  private queuedBind: (() => void) | null = null;
 
   /**
    * As net.Server.close: stops accepting (every queued or deferred caller is
@@ -146,7 +159,9 @@ class NetServer extends GateServer {
    * runs then, with ERR_SERVER_NOT_RUNNING when the server was not listening.
    */
   close(callback?: (err?: Error) => void): this {
-    const running = this.running;
+    // A listen() still waiting for an earlier close is cancelled: to net that server was listening.
+    const running = this.running || this.queuedBind !== null;
+    this.queuedBind = null;
     this.closeRequests++;
     if (typeof callback === 'function') {
       if (running) this.once('close', () => callback());

@@ -158,6 +158,35 @@ describe('winsock2/net: argument forms as node:net', function () {
     assert.equal(server.listening, true);
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
+
+  it('close(); listen(); listen() throws ERR_SERVER_ALREADY_LISTEN, and close() cancels a listen() still waiting, as net', async function () {
+    const outcome = async (m: typeof net): Promise<unknown[]> => {
+      const seen: unknown[] = [];
+      const server = m.createServer();
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      server.close();
+      // No host: net binds inside listen() (with one it looks the host up first, and a second listen() passes).
+      server.listen(0);
+      seen.push(thrown(() => server.listen(0)));
+      const closed = new Promise<void>((resolve) =>
+        server.close((err) => {
+          seen.push(err === undefined ? 'closed' : (err as Error & { code?: string }).code);
+          resolve();
+        }),
+      );
+      server.on('listening', () => seen.push('listening'));
+      await closed;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      seen.push(server.listening);
+      return seen;
+    };
+    const got = await outcome(winsockNet);
+    const want = await outcome(net);
+    assert.deepEqual(
+      got.map((x) => (typeof x === 'object' && x !== null ? (x as Thrown).code : x)),
+      want.map((x) => (typeof x === 'object' && x !== null ? (x as Thrown).code : x)),
+    );
+  });
 });
 
 describe('winsock2/net: captureRejections and pauseOnConnect as node:net', function () {
