@@ -62,29 +62,45 @@ function runOnce(tree: string, file: string, withWinsock: boolean, slot: number)
   const args = [...flagsOf(file), ...(withWinsock ? ['-r', hook] : []), file];
   return new Promise((resolve) => {
     // Each job slot its own test/.tmp.<id>: test/common's tmpdir.refresh() empties it.
+    // A process group of its own: a test's children are killed with it (a child left
+    // holding stderr would otherwise keep the run waiting for ever).
     const child = spawn(process.execPath, args, {
       cwd: tree,
       env: { ...process.env, TEST_THREAD_ID: String(slot), WINSOCK2_NET_QUIET: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
     });
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (d: string) => {
       if (stderr.length < 64 * 1024) stderr += d;
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) {
-        resolve({ ok: true, why: '' });
-        return;
+    const killGroup = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is gone already.
       }
-      const lines = stderr.split('\n').map((l) => l.trim());
-      const named = lines.find((l) => /Error|assert|ERR_/.test(l) && !l.startsWith('at ')) ?? lines[0] ?? '';
-      resolve({
-        ok: false,
-        why: signal === 'SIGKILL' ? `timed out after ${TIMEOUT_MS / 1000} s` : named.slice(0, 200),
-      });
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      // What the test left running goes with it; its stderr has until then to drain.
+      setTimeout(() => {
+        killGroup();
+        child.stderr.destroy();
+        if (code === 0 && !timedOut) {
+          resolve({ ok: true, why: '' });
+          return;
+        }
+        const lines = stderr.split('\n').map((l) => l.trim());
+        const named = lines.find((l) => /Error|assert|ERR_/.test(l) && !l.startsWith('at ')) ?? lines[0] ?? '';
+        resolve({ ok: false, why: timedOut ? `timed out after ${TIMEOUT_MS / 1000} s` : named.slice(0, 200) });
+      }, 100);
     });
   });
 }
