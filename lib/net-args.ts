@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 
 type NetErrorClass = typeof Error | typeof TypeError | typeof RangeError;
 
-/** An error as node:net's `internal/errors` makes them: its class, `code`, and "Message [CODE]" in the stack's name. */
+/** An error of node:net's kind (`internal/errors`): its class (Error, TypeError, RangeError) and `code`. */
 export function netError(code: string, message: string, Class: NetErrorClass = Error): Error & { code: string } {
   const err = new Class(message) as Error & { code: string };
   err.code = code;
