@@ -80,7 +80,6 @@ export interface ListenArgs {
   readonly host: string | undefined;
   readonly callback: (() => void) | undefined;
   readonly signal: AbortSignal | undefined;
-  readonly ipv6Only: boolean;
 }
 
 /**
@@ -105,6 +104,10 @@ export function parseListenArgs(args: readonly unknown[]): ListenArgs {
   if (args.length === 0 || typeof first === 'function' || port === null || (port === undefined && 'port' in options))
     port = 0;
   if (typeof port === 'number' || typeof port === 'string') {
+    if (options['ipv6Only'] === true) {
+      // Not carried to the providers yet: refused rather than bound dual-stack (which would let IPv4 in).
+      throw netError('ERR_INVALID_ARG_VALUE', 'winsock2/net cannot listen with ipv6Only yet', TypeError);
+    }
     const host = options['host'];
     if (host !== undefined && host !== null && typeof host !== 'string') {
       // net hands the host to dns.lookup, whose check this is.
@@ -115,7 +118,6 @@ export function parseListenArgs(args: readonly unknown[]): ListenArgs {
       host: host === null || host === '' ? undefined : host,
       callback,
       signal,
-      ipv6Only: options['ipv6Only'] === true,
     };
   }
   if (isPipeName(options['path'])) throw notTcp();

@@ -112,11 +112,7 @@ class NetServer extends GateServer {
   listen(port?: number | string | null, callback?: ListenCallback): this;
   listen(options: nodeNet.ListenOptions, callback?: ListenCallback): this;
   listen(...args: unknown[]): this {
-    const { port, host, callback, signal, ipv6Only } = parseListenArgs(args);
-    if (ipv6Only) {
-      // Not carried to the providers yet: refused rather than bound dual-stack.
-      throw netError('ERR_INVALID_ARG_VALUE', 'winsock2/net cannot listen with ipv6Only yet', TypeError);
-    }
+    const { port, host, callback, signal } = parseListenArgs(args);
     if (this.running || this.queuedBind !== null)
       throw netError('ERR_SERVER_ALREADY_LISTEN', 'Listen method has been called more than once without closing.');
     if (callback) this.once('listening', callback);
@@ -288,13 +284,15 @@ export function connect(...args: unknown[]): WinsockSocket {
   }
   // net.Socket#connect's checks, made before a connect net does not make.
   const port = checkConnectTarget(parsed.options);
-  return connectFramed(provider, { ...options, port } as NetConnectOptions, listener);
+  return connectFramed(provider, options, port, listener);
 }
 
 /** The framed provider's connect behind a socket that exists at once ('connect' once the acceptor accepted). */
 function connectFramed(
   provider: ReturnType<typeof resolveProvider>,
   options: NetConnectOptions,
+  /** The port, checked (options.port may be a numeric string). */
+  port: number,
   listener?: () => void,
 ): WinsockSocket {
   const tcp = options as nodeNet.TcpNetConnectOpts;
@@ -316,7 +314,7 @@ function connectFramed(
   provider
     .connect({
       host: host === 'localhost' ? '127.0.0.1' : host,
-      port: tcp.port,
+      port,
       callerData: callerData !== null && callerData.length > 0 ? callerData : null,
       sqos: options.sqos ?? null,
       gqos: options.gqos ?? null,
@@ -338,7 +336,7 @@ function connectFramed(
       socket.open(connection);
     })
     .catch((err: unknown) => {
-      socket.destroy(toNetError(err, 'connect', host, tcp.port));
+      socket.destroy(toNetError(err, 'connect', host, port));
     });
   return socket;
 }
